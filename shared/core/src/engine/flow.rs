@@ -1,0 +1,204 @@
+//! The `Flow` trait: a flow is *declared* as six answers, and the engine runs them in a fixed order
+//! with claims, look-before-post, the in-doubt rule and the audit trail around them.
+//!
+//! 1. `discover`   — what changed in the source since the cursor (a page of hints + the next cursor).
+//! 2. `read_back`  — the record a hint names, re-read from the source (hints are never trusted);
+//!    one record may hold several documents (a purchase with two supplier invoices).
+//! 3. `eligibility`— is this document ready (authorised, approved) or skipped, and why.
+//! 4. `map`        — source codes → target codes, using the mapping keys it declared it needs.
+//! 5. `lookup`     — is it already in the target (by natural key)?
+//! 6. `create` (or `update`) — write it.
+//!
+//! Connectors turn their errors into [`StepError`] with an [`ErrorClass`]; that class is all the
+//! engine needs to decide between retrying, parking, failing for a person, and the in-doubt rule.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::engine::model::{Cursor, Hint, ItemSummary, TargetRef};
+use crate::mapping::{MappingKey, MappingSet};
+
+/// Static facts about a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowSpec {
+    /// `cin7-deltek-ap`, `coupa-deltek-ap` ...
+    pub name: String,
+    pub source_system: String,
+    pub target_system: String,
+    /// Mapping scope (`cin7-deltek`), shared by the flows between the same two systems.
+    pub mapping_scope: String,
+    /// One line for people: `Cin7 Core authorised supplier invoices → Deltek AP vouchers`.
+    pub description: String,
+    /// Whether the source announces changes by webhook (for the webhook gap meter).
+    pub has_webhooks: bool,
+}
+
+/// One source document, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDoc<R> {
+    /// Source entity of the document (`purchase-invoice`, `supplier` ...).
+    pub entity: String,
+    /// Document id, unique within the flow's source (`<purchase id>/<invoice task id>`).
+    pub id: String,
+    /// Version of the document: last-modified stamp, or a hash of the fields the flow uses (so
+    /// an unrelated change in the source record does not create a new work item).
+    pub version: String,
+    pub summary: ItemSummary,
+    pub record: R,
+}
+
+/// Is a document ready to go?
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eligibility {
+    Eligible,
+    /// Not for this flow (draft, voided, order stage ...): the reason is recorded.
+    Skip(String),
+}
+
+/// Why `map` could not produce a target document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapError {
+    /// Mappings nobody has made yet. The item waits in `needs_mapping` and is released when they are added.
+    Missing(Vec<MappingKey>),
+    /// The document cannot be mapped at all (bad data): a permanent failure a person must fix at source.
+    Invalid(String),
+}
+
+/// What `lookup` found in the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub target: TargetRef,
+    /// True when the found record already matches what we would write (for update-capable flows).
+    pub up_to_date: bool,
+}
+
+/// What to do given the lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    Create,
+    /// Update the found record (master data flows).
+    Update(TargetRef),
+    /// The target already holds it; nothing to write.
+    AlreadyPresent(TargetRef),
+}
+
+/// How an error should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ErrorClass {
+    /// Try again later (rate limit, 5xx, network before the request went out). `after` = the
+    /// server's Retry-After when it gave one.
+    Retryable { after: Option<Duration> },
+    /// Credentials rejected or expired. Retried later (after the credentials are fixed or rotated),
+    /// reported as a credentials problem.
+    Auth,
+    /// A person must fix something (validation error, closed period, unknown vendor ...).
+    Permanent,
+    /// A write was sent and its answer lost: it may or may not have happened. Resolved by lookup.
+    InDoubt,
+}
+
+/// An error from a flow step, already classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StepError {
+    pub class: ErrorClass,
+    /// Names the system, entity and id, and says what to do when a person must act.
+    pub message: String,
+}
+
+impl StepError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        StepError { class: ErrorClass::Retryable { after: None }, message: message.into() }
+    }
+    pub fn retry_after(message: impl Into<String>, after: Duration) -> Self {
+        StepError { class: ErrorClass::Retryable { after: Some(after) }, message: message.into() }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        StepError { class: ErrorClass::Permanent, message: message.into() }
+    }
+    pub fn in_doubt(message: impl Into<String>) -> Self {
+        StepError { class: ErrorClass::InDoubt, message: message.into() }
+    }
+    pub fn auth(message: impl Into<String>) -> Self {
+        StepError { class: ErrorClass::Auth, message: message.into() }
+    }
+}
+
+/// One page of discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiscoveryPage {
+    pub hints: Vec<Hint>,
+    /// Cursor after this page (`None`: leave it where it is).
+    pub next_cursor: Option<String>,
+    /// Call `discover` again with the new cursor.
+    pub has_more: bool,
+}
+
+/// A flow, declared. See the module docs for the order the engine calls these in.
+#[async_trait]
+pub trait Flow: Send + Sync + 'static {
+    /// The source document after read-back.
+    type Record: Serialize + DeserializeOwned + Send + Sync + Clone + 'static;
+    /// The target document after mapping.
+    type Target: Serialize + Send + Sync + 'static;
+
+    fn spec(&self) -> &FlowSpec;
+
+    /// Changes since `cursor` (None: first run — the flow decides how far back to look).
+    async fn discover(&self, cursor: Option<&Cursor>, now: DateTime<Utc>) -> Result<DiscoveryPage, StepError>;
+
+    /// Re-read the record a hint names. An empty vec means the record no longer exists or holds no
+    /// document for this flow (the hint is acknowledged with nothing to do).
+    async fn read_back(&self, hint: &Hint) -> Result<Vec<SourceDoc<Self::Record>>, StepError>;
+
+    fn eligibility(&self, doc: &SourceDoc<Self::Record>) -> Eligibility;
+
+    /// Every mapping key `map` may ask for; the engine loads them in one go.
+    fn required_mappings(&self, doc: &SourceDoc<Self::Record>) -> Vec<MappingKey>;
+
+    fn map(&self, doc: &SourceDoc<Self::Record>, mappings: &MappingSet) -> Result<Self::Target, MapError>;
+
+    /// The key the target is searched by (`VENDOR#INVOICE`), stored with the item.
+    fn natural_key(&self, target: &Self::Target) -> String;
+
+    /// Look before you post: find the document in the target by its natural key.
+    async fn lookup(&self, target: &Self::Target) -> Result<Option<Found>, StepError>;
+
+    /// Checks before a write that a person would want enforced (open period, active vendor).
+    /// The default has none.
+    async fn preflight(&self, _target: &Self::Target) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    /// Decide what to do given the lookup. Default: create when absent, otherwise leave it.
+    fn plan(&self, _target: &Self::Target, found: Option<Found>) -> Plan {
+        match found {
+            None => Plan::Create,
+            Some(f) => Plan::AlreadyPresent(f.target),
+        }
+    }
+
+    /// Write the document. Must not retry by itself once the request may have reached the
+    /// server: return `ErrorClass::InDoubt` instead and let the engine resolve it by lookup.
+    async fn create(&self, target: &Self::Target) -> Result<TargetRef, StepError>;
+
+    /// Update a found document (master-data flows). Default: refuses.
+    async fn update(&self, _target: &Self::Target, existing: &TargetRef) -> Result<TargetRef, StepError> {
+        Err(StepError::permanent(format!(
+            "{} cannot update {} {}: the flow only creates",
+            self.spec().name,
+            existing.entity,
+            existing.id
+        )))
+    }
+
+    /// Mappings learnt from a successful write (supplier S1 → vendor firm V0042). The engine adds
+    /// them, which releases items waiting for them.
+    fn pairings(&self, _doc: &SourceDoc<Self::Record>, _target: &TargetRef) -> Vec<(MappingKey, String)> {
+        Vec::new()
+    }
+}

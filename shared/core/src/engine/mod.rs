@@ -1,0 +1,1004 @@
+//! The work-item engine: one pipeline for every flow, in every home (Lambda or `mlc`).
+//!
+//! For each hint taken off the queue the engine:
+//! 1. skips it without a read-back when its observed source version was already processed;
+//! 2. reads the record back from the source (never trusting the hint) — one record may hold several
+//!    documents, each a work item keyed `flow#system#doc#version`;
+//! 3. registers each document (a webhook and a poll that find the same version collapse here) and
+//!    supersedes older open versions of it;
+//! 4. claims it with a lock that lapses if this worker dies;
+//! 5. checks eligibility, loads the mappings the flow declared and maps (missing mappings park the
+//!    item in `needs_mapping`, indexed by key, until [`Engine::add_mapping`] releases it);
+//! 6. looks the document up in the target by natural key before writing anything;
+//! 7. writes an `in_doubt` marker, sends the create, and records `posted` with the target's ids —
+//!    a crash or a lost answer between the two leaves the item `in_doubt`, and the next attempt
+//!    resolves it by lookup (after a settle delay) instead of sending the create again.
+//!
+//! Every state change goes to the item's audit trail with the HTTP exchanges that caused it.
+//! Read-back happens before the claim: it is a safe read, and it is what tells us the version that
+//! forms the key. Store errors abort the hint (it is retried); they never leave a half-written state
+//! because each store call is atomic and each step is re-entrant.
+
+pub mod capture;
+pub mod flow;
+pub mod memory;
+pub mod model;
+pub mod ports;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tracing::{Instrument, info_span, warn};
+
+use crate::mapping::{Mapping, MappingKey, MappingSet};
+use capture::capture;
+use flow::{Eligibility, ErrorClass, Flow, FlowSpec, MapError, Plan, SourceDoc, StepError};
+use model::{
+    AuditEntry, BodyRef, Cursor, Exchange, FailureClass, Hint, ItemFilter, ItemKey, ItemState, NewItem, Origin,
+    TargetRef, Transition, WorkItem,
+};
+use ports::{ClaimResult, Clock, Delivery, Queue, Store, StoreError};
+
+/// Tunables. Defaults suit production; tests shorten them.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineConfig {
+    /// How long a claim lasts. Longer than the slowest step (HTTP timeouts are 30 s).
+    pub lock_ttl: Duration,
+    /// Attempts before a retryable failure is given up and left for a person.
+    pub max_attempts: u32,
+    /// How long after a lost create answer the engine trusts a negative lookup.
+    pub in_doubt_settle: Duration,
+    /// Backoff for retryable failures: full jitter over `base * 2^(attempt-1)`, capped.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// Delay after a credentials failure.
+    pub auth_retry: Duration,
+    /// Bodies larger than this are stored once by hash instead of inline in the audit entry.
+    pub inline_body_limit: usize,
+    /// How long webhook delivery ids are remembered for dedup.
+    pub delivery_ttl: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            lock_ttl: Duration::from_secs(300),
+            max_attempts: 8,
+            in_doubt_settle: Duration::from_secs(60),
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(3600),
+            auth_retry: Duration::from_secs(300),
+            inline_body_limit: 4096,
+            delivery_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Failures of the engine itself (not of a document).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("flow {flow}: discovery failed: {error}")]
+    Discovery { flow: String, error: StepError },
+    #[error("flow {flow}: the cursor was moved by another poller; this poll stopped after enqueueing")]
+    CursorMoved { flow: String },
+    #[error("unknown flow {0:?}")]
+    UnknownFlow(String),
+}
+
+/// What happened to one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocOutcome {
+    Posted,
+    /// Ineligible, or already in the target (written by someone else).
+    Skipped,
+    /// Already done by ml-connector (terminal item, or posted under another version): a duplicate prevented.
+    Duplicate,
+    NeedsMapping,
+    FailedRetryable,
+    FailedPermanent,
+    InDoubt,
+    /// Another worker holds the claim.
+    Busy,
+}
+
+/// What handling one hint did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HintReport {
+    pub docs: Vec<(ItemKey, DocOutcome)>,
+    /// Put the hint back on the queue for this long (something is retryable).
+    pub retry_after: Option<Duration>,
+    /// Why nothing was done, when nothing was.
+    pub note: Option<String>,
+}
+
+/// What a poll did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PollReport {
+    pub flow: String,
+    pub pages: u32,
+    pub hints: usize,
+    pub cursor: Option<String>,
+}
+
+/// What adding a mapping released.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReleaseReport {
+    /// Items re-queued because nothing else is missing.
+    pub released: Vec<ItemKey>,
+    /// Items still waiting for other mappings.
+    pub still_waiting: Vec<ItemKey>,
+}
+
+/// What a replay request did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplayReport {
+    pub requeued: Vec<ItemKey>,
+    /// Posted items are not replayed (they are in the target already).
+    pub not_replayed: Vec<(ItemKey, String)>,
+}
+
+/// What draining the queue did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DrainReport {
+    pub hints: u64,
+    pub outcomes: BTreeMap<DocOutcome, u64>,
+    pub retried_hints: u64,
+    pub errors: Vec<String>,
+}
+
+/// A flow with its types erased, so one registry can hold them all.
+#[async_trait]
+pub trait FlowRunner: Send + Sync {
+    fn spec(&self) -> &FlowSpec;
+    async fn handle(&self, engine: &Engine, hint: &Hint) -> Result<HintReport, EngineError>;
+    async fn poll(&self, engine: &Engine) -> Result<PollReport, EngineError>;
+}
+
+#[async_trait]
+impl<F: Flow> FlowRunner for F {
+    fn spec(&self) -> &FlowSpec {
+        Flow::spec(self)
+    }
+    async fn handle(&self, engine: &Engine, hint: &Hint) -> Result<HintReport, EngineError> {
+        engine.handle(self, hint).await
+    }
+    async fn poll(&self, engine: &Engine) -> Result<PollReport, EngineError> {
+        engine.poll(self).await
+    }
+}
+
+/// The flows a runtime runs, by name.
+#[derive(Clone, Default)]
+pub struct FlowRegistry {
+    flows: BTreeMap<String, Arc<dyn FlowRunner>>,
+}
+
+impl FlowRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, flow: Arc<dyn FlowRunner>) {
+        self.flows.insert(flow.spec().name.clone(), flow);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn FlowRunner>> {
+        self.flows.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.flows.keys().map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn FlowRunner>> {
+        self.flows.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+}
+
+/// The engine: ports plus configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub config: EngineConfig,
+    /// This worker's name in claims and audit entries.
+    pub worker: String,
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn until(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    (to - from).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Outcome of one document plus how soon to look again.
+type DocResult = Result<(DocOutcome, Option<Duration>), EngineError>;
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
+        let worker = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        Engine { store, queue, clock, config, worker }
+    }
+
+    pub fn with_worker(mut self, worker: impl Into<String>) -> Self {
+        self.worker = worker.into();
+        self
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A fresh owner token per claim: tasks of one process must not share a claim.
+    fn claim_token(&self) -> String {
+        format!("{}#{}", self.worker, &uuid::Uuid::new_v4().simple().to_string()[..12])
+    }
+
+    /// Who writes to `item`: the claim token when this worker holds its claim, else the worker
+    /// name (allowed by the store only while nobody holds a live claim).
+    fn owner_for(&self, item: &WorkItem) -> String {
+        match &item.claim {
+            Some(c) if c.owner.starts_with(&format!("{}#", self.worker)) => c.owner.clone(),
+            _ => self.worker.clone(),
+        }
+    }
+
+    /// Full-jitter exponential backoff for the `attempt`-th failure (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.config.retry_base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let cap = exp.min(self.config.retry_cap);
+        let ms = cap.as_millis() as u64;
+        // At least a second, so a hot loop cannot form.
+        Duration::from_millis(rand::random_range(ms / 2..=ms.max(1))).max(Duration::from_secs(1))
+    }
+
+    // ---------------------------------------------------------------- poll
+
+    /// Discover changes since the flow's cursor, enqueue them, then advance the cursor — in that
+    /// order, page by page, so a crash never moves the cursor past hints that were not enqueued.
+    pub async fn poll<F: Flow>(&self, flow: &F) -> Result<PollReport, EngineError> {
+        let name = flow.spec().name.clone();
+        let mut report = PollReport { flow: name.clone(), ..Default::default() };
+        let span = info_span!("poll", flow = %name);
+        async {
+            loop {
+                let cursor = self.store.get_cursor(&name).await?;
+                let (page, _) = capture(flow.discover(cursor.as_ref(), self.now())).await;
+                let page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
+                if !page.hints.is_empty() {
+                    self.queue.enqueue(&page.hints).await?;
+                }
+                report.pages += 1;
+                report.hints += page.hints.len();
+                if let Some(next) = page.next_cursor {
+                    let current = cursor.as_ref().map(|c| c.value.as_str());
+                    if current != Some(next.as_str()) {
+                        let new = Cursor { flow: name.clone(), value: next.clone(), updated_at: self.now() };
+                        if !self.store.cas_cursor(&name, current, &new).await? {
+                            return Err(EngineError::CursorMoved { flow: name.clone() });
+                        }
+                    }
+                    report.cursor = Some(next);
+                } else {
+                    report.cursor = cursor.map(|c| c.value);
+                }
+                if !page.has_more {
+                    return Ok(report);
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    // ---------------------------------------------------------------- handle one hint
+
+    /// Handle one hint end to end. `Err` only for failures of the engine's own ports; the hint is
+    /// then retried as a whole, which is safe because every step is re-entrant.
+    pub async fn handle<F: Flow>(&self, flow: &F, hint: &Hint) -> Result<HintReport, EngineError> {
+        let span = info_span!("hint", flow = %hint.flow, system = %hint.system, record = %hint.id, origin = hint.origin.as_str());
+        self.handle_inner(flow, hint).instrument(span).await
+    }
+
+    async fn handle_inner<F: Flow>(&self, flow: &F, hint: &Hint) -> Result<HintReport, EngineError> {
+        let record_key = hint.record_key();
+        if let Some(v) = &hint.observed_version
+            && self.store.seen_version(&record_key).await?.as_deref() == Some(v.as_str())
+        {
+            return Ok(HintReport { note: Some(format!("version {v} already processed")), ..Default::default() });
+        }
+
+        let (docs, exchanges) = capture(flow.read_back(hint)).await;
+        let docs = match docs {
+            Ok(d) => d,
+            Err(e) => return self.read_back_failed(flow, hint, e, exchanges).await,
+        };
+        let read_at = self.now();
+        // A record that failed to read earlier has an `unread` item; it is settled now.
+        if !docs.iter().any(|d| d.id == hint.id) {
+            self.supersede(flow, &hint.id, "unread", "read back successfully").await?;
+        }
+        // A re-run whose version the source no longer holds is stale: close it.
+        if let Some(rerun) = &hint.rerun_of {
+            let current = docs.iter().any(|d| &ItemKey::new(&hint.flow, &hint.system, &d.id, &d.version) == rerun);
+            if !current
+                && let Some(old) = self.store.get_item(rerun).await?
+                && !old.state.is_terminal()
+                && old.state != ItemState::InDoubt
+            {
+                self.close_superseded(&old, "the source holds a different version now").await?;
+            }
+        }
+        if docs.is_empty() {
+            if let Some(v) = &hint.observed_version {
+                self.store.set_seen_version(&record_key, v).await?;
+            }
+            return Ok(HintReport {
+                note: Some("the record holds no documents for this flow".into()),
+                ..Default::default()
+            });
+        }
+
+        let mut report = HintReport::default();
+        for doc in docs {
+            let key = ItemKey::new(&hint.flow, &hint.system, &doc.id, &doc.version);
+            let span = info_span!("item", key = %key);
+            let (outcome, retry) = self.process_doc(flow, hint, doc, read_at).instrument(span).await?;
+            report.docs.push((key, outcome));
+            if let Some(r) = retry {
+                report.retry_after = Some(report.retry_after.map_or(r, |x| x.min(r)));
+            }
+        }
+        if report.retry_after.is_none()
+            && let Some(v) = &hint.observed_version
+        {
+            self.store.set_seen_version(&record_key, v).await?;
+        }
+        Ok(report)
+    }
+
+    async fn read_back_failed<F: Flow>(
+        &self,
+        flow: &F,
+        hint: &Hint,
+        e: StepError,
+        exchanges: Vec<Exchange>,
+    ) -> Result<HintReport, EngineError> {
+        match e.class {
+            ErrorClass::Retryable { after } => {
+                warn!(error = %e.message, "read-back failed; will retry");
+                let delay = after.unwrap_or(self.config.retry_base);
+                Ok(HintReport { retry_after: Some(delay), note: Some(e.message), ..Default::default() })
+            }
+            ErrorClass::Auth | ErrorClass::InDoubt => {
+                warn!(error = %e.message, "read-back failed; will retry");
+                Ok(HintReport {
+                    retry_after: Some(self.config.auth_retry),
+                    note: Some(e.message),
+                    ..Default::default()
+                })
+            }
+            ErrorClass::Permanent => {
+                // Nothing is lost: the record gets a visible item a person can replay.
+                let new = NewItem {
+                    hint: hint.clone(),
+                    entity: hint.entity.clone(),
+                    doc_id: hint.id.clone(),
+                    version: "unread".into(),
+                    summary: model::ItemSummary {
+                        label: format!("{} {} (could not be read)", hint.entity, hint.id),
+                        ..Default::default()
+                    },
+                    read_at: self.now(),
+                };
+                let (item, _) = self.store.register(new, self.now()).await?;
+                let key = item.key.clone();
+                match self
+                    .store
+                    .claim(&key, &self.claim_token(), self.now(), self.now() + to_chrono(self.config.lock_ttl))
+                    .await?
+                {
+                    ClaimResult::Acquired(item) => {
+                        let msg = format!(
+                            "reading {} {} {} back failed: {}",
+                            flow.spec().source_system,
+                            hint.entity,
+                            hint.id,
+                            e.message
+                        );
+                        self.fail(&item, FailureClass::Permanent, msg, exchanges, None).await?;
+                        Ok(HintReport { docs: vec![(key, DocOutcome::FailedPermanent)], ..Default::default() })
+                    }
+                    ClaimResult::Held { until: u, .. } => Ok(HintReport {
+                        docs: vec![(key, DocOutcome::Busy)],
+                        retry_after: Some(until(self.now(), u)),
+                        note: None,
+                    }),
+                    ClaimResult::Finished(_) => {
+                        Ok(HintReport { docs: vec![(key, DocOutcome::Duplicate)], ..Default::default() })
+                    }
+                }
+            }
+        }
+    }
+
+    /// Close open items of `doc_id` other than `keep_version` (older versions, or `unread` markers).
+    /// In-doubt items are left alone: their write may have landed, and the newer version's lookup settles them.
+    async fn supersede<F: Flow>(
+        &self,
+        flow: &F,
+        doc_id: &str,
+        only_version: &str,
+        why: &str,
+    ) -> Result<(), EngineError> {
+        let spec = flow.spec();
+        for old in self.store.open_versions(&spec.name, &spec.source_system, doc_id).await? {
+            if old.version != only_version || old.state == ItemState::InDoubt {
+                continue;
+            }
+            self.close_superseded(&old, why).await?;
+        }
+        Ok(())
+    }
+
+    async fn close_superseded(&self, old: &WorkItem, why: &str) -> Result<(), EngineError> {
+        let now = self.now();
+        if old.is_claimed_at(now) {
+            return Ok(());
+        }
+        let mut audit = self.audit(old, "superseded", format!("superseded: {why}"));
+        audit.to = Some(ItemState::Skipped);
+        let t = Transition::to(ItemState::Skipped, audit).reason(format!("superseded: {why}"));
+        match self.store.transition(&old.key, &self.owner_for(old), t, now).await {
+            Ok(_) | Err(StoreError::ClaimLost { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn audit(&self, item: &WorkItem, event: &str, message: impl Into<String>) -> AuditEntry {
+        let mut a = AuditEntry::new(self.now(), &self.worker, event, message);
+        a.from = Some(item.state);
+        a.attempt = item.attempts;
+        a
+    }
+
+    /// Move large bodies out of line (stored once by hash).
+    async fn stash_bodies(&self, mut exchanges: Vec<Exchange>) -> Result<Vec<Exchange>, EngineError> {
+        for ex in &mut exchanges {
+            for body in [&mut ex.request, &mut ex.response] {
+                if let Some(BodyRef::Inline { text }) = body
+                    && text.len() > self.config.inline_body_limit
+                {
+                    let hash = hex::encode(Sha256::digest(text.as_bytes()));
+                    self.store.put_blob(&hash, text.as_bytes()).await?;
+                    *body = Some(BodyRef::Blob { sha256: hash, len: text.len() });
+                }
+            }
+        }
+        Ok(exchanges)
+    }
+
+    async fn write(
+        &self,
+        item: &WorkItem,
+        mut t: Transition,
+        exchanges: Vec<Exchange>,
+    ) -> Result<WorkItem, EngineError> {
+        t.audit.to = Some(t.to);
+        t.audit.exchanges = self.stash_bodies(exchanges).await?;
+        Ok(self.store.transition(&item.key, &self.owner_for(item), t, self.now()).await?)
+    }
+
+    async fn fail(
+        &self,
+        item: &WorkItem,
+        class: FailureClass,
+        message: String,
+        exchanges: Vec<Exchange>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<WorkItem, EngineError> {
+        let event = match class {
+            FailureClass::Retryable => "failed_retryable",
+            FailureClass::Permanent => "failed_permanent",
+        };
+        let mut t = Transition::to(ItemState::Failed, self.audit(item, event, message.clone())).reason(message);
+        t.failure = Some(class);
+        t.next_attempt_at = next;
+        self.write(item, t, exchanges).await
+    }
+
+    /// Record a failed step according to its class and say when to look again.
+    async fn step_failed(&self, item: &WorkItem, step: &str, e: StepError, exchanges: Vec<Exchange>) -> DocResult {
+        let now = self.now();
+        match e.class {
+            ErrorClass::Retryable { after } => {
+                let delay = after.unwrap_or_else(|| self.backoff(item.attempts));
+                let next = now + to_chrono(delay);
+                let msg =
+                    format!("{step} failed, will retry at {}: {}", next.format("%Y-%m-%d %H:%M:%S UTC"), e.message);
+                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next)).await?;
+                Ok((DocOutcome::FailedRetryable, Some(delay)))
+            }
+            ErrorClass::Auth => {
+                let delay = self.config.auth_retry.max(self.backoff(item.attempts));
+                let next = now + to_chrono(delay);
+                let msg = format!(
+                    "{step} failed: credentials rejected: {} (fix with `mlc credentials set`, then it retries by itself at {})",
+                    e.message,
+                    next.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next)).await?;
+                Ok((DocOutcome::FailedRetryable, Some(delay)))
+            }
+            ErrorClass::Permanent => {
+                self.fail(item, FailureClass::Permanent, format!("{step} failed: {}", e.message), exchanges, None)
+                    .await?;
+                Ok((DocOutcome::FailedPermanent, None))
+            }
+            ErrorClass::InDoubt => {
+                let settle = self.config.in_doubt_settle;
+                let msg = format!("{step} sent but its answer was lost: {}; will resolve by lookup", e.message);
+                let mut t = Transition::to(ItemState::InDoubt, self.audit(item, "in_doubt", msg.clone())).reason(msg);
+                t.next_attempt_at = Some(now + to_chrono(settle));
+                self.write(item, t, exchanges).await?;
+                Ok((DocOutcome::InDoubt, Some(settle)))
+            }
+        }
+    }
+
+    async fn process_doc<F: Flow>(
+        &self,
+        flow: &F,
+        hint: &Hint,
+        doc: SourceDoc<F::Record>,
+        read_at: DateTime<Utc>,
+    ) -> DocResult {
+        let spec = flow.spec();
+        let now = self.now();
+        let new = NewItem {
+            hint: hint.clone(),
+            entity: doc.entity.clone(),
+            doc_id: doc.id.clone(),
+            version: doc.version.clone(),
+            summary: doc.summary.clone(),
+            read_at,
+        };
+        let (item, _created) = self.store.register(new, now).await?;
+        // Open versions read before this one are stale. Versions read at the same instant are left
+        // alone (concurrent reads; the natural-key lock keeps them from both writing).
+        for old in self.store.open_versions(&spec.name, &spec.source_system, &doc.id).await? {
+            if old.key != item.key && old.state != ItemState::InDoubt && old.read_at < item.read_at {
+                self.close_superseded(&old, &format!("version {} was read since", doc.version)).await?;
+            }
+        }
+        if item.state.is_terminal() {
+            return Ok((DocOutcome::Duplicate, None));
+        }
+        let lock_until = now + to_chrono(self.config.lock_ttl);
+        let item = match self.store.claim(&item.key, &self.claim_token(), now, lock_until).await? {
+            ClaimResult::Acquired(i) => i,
+            ClaimResult::Held { until: u, .. } => {
+                return Ok((DocOutcome::Busy, Some(until(now, u).max(Duration::from_secs(1)))));
+            }
+            ClaimResult::Finished(_) => return Ok((DocOutcome::Duplicate, None)),
+        };
+        if item.attempts > self.config.max_attempts {
+            let msg = format!(
+                "gave up after {} attempts (last: {}); replay it once the cause is fixed",
+                item.attempts - 1,
+                item.reason.clone().unwrap_or_else(|| "no reason recorded".into())
+            );
+            self.fail(&item, FailureClass::Permanent, msg, Vec::new(), None).await?;
+            return Ok((DocOutcome::FailedPermanent, None));
+        }
+
+        if let Eligibility::Skip(reason) = flow.eligibility(&doc) {
+            let t = Transition::to(ItemState::Skipped, self.audit(&item, "skipped", reason.clone())).reason(reason);
+            self.write(&item, t, Vec::new()).await?;
+            return Ok((DocOutcome::Skipped, None));
+        }
+
+        let keys = flow.required_mappings(&doc);
+        let set: MappingSet = if keys.is_empty() {
+            MappingSet::new()
+        } else {
+            self.store.get_mappings(&keys).await?.into_iter().collect()
+        };
+        let target = match flow.map(&doc, &set) {
+            Ok(t) => t,
+            Err(MapError::Missing(missing)) => {
+                let list: Vec<String> = missing.iter().map(|k| k.to_string()).collect();
+                let msg = format!("waiting for mappings: {}", list.join(", "));
+                let mut t = Transition::to(ItemState::NeedsMapping, self.audit(&item, "needs_mapping", msg.clone()))
+                    .reason(msg);
+                t.missing = missing;
+                self.write(&item, t, Vec::new()).await?;
+                return Ok((DocOutcome::NeedsMapping, None));
+            }
+            Err(MapError::Invalid(msg)) => {
+                self.fail(&item, FailureClass::Permanent, format!("cannot map: {msg}"), Vec::new(), None).await?;
+                return Ok((DocOutcome::FailedPermanent, None));
+            }
+        };
+        let nk = flow.natural_key(&target);
+
+        // Only one item at a time may look up and write a given natural key: two versions of one
+        // document, or two documents carrying the same supplier invoice number, must not both
+        // miss on lookup and both create.
+        let owner = self.owner_for(&item);
+        let lock = format!("nk#{}#{}", spec.name, nk);
+        if let Some(holder) = self.store.try_lock(&lock, &owner, now, lock_until).await? {
+            let wait = until(now, holder.until).max(Duration::from_secs(1));
+            let msg = format!("another item is writing {nk} right now; trying again shortly");
+            let mut t = Transition::to(item.state, self.audit(&item, "waiting_for_lock", msg));
+            t.reason = item.reason.clone();
+            t.failure = item.failure;
+            t.missing = item.missing.clone();
+            self.write(&item, t, Vec::new()).await?;
+            return Ok((DocOutcome::Busy, Some(wait)));
+        }
+        let result = self.locked_write(flow, &doc, &item, target, nk).await;
+        // A crash before this line leaves the lock to lapse at `lock_until`.
+        self.store.unlock(&lock, &owner).await?;
+        result
+    }
+
+    /// Lookup, then create/update/skip, under the natural-key lock.
+    async fn locked_write<F: Flow>(
+        &self,
+        flow: &F,
+        doc: &SourceDoc<F::Record>,
+        item: &WorkItem,
+        target: F::Target,
+        nk: String,
+    ) -> DocResult {
+        let spec = flow.spec();
+        let now = self.now();
+        let item = item.clone();
+        let (found, exchanges) = capture(flow.lookup(&target)).await;
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => return self.step_failed(&item, "lookup", e, exchanges).await,
+        };
+        // Older versions of this document whose create is in doubt are settled by this lookup.
+        let older_in_doubt: Vec<WorkItem> = self
+            .store
+            .open_versions(&spec.name, &spec.source_system, &doc.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.key != item.key && o.state == ItemState::InDoubt)
+            .collect();
+        // An older version's in-doubt write that a worker is resolving right now (or that a crashed
+        // worker still holds) must be settled first: wait for that claim to end.
+        if let Some(busy_until) =
+            older_in_doubt.iter().filter_map(|o| o.claim.as_ref()).filter(|c| c.until > now).map(|c| c.until).min()
+        {
+            let msg =
+                format!("waiting for an earlier version's in-doubt write to {} to be settled", spec.target_system);
+            let mut t = Transition::to(item.state, self.audit(&item, "waiting_for_older_write", msg));
+            t.reason = item.reason.clone();
+            t.failure = item.failure;
+            self.write(&item, t, exchanges).await?;
+            return Ok((DocOutcome::Busy, Some(until(now, busy_until).max(Duration::from_secs(1)))));
+        }
+
+        let update_of = match flow.plan(&target, found) {
+            Plan::AlreadyPresent(tref) => {
+                for old in &older_in_doubt {
+                    self.resolve_posted(old, &tref, "found in the target by a newer version's lookup").await?;
+                }
+                if item.state == ItemState::InDoubt {
+                    let msg = format!("the earlier create landed: found {} in {}", describe(&tref), spec.target_system);
+                    self.post(&item, tref, nk, msg, exchanges).await?;
+                    return Ok((DocOutcome::Posted, None));
+                }
+                let ours = self
+                    .store
+                    .posted_by_natural_key(&spec.name, &nk)
+                    .await?
+                    .into_iter()
+                    .find(|o| o.key != item.key)
+                    .map(|o| o.key)
+                    .or_else(|| older_in_doubt.first().map(|o| o.key.clone()));
+                let (msg, outcome) = match ours {
+                    Some(k) => (
+                        format!("already posted by ml-connector (item {k}) as {}", describe(&tref)),
+                        DocOutcome::Duplicate,
+                    ),
+                    None => (format!("already in {}: {}", spec.target_system, describe(&tref)), DocOutcome::Skipped),
+                };
+                let mut t =
+                    Transition::to(ItemState::Skipped, self.audit(&item, "already_present", msg.clone())).reason(msg);
+                t.target = Some(tref);
+                t.natural_key = Some(nk);
+                self.write(&item, t, exchanges).await?;
+                return Ok((outcome, None));
+            }
+            Plan::Create => None,
+            Plan::Update(existing) => Some(existing),
+        };
+
+        if !older_in_doubt.is_empty() || item.state == ItemState::InDoubt {
+            // A lost create may still surface. Wait until the settle delay has passed since the
+            // newest in-doubt write before trusting the negative lookup.
+            let newest = older_in_doubt.iter().chain(std::iter::once(&item)).filter_map(|o| o.in_doubt_since).max();
+            if let Some(since) = newest {
+                let ready_at = since + to_chrono(self.config.in_doubt_settle);
+                if now < ready_at {
+                    let wait = until(now, ready_at).max(Duration::from_secs(1));
+                    let msg = format!(
+                        "not found in {} yet; waiting until {} before trusting that the lost write did not land",
+                        spec.target_system,
+                        ready_at.format("%H:%M:%S UTC")
+                    );
+                    let mut t = Transition::to(item.state, self.audit(&item, "in_doubt_wait", msg.clone())).reason(msg);
+                    t.next_attempt_at = Some(ready_at);
+                    t.failure = item.failure;
+                    let outcome = if item.state == ItemState::InDoubt { DocOutcome::InDoubt } else { DocOutcome::Busy };
+                    self.write(&item, t, exchanges).await?;
+                    return Ok((outcome, Some(wait)));
+                }
+            }
+            for old in &older_in_doubt {
+                let why = format!(
+                    "its write did not land (lookup found nothing); version {} is written instead",
+                    doc.version
+                );
+                self.close_superseded(old, &why).await?;
+            }
+        }
+        self.write_target(flow, doc, &item, TargetWrite { target: &target, nk, update_of }, exchanges).await
+    }
+
+    async fn write_target<F: Flow>(
+        &self,
+        flow: &F,
+        doc: &SourceDoc<F::Record>,
+        item: &WorkItem,
+        write: TargetWrite<'_, F::Target>,
+        mut exchanges: Vec<Exchange>,
+    ) -> DocResult {
+        let TargetWrite { target, nk, update_of } = write;
+        let spec = flow.spec();
+        let (pre, ex2) = capture(flow.preflight(target)).await;
+        exchanges.extend(ex2);
+        if let Err(e) = pre {
+            return self.step_failed(item, "pre-post check", e, exchanges).await;
+        }
+        // The marker: from here until `posted`, a crash or lost answer leaves the item in doubt.
+        let verb = if update_of.is_some() { "update" } else { "create" };
+        let msg = format!("{verb} sent to {}; awaiting the answer", spec.target_system);
+        let mut marker = Transition::to(ItemState::InDoubt, self.audit(item, "write_sent", msg.clone())).reason(msg);
+        marker.release_claim = false;
+        marker.natural_key = Some(nk.clone());
+        let item = self.write(item, marker, exchanges).await?;
+
+        let (res, exchanges) = match &update_of {
+            Some(existing) => capture(flow.update(target, existing)).await,
+            None => capture(flow.create(target)).await,
+        };
+        match res {
+            Ok(tref) => {
+                let msg = format!("{verb}d in {}: {}", spec.target_system, describe(&tref));
+                self.post(&item, tref.clone(), nk, msg, exchanges).await?;
+                for (key, target) in flow.pairings(doc, &tref) {
+                    let m = Mapping {
+                        key,
+                        target,
+                        note: Some(format!("learnt from {}", item.key)),
+                        updated_at: self.now(),
+                    };
+                    self.add_mapping(m).await?;
+                }
+                Ok((DocOutcome::Posted, None))
+            }
+            Err(e) => self.step_failed(&item, verb, e, exchanges).await,
+        }
+    }
+
+    async fn post(
+        &self,
+        item: &WorkItem,
+        tref: TargetRef,
+        nk: String,
+        msg: String,
+        exchanges: Vec<Exchange>,
+    ) -> Result<(), EngineError> {
+        let mut t = Transition::to(ItemState::Posted, self.audit(item, "posted", msg.clone())).reason(msg);
+        t.target = Some(tref);
+        t.natural_key = Some(nk);
+        self.write(item, t, exchanges).await?;
+        Ok(())
+    }
+
+    async fn resolve_posted(&self, old: &WorkItem, tref: &TargetRef, why: &str) -> Result<(), EngineError> {
+        if old.is_claimed_at(self.now()) {
+            return Ok(());
+        }
+        let msg = format!("in-doubt create resolved: {why}: {}", describe(tref));
+        let mut t = Transition::to(ItemState::Posted, self.audit(old, "posted", msg.clone())).reason(msg);
+        t.target = Some(tref.clone());
+        match self.write(old, t, Vec::new()).await {
+            Ok(_) | Err(EngineError::Store(StoreError::ClaimLost { .. })) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---------------------------------------------------------------- mappings, replay
+
+    /// Add or change a mapping, then release the items that were waiting only for it.
+    pub async fn add_mapping(&self, mapping: Mapping) -> Result<ReleaseReport, EngineError> {
+        self.store.put_mapping(&mapping).await?;
+        let mut report = ReleaseReport::default();
+        for item in self.store.items_waiting_for(&mapping.key).await? {
+            let present: Vec<MappingKey> =
+                self.store.get_mappings(&item.missing).await?.into_iter().map(|m| m.key).collect();
+            let still: Vec<MappingKey> = item.missing.iter().filter(|k| !present.contains(k)).cloned().collect();
+            if still.is_empty() {
+                let msg = format!("released: mapping {} → {} added", mapping.key, mapping.target);
+                let mut t = Transition::to(ItemState::Pending, self.audit(&item, "released", msg.clone())).reason(msg);
+                t.reset_attempts = true;
+                match self.write(&item, t, Vec::new()).await {
+                    Ok(_) => {}
+                    Err(EngineError::Store(StoreError::ClaimLost { .. })) => continue,
+                    Err(e) => return Err(e),
+                }
+                let mut hint = item.hint.clone();
+                hint.origin = Origin::MappingAdded;
+                hint.observed_version = None;
+                hint.at = self.now();
+                hint.reason = Some(format!("mapping {} added", mapping.key.id()));
+                hint.rerun_of = Some(item.key.clone());
+                self.queue.enqueue(&[hint]).await?;
+                report.released.push(item.key);
+            } else {
+                let list: Vec<String> = still.iter().map(|k| k.to_string()).collect();
+                let msg = format!("mapping {} added; still waiting for: {}", mapping.key, list.join(", "));
+                let mut t = Transition::to(ItemState::NeedsMapping, self.audit(&item, "needs_mapping", msg.clone()))
+                    .reason(msg);
+                t.missing = still;
+                match self.write(&item, t, Vec::new()).await {
+                    Ok(_) | Err(EngineError::Store(StoreError::ClaimLost { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+                report.still_waiting.push(item.key);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Re-run items through the same path, recording why. Posted items are left alone (they are in
+    /// the target); in-doubt items keep their state so the next attempt still looks before posting.
+    pub async fn replay(&self, items: Vec<WorkItem>, reason: &str) -> Result<ReplayReport, EngineError> {
+        let mut report = ReplayReport::default();
+        let now = self.now();
+        for item in items {
+            if item.state == ItemState::Posted {
+                report.not_replayed.push((item.key, "already posted; nothing to replay".into()));
+                continue;
+            }
+            if item.is_claimed_at(now) {
+                report.not_replayed.push((item.key, "a worker is on it right now".into()));
+                continue;
+            }
+            let msg = format!("replay requested: {reason}");
+            let to = if item.state == ItemState::InDoubt { ItemState::InDoubt } else { ItemState::Pending };
+            let mut t = Transition::to(to, self.audit(&item, "replay_requested", msg.clone())).reason(msg);
+            t.reset_attempts = true;
+            if to == ItemState::InDoubt {
+                t.reason = item.reason.clone();
+            }
+            match self.write(&item, t, Vec::new()).await {
+                Ok(_) => {}
+                Err(EngineError::Store(StoreError::ClaimLost { .. })) => {
+                    report.not_replayed.push((item.key, "a worker took it meanwhile".into()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let mut hint = item.hint.clone();
+            hint.origin = Origin::Replay;
+            hint.observed_version = None;
+            hint.reason = Some(reason.to_string());
+            hint.rerun_of = Some(item.key.clone());
+            hint.at = now;
+            self.queue.enqueue(&[hint]).await?;
+            report.requeued.push(item.key);
+        }
+        Ok(report)
+    }
+
+    /// Items matching a filter (for replay and listings).
+    pub async fn find(&self, filter: &ItemFilter) -> Result<Vec<WorkItem>, EngineError> {
+        Ok(self.store.list_items(filter).await?)
+    }
+
+    // ---------------------------------------------------------------- the worker
+
+    /// Handle one delivery and settle it on the queue (ack, or back with a delay).
+    pub async fn settle(&self, flows: &FlowRegistry, d: &Delivery) -> Result<HintReport, EngineError> {
+        let Some(flow) = flows.get(&d.hint.flow) else {
+            // Not lost: it comes back after an hour and dead-letters after the queue's limit.
+            self.queue.retry_later(d, Duration::from_secs(3600)).await?;
+            return Err(EngineError::UnknownFlow(d.hint.flow.clone()));
+        };
+        match flow.handle(self, &d.hint).await {
+            Ok(report) => {
+                match report.retry_after {
+                    Some(delay) => self.queue.retry_later(d, delay).await?,
+                    None => self.queue.ack(d).await?,
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                let delay = self.backoff(d.receive_count);
+                if let Err(qe) = self.queue.retry_later(d, delay).await {
+                    warn!(error = %qe, "could not put the hint back; its lease will lapse instead");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Work the queue until nothing is ready (messages waiting on a delay stay there).
+    /// `concurrency` deliveries are handled at once.
+    pub async fn drain(&self, flows: &FlowRegistry, concurrency: usize) -> Result<DrainReport, EngineError> {
+        let mut report = DrainReport::default();
+        let lease = self.config.lock_ttl;
+        loop {
+            let batch = self.queue.receive(concurrency.max(1), lease).await?;
+            if batch.is_empty() {
+                return Ok(report);
+            }
+            let results = futures::future::join_all(batch.iter().map(|d| self.settle(flows, d))).await;
+            for r in results {
+                report.hints += 1;
+                match r {
+                    Ok(h) => {
+                        if h.retry_after.is_some() {
+                            report.retried_hints += 1;
+                        }
+                        for (_, o) in h.docs {
+                            *report.outcomes.entry(o).or_default() += 1;
+                        }
+                    }
+                    Err(e) => report.errors.push(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// What `write_target` writes: the mapped document, its natural key, and the record to update
+/// (`None` = create).
+struct TargetWrite<'a, T> {
+    target: &'a T,
+    nk: String,
+    update_of: Option<TargetRef>,
+}
+
+fn describe(t: &TargetRef) -> String {
+    let mut s = t.display.clone().unwrap_or_else(|| format!("{} {}", t.entity, t.id));
+    if let Some(st) = &t.status {
+        s.push_str(&format!(" (status: {st})"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests;
