@@ -21,6 +21,7 @@
 
 pub mod capture;
 pub mod flow;
+pub mod intake;
 pub mod memory;
 pub mod model;
 pub mod ports;
@@ -152,6 +153,16 @@ pub struct DrainReport {
     pub outcomes: BTreeMap<DocOutcome, u64>,
     pub retried_hints: u64,
     pub errors: Vec<String>,
+}
+
+/// The state of everything, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    pub counts: Vec<model::StateCount>,
+    pub cursors: Vec<Cursor>,
+    pub queue: ports::QueueDepth,
+    /// (flow, state, since) of the longest-waiting non-terminal group.
+    pub oldest_open: Option<(String, ItemState, DateTime<Utc>)>,
 }
 
 /// A flow with its types erased, so one registry can hold them all.
@@ -921,6 +932,31 @@ impl Engine {
             report.requeued.push(item.key);
         }
         Ok(report)
+    }
+
+    /// Counts per flow and state, cursors, queue depth and the oldest open item: `mlc status`.
+    pub async fn status(&self) -> Result<StatusReport, EngineError> {
+        let counts = self.store.state_counts().await?;
+        let oldest_open = counts
+            .iter()
+            .filter(|c| !c.state.is_terminal())
+            .filter_map(|c| c.oldest.map(|t| (c.flow.clone(), c.state, t)))
+            .min_by_key(|(_, _, t)| *t);
+        Ok(StatusReport {
+            counts,
+            cursors: self.store.list_cursors().await?,
+            queue: self.queue.depth().await?,
+            oldest_open,
+        })
+    }
+
+    /// Items of `flow` that a poll found and no webhook announced: webhooks the vendor lost.
+    pub async fn webhook_gaps(&self, flow: &str) -> Result<Vec<WorkItem>, EngineError> {
+        let items = self.store.list_items(&ItemFilter { flow: Some(flow.to_string()), ..Default::default() }).await?;
+        Ok(items
+            .into_iter()
+            .filter(|i| i.seen_by_poll && !i.seen_by_webhook && i.hint.origin == Origin::Poll)
+            .collect())
     }
 
     /// Items matching a filter (for replay and listings).

@@ -1,0 +1,294 @@
+//! Webhook intake: verify, dedupe, enqueue a hint, answer fast.
+//!
+//! Shared by the Lambda webhook function and `mlc serve`'s listener, so both homes accept exactly
+//! the same requests. The order matters and is fixed here:
+//! 1. size cap (413) — before anything else touches the body;
+//! 2. verification over the RAW body bytes, in constant time, by the system's [`WebhookSource`]
+//!    (401 with no detail on failure: a prober learns nothing);
+//! 3. only then parse the body (400 naming what was wrong);
+//! 4. drop repeated deliveries by delivery id (vendors redeliver; duplicates are expected);
+//! 5. turn each event into a hint for every flow that consumes that system's entity, and enqueue.
+//!
+//! Vendor payloads are hints only: Cin7, Procore and Deltek webhooks are unsigned, so the poster
+//! always reads the record back from the source before acting on it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::engine::Engine;
+use crate::engine::model::{Hint, Origin};
+use crate::engine::ports::StoreError;
+
+/// An inbound webhook request, as both homes see it.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest<'a> {
+    /// From the route `/webhooks/{system}`.
+    pub system: &'a str,
+    /// Header names lower-cased. Repeated headers may arrive comma-joined (API Gateway v2).
+    pub headers: &'a [(String, String)],
+    /// The raw body, exactly as received (already base64-decoded on Lambda).
+    pub body: &'a [u8],
+    pub received_at: DateTime<Utc>,
+}
+
+impl WebhookRequest<'_> {
+    /// First value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One change a webhook announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookEvent {
+    /// The vendor's event name (`Purchase/InvoiceAuthorised`, `invoice.approved` ...).
+    pub event_type: String,
+    /// Source entity the hint names (must match what the flows' `read_back` expects).
+    pub entity: String,
+    pub id: String,
+    /// A delivery id for dedup, when the sender gives one (or a hash of the body when it doesn't).
+    pub delivery_id: Option<String>,
+    /// A version stamp, when the payload carries one.
+    pub observed_version: Option<String>,
+}
+
+/// Why a webhook was refused. `status()` is what the caller answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntakeError {
+    /// Verification failed. The message is for our logs only, never for the response.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("body of {size} bytes is over the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    /// Verified but unreadable.
+    #[error("{0}")]
+    BadBody(String),
+    #[error("no webhook source is configured for {0:?}")]
+    UnknownSystem(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntakeError {
+    pub fn status(&self) -> u16 {
+        match self {
+            IntakeError::Unauthorized(_) => 401,
+            IntakeError::TooLarge { .. } => 413,
+            IntakeError::BadBody(_) => 400,
+            IntakeError::UnknownSystem(_) => 404,
+            IntakeError::Store(_) => 503,
+        }
+    }
+
+    /// The response body: nothing for a failed verification.
+    pub fn public_message(&self) -> String {
+        match self {
+            IntakeError::Unauthorized(_) => String::new(),
+            IntakeError::Store(_) => "temporarily unavailable; retry".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A system's webhook rules: how to verify a delivery and what it announces.
+pub trait WebhookSource: Send + Sync {
+    fn system(&self) -> &str;
+    /// Check the request's credentials/signature over the raw body. Must compare in constant time.
+    fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError>;
+    /// Read the (verified) body into events.
+    fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<WebhookEvent>, IntakeError>;
+}
+
+/// Constant-time equality for secrets and signatures.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// What intake did with one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IntakeReport {
+    pub events: usize,
+    pub enqueued: usize,
+    /// Deliveries already seen (vendor redelivery).
+    pub duplicates: usize,
+    /// Events no enabled flow consumes.
+    pub ignored: usize,
+}
+
+/// The webhook front door: sources by system, and which flows consume which (system, entity).
+#[derive(Clone)]
+pub struct Intake {
+    sources: BTreeMap<String, Arc<dyn WebhookSource>>,
+    routes: BTreeMap<(String, String), Vec<String>>,
+    /// Bodies above this are refused with 413 (default 1 MiB).
+    pub max_body: usize,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake { sources: BTreeMap::new(), routes: BTreeMap::new(), max_body: 1024 * 1024 }
+    }
+}
+
+impl Intake {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_source(&mut self, source: Arc<dyn WebhookSource>) {
+        self.sources.insert(source.system().to_string(), source);
+    }
+
+    /// Events for `entity` from `system` become hints for `flow`.
+    pub fn route(&mut self, system: &str, entity: &str, flow: &str) {
+        let flows = self.routes.entry((system.to_string(), entity.to_string())).or_default();
+        if !flows.iter().any(|f| f == flow) {
+            flows.push(flow.to_string());
+        }
+    }
+
+    pub fn systems(&self) -> impl Iterator<Item = &str> {
+        self.sources.keys().map(String::as_str)
+    }
+
+    /// Verify, parse, dedupe and enqueue. Nothing is parsed before verification succeeds.
+    pub async fn handle(&self, engine: &Engine, req: &WebhookRequest<'_>) -> Result<IntakeReport, IntakeError> {
+        if req.body.len() > self.max_body {
+            return Err(IntakeError::TooLarge { size: req.body.len(), limit: self.max_body });
+        }
+        let source = self.sources.get(req.system).ok_or_else(|| IntakeError::UnknownSystem(req.system.to_string()))?;
+        source.verify(req)?;
+        let events = source.parse(req)?;
+        let mut report = IntakeReport { events: events.len(), ..Default::default() };
+        let mut hints = Vec::new();
+        for ev in events {
+            if let Some(d) = &ev.delivery_id {
+                let key = format!("{}#{}#{}", ev.event_type, ev.entity, d);
+                if !engine.store.first_delivery(req.system, &key, req.received_at, engine.config.delivery_ttl).await? {
+                    report.duplicates += 1;
+                    continue;
+                }
+            }
+            let Some(flows) = self.routes.get(&(req.system.to_string(), ev.entity.clone())) else {
+                report.ignored += 1;
+                continue;
+            };
+            for flow in flows {
+                let mut h = Hint::new(flow, req.system, &ev.entity, &ev.id, Origin::Webhook, req.received_at);
+                h.delivery_id = ev.delivery_id.clone();
+                h.observed_version = ev.observed_version.clone();
+                hints.push(h);
+            }
+        }
+        if !hints.is_empty() {
+            engine.queue.enqueue(&hints).await?;
+        }
+        report.enqueued = hints.len();
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+    use crate::engine::memory::{MemoryQueue, MemoryStore};
+    use crate::engine::ports::{ManualClock, Queue};
+    use crate::testkit::t0;
+
+    /// A source that accepts a shared-secret header and a JSON body `{"id": "...", "delivery": "..."}`.
+    struct HeaderSecret;
+
+    impl WebhookSource for HeaderSecret {
+        fn system(&self) -> &str {
+            "src"
+        }
+        fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
+            let got = req.header("x-secret").unwrap_or("");
+            if constant_time_eq(got.as_bytes(), b"s3cret-value") {
+                Ok(())
+            } else {
+                Err(IntakeError::Unauthorized("x-secret header missing or wrong".into()))
+            }
+        }
+        fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<WebhookEvent>, IntakeError> {
+            let v: serde_json::Value = serde_json::from_slice(req.body)
+                .map_err(|e| IntakeError::BadBody(format!("src webhook body is not JSON: {e}")))?;
+            let id = v["id"].as_str().ok_or_else(|| IntakeError::BadBody("src webhook body has no \"id\"".into()))?;
+            Ok(vec![WebhookEvent {
+                event_type: "Thing/Updated".into(),
+                entity: v["entity"].as_str().unwrap_or("bill").into(),
+                id: id.into(),
+                delivery_id: v["delivery"].as_str().map(str::to_string),
+                observed_version: None,
+            }])
+        }
+    }
+
+    fn setup() -> (Engine, MemoryQueue, Intake) {
+        let clock = ManualClock::new(t0());
+        let q = MemoryQueue::new(Arc::new(clock.clone()), 5);
+        let e =
+            Engine::new(Arc::new(MemoryStore::new()), Arc::new(q.clone()), Arc::new(clock), EngineConfig::default());
+        let mut intake = Intake::new();
+        intake.add_source(Arc::new(HeaderSecret));
+        intake.route("src", "bill", "flow-a");
+        intake.route("src", "bill", "flow-b");
+        intake.max_body = 200;
+        (e, q, intake)
+    }
+
+    fn req<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> WebhookRequest<'a> {
+        WebhookRequest { system: "src", headers, body, received_at: t0() }
+    }
+
+    #[tokio::test]
+    async fn verified_event_becomes_one_hint_per_flow_and_duplicates_are_dropped() {
+        let (e, q, intake) = setup();
+        let h = vec![("x-secret".to_string(), "s3cret-value".to_string())];
+        let body = br#"{"id":"B1","delivery":"d-1"}"#;
+        let r = intake.handle(&e, &req(&h, body)).await.unwrap();
+        assert_eq!((r.events, r.enqueued, r.duplicates), (1, 2, 0));
+        let r = intake.handle(&e, &req(&h, body)).await.unwrap();
+        assert_eq!((r.enqueued, r.duplicates), (0, 1));
+        let got = q.receive(10, std::time::Duration::from_secs(5)).await.unwrap();
+        let flows: Vec<&str> = got.iter().map(|d| d.hint.flow.as_str()).collect();
+        assert_eq!(flows, ["flow-a", "flow-b"]);
+        assert!(got.iter().all(|d| d.hint.origin == Origin::Webhook && d.hint.id == "B1"));
+    }
+
+    #[tokio::test]
+    async fn bad_secret_is_401_with_no_detail_and_body_is_not_parsed() {
+        let (e, _q, intake) = setup();
+        let h = vec![("x-secret".to_string(), "wrong".to_string())];
+        let err = intake.handle(&e, &req(&h, b"not even json")).await.unwrap_err();
+        assert_eq!(err.status(), 401, "verification comes before parsing");
+        assert_eq!(err.public_message(), "");
+    }
+
+    #[tokio::test]
+    async fn oversize_is_413_before_verification_and_garbage_after_verification_is_400() {
+        let (e, _q, intake) = setup();
+        let h = vec![("x-secret".to_string(), "s3cret-value".to_string())];
+        let big = vec![b'x'; 201];
+        assert_eq!(intake.handle(&e, &req(&[], &big)).await.unwrap_err().status(), 413);
+        let err = intake.handle(&e, &req(&h, b"{oops")).await.unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.public_message().contains("not JSON"));
+        let unrouted = br#"{"id":"X","entity":"widget"}"#;
+        assert_eq!(intake.handle(&e, &req(&h, unrouted)).await.unwrap().ignored, 1);
+        let other = WebhookRequest { system: "nope", headers: &h, body: b"{}", received_at: t0() };
+        assert_eq!(intake.handle(&e, &other).await.unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn constant_time_eq_compares_lengths_and_bytes() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
