@@ -1,0 +1,15 @@
+//! The flow kinds ml-connector runs: flow name → builder. A new flow adds its file and one line.
+
+use crate::runtime::FlowKind;
+
+const KINDS: &[FlowKind] = &[];
+
+/// All flow kinds.
+pub fn kinds() -> &'static [FlowKind] {
+    KINDS
+}
+
+/// The kind a configured flow name refers to.
+pub fn kind(name: &str) -> Option<&'static FlowKind> {
+    KINDS.iter().find(|k| k.name == name)
+}
