@@ -1,0 +1,116 @@
+//! A connection's declared behaviour: where the system lives, how long to wait, how fast to go and
+//! how hard to retry. One value per system, built once at start-up; call sites never repeat it.
+
+use std::time::Duration;
+
+use url::Url;
+
+/// Everything about one connection except its credentials and its error rules.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Short system name (`deltek`, `cin7` ...): named in every error, log line and audit record.
+    pub system: String,
+    /// Root every relative request path is joined to. A trailing `/` is added when missing, so
+    /// `https://host/ExternalApi/v2` and `https://host/ExternalApi/v2/` mean the same.
+    pub base_url: Url,
+    /// Whole-request limit (connect, send, wait, read the body).
+    pub timeout: Duration,
+    /// Limit on opening the connection. Kept shorter than `timeout` so an unreachable host is seen
+    /// as a connect error (nothing sent), which even a write may retry.
+    pub connect_timeout: Duration,
+    /// The system's published budget, kept by every clone of the client. `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    pub retry: RetryPolicy,
+    pub user_agent: String,
+    /// Headers sent on every call (Coupa's `Accept: application/json`, Procore's
+    /// `Procore-Company-Id`). Not for secrets: those belong to the connection's `Auth`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ConnectionConfig {
+    /// Defaults: 30 s timeout, 10 s connect timeout, no rate limit, [`RetryPolicy::default`].
+    pub fn new(system: impl Into<String>, base_url: Url) -> Self {
+        ConnectionConfig {
+            system: system.into(),
+            base_url,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            rate_limit: None,
+            retry: RetryPolicy::default(),
+            user_agent: concat!("ml-connector/", env!("CARGO_PKG_VERSION")).to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// How often the kit tries a call, and when it stops waiting in-process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included (so 1 = never retry). Writes use the same number,
+    /// but only for the retries the in-doubt rule allows.
+    pub max_attempts: u32,
+    /// First backoff ceiling; doubles per attempt.
+    pub base: Duration,
+    /// Largest backoff ceiling.
+    pub cap: Duration,
+    /// A wait longer than this is not slept: the call returns a retryable error carrying the wait,
+    /// so the engine parks the item and the worker moves on.
+    pub park_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, backoff 0.5 s doubling to 30 s, park anything over 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(30),
+            park_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A system's published request budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateLimit {
+    /// Steady `per_second`, with up to `burst` calls at once after a quiet spell (Coupa 25/s
+    /// burst 20; Cleo about 5/s).
+    TokenBucket { per_second: f64, burst: u32 },
+    /// At most `max` calls in any rolling `per` (Cin7: 60 in any 60 s, per API application).
+    Window { max: u32, per: Duration },
+}
+
+/// Whether a call may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// Safe to repeat: retried on transient errors and connection errors.
+    Read,
+    /// Creates or changes something. Never re-sent once the request may have reached the server
+    /// (the in-doubt rule); retried only when the server provably did not act on it.
+    Write,
+}
