@@ -16,6 +16,7 @@ pub mod domain;
 pub mod engine;
 pub mod mapping;
 pub mod money;
+pub mod ping;
 pub mod secret;
 pub mod testkit;
 

@@ -17,31 +17,13 @@ use async_trait::async_trait;
 use mlc_core::engine::intake::{Intake, IntakeError, IntakeReport, WebhookRequest, WebhookSource};
 use mlc_core::engine::ports::{Clock, Delivery, Queue, SecretStore, Store};
 use mlc_core::engine::{HintReport, PollReport};
+pub use mlc_core::ping::PingCheck;
 use mlc_core::secret::Credentials;
 use mlc_core::{Engine, EngineError, FlowRegistry, FlowRunner};
 use serde::Serialize;
 use tokio::sync::RwLock;
 
 use crate::config::{Config, ConnectionSettings, FlowSettings};
-
-/// One line of `mlc ping`: a check, whether it passed, and what to do when it did not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PingCheck {
-    pub check: String,
-    pub ok: bool,
-    pub detail: String,
-    /// What a person should change when `ok` is false.
-    pub fix: Option<String>,
-}
-
-impl PingCheck {
-    pub fn pass(check: impl Into<String>, detail: impl Into<String>) -> Self {
-        PingCheck { check: check.into(), ok: true, detail: detail.into(), fix: None }
-    }
-    pub fn fail(check: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        PingCheck { check: check.into(), ok: false, detail: detail.into(), fix: Some(fix.into()) }
-    }
-}
 
 /// API call counters of one connection (for reports: "API calls per system").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -198,27 +180,41 @@ impl Runtime {
     }
 }
 
+/// Build one configured connection (what `mlc ping` checks), with its stored credentials.
+pub async fn build_connection(
+    config: &Config,
+    name: &str,
+    secrets: &dyn SecretStore,
+) -> Result<Arc<dyn Connection>, BuildError> {
+    let settings = config.connections.get(name).ok_or_else(|| {
+        let known: Vec<&str> = config.connections.keys().map(String::as_str).collect();
+        BuildError(format!(
+            "no connection named {name:?} in the configuration (defined: {})",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ))
+    })?;
+    let Some(builder) = crate::systems::builder(&settings.system) else {
+        return Err(BuildError(format!(
+            "connections.{name}: unknown system {:?} (known: {})",
+            settings.system,
+            crate::systems::known().join(", ")
+        )));
+    };
+    let cred_name = config.credentials_name(name);
+    let creds = secrets
+        .get(cred_name)
+        .await
+        .map_err(|e| BuildError(format!("cannot read credentials for {name}: {e}")))?
+        .ok_or_else(|| {
+            BuildError(format!("no credentials stored for connection {name}: run `mlc credentials set {cred_name}`"))
+        })?;
+    builder(name, settings, creds)
+}
+
 async fn build_connections(config: &Config, secrets: &dyn SecretStore) -> Result<Connections, BuildError> {
     let mut conns = Connections::default();
-    for (name, settings) in &config.connections {
-        let Some(builder) = crate::systems::builder(&settings.system) else {
-            return Err(BuildError(format!(
-                "connections.{name}: unknown system {:?} (known: {})",
-                settings.system,
-                crate::systems::known().join(", ")
-            )));
-        };
-        let cred_name = config.credentials_name(name);
-        let creds = secrets
-            .get(cred_name)
-            .await
-            .map_err(|e| BuildError(format!("cannot read credentials for {name}: {e}")))?
-            .ok_or_else(|| {
-                BuildError(format!(
-                    "no credentials stored for connection {name}: run `mlc credentials set {cred_name}`"
-                ))
-            })?;
-        conns.insert(name, builder(name, settings, creds)?);
+    for name in config.connections.keys() {
+        conns.insert(name, build_connection(config, name, secrets).await?);
     }
     Ok(conns)
 }

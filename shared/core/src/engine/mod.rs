@@ -994,6 +994,16 @@ impl Engine {
     /// Work the queue until nothing is ready (messages waiting on a delay stay there).
     /// `concurrency` deliveries are handled at once.
     pub async fn drain(&self, flows: &FlowRegistry, concurrency: usize) -> Result<DrainReport, EngineError> {
+        self.drain_observed(flows, concurrency, |_| {}).await
+    }
+
+    /// [`Engine::drain`], calling `progress` with the running totals after every batch.
+    pub async fn drain_observed(
+        &self,
+        flows: &FlowRegistry,
+        concurrency: usize,
+        mut progress: impl FnMut(&DrainReport),
+    ) -> Result<DrainReport, EngineError> {
         let mut report = DrainReport::default();
         let lease = self.config.lock_ttl;
         loop {
@@ -1016,6 +1026,7 @@ impl Engine {
                     Err(e) => report.errors.push(e.to_string()),
                 }
             }
+            progress(&report);
         }
     }
 }
