@@ -735,9 +735,11 @@ impl Engine {
                 };
                 let mut t =
                     Transition::to(ItemState::Skipped, self.audit(&item, "already_present", msg.clone())).reason(msg);
-                t.target = Some(tref);
+                t.target = Some(tref.clone());
                 t.natural_key = Some(nk);
                 self.write(&item, t, exchanges).await?;
+                // A record found in the target still teaches the pairing (a vendor keyed by hand).
+                self.learn_pairings(flow, doc, &item, &tref).await?;
                 return Ok((outcome, None));
             }
             Plan::Create => None,
@@ -807,19 +809,26 @@ impl Engine {
             Ok(tref) => {
                 let msg = format!("{verb}d in {}: {}", spec.target_system, describe(&tref));
                 self.post(&item, tref.clone(), nk, msg, exchanges).await?;
-                for (key, target) in flow.pairings(doc, &tref) {
-                    let m = Mapping {
-                        key,
-                        target,
-                        note: Some(format!("learnt from {}", item.key)),
-                        updated_at: self.now(),
-                    };
-                    self.add_mapping(m).await?;
-                }
+                self.learn_pairings(flow, doc, &item, &tref).await?;
                 Ok((DocOutcome::Posted, None))
             }
             Err(e) => self.step_failed(&item, verb, e, exchanges).await,
         }
+    }
+
+    /// Add the mappings a flow learnt from a record it wrote or found (releasing waiting items).
+    async fn learn_pairings<F: Flow>(
+        &self,
+        flow: &F,
+        doc: &SourceDoc<F::Record>,
+        item: &WorkItem,
+        tref: &TargetRef,
+    ) -> Result<(), EngineError> {
+        for (key, target) in flow.pairings(doc, tref) {
+            let m = Mapping { key, target, note: Some(format!("learnt from {}", item.key)), updated_at: self.now() };
+            self.add_mapping(m).await?;
+        }
+        Ok(())
     }
 
     async fn post(
