@@ -1,0 +1,1129 @@
+//! [`Store`] on one DynamoDB table (single-table design).
+//!
+//! Keys are strings `pk`/`sk`; one KEYS_ONLY global secondary index `gsi1` (`gsi1pk`/`gsi1sk`)
+//! serves the operator listings. Every other secondary lookup is an *index row* in the base table,
+//! written in the same transaction as the item it points at, so those lookups are strongly
+//! consistent (a GSI is not) and cost a write only when the indexed value changes (a GSI with the
+//! item projected would be rewritten on every transition).
+//!
+//! | record | `pk` | `sk` | attributes |
+//! |---|---|---|---|
+//! | work item | `ITEM#<item key>` | `#ITEM` | `data` (the `WorkItem` as JSON), `rev`, `state`, `flow`, `updated`, `claim_owner`, `claim_until` (epoch ms), `gsi1pk` = `STATE#<flow>#<state>`, `gsi1sk` = `<updated>#<key>` |
+//! | audit row | `ITEM#<item key>` | `AUDIT#<rev:010>` (claims, transitions), `AUDIT#<rev:010>#<at µs>#<rand>` (appended notes) | `data` (the `AuditEntry` JSON) or `blob` (its SHA-256 when over 350 KB) |
+//! | document versions | `DOC#<flow>#<system>#<doc id>` | `<item key>` | — |
+//! | posted natural key | `NK#<flow>#<natural key>` | `<item key>` | — (present while the item is posted) |
+//! | waiting for a mapping | `WAIT#<scope/kind/source>` | `<item key>` | — (present while the item needs it) |
+//! | blob | `BLOB#<sha256>` | `#BLOB` | `body` (B), or `chunks` + `len` with rows `CHUNK#<00000>` |
+//! | cursor | `CURSORS` | `<flow>` | `value`, `updated` |
+//! | mapping | `MAPPINGS` | `<scope>#<kind>#<source>` | `data` (the `Mapping` JSON) |
+//! | named lock | `LOCK#<name>` | `#LOCK` | `owner`, `until` (epoch ms), `expires_at` (TTL) |
+//! | webhook delivery id | `DELIVERY#<system>#<id>` | `#DELIVERY` | `until` (epoch ms), `expires_at` (TTL) |
+//! | seen version | `SEEN#<record key>` | `#SEEN` | `version`, `expires_at` (TTL, 90 days) |
+//!
+//! Access patterns:
+//! - item by key: GetItem (consistent). Register: conditional Put (`attribute_not_exists`) plus the
+//!   document-version row, in one transaction.
+//! - claim: the Powertools idempotency condition on the item, `attribute_not_exists(claim_until) OR
+//!   claim_until <= :now`, plus `rev = :rev` (optimistic concurrency: the new item is computed from
+//!   the one read), and the `claimed` audit row, in one `TransactWriteItems`. Of two racing
+//!   claimers exactly one transaction commits; the other re-reads and sees `Held`.
+//! - transition: the item (fenced by `rev`, after `may_write` on the item read), its audit row and
+//!   the index rows that change (`NK#`, `WAIT#`), in one `TransactWriteItems`.
+//! - audit trail: Query `pk = ITEM#<key> AND begins_with(sk, "AUDIT#")` (consistent), oldest first.
+//! - open versions / posted by natural key / items waiting for a mapping: Query the index rows
+//!   (consistent), then BatchGetItem (consistent) the items, filtered again in code.
+//! - list items of a flow (and state): Query `gsi1` newest first, BatchGetItem; without a flow,
+//!   and state counts: Scan (operator views, linear in the table).
+//! - cursors: one partition, Query to list; compare-and-set = conditional UpdateItem.
+//! - mappings: one partition (hundreds to thousands of rows); BatchGetItem by key, Query to list.
+//! - locks and delivery ids: conditional Put (`attribute_not_exists OR until <= :now`); the TTL
+//!   attribute `expires_at` lets DynamoDB delete them eventually, but TTL deletion lags (days) and
+//!   moto never deletes, so every read compares the expiry with now and treats expired as absent.
+//!
+//! Item size: DynamoDB refuses items over 400 KB. Blobs larger than 350 KB are split into chunk rows
+//! of 350 KB (up to 64 chunks, 22 MB; larger is refused with an error naming the hash and size);
+//! an audit entry over 350 KB is stored as a blob and its row keeps the hash.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use mlc_core::engine::memory::{may_write, note_origin, order_and_limit};
+use mlc_core::engine::model::{
+    AuditEntry, Claim, Cursor, ItemFilter, ItemKey, ItemState, NewItem, StateCount, Transition, WorkItem,
+};
+use mlc_core::engine::ports::{ClaimResult, Store, StoreError};
+use mlc_core::mapping::{Mapping, MappingKey};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::sdk_error;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+/// Largest value kept in one item (DynamoDB's limit is 400 KB including names and keys).
+pub const ITEM_BUDGET: usize = 350_000;
+/// Most chunks one blob may use.
+pub const MAX_CHUNKS: usize = 64;
+/// How long a seen-version marker lives (a lost marker only costs one read-back).
+const SEEN_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// How many times a write that lost an optimistic race is recomputed before giving up.
+const MAX_RACES: usize = 16;
+/// The name of the secondary index.
+pub const GSI1: &str = "gsi1";
+
+/// The DynamoDB store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s<'a>(a: &'a Attrs, k: &str) -> Option<&'a str> {
+    a.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(a: &Attrs, k: &str) -> Option<i64> {
+    a.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Attrs {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+fn item_pk(k: &ItemKey) -> String {
+    format!("ITEM#{}", k.as_str())
+}
+
+const ITEM_SK: &str = "#ITEM";
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ttl_secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn doc_pk(flow: &str, system: &str, doc_id: &str) -> String {
+    format!("DOC#{flow}#{system}#{doc_id}")
+}
+
+fn nk_pk(flow: &str, nk: &str) -> String {
+    format!("NK#{flow}#{nk}")
+}
+
+fn wait_pk(k: &MappingKey) -> String {
+    format!("WAIT#{}", k.id())
+}
+
+fn mapping_sk(k: &MappingKey) -> String {
+    format!("{}#{}#{}", k.scope, k.kind, k.source)
+}
+
+/// A write that lost a race (condition failed or transaction conflict): recompute and try again.
+enum Race {
+    Lost,
+    Failed(StoreError),
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Create the table as `infra/template.yaml` declares it (tests and development; production
+    /// tables come from the template). Waits until it is active and turns TTL on.
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(format!("table {table}: {e}"));
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let ks = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build();
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(ks("gsi1pk", KeyType::Hash).map_err(build)?)
+            .key_schema(ks("gsi1sk", KeyType::Range).map_err(build)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(build)?;
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk").map_err(build)?)
+            .attribute_definitions(attr("sk").map_err(build)?)
+            .attribute_definitions(attr("gsi1pk").map_err(build)?)
+            .attribute_definitions(attr("gsi1sk").map_err(build)?)
+            .key_schema(ks("pk", KeyType::Hash).map_err(build)?)
+            .key_schema(ks("sk", KeyType::Range).map_err(build)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("creating table {table}"), e))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().map_err(build)?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("enabling TTL on table {table}"), e))?;
+        Ok(())
+    }
+
+    fn put(&self, item: Attrs) -> Result<Put, StoreError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))
+    }
+
+    fn put_if_absent(&self, item: Attrs) -> Result<TransactWriteItem, StoreError> {
+        let p = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
+        Ok(TransactWriteItem::builder().put(p).build())
+    }
+
+    fn delete(&self, k: Attrs) -> Result<TransactWriteItem, StoreError> {
+        let d = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .build()
+            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
+        Ok(TransactWriteItem::builder().delete(d).build())
+    }
+
+    fn to_json<T: Serialize>(&self, what: &str, v: &T) -> Result<String, StoreError> {
+        serde_json::to_string(v)
+            .map_err(|e| StoreError::Other(format!("table {}: {what}: cannot encode: {e}", self.table)))
+    }
+
+    fn from_json<T: DeserializeOwned>(&self, what: &str, a: &Attrs) -> Result<T, StoreError> {
+        let data = get_s(a, "data")
+            .ok_or_else(|| StoreError::Corrupt(format!("table {}: {what} has no data attribute", self.table)))?;
+        serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))
+    }
+
+    /// The attributes of a work item at revision `rev`.
+    fn item_attrs(&self, item: &WorkItem, rev: i64) -> Result<Attrs, StoreError> {
+        let data = self.to_json(&format!("item {}", item.key), item)?;
+        if data.len() > ITEM_BUDGET {
+            return Err(StoreError::Other(format!(
+                "table {}: item {} is {} bytes as JSON, over the {ITEM_BUDGET}-byte DynamoDB item budget",
+                self.table,
+                item.key,
+                data.len()
+            )));
+        }
+        let updated = ts(item.updated_at);
+        let mut a = key(item_pk(&item.key), ITEM_SK);
+        a.insert("data".into(), s(data));
+        a.insert("rev".into(), n(rev));
+        a.insert("state".into(), s(item.state.as_str()));
+        a.insert("flow".into(), s(&item.flow));
+        a.insert("updated".into(), s(&updated));
+        a.insert("gsi1pk".into(), s(format!("STATE#{}#{}", item.flow, item.state.as_str())));
+        a.insert("gsi1sk".into(), s(format!("{updated}#{}", item.key)));
+        if let Some(c) = &item.claim {
+            a.insert("claim_owner".into(), s(&c.owner));
+            a.insert("claim_until".into(), n(ms(c.until)));
+        }
+        Ok(a)
+    }
+
+    /// The item and its revision, read consistently.
+    async fn read_item(&self, k: &ItemKey) -> Result<Option<(WorkItem, i64)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(item_pk(k), ITEM_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading item {k}", self.table), e))?;
+        match out.item() {
+            None => Ok(None),
+            Some(a) => {
+                let item: WorkItem = self.from_json(&format!("item {k}"), a)?;
+                let rev = get_n(a, "rev").unwrap_or(0);
+                Ok(Some((item, rev)))
+            }
+        }
+    }
+
+    /// The item put, conditional on its revision (and `extra` condition text, ANDed).
+    fn item_put(
+        &self,
+        item: &WorkItem,
+        rev: i64,
+        extra: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut cond = "#rev = :rev".to_string();
+        let mut b = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.item_attrs(item, rev + 1)?))
+            .expression_attribute_names("#rev", "rev")
+            .expression_attribute_values(":rev", n(rev));
+        if let Some((text, values)) = extra {
+            cond = format!("{cond} AND ({text})");
+            for (k, v) in values {
+                b = b.expression_attribute_values(k, v);
+            }
+            b = b.expression_attribute_names("#cu", "claim_until");
+        }
+        let p = b
+            .condition_expression(cond)
+            .build()
+            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
+        Ok(TransactWriteItem::builder().put(p).build())
+    }
+
+    /// An audit row (stored as a blob reference when it is too large for an item).
+    async fn audit_attrs(&self, k: &ItemKey, sk: String, entry: &AuditEntry) -> Result<Attrs, StoreError> {
+        let json = self.to_json(&format!("audit entry of {k}"), entry)?;
+        let mut a = key(item_pk(k), sk);
+        if json.len() > ITEM_BUDGET {
+            let sha = hex_sha256(json.as_bytes());
+            self.put_blob(&sha, json.as_bytes()).await?;
+            a.insert("blob".into(), s(sha));
+        } else {
+            a.insert("data".into(), s(json));
+        }
+        Ok(a)
+    }
+
+    async fn transact(&self, what: &str, items: Vec<TransactWriteItem>) -> Result<(), Race> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), TransactWriteItemsError::TransactionCanceledException(c)
+                    if c.cancellation_reasons().iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict")))) =>
+            {
+                Err(Race::Lost)
+            }
+            Err(e) if crate::error_code(&e) == Some("TransactionConflictException") => Err(Race::Lost),
+            Err(e) => Err(Race::Failed(sdk_error(&format!("table {}: {what}", self.table), e))),
+        }
+    }
+
+    fn too_many_races(&self, what: &str) -> StoreError {
+        StoreError::Unavailable(format!("table {}: {what}: lost {MAX_RACES} races in a row; retry later", self.table))
+    }
+
+    /// Items by key, read consistently, in any order; missing ones are left out.
+    async fn batch_get_items(&self, keys: &[ItemKey]) -> Result<Vec<WorkItem>, StoreError> {
+        let mut out = Vec::new();
+        let unique: BTreeSet<&ItemKey> = keys.iter().collect();
+        let unique: Vec<&ItemKey> = unique.into_iter().collect();
+        for chunk in unique.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|k| key(item_pk(k), ITEM_SK)).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
+            for round in 0.. {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&format!("table {}: reading {} items", self.table, chunk.len()), e))?;
+                if let Some(rows) = resp.responses().and_then(|r| r.get(&self.table)) {
+                    for a in rows {
+                        out.push(self.from_json::<WorkItem>(&format!("item {:?}", get_s(a, "pk")), a)?);
+                    }
+                }
+                match resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    Some(rest) if !rest.keys().is_empty() => {
+                        if round >= 8 {
+                            return Err(StoreError::Unavailable(format!(
+                                "table {}: batch read left {} keys unprocessed after {round} rounds",
+                                self.table,
+                                rest.keys().len()
+                            )));
+                        }
+                        request = rest.clone();
+                        tokio::time::sleep(Duration::from_millis(20 << round)).await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// All rows of a partition (sort keys starting with `sk_prefix`), consistent, ascending.
+    async fn query_partition(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Attrs>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Attrs> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            q = match sk_prefix {
+                Some(p) => q
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+                    .expression_attribute_names("#sk", "sk")
+                    .expression_attribute_values(":p", s(p)),
+                None => q.key_condition_expression("#pk = :pk"),
+            };
+            let resp = q.send().await.map_err(|e| sdk_error(&format!("table {}: querying {pk}", self.table), e))?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Item keys listed under an index-row partition.
+    async fn index_keys(&self, pk: &str) -> Result<Vec<ItemKey>, StoreError> {
+        Ok(self
+            .query_partition(pk, None)
+            .await?
+            .iter()
+            .filter_map(|a| get_s(a, "sk").map(|k| ItemKey(k.to_string())))
+            .collect())
+    }
+
+    async fn scan_items(&self, projection: Option<&str>) -> Result<Vec<Attrs>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Attrs> = None;
+        loop {
+            let mut q = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .filter_expression("#sk = :item")
+                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_values(":item", s(ITEM_SK))
+                .set_exclusive_start_key(start.take());
+            if let Some(p) = projection {
+                q = q.projection_expression(p).expression_attribute_names("#st", "state");
+            }
+            let resp = q.send().await.map_err(|e| sdk_error(&format!("table {}: scanning items", self.table), e))?;
+            out.extend(resp.items().iter().cloned());
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Keys of a flow's items in one state, newest update first.
+    async fn keys_by_state(
+        &self,
+        flow: &str,
+        state: ItemState,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ItemKey>, StoreError> {
+        let pk = format!("STATE#{flow}#{}", state.as_str());
+        let mut out = Vec::new();
+        let mut start: Option<Attrs> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .scan_index_forward(false)
+                .expression_attribute_names("#pk", "gsi1pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .set_exclusive_start_key(start.take());
+            q = match since {
+                Some(t) => q
+                    .key_condition_expression("#pk = :pk AND #sk >= :since")
+                    .expression_attribute_names("#sk", "gsi1sk")
+                    .expression_attribute_values(":since", s(ts(t))),
+                None => q.key_condition_expression("#pk = :pk"),
+            };
+            let resp = q.send().await.map_err(|e| sdk_error(&format!("table {}: querying {pk}", self.table), e))?;
+            out.extend(
+                resp.items().iter().filter_map(|a| {
+                    get_s(a, "pk").and_then(|p| p.strip_prefix("ITEM#")).map(|k| ItemKey(k.to_string()))
+                }),
+            );
+            match resp.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Rows of a blob's chunks, in order.
+    async fn read_chunks(&self, sha256: &str, chunks: usize, len: usize) -> Result<Vec<u8>, StoreError> {
+        let rows = self.query_partition(&format!("BLOB#{sha256}"), Some("CHUNK#")).await?;
+        let mut body = Vec::with_capacity(len);
+        for a in &rows {
+            match a.get("body").and_then(|b| b.as_b().ok()) {
+                Some(b) => body.extend_from_slice(b.as_ref()),
+                None => {
+                    return Err(StoreError::Corrupt(format!("table {}: blob {sha256}: chunk without body", self.table)));
+                }
+            }
+        }
+        if rows.len() != chunks || body.len() != len {
+            return Err(StoreError::Corrupt(format!(
+                "table {}: blob {sha256}: expected {chunks} chunks and {len} bytes, found {} and {}",
+                self.table,
+                rows.len(),
+                body.len()
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Conditional put that reports a failed condition as `Ok(Some(old item))`.
+    async fn put_unless(
+        &self,
+        what: &str,
+        item: Attrs,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Attrs>, StoreError> {
+        let mut b = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (k, v) in names {
+            b = b.expression_attribute_names(*k, *v);
+        }
+        for (k, v) in values {
+            b = b.expression_attribute_values(k, v);
+        }
+        match b.send().await {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                match se.into_err() {
+                    PutItemError::ConditionalCheckFailedException(c) => Ok(Some(c.item().cloned().unwrap_or_default())),
+                    _ => Ok(Some(Attrs::new())),
+                }
+            }
+            Err(e) => Err(sdk_error(&format!("table {}: {what}", self.table), e)),
+        }
+    }
+
+    /// The index-row writes that move an item's `NK#` and `WAIT#` rows from `old` to `new`.
+    fn index_changes(&self, old: &WorkItem, new: &WorkItem) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut out = Vec::new();
+        let nk_row = |i: &WorkItem| match (&i.natural_key, i.state) {
+            (Some(nk), ItemState::Posted) => Some(nk_pk(&i.flow, nk)),
+            _ => None,
+        };
+        let (a, b) = (nk_row(old), nk_row(new));
+        if a != b {
+            if let Some(pk) = a {
+                out.push(self.delete(key(pk, new.key.as_str()))?);
+            }
+            if let Some(pk) = b {
+                out.push(TransactWriteItem::builder().put(self.put(key(pk, new.key.as_str()))?).build());
+            }
+        }
+        let waits = |i: &WorkItem| -> BTreeSet<String> {
+            if i.state == ItemState::NeedsMapping { i.missing.iter().map(wait_pk).collect() } else { BTreeSet::new() }
+        };
+        let (before, after) = (waits(old), waits(new));
+        for pk in before.difference(&after) {
+            out.push(self.delete(key(pk.clone(), new.key.as_str()))?);
+        }
+        for pk in after.difference(&before) {
+            out.push(TransactWriteItem::builder().put(self.put(key(pk.clone(), new.key.as_str()))?).build());
+        }
+        Ok(out)
+    }
+}
+
+fn hex_sha256(b: &[u8]) -> String {
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn audit_sk(rev: i64) -> String {
+    format!("AUDIT#{rev:010}")
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn register(&self, new: NewItem, now: DateTime<Utc>) -> Result<(WorkItem, bool), StoreError> {
+        let k = new.key();
+        let (origin, read_at) = (new.hint.origin, new.read_at);
+        let fresh = WorkItem::new(new, now);
+        let what = format!("registering item {k}");
+        for _ in 0..MAX_RACES {
+            match self.read_item(&k).await? {
+                None => {
+                    let writes = vec![
+                        self.put_if_absent(self.item_attrs(&fresh, 1)?)?,
+                        self.put_if_absent(key(doc_pk(&fresh.flow, &fresh.system, &fresh.doc_id), k.as_str()))?,
+                    ];
+                    match self.transact(&what, writes).await {
+                        Ok(()) => return Ok((fresh, true)),
+                        Err(Race::Lost) => continue,
+                        Err(Race::Failed(e)) => return Err(e),
+                    }
+                }
+                Some((mut existing, rev)) => {
+                    let before = existing.clone();
+                    note_origin(&mut existing, origin);
+                    existing.read_at = existing.read_at.max(read_at);
+                    if existing == before {
+                        return Ok((existing, false));
+                    }
+                    match self.transact(&what, vec![self.item_put(&existing, rev, None)?]).await {
+                        Ok(()) => return Ok((existing, false)),
+                        Err(Race::Lost) => continue,
+                        Err(Race::Failed(e)) => return Err(e),
+                    }
+                }
+            }
+        }
+        Err(self.too_many_races(&what))
+    }
+
+    async fn claim(
+        &self,
+        k: &ItemKey,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ClaimResult, StoreError> {
+        let what = format!("claiming item {k}");
+        for _ in 0..MAX_RACES {
+            let (item, rev) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
+            if item.state.is_terminal() {
+                return Ok(ClaimResult::Finished(item));
+            }
+            if let Some(c) = &item.claim
+                && c.until > now
+            {
+                return Ok(ClaimResult::Held { owner: c.owner.clone(), until: c.until });
+            }
+            let mut claimed = item.clone();
+            claimed.claim = Some(Claim { owner: owner.to_string(), until });
+            claimed.attempts += 1;
+            let mut a = AuditEntry::new(now, owner, "claimed", format!("attempt {} started", claimed.attempts));
+            a.from = Some(claimed.state);
+            a.attempt = claimed.attempts;
+            let cond = ("attribute_not_exists(#cu) OR #cu <= :now", vec![(":now", n(ms(now)))]);
+            let writes = vec![
+                self.item_put(&claimed, rev, Some(cond))?,
+                TransactWriteItem::builder().put(self.put(self.audit_attrs(k, audit_sk(rev + 1), &a).await?)?).build(),
+            ];
+            match self.transact(&what, writes).await {
+                Ok(()) => return Ok(ClaimResult::Acquired(claimed)),
+                Err(Race::Lost) => continue,
+                Err(Race::Failed(e)) => return Err(e),
+            }
+        }
+        Err(self.too_many_races(&what))
+    }
+
+    async fn transition(
+        &self,
+        k: &ItemKey,
+        owner: &str,
+        t: Transition,
+        now: DateTime<Utc>,
+    ) -> Result<WorkItem, StoreError> {
+        let what = format!("moving item {k} to {}", t.to);
+        for _ in 0..MAX_RACES {
+            let (item, rev) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
+            may_write(&item, owner, now)?;
+            let mut next = item.clone();
+            next.apply(&t, now);
+            // The fence: nobody else holds a live claim, or the caller holds it (checked above on the
+            // revision this write is conditional on).
+            let cond = (
+                "attribute_not_exists(#cu) OR #cu <= :now OR claim_owner = :owner",
+                vec![(":now", n(ms(now))), (":owner", s(owner))],
+            );
+            let mut writes = vec![
+                self.item_put(&next, rev, Some(cond))?,
+                TransactWriteItem::builder()
+                    .put(self.put(self.audit_attrs(k, audit_sk(rev + 1), &t.audit).await?)?)
+                    .build(),
+            ];
+            writes.extend(self.index_changes(&item, &next)?);
+            match self.transact(&what, writes).await {
+                Ok(()) => return Ok(next),
+                Err(Race::Lost) => continue,
+                Err(Race::Failed(e)) => return Err(e),
+            }
+        }
+        Err(self.too_many_races(&what))
+    }
+
+    async fn get_item(&self, k: &ItemKey) -> Result<Option<WorkItem>, StoreError> {
+        Ok(self.read_item(k).await?.map(|(i, _)| i))
+    }
+
+    async fn list_items(&self, filter: &ItemFilter) -> Result<Vec<WorkItem>, StoreError> {
+        let items = match &filter.flow {
+            Some(flow) => {
+                let states: Vec<ItemState> = match filter.state {
+                    Some(st) => vec![st],
+                    None => ItemState::ALL.to_vec(),
+                };
+                let mut keys = Vec::new();
+                for st in states {
+                    keys.extend(self.keys_by_state(flow, st, filter.updated_since).await?);
+                }
+                self.batch_get_items(&keys).await?
+            }
+            None => {
+                let mut v = Vec::new();
+                for a in self.scan_items(None).await? {
+                    v.push(self.from_json::<WorkItem>(&format!("item {:?}", get_s(&a, "pk")), &a)?);
+                }
+                v
+            }
+        };
+        Ok(order_and_limit(items.into_iter().filter(|i| filter.matches(i)).collect(), filter.limit))
+    }
+
+    async fn state_counts(&self) -> Result<Vec<StateCount>, StoreError> {
+        let mut m: BTreeMap<(String, ItemState), StateCount> = BTreeMap::new();
+        for a in self.scan_items(Some("pk, flow, #st, updated")).await? {
+            let bad = || {
+                StoreError::Corrupt(format!(
+                    "table {}: item row {:?} lacks flow/state/updated",
+                    self.table,
+                    get_s(&a, "pk")
+                ))
+            };
+            let flow = get_s(&a, "flow").ok_or_else(bad)?;
+            let state: ItemState = get_s(&a, "state").and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+            let updated = get_s(&a, "updated")
+                .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+                .map(|d| d.with_timezone(&Utc))
+                .ok_or_else(bad)?;
+            let e = m.entry((flow.to_string(), state)).or_insert_with(|| StateCount {
+                flow: flow.to_string(),
+                state,
+                count: 0,
+                oldest: None,
+            });
+            e.count += 1;
+            e.oldest = Some(e.oldest.map_or(updated, |o| o.min(updated)));
+        }
+        Ok(m.into_values().collect())
+    }
+
+    async fn items_waiting_for(&self, k: &MappingKey) -> Result<Vec<WorkItem>, StoreError> {
+        let keys = self.index_keys(&wait_pk(k)).await?;
+        let mut items: Vec<WorkItem> = self
+            .batch_get_items(&keys)
+            .await?
+            .into_iter()
+            .filter(|i| i.state == ItemState::NeedsMapping && i.missing.contains(k))
+            .collect();
+        items.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(items)
+    }
+
+    async fn posted_by_natural_key(&self, flow: &str, natural_key: &str) -> Result<Vec<WorkItem>, StoreError> {
+        let keys = self.index_keys(&nk_pk(flow, natural_key)).await?;
+        let mut items: Vec<WorkItem> = self
+            .batch_get_items(&keys)
+            .await?
+            .into_iter()
+            .filter(|i| i.flow == flow && i.state == ItemState::Posted && i.natural_key.as_deref() == Some(natural_key))
+            .collect();
+        items.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(items)
+    }
+
+    async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {
+        let keys = self.index_keys(&doc_pk(flow, system, doc_id)).await?;
+        let mut items: Vec<WorkItem> = self
+            .batch_get_items(&keys)
+            .await?
+            .into_iter()
+            .filter(|i| i.flow == flow && i.system == system && i.doc_id == doc_id && !i.state.is_terminal())
+            .collect();
+        items.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(items)
+    }
+
+    async fn append_audit(&self, k: &ItemKey, entry: AuditEntry) -> Result<(), StoreError> {
+        // After the rows of the item's current revision, before the next transition's.
+        let rev = self.read_item(k).await?.map_or(0, |(_, r)| r);
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let micros = entry.at.timestamp_micros();
+        let sk = format!("{}#{micros:020}#{suffix}", audit_sk(rev));
+        let attrs = self.audit_attrs(k, sk, &entry).await?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: appending audit to item {k}", self.table), e))?;
+        Ok(())
+    }
+
+    async fn audit_trail(&self, k: &ItemKey) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::new();
+        for a in self.query_partition(&item_pk(k), Some("AUDIT#")).await? {
+            let what = format!("audit row {:?} of item {k}", get_s(&a, "sk"));
+            if let Some(sha) = get_s(&a, "blob") {
+                let body = self.get_blob(sha).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("table {}: {what}: blob {sha} is missing", self.table))
+                })?;
+                out.push(
+                    serde_json::from_slice(&body)
+                        .map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))?,
+                );
+            } else {
+                out.push(self.from_json(&what, &a)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_blob(&self, sha256: &str, body: &[u8]) -> Result<(), StoreError> {
+        let pk = format!("BLOB#{sha256}");
+        let what = format!("storing blob {sha256} ({} bytes)", body.len());
+        let mut manifest = key(&pk, "#BLOB");
+        if body.len() <= ITEM_BUDGET {
+            manifest.insert("body".into(), AttributeValue::B(Blob::new(body)));
+        } else {
+            let chunks = body.len().div_ceil(ITEM_BUDGET);
+            if chunks > MAX_CHUNKS {
+                return Err(StoreError::Other(format!(
+                    "table {}: blob {sha256} is {} bytes, over the {} bytes this store keeps ({MAX_CHUNKS} chunks of {ITEM_BUDGET})",
+                    self.table,
+                    body.len(),
+                    MAX_CHUNKS * ITEM_BUDGET
+                )));
+            }
+            // Chunks first, the manifest last: a reader never sees a manifest without its chunks.
+            for (i, c) in body.chunks(ITEM_BUDGET).enumerate() {
+                let mut row = key(&pk, format!("CHUNK#{i:05}"));
+                row.insert("body".into(), AttributeValue::B(Blob::new(c)));
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(row))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&format!("table {}: {what}, chunk {i}", self.table), e))?;
+            }
+            manifest.insert("chunks".into(), n(chunks));
+            manifest.insert("len".into(), n(body.len()));
+        }
+        // Stored once: an existing blob with this hash is the same bytes.
+        self.put_unless(&what, manifest, "attribute_not_exists(pk)", &[], Vec::new()).await?;
+        Ok(())
+    }
+
+    async fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("BLOB#{sha256}"), "#BLOB")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading blob {sha256}", self.table), e))?;
+        let Some(a) = out.item() else { return Ok(None) };
+        if let Some(b) = a.get("body").and_then(|b| b.as_b().ok()) {
+            return Ok(Some(b.as_ref().to_vec()));
+        }
+        match (get_n(a, "chunks"), get_n(a, "len")) {
+            (Some(c), Some(l)) if c >= 0 && l >= 0 => Ok(Some(self.read_chunks(sha256, c as usize, l as usize).await?)),
+            _ => Err(StoreError::Corrupt(format!("table {}: blob {sha256} has neither body nor chunks", self.table))),
+        }
+    }
+
+    async fn get_cursor(&self, flow: &str) -> Result<Option<Cursor>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key("CURSORS", flow)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading cursor of {flow}", self.table), e))?;
+        out.item().map(|a| self.cursor_from(a)).transpose()
+    }
+
+    async fn cas_cursor(&self, flow: &str, expected: Option<&str>, new: &Cursor) -> Result<bool, StoreError> {
+        let mut b = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key("CURSORS", flow)))
+            .update_expression("SET #v = :new, #u = :updated")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_names("#u", "updated")
+            .expression_attribute_values(":new", s(&new.value))
+            .expression_attribute_values(":updated", s(ts(new.updated_at)));
+        b = match expected {
+            None => b.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => b.condition_expression("#v = :expected").expression_attribute_values(":expected", s(v)),
+        };
+        match b.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(&format!("table {}: moving cursor of {flow} to {:?}", self.table, new.value), e)),
+        }
+    }
+
+    async fn list_cursors(&self) -> Result<Vec<Cursor>, StoreError> {
+        self.query_partition("CURSORS", None).await?.iter().map(|a| self.cursor_from(a)).collect()
+    }
+
+    async fn put_mapping(&self, mapping: &Mapping) -> Result<(), StoreError> {
+        let mut a = key("MAPPINGS", mapping_sk(&mapping.key));
+        a.insert("data".into(), s(self.to_json(&format!("mapping {}", mapping.key.id()), mapping)?));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(a))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: writing mapping {}", self.table, mapping.key.id()), e))?;
+        Ok(())
+    }
+
+    async fn get_mappings(&self, keys: &[MappingKey]) -> Result<Vec<Mapping>, StoreError> {
+        let unique: BTreeSet<String> = keys.iter().map(mapping_sk).collect();
+        let unique: Vec<String> = unique.into_iter().collect();
+        let mut out = Vec::new();
+        for chunk in unique.chunks(100) {
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|sk| key("MAPPINGS", sk)).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
+            for round in 0.. {
+                let resp =
+                    self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(|e| {
+                        sdk_error(&format!("table {}: reading {} mappings", self.table, chunk.len()), e)
+                    })?;
+                if let Some(rows) = resp.responses().and_then(|r| r.get(&self.table)) {
+                    for a in rows {
+                        out.push(self.from_json::<Mapping>(&format!("mapping {:?}", get_s(a, "sk")), a)?);
+                    }
+                }
+                match resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                    Some(rest) if !rest.keys().is_empty() && round < 8 => {
+                        request = rest.clone();
+                        tokio::time::sleep(Duration::from_millis(20 << round)).await;
+                    }
+                    Some(rest) if !rest.keys().is_empty() => {
+                        return Err(StoreError::Unavailable(format!(
+                            "table {}: mapping read left {} keys unprocessed",
+                            self.table,
+                            rest.keys().len()
+                        )));
+                    }
+                    _ => break,
+                }
+            }
+        }
+        // Callers ask with exact keys; only rows that match one are answers.
+        out.retain(|m| keys.contains(&m.key));
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn list_mappings(&self, scope: Option<&str>) -> Result<Vec<Mapping>, StoreError> {
+        let prefix = scope.map(|s| format!("{s}#"));
+        let mut out: Vec<Mapping> = Vec::new();
+        for a in self.query_partition("MAPPINGS", prefix.as_deref()).await? {
+            out.push(self.from_json(&format!("mapping {:?}", get_s(&a, "sk")), &a)?);
+        }
+        out.retain(|m| scope.is_none_or(|s| m.key.scope == s));
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn delete_mapping(&self, k: &MappingKey) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key("MAPPINGS", mapping_sk(k))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: deleting mapping {}", self.table, k.id()), e))?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn try_lock(
+        &self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Claim>, StoreError> {
+        let mut a = key(format!("LOCK#{name}"), "#LOCK");
+        a.insert("owner".into(), s(owner));
+        a.insert("until".into(), n(ms(until)));
+        // TTL only tidies up; a day after the lock lapsed is plenty.
+        a.insert("expires_at".into(), n(ttl_secs(until) + 86_400));
+        let old = self
+            .put_unless(
+                &format!("taking lock {name}"),
+                a,
+                "attribute_not_exists(pk) OR #until <= :now OR #owner = :owner",
+                &[("#until", "until"), ("#owner", "owner")],
+                vec![(":now", n(ms(now))), (":owner", s(owner))],
+            )
+            .await?;
+        match old {
+            None => Ok(None),
+            Some(o) => {
+                let holder = get_s(&o, "owner").unwrap_or("unknown").to_string();
+                let until = get_n(&o, "until").and_then(DateTime::from_timestamp_millis).unwrap_or(until);
+                Ok(Some(Claim { owner: holder, until }))
+            }
+        }
+    }
+
+    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("LOCK#{name}"), "#LOCK")))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(sdk_error(&format!("table {}: releasing lock {name}", self.table), e)),
+        }
+    }
+
+    async fn first_delivery(
+        &self,
+        system: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let until = plus(now, ttl);
+        let mut a = key(format!("DELIVERY#{system}#{delivery_id}"), "#DELIVERY");
+        a.insert("until".into(), n(ms(until)));
+        a.insert("expires_at".into(), n(ttl_secs(until) + 1));
+        let old = self
+            .put_unless(
+                &format!("recording delivery {delivery_id} of {system}"),
+                a,
+                "attribute_not_exists(pk) OR #until <= :now",
+                &[("#until", "until")],
+                vec![(":now", n(ms(now)))],
+            )
+            .await?;
+        Ok(old.is_none())
+    }
+
+    async fn seen_version(&self, record_key: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("SEEN#{record_key}"), "#SEEN")))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading seen version of {record_key}", self.table), e))?;
+        let Some(a) = out.item() else { return Ok(None) };
+        if get_n(a, "expires_at").is_some_and(|t| t <= Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        Ok(get_s(a, "version").map(str::to_string))
+    }
+
+    async fn set_seen_version(&self, record_key: &str, version: &str) -> Result<(), StoreError> {
+        let mut a = key(format!("SEEN#{record_key}"), "#SEEN");
+        a.insert("version".into(), s(version));
+        a.insert("expires_at".into(), n(ttl_secs(plus(Utc::now(), SEEN_TTL))));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(a))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: writing seen version of {record_key}", self.table), e))?;
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    fn cursor_from(&self, a: &Attrs) -> Result<Cursor, StoreError> {
+        let bad =
+            || StoreError::Corrupt(format!("table {}: cursor row {:?} is incomplete", self.table, get_s(a, "sk")));
+        Ok(Cursor {
+            flow: get_s(a, "sk").ok_or_else(bad)?.to_string(),
+            value: get_s(a, "value").ok_or_else(bad)?.to_string(),
+            updated_at: get_s(a, "updated")
+                .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+                .map(|d| d.with_timezone(&Utc))
+                .ok_or_else(bad)?,
+        })
+    }
+}

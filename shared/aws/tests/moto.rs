@@ -1,0 +1,273 @@
+//! The AWS adapters against moto server (started by `mlc_aws::testing`; see tests/aws-tools.sh).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use mlc_aws::testing::moto;
+use mlc_aws::{DynamoStore, SqsQueue};
+use mlc_core::engine::model::{AuditEntry, Cursor, ItemState, Origin, Transition};
+use mlc_core::engine::ports::{ClaimResult, Queue, SecretStore, Store};
+use mlc_core::secret::Credentials;
+use mlc_core::testkit::{hint, new_item, secret_store_conformance, store_conformance, t0};
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+#[tokio::test]
+async fn dynamo_store_passes_the_store_conformance_suite() {
+    store_conformance(&moto().store().await).await;
+}
+
+#[tokio::test]
+async fn secrets_manager_passes_the_secret_store_conformance_suite() {
+    secret_store_conformance(&moto().secrets().await).await;
+}
+
+#[tokio::test]
+async fn secrets_are_cached_until_refresh() {
+    let a = moto().secrets().await;
+    a.put("cin7", &Credentials::new().with("webhook_secret", "one")).await.unwrap();
+    assert_eq!(a.get("cin7").await.unwrap().unwrap().get("webhook_secret").unwrap().expose(), "one");
+    // Another container rotates the secret.
+    let conf = moto().sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&conf);
+    client
+        .put_secret_value()
+        .secret_id(a.secret_name("cin7"))
+        .secret_string(r#"{"webhook_secret":"two"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.get("cin7").await.unwrap().unwrap().get("webhook_secret").unwrap().expose(), "one", "cached");
+    a.refresh();
+    assert_eq!(a.get("cin7").await.unwrap().unwrap().get("webhook_secret").unwrap().expose(), "two", "re-read");
+    // A value that is not JSON is reported by secret name, never echoed.
+    client.put_secret_value().secret_id(a.secret_name("cin7")).secret_string("hunter2 oops").send().await.unwrap();
+    a.refresh();
+    let e = a.get("cin7").await.unwrap_err().to_string();
+    assert!(e.contains(&a.secret_name("cin7")) && !e.contains("hunter2"), "{e}");
+}
+
+/// Two workers claim the same item at the same instant, many times over: exactly one wins each
+/// round, and the loser sees the winner's claim.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn claim_races_have_exactly_one_winner() {
+    let store = Arc::new(moto().store().await);
+    let now = t0();
+    for round in 0..25 {
+        let (item, _) = store.register(new_item("race", &format!("R{round}"), "v1", Origin::Poll), now).await.unwrap();
+        let claim = |who: &'static str| {
+            let store = store.clone();
+            let key = item.key.clone();
+            tokio::spawn(async move { store.claim(&key, who, now, now + secs(60)).await })
+        };
+        let (a, b) = (claim("w1"), claim("w2"));
+        let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+        let winners: Vec<&str> = [(&a, "w1"), (&b, "w2")]
+            .iter()
+            .filter(|(r, _)| matches!(r, ClaimResult::Acquired(_)))
+            .map(|(_, w)| *w)
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one claim must win, got {a:?} / {b:?}");
+        let loser = if winners[0] == "w1" { &b } else { &a };
+        match loser {
+            ClaimResult::Held { owner, .. } => assert_eq!(owner, winners[0]),
+            other => panic!("round {round}: the loser must see Held, got {other:?}"),
+        }
+        let stored = store.get_item(&item.key).await.unwrap().unwrap();
+        assert_eq!(stored.attempts, 1, "round {round}: one attempt counted");
+        let trail = store.audit_trail(&item.key).await.unwrap();
+        assert_eq!(trail.iter().filter(|e| e.event == "claimed").count(), 1, "round {round}: one claim audited");
+    }
+}
+
+/// Two pollers move the same cursor from the same value: exactly one moves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cursor_compare_and_set_races_have_exactly_one_winner() {
+    let store = Arc::new(moto().store().await);
+    let mut current: Option<String> = None;
+    for round in 0..20 {
+        let go = |v: String| {
+            let store = store.clone();
+            let expected = current.clone();
+            tokio::spawn(async move {
+                let c = Cursor { flow: "f".into(), value: v, updated_at: t0() };
+                store.cas_cursor("f", expected.as_deref(), &c).await
+            })
+        };
+        let (a, b) = (go(format!("a{round}")), go(format!("b{round}")));
+        let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+        assert!(a ^ b, "round {round}: exactly one CAS must succeed ({a}, {b})");
+        let now = store.get_cursor("f").await.unwrap().unwrap().value;
+        assert_eq!(now, if a { format!("a{round}") } else { format!("b{round}") });
+        current = Some(now);
+    }
+    assert_eq!(store.list_cursors().await.unwrap().len(), 1);
+}
+
+/// moto never deletes TTL-expired items (nor does DynamoDB promptly): expired claims, locks and
+/// delivery ids must read as free although the records are still there.
+#[tokio::test]
+async fn expired_claims_locks_and_delivery_ids_are_free() {
+    let m = moto();
+    let store = m.store().await;
+    let now = t0();
+
+    let (item, _) = store.register(new_item("ttl", "A", "v1", Origin::Webhook), now).await.unwrap();
+    assert!(matches!(store.claim(&item.key, "w1", now, now + secs(30)).await.unwrap(), ClaimResult::Acquired(_)));
+    assert!(matches!(
+        store.claim(&item.key, "w2", now + secs(29), now + secs(90)).await.unwrap(),
+        ClaimResult::Held { .. }
+    ));
+    assert!(
+        matches!(store.claim(&item.key, "w2", now + secs(30), now + secs(90)).await.unwrap(), ClaimResult::Acquired(_)),
+        "a claim is free from the instant it lapses"
+    );
+
+    assert_eq!(store.try_lock("nk#x", "w1", now, now + secs(10)).await.unwrap(), None);
+    assert!(store.try_lock("nk#x", "w2", now + secs(9), now + secs(20)).await.unwrap().is_some());
+    assert_eq!(store.try_lock("nk#x", "w2", now + secs(10), now + secs(20)).await.unwrap(), None, "lapsed lock");
+
+    let ttl = Duration::from_secs(60);
+    assert!(store.first_delivery("cin7", "d1", now, ttl).await.unwrap());
+    assert!(!store.first_delivery("cin7", "d1", now + secs(59), ttl).await.unwrap());
+    assert!(store.first_delivery("cin7", "d1", now + secs(61), ttl).await.unwrap(), "expired delivery id");
+    assert!(!store.first_delivery("cin7", "d1", now + secs(62), ttl).await.unwrap(), "recorded again");
+
+    // The records are really still in the table, with a TTL attribute in epoch seconds.
+    let client = aws_sdk_dynamodb::Client::new(&m.sdk_config().await);
+    let raw = client.scan().table_name(store.table()).send().await.unwrap();
+    let with_ttl = raw.items().iter().filter(|i| i.contains_key("expires_at")).count();
+    assert!(with_ttl >= 2, "locks and delivery ids carry expires_at");
+    let ttl_desc = client.describe_time_to_live().table_name(store.table()).send().await.unwrap();
+    let spec = ttl_desc.time_to_live_description().unwrap();
+    assert_eq!(spec.attribute_name(), Some("expires_at"));
+}
+
+#[tokio::test]
+async fn large_blobs_are_chunked_and_large_audit_entries_stored_as_blobs() {
+    let store = moto().store().await;
+    let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
+    store.put_blob("bigsha", &big).await.unwrap();
+    store.put_blob("bigsha", &big).await.unwrap();
+    assert_eq!(store.get_blob("bigsha").await.unwrap().as_deref(), Some(&big[..]));
+    let e = store.put_blob("huge", &vec![0u8; 23_000_000]).await.unwrap_err().to_string();
+    assert!(e.contains("huge") && e.contains(store.table()), "{e}");
+
+    let (item, _) = store.register(new_item("big", "A", "v1", Origin::Poll), t0()).await.unwrap();
+    let mut entry = AuditEntry::new(t0(), "w", "note", "x".repeat(400_000));
+    entry.attempt = 7;
+    store.append_audit(&item.key, entry.clone()).await.unwrap();
+    let t = Transition::to(ItemState::Skipped, AuditEntry::new(t0(), "w", "skipped", "y".repeat(360_000)));
+    store.transition(&item.key, "w", t, t0()).await.unwrap();
+    let trail = store.audit_trail(&item.key).await.unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[0], entry);
+    assert_eq!(trail[1].event, "skipped");
+}
+
+#[tokio::test]
+async fn errors_name_the_table_and_key() {
+    let m = moto();
+    let client = aws_sdk_dynamodb::Client::new(&m.sdk_config().await);
+    let store = DynamoStore::new(client, "no-such-table");
+    let e = store.get_item(&mlc_core::engine::model::ItemKey("f#s#d#v".into())).await.unwrap_err().to_string();
+    assert!(e.contains("no-such-table") && e.contains("f#s#d#v"), "{e}");
+}
+
+// ---------------------------------------------------------------- SQS
+
+async fn drain(q: &SqsQueue) {
+    for d in q.receive(10, Duration::from_secs(30)).await.unwrap() {
+        q.ack(&d).await.unwrap();
+    }
+}
+
+/// Everything `mlc_core::testkit::queue_conformance` checks that a standard SQS queue can do
+/// (see the `sqs` module docs for what it cannot: collapsing waiting duplicates, stale receipts).
+/// SQS time is real time, so leases and delays here are one to two seconds.
+#[tokio::test]
+async fn sqs_queue_conformance() {
+    let q = moto().queue(3).await;
+    let lease = Duration::from_secs(1);
+    let h1 = hint("f", "1", Origin::Webhook);
+    let h2 = hint("f", "2", Origin::Poll).with_version("v7");
+    // 12 hints: more than one SendMessageBatch.
+    let many: Vec<_> = (0..10).map(|i| hint("g", &format!("m{i}"), Origin::Poll)).collect();
+    q.enqueue(&[h1.clone(), h2.clone()]).await.unwrap();
+    q.enqueue(&many).await.unwrap();
+    let d = q.depth().await.unwrap();
+    assert_eq!((d.ready, d.in_flight, d.delayed, d.dead), (12, 0, 0, 0), "{d:?}");
+    // receive loops past SQS's 10 per call; hints round-trip; attributes count receives.
+    let got = q.receive(20, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(got.len(), 12);
+    assert!(got.iter().all(|g| g.receive_count == 1));
+    let back2 = got.iter().find(|g| g.hint.id == "2").unwrap();
+    assert_eq!(back2.hint, h2, "a hint survives the round trip unchanged");
+    assert!(q.receive(10, lease).await.unwrap().is_empty(), "leased messages are hidden");
+    assert_eq!(q.depth().await.unwrap().in_flight, 12);
+    for g in got.iter().filter(|g| g.hint.flow == "g") {
+        q.ack(g).await.unwrap();
+    }
+    let first = got.iter().find(|g| g.hint.id == "1").unwrap().clone();
+    let second = back2.clone();
+    // retry_later: back after the delay (counted as in flight by SQS meanwhile).
+    q.retry_later(&second, Duration::from_secs(2)).await.unwrap();
+    // a short lease lapses: redelivered with a higher receive count.
+    q.retry_later(&first, Duration::from_secs(1)).await.unwrap();
+    assert!(q.receive(10, lease).await.unwrap().is_empty(), "nothing is visible yet");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let again = q.receive(10, lease).await.unwrap();
+    let ids: Vec<(&str, u32)> = again.iter().map(|g| (g.hint.id.as_str(), g.receive_count)).collect();
+    assert_eq!(ids, [("1", 2)], "only the shorter delay has passed");
+    q.ack(&again[0]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let delayed = q.receive(10, lease).await.unwrap();
+    assert_eq!(delayed.len(), 1, "a delayed message returns after its delay");
+    assert_eq!((delayed[0].hint.id.as_str(), delayed[0].receive_count), ("2", 2));
+    q.ack(&delayed[0]).await.unwrap();
+    let d = q.depth().await.unwrap();
+    assert_eq!((d.ready, d.in_flight, d.delayed), (0, 0, 0), "{d:?}");
+    // No collapsing on SQS: both copies are delivered (the engine's claims make the second harmless).
+    q.enqueue(&[h1.clone(), h1.clone()]).await.unwrap();
+    assert_eq!(q.depth().await.unwrap().ready, 2);
+    drain(&q).await;
+}
+
+/// The queue's RedrivePolicy moves a message to the DLQ after maxReceiveCount receives.
+#[tokio::test]
+async fn sqs_redrives_to_the_dead_letter_queue() {
+    let q = moto().queue(2).await;
+    q.enqueue(&[hint("f", "poison", Origin::Poll)]).await.unwrap();
+    for n in 1..=2 {
+        let got = q.receive(1, Duration::from_secs(30)).await.unwrap();
+        assert_eq!(got.len(), 1, "receive {n}");
+        assert_eq!(got[0].receive_count, n);
+        q.retry_later(&got[0], Duration::ZERO).await.unwrap();
+    }
+    assert!(q.receive(1, Duration::from_secs(30)).await.unwrap().is_empty(), "past maxReceiveCount: not delivered");
+    let d = q.depth().await.unwrap();
+    assert_eq!((d.ready, d.dead), (0, 1), "{d:?}");
+}
+
+#[tokio::test]
+async fn sqs_messages_carry_the_record_and_idempotency_keys() {
+    let m = moto();
+    let q = m.queue(3).await;
+    q.enqueue(&[hint("f", "9", Origin::Webhook).with_version("2026-11-02T09:00:00Z")]).await.unwrap();
+    let client = aws_sdk_sqs::Client::new(&m.sdk_config().await);
+    let out = client.receive_message().queue_url(q.queue_url()).message_attribute_names("All").send().await.unwrap();
+    let msg = &out.messages()[0];
+    let attrs = msg.message_attributes().unwrap();
+    let get = |k: &str| attrs.get(k).and_then(|v| v.string_value()).unwrap().to_string();
+    assert_eq!(get("record_key"), "f#src#doc#9");
+    assert_eq!(get("idempotency_key"), "f#src#doc#9#2026-11-02T09:00:00Z");
+    assert_eq!(get("origin"), "webhook");
+    // An unreadable body is not handed out (it dead-letters after maxReceiveCount).
+    client.send_message().queue_url(q.queue_url()).message_body("not a hint").send().await.unwrap();
+    let got: Vec<DateTime<Utc>> =
+        q.receive(10, Duration::from_secs(30)).await.unwrap().iter().map(|d| d.hint.at).collect();
+    assert!(got.is_empty(), "{got:?}");
+}
