@@ -1,0 +1,266 @@
+//! `mlc status`, `mlc items`, `mlc audit <item>`, `mlc replay`: what is where, why, and run it again.
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use mlc_core::Engine;
+use mlc_core::engine::model::{BodyRef, FailureClass, ItemFilter, ItemKey, ItemState, WorkItem};
+use serde::Serialize;
+
+use crate::output::{Out, Table, clip};
+
+fn age(since: DateTime<Utc>) -> String {
+    let s = (Utc::now() - since).num_seconds().max(0);
+    match s {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+pub async fn status(engine: &Engine, out: Out, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let report = engine.status().await?;
+    out.emit(&report, || {
+        println!("state in {}\n", data_dir.display());
+        if report.counts.is_empty() {
+            println!("no work items yet");
+        } else {
+            let mut t = Table::new(&["flow", "state", "count", "oldest"]);
+            for c in &report.counts {
+                let oldest = if c.state.is_terminal() { String::new() } else { c.oldest.map(age).unwrap_or_default() };
+                t.row(vec![c.flow.clone(), c.state.to_string(), c.count.to_string(), oldest]);
+            }
+            t.print();
+        }
+        if let Some((flow, state, since)) = &report.oldest_open {
+            println!("\noldest open: {flow} {state} for {}", age(*since));
+        }
+        if !report.cursors.is_empty() {
+            println!("\ncursors:");
+            for c in &report.cursors {
+                println!("  {:<24} {}  (moved {} ago)", c.flow, c.value, age(c.updated_at));
+            }
+        }
+        let q = report.queue;
+        println!("\nqueue: {} ready, {} in flight, {} delayed, {} dead-lettered", q.ready, q.in_flight, q.delayed, q.dead);
+    })
+}
+
+/// Filters shared by `items` and `replay --filter`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FilterArgs {
+    /// Only this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Only this state: pending, posted, skipped, needs_mapping, failed, in_doubt.
+    #[arg(long)]
+    pub state: Option<ItemState>,
+    /// Only failures of this class: retryable or permanent (implies --state failed).
+    #[arg(long, value_parser = parse_failure)]
+    pub failure: Option<FailureClass>,
+    /// Key or label contains this text (case-insensitive).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// At most this many.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+fn parse_failure(s: &str) -> Result<FailureClass, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "retryable" => Ok(FailureClass::Retryable),
+        "permanent" => Ok(FailureClass::Permanent),
+        _ => Err(format!("unknown failure class {s:?}: expected retryable or permanent")),
+    }
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> ItemFilter {
+        ItemFilter {
+            flow: self.flow.clone(),
+            state: if self.failure.is_some() { Some(ItemState::Failed) } else { self.state },
+            failure: self.failure,
+            updated_since: None,
+            text: self.text.clone(),
+            limit: self.limit,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flow.is_none() && self.state.is_none() && self.failure.is_none() && self.text.is_none()
+    }
+}
+
+pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Result<()> {
+    let mut filter = args.filter();
+    filter.limit = filter.limit.or(Some(200));
+    let items = engine.find(&filter).await?;
+    out.emit(&items, || {
+        if items.is_empty() {
+            println!("no items match");
+            return;
+        }
+        let mut t = Table::new(&["key", "state", "label", "updated", "reason"]);
+        for i in &items {
+            t.row(vec![
+                i.key.to_string(),
+                i.state_label(),
+                clip(&i.summary.label, 32),
+                age(i.updated_at),
+                clip(i.reason.as_deref().unwrap_or(""), 70),
+            ]);
+        }
+        t.print();
+    })
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    item: WorkItem,
+    trail: Vec<mlc_core::engine::model::AuditEntry>,
+}
+
+pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow::Result<()> {
+    let key = ItemKey(key.to_string());
+    let Some(item) = engine.store.get_item(&key).await? else {
+        bail!("no work item {key} (list keys with `mlc items`)");
+    };
+    let trail = engine.store.audit_trail(&key).await?;
+    let mut body_texts = Vec::new();
+    if bodies {
+        for e in &trail {
+            for ex in &e.exchanges {
+                for b in [&ex.request, &ex.response].into_iter().flatten() {
+                    if let BodyRef::Blob { sha256, .. } = b {
+                        let bytes = engine.store.get_blob(sha256).await?.unwrap_or_default();
+                        body_texts.push((sha256.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+                    }
+                }
+            }
+        }
+    }
+    let view = AuditView { item, trail };
+    out.emit(&view, || {
+        let i = &view.item;
+        println!("{}", i.key);
+        println!("  {} — {}", i.summary.label, i.state_label());
+        if let Some(r) = &i.reason {
+            println!("  reason: {r}");
+        }
+        if !i.missing.is_empty() {
+            println!("  waiting for: {}", i.missing.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "));
+        }
+        if let Some(t) = &i.target {
+            println!(
+                "  target: {} {} {}{}",
+                t.system,
+                t.entity,
+                t.display.as_deref().unwrap_or(&t.id),
+                t.status.as_ref().map(|s| format!(" (status {s})")).unwrap_or_default()
+            );
+        }
+        if let Some(amount) = i.summary.amount {
+            println!(
+                "  amount: {amount} {}",
+                i.summary.currency.map(|c| c.to_string()).unwrap_or_default()
+            );
+        }
+        println!(
+            "  attempts: {}  seen by: {}{}",
+            i.attempts,
+            if i.seen_by_webhook { "webhook " } else { "" },
+            if i.seen_by_poll { "poll" } else { "" }
+        );
+        println!("\ntrail:");
+        for e in &view.trail {
+            let arrow = match (e.from, e.to) {
+                (Some(f), Some(t)) if f != t => format!(" {f} → {t}"),
+                _ => String::new(),
+            };
+            println!("  {}  #{} {}{}  [{}]", e.at.format("%Y-%m-%d %H:%M:%S"), e.attempt, e.event, arrow, e.actor);
+            println!("      {}", e.message);
+            for ex in &e.exchanges {
+                let status = ex.status.map(|s| s.to_string()).unwrap_or_else(|| "—".into());
+                println!("      {} {} {} → {} ({} ms)", ex.system, ex.method, ex.url, status, ex.duration_ms);
+                if let Some(err) = &ex.error {
+                    println!("        error: {err}");
+                }
+                if bodies {
+                    for (label, b) in [("request", &ex.request), ("response", &ex.response)] {
+                        match b {
+                            Some(BodyRef::Inline { text }) => println!("        {label}: {text}"),
+                            Some(BodyRef::Blob { sha256, len }) => {
+                                let text = body_texts.iter().find(|(h, _)| h == sha256).map(|(_, t)| t.as_str());
+                                println!("        {label} ({len} bytes, sha256 {}): {}", &sha256[..12], text.unwrap_or("(missing)"));
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// The item key to replay (see `mlc items`). Omit it and use the filter options instead.
+    pub item: Option<String>,
+    /// Why (recorded in each item's audit trail).
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Show what would be replayed without doing it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Put the queue's dead-lettered hints back on the queue (after fixing what failed them).
+    #[arg(long)]
+    pub dead_letters: bool,
+}
+
+pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Result<()> {
+    if args.reason.trim().is_empty() {
+        bail!("--reason must say why (it is recorded in the audit trail)");
+    }
+    if args.dead_letters {
+        bail!("--dead-letters is handled by the local queue; use `mlc replay --dead-letters --reason ...` without other options");
+    }
+    let items = match &args.item {
+        Some(k) => {
+            if !args.filter.is_empty() {
+                bail!("give either an item key or filter options, not both");
+            }
+            let key = ItemKey(k.clone());
+            vec![engine.store.get_item(&key).await?.with_context(|| format!("no work item {key}"))?]
+        }
+        None => {
+            if args.filter.is_empty() {
+                bail!("name an item, or filter with --flow/--state/--failure/--text (e.g. --state failed --flow cin7-deltek-ap)");
+            }
+            engine.find(&args.filter.filter()).await?
+        }
+    };
+    if args.dry_run {
+        let keys: Vec<String> = items.iter().map(|i| format!("{} ({})", i.key, i.state_label())).collect();
+        return out.emit(&keys, || {
+            println!("would replay {} items:", keys.len());
+            for k in &keys {
+                println!("  {k}");
+            }
+        });
+    }
+    let report = engine.replay(items, &args.reason).await?;
+    out.emit(&report, || {
+        println!("queued {} items for replay", report.requeued.len());
+        for k in &report.requeued {
+            println!("  {k}");
+        }
+        for (k, why) in &report.not_replayed {
+            println!("  not replayed {k}: {why}");
+        }
+        if !report.requeued.is_empty() {
+            println!("they run on the next `mlc run` / `mlc serve` worker pass");
+        }
+    })
+}

@@ -1,0 +1,11 @@
+//! One module per `mlc` subcommand (or family of them).
+
+pub mod credentials;
+pub mod demo;
+pub mod items;
+pub mod mappings;
+pub mod ping;
+pub mod run;
+pub mod sim;
+pub mod suggest;
+pub mod x12;

@@ -1,0 +1,174 @@
+//! `mlc run <flow>` (one poll, then drain the queue) and `mlc serve` (webhook listener + scheduler
+//! + worker in one process) — the local home of the same three handlers the Lambdas run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use mlc_core::engine::DrainReport;
+use mlc_core::engine::intake::WebhookRequest;
+use mlc_flows::Runtime;
+use serde::Serialize;
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+use crate::home::Home;
+use crate::output::{Out, Table};
+
+#[derive(Serialize)]
+struct RunReport {
+    flow: String,
+    discovered: usize,
+    drain: DrainReport,
+    api_calls: std::collections::BTreeMap<String, mlc_flows::runtime::ApiCounters>,
+}
+
+/// Drain the queue with a spinner that shows progress (hidden with --json).
+pub async fn drain_with_progress(rt: &Runtime, out: Out, label: &str) -> anyhow::Result<DrainReport> {
+    let bar = if out.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let report = rt
+        .engine
+        .drain_observed(&rt.flows, rt.config.engine.workers, |r| {
+            bar.set_message(format!("{label}: {} hints handled, {} documents", r.hints, r.outcomes.values().sum::<u64>()));
+        })
+        .await;
+    bar.finish_and_clear();
+    Ok(report?)
+}
+
+pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
+    let rt = home.runtime().await?;
+    if rt.flows.get(flow).is_none() {
+        let names: Vec<&str> = rt.flows.names().collect();
+        bail!("no enabled flow named {flow:?} (enabled: {})", if names.is_empty() { "none".into() } else { names.join(", ") });
+    }
+    let poll = rt.poll(flow).await?;
+    let drain = drain_with_progress(&rt, out, flow).await?;
+    let report = RunReport { flow: flow.to_string(), discovered: poll.hints, drain, api_calls: rt.counters() };
+    out.emit(&report, || {
+        println!("{flow}: the poll found {} changed records", report.discovered);
+        print_drain(&report.drain);
+        for (conn, c) in &report.api_calls {
+            println!("  {conn}: {} API calls ({} retries, {} throttled)", c.calls, c.retries, c.throttled);
+        }
+        println!("see `mlc status` and `mlc items --flow {flow}` for details");
+    })
+}
+
+pub fn print_drain(d: &DrainReport) {
+    let mut t = Table::new(&["outcome", "documents"]);
+    for (o, n) in &d.outcomes {
+        t.row(vec![serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), n.to_string()]);
+    }
+    if t.is_empty() {
+        println!("  nothing to do");
+    } else {
+        t.print();
+    }
+    if d.retried_hints > 0 {
+        println!("  {} records will be retried later (rate limits, in-doubt writes or busy items)", d.retried_hints);
+    }
+    for e in &d.errors {
+        println!("  error: {e}");
+    }
+}
+
+#[derive(Clone)]
+struct ServeState {
+    rt: Arc<Runtime>,
+    wake: Arc<Notify>,
+}
+
+async fn webhook(State(st): State<ServeState>, Path(system): Path<String>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+        .collect();
+    let req = WebhookRequest { system: &system, headers: &headers, body: &body, received_at: Utc::now() };
+    match st.rt.webhook(&req).await {
+        Ok(report) => {
+            if report.enqueued > 0 {
+                st.wake.notify_one();
+            }
+            (StatusCode::ACCEPTED, serde_json::to_string(&report).unwrap_or_default())
+        }
+        Err(e) => {
+            warn!(system = %system, error = %e, "webhook refused");
+            (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.public_message())
+        }
+    }
+}
+
+pub async fn serve(home: &Home) -> anyhow::Result<()> {
+    let rt = Arc::new(home.runtime().await?);
+    let wake = Arc::new(Notify::new());
+    let addr: SocketAddr = rt
+        .config
+        .server
+        .listen
+        .parse()
+        .with_context(|| format!("server.listen {:?} is not an address like 127.0.0.1:8080", rt.config.server.listen))?;
+
+    // Scheduler: one task per enabled flow.
+    for (name, settings) in rt.config.flows.iter().filter(|(_, f)| f.enabled) {
+        let (rt, wake, name, every) = (rt.clone(), wake.clone(), name.clone(), settings.every.0);
+        tokio::spawn(async move {
+            loop {
+                match rt.poll(&name).await {
+                    Ok(r) => {
+                        info!(flow = %name, hints = r.hints, "poll done");
+                        if r.hints > 0 {
+                            wake.notify_one();
+                        }
+                    }
+                    Err(e) => warn!(flow = %name, error = %e, "poll failed; next try at the next tick"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    // Worker: drain whenever woken, and at least every few seconds (delayed retries come due).
+    {
+        let (rt, wake) = (rt.clone(), wake.clone());
+        tokio::spawn(async move {
+            loop {
+                match rt.engine.drain(&rt.flows, rt.config.engine.workers).await {
+                    Ok(r) if r.hints > 0 => info!(hints = r.hints, "worker pass"),
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "worker pass failed"),
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+            }
+        });
+    }
+
+    let app = Router::new()
+        .route("/webhooks/{system}", post(webhook))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(ServeState { rt: rt.clone(), wake });
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!(
+        "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
+        rt.flows.names().count()
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("webhook listener failed")?;
+    Ok(())
+}

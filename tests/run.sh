@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every test ml-connector has, from a fresh clone, with nothing installed by hand:
+#   1. Python tools in .venv (moto server, cfn-lint, SAM CLI)        tests/aws-tools.sh
+#   2. formatting and lints                                          cargo fmt --check, cargo clippy -D warnings
+#   3. every Rust test in the workspace (moto started on loopback)   cargo test --workspace
+#   4. the X12 parser's fuzz targets for a bounded time              shared/x12/fuzz/run.sh
+# Nothing leaves loopback except package downloads (crates.io, PyPI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python tools (moto, cfn-lint, SAM CLI) in .venv"
+tests/aws-tools.sh
+
+step "moto server on loopback"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+"$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+export MLC_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace --locked
+
+step "X12 fuzz targets, ${FUZZ_SECONDS}s each"
+shared/x12/fuzz/run.sh "$FUZZ_SECONDS"
+
+step "all tests passed"
