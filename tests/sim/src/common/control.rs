@@ -39,22 +39,23 @@ struct Ctl {
     info: Value,
 }
 
-/// The control router, to be nested at `/__sim`.
+/// The control router (its paths include the `/__sim` prefix; merge it at the root).
 pub fn router(system: Arc<dyn SimSystem>, kit: SimKit, info: Value) -> Router {
     Router::new()
-        .route("/", get(info_handler))
-        .route("/state", get(state))
-        .route("/seed", post(seed))
-        .route("/reset", post(reset))
-        .route("/faults", get(faults_list).post(faults_add).delete(faults_clear))
-        .route("/faults/seed", post(faults_seed))
-        .route("/faults/{id}", delete(faults_remove))
-        .route("/clock", get(clock_get).post(clock_set))
-        .route("/clock/advance", post(clock_advance))
-        .route("/calls", get(calls_get).delete(calls_clear))
-        .route("/switches", get(switches_get).post(switches_set).patch(switches_set).put(switches_set))
-        .route("/actions/{name}", post(action))
-        .route("/webhooks", get(webhooks_get).delete(webhooks_clear))
+        .route("/__sim", get(info_handler))
+        .route("/__sim/", get(info_handler))
+        .route("/__sim/state", get(state))
+        .route("/__sim/seed", post(seed))
+        .route("/__sim/reset", post(reset))
+        .route("/__sim/faults", get(faults_list).post(faults_add).delete(faults_clear))
+        .route("/__sim/faults/seed", post(faults_seed))
+        .route("/__sim/faults/{id}", delete(faults_remove))
+        .route("/__sim/clock", get(clock_get).post(clock_set))
+        .route("/__sim/clock/advance", post(clock_advance))
+        .route("/__sim/calls", get(calls_get).delete(calls_clear))
+        .route("/__sim/switches", get(switches_get).post(switches_set).patch(switches_set).put(switches_set))
+        .route("/__sim/actions/{name}", post(action))
+        .route("/__sim/webhooks", get(webhooks_get).delete(webhooks_clear))
         .with_state(Ctl { system, kit, info })
 }
 

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -156,7 +155,7 @@ pub async fn start<S: SimSystem>(system: Arc<S>, kit: SimKit, port: u16) -> Resu
         .clone()
         .router()
         .layer(middleware::from_fn_with_state(LayerCtx { system: dyn_system.clone(), kit: kit.clone() }, sim_layer));
-    let app = Router::new().nest("/__sim", control::router(dyn_system, kit.clone(), info)).fallback_service(api);
+    let app = control::router(dyn_system, kit.clone(), info).fallback_service(api);
 
     let shutdown = kit.shutdown.clone();
     let task = tokio::spawn(async move {

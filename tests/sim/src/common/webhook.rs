@@ -153,9 +153,12 @@ impl WebhookLog {
     }
 }
 
-/// The HTTP client used for webhooks: no proxy (targets are on loopback), no pooling surprises.
+/// The HTTP client used for webhooks: no proxy (targets are on loopback). Built once; no idle
+/// pooling, so it is safe to share across runtimes (each test has its own).
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap_or_default()
+    static C: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    C.get_or_init(|| reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap_or_default())
+        .clone()
 }
 
 /// Start delivering `body` (with `content_type`) to `target` in the background. Returns the
