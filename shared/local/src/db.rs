@@ -172,6 +172,12 @@ impl Db {
     pub(crate) fn schema_version(&self) -> i64 {
         user_version(&self.lock()).unwrap_or(-1)
     }
+
+    /// The connection itself, for tests that inspect query plans.
+    #[cfg(test)]
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(&self.lock())
+    }
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -283,4 +289,34 @@ pub(crate) fn ns(t: DateTime<Utc>) -> i64 {
 /// `now + d`, saturating at the end of time (a huge lease or TTL means "never").
 pub(crate) fn plus(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d).ok().and_then(|d| now.checked_add_signed(d)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some("test".into()))
+    }
+
+    #[test]
+    fn busy_and_locked_are_worth_retrying_and_damage_is_not() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            assert!(matches!(db_err("x.db", failure(code)), StoreError::Unavailable(m) if m.contains("x.db")));
+        }
+        for code in [rusqlite::ffi::SQLITE_CORRUPT, rusqlite::ffi::SQLITE_NOTADB] {
+            assert!(matches!(db_err("x.db", failure(code)), StoreError::Corrupt(m) if m.contains("x.db")));
+        }
+        assert!(matches!(db_err("x.db", failure(rusqlite::ffi::SQLITE_CONSTRAINT)), StoreError::Other(_)));
+    }
+
+    #[test]
+    fn times_saturate_instead_of_overflowing() {
+        let now = DateTime::<Utc>::MAX_UTC - chrono::Duration::seconds(1);
+        assert_eq!(plus(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(ns(DateTime::<Utc>::MAX_UTC), i64::MAX);
+        assert_eq!(ns(DateTime::<Utc>::MIN_UTC), i64::MIN);
+        let t = DateTime::from_timestamp_nanos(1_790_000_000_123_456_789);
+        assert_eq!(DateTime::from_timestamp_nanos(ns(t)), t, "exact inside the range");
+    }
 }

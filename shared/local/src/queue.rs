@@ -28,7 +28,7 @@ use mlc_core::engine::ports::{Clock, Delivery, Queue, QueueDepth, StoreError};
 use rusqlite::params;
 use tracing::warn;
 
-use crate::db::{Db, bad_json, db_err, ns, plus, to_json};
+use crate::db::{Db, db_err, ns, plus, to_json};
 use crate::store::SqliteStore;
 
 /// A durable [`Queue`] in the store's SQLite file. Cheap to clone.
@@ -167,7 +167,8 @@ impl Queue for SqliteQueue {
                         .map_err(|e| db_err(label, e))?;
                     let mut folded = false;
                     for (id, json) in candidates {
-                        let old: Hint = serde_json::from_str(&json).map_err(|e| bad_json(label, "queued hint", e))?;
+                        // An unreadable row is not a twin; `receive` sets it aside for a person.
+                        let Ok(old) = serde_json::from_str::<Hint>(&json) else { continue };
                         if old.collapses_with(h) {
                             let merged = to_json(label, "hint", &old.merged_with(h))?;
                             update.execute(params![id, merged]).map_err(|e| db_err(label, e))?;

@@ -180,10 +180,13 @@ impl Store for SqliteStore {
             .write(move |tx, label| {
                 let key = new.key();
                 if let Some(mut existing) = load_item(tx, label, key.as_str())? {
+                    let before = (existing.seen_by_webhook, existing.seen_by_poll, existing.read_at);
                     note_origin(&mut existing, new.hint.origin);
                     existing.read_at = existing.read_at.max(new.read_at);
-                    let missing = existing.missing.clone();
-                    save_item(tx, label, &existing, &missing)?;
+                    if before != (existing.seen_by_webhook, existing.seen_by_poll, existing.read_at) {
+                        let missing = existing.missing.clone();
+                        save_item(tx, label, &existing, &missing)?;
+                    }
                     return Ok((existing, false));
                 }
                 let item = WorkItem::new(new, now);
