@@ -51,7 +51,7 @@ where
     F: std::future::Future<Output = ()>,
 {
     let handle = start(system, port, SimClock::real()).await?;
-    writeln!(out, "{}", handle.info())?;
+    writeln!(out, "{}", handle.info_line())?;
     out.flush()?;
     stop.await;
     handle.shutdown().await;

@@ -218,3 +218,47 @@ async fn ar_reads_and_changed_since_cursor() {
     assert_eq!(invs, ["0024103", "0024107", "0024108"]);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn remaining_query_switches_and_on_premise_base() {
+    let h = builder().on_premise(true).start().await.expect("start");
+    assert!(h.base_url().ends_with("/api") && !h.base_url().contains("HarborPine"), "{}", h.base_url());
+    let tok = token(&h).await;
+    let set = |v: Value| {
+        let h = &h;
+        async move { ctl(h, Method::POST, "switches", Some(v)).await }
+    };
+    // SCJ's claim: DataEntry answers 500 when `limit` is sent.
+    assert_eq!(get(&h, &tok, "DataEntry/apLanding?limit=5").await.0, StatusCode::OK);
+    set(json!({"dataentry_rejects_limit": true})).await;
+    let (s, v) = get(&h, &tok, "DataEntry/apLanding?limit=5").await;
+    assert_eq!((s, message(&v)), (StatusCode::INTERNAL_SERVER_ERROR, "An error has occurred.".into()));
+    assert_eq!(get(&h, &tok, "DataEntry/apLanding?pageSize=5&page=1").await.0, StatusCode::OK);
+    assert_eq!(get(&h, &tok, "firm?limit=5").await.0, StatusCode::OK);
+    // Projects only by default.
+    set(json!({"project_default_wbstype": "wbs1"})).await;
+    let (_, p) = get(&h, &tok, "project").await;
+    assert_eq!(p.as_array().map(Vec::len), Some(10));
+    // SQL LIKE semantics: no wildcards means equality.
+    set(json!({"like_adds_wildcards": false})).await;
+    let (_, v) =
+        get(&h, &tok, "firm?filterHash[0][name]=Name&filterHash[0][value]=geotech&filterHash[0][opp]=like").await;
+    assert_eq!(v, json!([]));
+    // Unknown filter columns match nothing instead of failing.
+    set(json!({"unknown_filter_column_errors": false})).await;
+    assert_eq!(
+        get(&h, &tok, "firm?filterHash[0][name]=Colour&filterHash[0][value]=x").await,
+        (StatusCode::OK, json!([]))
+    );
+    // Charging a project that has phases at the top level is allowed when the rule is off.
+    set(json!({"require_lowest_wbs_level": false})).await;
+    let (s, v) = post(
+        &h,
+        &tok,
+        "DataEntry/apControl",
+        &ap_body("L1", "BLUEPRNT", "BP-1", &[("2023014.00", "", "", "51200", 10.0)]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    h.shutdown().await;
+}

@@ -394,6 +394,7 @@ async fn run_standalone_prints_one_json_line_first() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert!(line.starts_with("{\"system\":\"deltek\",\"base_url\":\"http://127.0.0.1:"), "{line}");
     let v: Value = serde_json::from_str(&line).expect("first line is JSON");
     assert_eq!(
         v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),

@@ -15,8 +15,17 @@
 //! - [`webhook`]: outbound webhook delivery with retries on the simulated clock;
 //! - [`json`]: tolerant serde helpers for vendor quirks (numbers as strings, case-insensitive keys).
 //!
-//! To add a system: implement [`SimSystem`] in `src/<system>/`, give it a builder that takes a
-//! [`SimKit`] (or makes one) and calls [`server::start`], and add one arm to [`crate::start`].
+//! To add a system: implement [`SimSystem`] in `src/<system>/` ([`template::CounterSim`] is the
+//! smallest working example; `deltek` the full one), give it a builder that takes a [`SimKit`]
+//! (or makes one) and calls [`server::start`], add its name to [`crate::SYSTEMS`] and one arm to
+//! [`crate::start`]. The system owns its state behind a `Mutex` (never held across an await),
+//! reads time only from `kit.clock`, answers unknown routes itself, and returns a route template
+//! from [`SimSystem::route_of`] so faults and call counts can name routes without tenant prefixes.
+//!
+//! A test starts a system with its builder (`DeltekSim::builder().clock(SimClock::manual_default())
+//! .start().await?`), seeds it in process (`handle.system().seed_scenario(..)`) or over HTTP
+//! (`POST /__sim/seed`), injects faults (`handle.faults().add(FaultRule::new(..))`), moves time
+//! (`handle.clock().advance(..)`) and asserts on `handle.calls().count(method, route)`.
 
 pub mod calls;
 pub mod clock;
@@ -25,6 +34,7 @@ pub mod control;
 pub mod faults;
 pub mod json;
 pub mod server;
+pub mod template;
 pub mod webhook;
 
 use std::future::Future;

@@ -100,6 +100,17 @@ impl<S: ?Sized + SimSystem> SimHandle<S> {
         json!({ "system": self.system.name(), "base_url": self.base_url, "credentials": self.credentials })
     }
 
+    /// [`SimHandle::info`] as one line with the keys in the documented order (`system`,
+    /// `base_url`, `credentials`), as `mlc sim` prints it first.
+    pub fn info_line(&self) -> String {
+        format!(
+            "{{\"system\":{},\"base_url\":{},\"credentials\":{}}}",
+            Value::String(self.system.name().into()),
+            Value::String(self.base_url.clone()),
+            self.credentials
+        )
+    }
+
     /// Stop accepting, release held responses, and wait (up to 5 s) for open connections.
     pub async fn shutdown(mut self) {
         self.kit.shutdown.trigger();
