@@ -424,6 +424,11 @@ async fn firm_project_and_account_writes() {
     assert_eq!(v[0]["Status"], "A");
     let (_, a) = get(&h, &tok, &format!("firm/{id}/address")).await;
     assert_eq!(a[0]["Payment"], "Y");
+    // fieldFilter shapes the echo of a write.
+    let (s, v) =
+        put(&h, &tok, &format!("firm/{id}?fieldFilter=ClientID,Name"), &json!({"Name": "Acme Pipe Supply"})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v, json!([{"ClientID": id, "Name": "Acme Pipe Supply"}]));
     // Duplicate vendor number.
     let (s, v) = post(&h, &tok, "firm", &json!({"Name": "Other", "Vendor": "acmepipe", "VendorInd": "Y"})).await;
     assert_eq!(

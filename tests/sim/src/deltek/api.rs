@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::query::Params;
+use super::query::{self, Params};
 use super::state::DeltekState;
 use super::{DeltekSim, ar, auth, hubs, transactions};
 
@@ -320,6 +320,10 @@ pub async fn handle(State(sim): State<Arc<DeltekSim>>, req: Request) -> Response
     };
     let call = Call { user, params: Params::parse(&query), body, now: now.naive_utc() };
     match route_call(&mut st, &call, route) {
+        Ok(Reply::Created(rows, loc)) => {
+            render(Reply::Created(query::project(rows, &call.params), loc), hide, &root, &st)
+        }
+        Ok(Reply::Updated(rows)) => render(Reply::Updated(query::project(rows, &call.params)), hide, &root, &st),
         Ok(reply) => render(reply, hide, &root, &st),
         Err(e) => e.render(&st.switches),
     }

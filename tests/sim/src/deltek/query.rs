@@ -304,25 +304,33 @@ pub fn apply(
         rows.truncate(n);
     }
 
-    let projection: Option<Vec<String>> = p
+    Ok(project(rows.into_iter().map(Value::Object).collect(), p))
+}
+
+/// `fieldFilter=A,B`: keep only those columns (names case-insensitive). Also shapes the echo of
+/// a POST/PUT **[C]**.
+pub fn project(rows: Vec<Value>, p: &Params) -> Vec<Value> {
+    let Some(cols) = p
         .get("fieldFilter")
         .filter(|f| !f.trim().is_empty())
-        .map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
-    Ok(rows
-        .into_iter()
-        .map(|row| match &projection {
-            None => Value::Object(row),
-            Some(cols) => {
+        .map(|f| f.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<String>>())
+    else {
+        return rows;
+    };
+    rows.into_iter()
+        .map(|row| match row {
+            Value::Object(row) => {
                 let mut m = Map::new();
-                for c in cols {
+                for c in &cols {
                     if let Some((k, v)) = row.iter().find(|(k, _)| k.eq_ignore_ascii_case(c)) {
                         m.insert(k.clone(), v.clone());
                     }
                 }
                 Value::Object(m)
             }
+            other => other,
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
