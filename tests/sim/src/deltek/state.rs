@@ -1,5 +1,11 @@
 //! The simulated Vantagepoint database: users and the API Authorization, tokens, firms,
 //! projects, accounts, periods, AP and JE files, posted ledgers and client invoices.
+//!
+//! **[C]** the API user is an ordinary user whose role decides what it sees; the API
+//! Authorization holds Client ID, Client Secret and Database; landing `ApprovalStatus` `N` "In
+//! Progress" and `P` "Posted". **[I]** `S`/`A`/`R` for Submitted/Approved/Rejected; posting
+//! sequences count per period; vouchers are numbered 7 digits from 0001001. **[U]** a role that
+//! reads money as zero is `User::hide_amounts` (and switch `zero_money_fields`).
 
 use std::collections::{BTreeMap, HashMap};
 
