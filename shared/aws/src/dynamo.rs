@@ -506,7 +506,10 @@ impl DynamoStore {
             match a.get("body").and_then(|b| b.as_b().ok()) {
                 Some(b) => body.extend_from_slice(b.as_ref()),
                 None => {
-                    return Err(StoreError::Corrupt(format!("table {}: blob {sha256}: chunk without body", self.table)));
+                    return Err(StoreError::Corrupt(format!(
+                        "table {}: blob {sha256}: chunk without body",
+                        self.table
+                    )));
                 }
             }
         }

@@ -8,6 +8,9 @@
 //! | `MLC_SECRET_PREFIX` | secrets are `<prefix>/<connection>` | `mlc` |
 //! | `MLC_SECRETS_KMS_KEY` | KMS key for secrets created by `put` | the account default |
 //! | `MLC_SQS_WAIT_SECS` | long-poll seconds for `receive` | 0 |
+//! | `MLC_CONFIG_JSON` | the configuration (connections, flows) as JSON | — |
+//! | `MLC_CONFIG_FILE` | or a TOML file packaged with the function | — |
+//! | `MLC_ENABLED_FLOWS` | comma list; configured flows not in it are disabled | all |
 //!
 //! Endpoints, region and credentials come from the standard AWS chain (`aws_config`): on Lambda
 //! the execution role; in tests `AWS_ENDPOINT_URL` pointing at moto.
@@ -58,6 +61,41 @@ impl AwsSettings {
             },
         })
     }
+}
+
+/// The configuration text the template hands over: `MLC_CONFIG_JSON`, else `MLC_CONFIG_FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigText {
+    /// Names the text in error messages (`MLC_CONFIG_JSON`, or the file path).
+    pub origin: String,
+    pub text: String,
+    /// JSON (from `MLC_CONFIG_JSON`) or TOML (a file).
+    pub json: bool,
+}
+
+impl ConfigText {
+    /// `None` when neither variable is set (a runtime without connections or flows).
+    pub fn from_env() -> Result<Option<Self>, StoreError> {
+        if let Ok(text) = std::env::var("MLC_CONFIG_JSON")
+            && !text.trim().is_empty()
+        {
+            return Ok(Some(ConfigText { origin: "MLC_CONFIG_JSON".into(), text, json: true }));
+        }
+        match std::env::var("MLC_CONFIG_FILE") {
+            Ok(path) if !path.trim().is_empty() => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| StoreError::Other(format!("MLC_CONFIG_FILE {path}: cannot read: {e}")))?;
+                Ok(Some(ConfigText { origin: path, text, json: false }))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// `MLC_ENABLED_FLOWS` as a list (`None` when unset: every configured flow stays as configured).
+pub fn enabled_flows() -> Option<Vec<String>> {
+    let v = std::env::var("MLC_ENABLED_FLOWS").ok()?;
+    Some(v.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect())
 }
 
 /// The three adapters, sharing one SDK configuration.

@@ -20,7 +20,7 @@ pub mod sqs;
 pub mod testing;
 
 pub use dynamo::DynamoStore;
-pub use env::{AwsPorts, AwsSettings};
+pub use env::{AwsPorts, AwsSettings, ConfigText};
 pub use secrets::SecretsManagerStore;
 pub use sqs::SqsQueue;
 
