@@ -15,6 +15,8 @@
 //!
 //! The 997 goes back in its own interchange with sender and receiver swapped and `GS01 = FA`.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -707,10 +709,12 @@ pub fn match_ack(
             });
         }
     };
+    let by_control: HashMap<String, &SetAck> = ack.sets.iter().map(|s| (control_key(&s.control), s)).collect();
+    let ours: HashSet<String> = g.sets.iter().map(|c| control_key(c)).collect();
     let mut sets = Vec::new();
     let mut unacknowledged = Vec::new();
     for ctl in &g.sets {
-        match ack.sets.iter().find(|s| same_control(&s.control, ctl)) {
+        match by_control.get(&control_key(ctl)) {
             Some(s) => sets.push(SetOutcome { control: ctl.clone(), status: s.status.clone(), errors: describe(s) }),
             None if ack.sets.is_empty() => {
                 let status = match &ack.status {
@@ -722,12 +726,8 @@ pub fn match_ack(
             None => unacknowledged.push(ctl.clone()),
         }
     }
-    let unexpected = ack
-        .sets
-        .iter()
-        .filter(|s| !g.sets.iter().any(|c| same_control(c, &s.control)))
-        .map(|s| s.control.clone())
-        .collect();
+    let unexpected =
+        ack.sets.iter().filter(|s| !ours.contains(&control_key(&s.control))).map(|s| s.control.clone()).collect();
     Ok(AckMatch {
         partner: g.partner.clone(),
         group_control: g.group_control,
@@ -736,6 +736,14 @@ pub fn match_ack(
         unacknowledged,
         unexpected,
     })
+}
+
+/// A control number as a lookup key: digits compare numerically (`0001` = `1`), text as trimmed.
+fn control_key(c: &str) -> String {
+    match values::unsigned(c.as_bytes()) {
+        Ok(n) => n.to_string(),
+        Err(_) => c.trim().to_string(),
+    }
 }
 
 /// Every 997 in a parsed file matched against outbound groups; the 997's ISA06 is the sender.

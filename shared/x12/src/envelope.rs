@@ -19,6 +19,7 @@
 //! The file structure is kept even when it is broken: every problem lands on the level it belongs
 //! to (file, interchange, group, set) so a 997 can say which group and set failed.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use chrono::NaiveDate;
@@ -327,7 +328,7 @@ impl<'a> X12File<'a> {
         self.sets().into_iter().filter_map(|s| s.set.invoice().map(|inv| (s, inv))).collect()
     }
 
-    /// All errors at every level, in file order of levels.
+    /// All errors at every level, in file order (by byte offset).
     pub fn errors(&self) -> Vec<&X12Error> {
         let mut out: Vec<&X12Error> = self.findings.errors.iter().collect();
         for s in &self.loose_sets {
@@ -342,6 +343,7 @@ impl<'a> X12File<'a> {
                 }
             }
         }
+        out.sort_by_key(|e| (e.location.offset, e.location.index));
         out
     }
 
@@ -405,6 +407,7 @@ pub fn parse_with<'a>(input: &'a [u8], opts: &ParseOptions) -> Result<X12File<'a
         empty_segments: 0,
         last_end: 0,
         last_unterminated: None,
+        st02s: HashSet::new(),
     };
     let mut lexer = Lexer::new(input);
     let mut first = true;
@@ -477,6 +480,8 @@ struct Parser<'o, 'a> {
     empty_segments: usize,
     last_end: usize,
     last_unterminated: Option<Location>,
+    /// ST02s seen in the open group (a set, so the uniqueness check stays linear).
+    st02s: HashSet<String>,
 }
 
 /// Compares control numbers numerically when both are digits, as trimmed text otherwise.
@@ -693,6 +698,7 @@ impl<'o, 'a> Parser<'o, 'a> {
                 ));
             }
         }
+        self.st02s.clear();
         self.gs = Some(Group { header: h, release, sets: Vec::new(), trailer: None, findings, location: here });
     }
 
@@ -741,7 +747,7 @@ impl<'o, 'a> Parser<'o, 'a> {
             ));
         }
         if let Some(g) = &self.gs {
-            if g.sets.iter().any(|s| !h.control.is_empty() && s.header.control == h.control) {
+            if !h.control.is_empty() && !self.st02s.insert(h.control.clone()) {
                 findings.error(
                     X12Error::new(
                         ErrorKind::DuplicateControlNumber,

@@ -474,6 +474,7 @@ pub struct Builder<'a> {
     qty_hash: u128,
     qty_sum: Decimal,
     it1_count: usize,
+    last_position: usize,
     warned_latin1: bool,
     capped: Vec<&'static str>,
     _input: std::marker::PhantomData<&'a [u8]>,
@@ -554,6 +555,7 @@ impl<'a> Builder<'a> {
             qty_hash: 0,
             qty_sum: Decimal::ZERO,
             it1_count: 0,
+            last_position: 1,
             warned_latin1: false,
             capped: Vec::new(),
             _input: std::marker::PhantomData,
@@ -609,8 +611,7 @@ impl<'a> Builder<'a> {
                         WarningKind::ExplicitDecimalInImpliedField,
                         Some(c.loc(n)),
                         format!(
-                            "{what} has a decimal point in an implied-decimal (N2) field: read {} as written, not as {}",
-                            d,
+                            "{what} {} has a decimal point in an implied-decimal (N2) field; read as written ({d}), not as hundredths",
                             values::shown(c.f.get(n))
                         ),
                     ));
@@ -674,6 +675,7 @@ impl<'a> Builder<'a> {
     /// One segment of the set (not ST/SE).
     pub fn segment(&mut self, seg: &Segment<'a>, pos: usize, out: &mut Findings) {
         let c = Ctx { seg, f: seg.fields(), pos };
+        self.last_position = pos;
         match seg.id {
             b"BIG" => self.big(&c, out),
             b"NTE" => {
@@ -1044,6 +1046,17 @@ impl<'a> Builder<'a> {
             self.area = Area::Line { party: false };
             return;
         }
+        if !(c.f.has(2) || c.f.has(4) || (6..c.f.len()).any(|n| c.f.has(n))) {
+            // Nothing to invoice: no quantity, price or product id. Reported (and so counted
+            // against the file's error budget) instead of kept as an empty line.
+            out.error(
+                X12Error::new(ErrorKind::MissingElement, c.loc(2), "IT1 has no quantity, unit price or product id")
+                    .with_expected("IT102/IT104 or an IT106/IT107 pair")
+                    .noted(),
+            );
+            self.area = Area::Line { party: false };
+            return;
+        }
         let quantity = self.real(c, 2, "quantity invoiced", true, out);
         let unit_price = self.real(c, 4, "unit price", true, out);
         let unit = self.text(c, 3, out);
@@ -1266,11 +1279,15 @@ impl<'a> Builder<'a> {
         if self.big.is_none() && self.big_missing_reason.is_none() {
             let mut l = set_loc.clone();
             l.segment = "BIG".into();
+            // Where it belongs: right after ST.
+            l.set_position = Some(2);
             out.error(X12Error::new(ErrorKind::MissingSegment, l, "beginning segment for invoice (BIG) is missing"));
         }
         if !self.tds_seen {
             let mut l = set_loc.clone();
             l.segment = "TDS".into();
+            // Where it belongs: after the last segment read (before SE).
+            l.set_position = Some(self.last_position + 1);
             out.error(X12Error::new(ErrorKind::MissingSegment, l, "total monetary value summary (TDS) is missing"));
         }
         let (big, totals) = (self.big.take()?, self.totals.take()?);

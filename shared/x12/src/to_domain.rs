@@ -202,7 +202,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
                 account: UNMAPPED_ACCOUNT.into(),
                 project: None,
                 cost_code: item.map(|p| p.id.clone()),
-                quantity: l.quantity,
+                quantity: l.quantity.and_then(|q| q.checked_mul(sign)),
                 unit_price: l.unit_price,
                 net_amount: l.net_amount().and_then(|v| v.checked_mul(sign)).ok_or_else(overflow)?,
                 tax_amount: l.tax_amount().and_then(|v| v.checked_mul(sign)).ok_or_else(overflow)?,
