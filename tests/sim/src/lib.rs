@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cin7;
 pub mod common;
 pub mod deltek;
 
@@ -33,12 +34,13 @@ use std::io::Write;
 use common::{SimClock, SimError, SimHandle, SimSystem};
 
 /// The systems this crate can simulate, by the name `mlc sim <system>` takes.
-pub const SYSTEMS: &[&str] = &["deltek"];
+pub const SYSTEMS: &[&str] = &["deltek", "cin7"];
 
 /// Start a system's simulator with its demo scenario on `127.0.0.1:port` (0 = any free port).
 pub async fn start(system: &str, port: u16, clock: SimClock) -> Result<SimHandle<dyn SimSystem>, SimError> {
     match system.to_ascii_lowercase().as_str() {
         "deltek" | "vantagepoint" => Ok(deltek::DeltekSim::builder().clock(clock).port(port).start().await?.into_dyn()),
+        "cin7" | "cin7core" | "dear" => Ok(cin7::Cin7Sim::builder().clock(clock).port(port).start().await?.into_dyn()),
         other => Err(SimError::UnknownSystem(other.to_string())),
     }
 }
