@@ -1,9 +1,11 @@
 //! The systems ml-connector can connect to: system name → connection builder.
 //! A new system adds its connector crate and one line here.
 
+pub mod deltek;
+
 use crate::runtime::ConnectionBuilder;
 
-const SYSTEMS: &[(&str, ConnectionBuilder)] = &[];
+const SYSTEMS: &[(&str, ConnectionBuilder)] = &[("deltek", deltek::build)];
 
 /// The builder for a system, if it is known.
 pub fn builder(system: &str) -> Option<ConnectionBuilder> {
