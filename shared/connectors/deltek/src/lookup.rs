@@ -136,6 +136,11 @@ impl ApIndex {
     }
 }
 
+/// Vantagepoint (SQL Server underneath) refused a filter or projection column.
+fn is_unknown_column(e: &DeltekError) -> bool {
+    e.server_text().is_some_and(|t| t.to_ascii_lowercase().contains("invalid column"))
+}
+
 impl DeltekClient {
     /// Find an AP invoice (voucher) by vendor number and the vendor's invoice number, whether
     /// this connector created it or a person keyed it, posted or not (see the module docs).
@@ -207,7 +212,15 @@ impl DeltekClient {
             "RawPeriod",
             "PostSeq",
         ]);
-        let files = self.get_all("DataEntry/apLanding", &q, "the list of unposted AP files").await?;
+        let what = "the list of unposted AP files";
+        let files = match self.get_all("DataEntry/apLanding", &q, what).await {
+            // A tenant whose landing rows lack a filtered column: read all, filter here.
+            Err(e) if is_unknown_column(&e) => {
+                let all = self.get_all("DataEntry/apLanding", &Query::new(), what).await?;
+                all.into_iter().filter(|r| !r.flag("PostStatus")).collect()
+            }
+            other => other?,
+        };
         let prefix = self.inner.settings.batch_prefix.to_ascii_uppercase();
         for f in &files {
             let Some(batch) = f.opt_text("Batch") else { continue };
@@ -297,7 +310,13 @@ impl DeltekClient {
             .filter_typed("TransDate", ">=", &fmt_day(cutoff), Some("datetime"))
             .fields(&cols);
         let what = format!("the posted AP vouchers of vendor {vendor}");
-        let mut rows = self.get_all("ledger/AP", &q, &what).await?;
+        let mut rows = match self.get_all("ledger/AP", &q, &what).await {
+            Err(e) if is_unknown_column(&e) => {
+                let all = self.get_all("ledger/AP", &Query::new().filter("Vendor", "=", vendor), &what).await?;
+                all.into_iter().filter(|r| r.date("TransDate").is_none_or(|d| d.date() >= cutoff)).collect()
+            }
+            other => other?,
+        };
         // Posted rows without a file name cannot lead to an invoice number; PSALedger carries it.
         if !rows.is_empty()
             && rows.iter().all(|r| r.opt_text("Batch").is_none())

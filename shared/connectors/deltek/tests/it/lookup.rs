@@ -136,3 +136,19 @@ async fn lists_are_read_across_pages() {
     assert!(fresh.find_ap_invoice("CASCSURV", "PG-8").await.unwrap().is_some());
     assert!(env.count("GET", "*/DataEntry/apLanding") >= 4);
 }
+
+#[tokio::test]
+async fn a_tenant_that_refuses_a_filter_column_is_searched_without_it() {
+    let env = start().await;
+    let refusal = |col: &str| Fault::Status {
+        status: 400,
+        retry_after_secs: None,
+        retry_after_http_date: false,
+        body: Some(json!({ "Message": format!("Invalid column name '{col}'.") }).to_string()),
+        content_type: None,
+    };
+    env.sim.faults().add(FaultRule::new("GET", "*/DataEntry/apLanding", refusal("PostStatus")).times(1));
+    env.sim.faults().add(FaultRule::new("GET", "*/ledger/AP", refusal("TransDate")).times(1));
+    assert!(env.client.find_ap_invoice("METROTEL", "MT-202506-4471").await.unwrap().is_some());
+    assert!(env.client.find_ap_invoice("GRANGEO", "GG-2291").await.unwrap().is_some_and(|f| f.status.is_posted()));
+}
