@@ -662,9 +662,8 @@ impl DeltekClient {
         let voucher_no = |mpk: &str| {
             masters.iter().find(|m| m.text("MasterPKey").eq_ignore_ascii_case(mpk)).and_then(|m| m.opt_text("Voucher"))
         };
-        let hidden = !details.is_empty()
-            && members.iter().any(|m| m.nonzero)
-            && details.iter().all(|d| d.money("Amount").is_zero() && d.money("NetAmount").is_zero());
+        // Judged only when the echo carries the amounts at all (some tenants echo the control only).
+        let hidden = members.iter().any(|m| m.nonzero) && all_money_zero(&details, &["Amount", "NetAmount"]);
         let refs: Vec<VoucherRef> = members.iter().map(|m| m.vref(batch, voucher_no(&m.master_pkey))).collect();
         if hidden {
             self.note_hidden_amounts().await;

@@ -304,6 +304,11 @@ fn firm_changes(f: &VendorFirm, v: &Vendor) -> Map<String, Value> {
     if !f.is_vendor {
         out.insert("VendorInd".into(), json!("Y"));
     }
+    // A client firm becoming a vendor gets the vendor number; an existing number is never
+    // changed (AP history hangs on it).
+    if f.vendor.trim().is_empty() {
+        out.insert("Vendor".into(), json!(v.code.trim()));
+    }
     out
 }
 

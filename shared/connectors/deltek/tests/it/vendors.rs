@@ -100,3 +100,17 @@ async fn a_duplicate_vendor_number_is_refused_with_the_servers_text() {
     let e = env.client.create_vendor(&v).await.unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
 }
+
+#[tokio::test]
+async fn a_client_firm_becomes_a_vendor_by_update() {
+    let env = start().await;
+    let firm =
+        env.client.find_vendors_by_name("city of port harbor").await.unwrap().into_iter().next().expect("client firm");
+    assert!(!firm.is_vendor && firm.vendor.is_empty());
+    let mut v = firm.to_domain();
+    v.code = "CITYPH".into();
+    let updated = env.client.update_vendor(&firm, &v).await.unwrap();
+    assert!(updated.is_vendor);
+    assert_eq!(updated.vendor, "CITYPH");
+    assert!(env.client.find_vendor("CITYPH").await.unwrap().is_some_and(|f| f.is_vendor));
+}
