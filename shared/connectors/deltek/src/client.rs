@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use mlc_core::secret::Credentials;
 use mlc_http::{
-    Answer, CallStats, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, RateLimit, Request, Response,
-    RetryPolicy, Verdict,
+    Answer, CallStats, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, HttpError, RateLimit, Request,
+    Response, RetryPolicy, Verdict,
 };
 use serde_json::Value;
 
@@ -171,8 +171,17 @@ impl DeltekClient {
     }
 
     /// Send a write (`call` names it in errors: `POST DataEntry/apControl`); its JSON answer.
+    ///
+    /// An answer that cannot be Vantagepoint's (an HTML page with status 200 from a proxy) or a
+    /// 2xx body that does not decode says nothing about whether the write was applied: it is in
+    /// doubt, like a lost answer, and the lookup settles it.
     pub(crate) async fn write(&self, req: Request, call: &str, what: &str) -> Result<Value, DeltekError> {
-        self.answer(req, call, what).await
+        match self.answer(req, call, what).await {
+            Err(DeltekError::Http(e @ (HttpError::Unexpected { .. } | HttpError::Decode { .. }))) => {
+                Err(DeltekError::InDoubt { what: format!("{what} ({call})"), detail: e.to_string() })
+            }
+            other => other,
+        }
     }
 
     async fn answer(&self, req: Request, call: &str, what: &str) -> Result<Value, DeltekError> {

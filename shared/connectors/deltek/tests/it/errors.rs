@@ -77,3 +77,25 @@ async fn secrets_never_appear_in_errors() {
     let e = env.client.accounts().await.unwrap_err().to_string();
     assert!(!e.contains(&creds.client_secret) && e.contains("[redacted]"), "{e}");
 }
+
+#[tokio::test]
+async fn a_proxy_page_answering_a_file_is_in_doubt() {
+    let env = start().await;
+    env.sim.faults().add(
+        FaultRule::new(
+            "POST",
+            "*/DataEntry/apControl",
+            Fault::Status {
+                status: 200,
+                retry_after_secs: None,
+                retry_after_http_date: false,
+                body: Some("<html><body>Please sign in</body></html>".into()),
+                content_type: Some("text/html".into()),
+            },
+        )
+        .times(1),
+    );
+    let e = env.client.create_ap_invoice(&survey("PROXY-1", "1.00")).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::InDoubt, "{e}");
+    assert!(e.to_string().contains("PROXY-1"), "{e}");
+}
