@@ -364,7 +364,9 @@ pub fn prepare(st: &mut Cin7State, events: &[Event], now: DateTime<Utc>) -> Vec<
 /// Start the deliveries in the background.
 pub fn schedule(sim: &Arc<Cin7Sim>, pending: Vec<Pending>) {
     for p in pending {
-        tokio::spawn(run(Arc::clone(sim), p));
+        // Subscribe now, not in the task: a flush right after this call must reach it.
+        let flush = sim.flush.subscribe();
+        tokio::spawn(run(Arc::clone(sim), p, flush));
     }
 }
 
@@ -390,9 +392,8 @@ fn target(w: &Webhook, timeout_ms: u64) -> WebhookTarget {
     t
 }
 
-async fn run(sim: Arc<Cin7Sim>, p: Pending) {
+async fn run(sim: Arc<Cin7Sim>, p: Pending, mut flush: tokio::sync::watch::Receiver<u64>) {
     let kit = sim.kit.clone();
-    let mut flush = sim.flush.subscribe();
     let mut due = p.due;
     let mut retry = 0usize;
     loop {
