@@ -2,7 +2,7 @@
 
 use crate::runtime::FlowKind;
 
-const KINDS: &[FlowKind] = &[];
+const KINDS: &[FlowKind] = &[crate::cin7_deltek_ap::KIND, crate::cin7_deltek_vendors::KIND];
 
 /// All flow kinds.
 pub fn kinds() -> &'static [FlowKind] {

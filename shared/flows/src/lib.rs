@@ -7,6 +7,8 @@
 //! eligibility, mapping, target lookup and target create. The engine does everything around them.
 
 pub mod catalog;
+pub mod cin7_deltek_ap;
+pub mod cin7_deltek_vendors;
 pub mod config;
 pub mod runtime;
 pub mod schedule;

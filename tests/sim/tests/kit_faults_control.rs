@@ -460,3 +460,25 @@ async fn standalone_binary_first_line_and_ctrl_c() {
         .expect("status");
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_snapshot_restores_into_a_fresh_simulator() {
+    use mlc_sim::common::SimSystem;
+    let a = start().await;
+    let tok = token(&a).await;
+    let firm = json!({"Name": "Restored Vendor LLC", "Vendor": "RESTVEND", "VendorInd": "Y"});
+    assert!(post(&a, &tok, "firm", &firm).await.0.is_success());
+    let snapshot = a.system().snapshot();
+
+    let b = start().await;
+    let tok_b = token(&b).await;
+    assert_eq!(get(&b, &tok_b, "firm?filterHash[0][name]=Vendor&filterHash[0][value]=RESTVEND").await.1, json!([]));
+    b.system().restore(&snapshot).expect("restore");
+    // The whole state is replaced, tokens included: log in again.
+    let tok_b = token(&b).await;
+    let (s, rows) = get(&b, &tok_b, "firm?filterHash[0][name]=Vendor&filterHash[0][value]=RESTVEND").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rows[0]["Name"], "Restored Vendor LLC", "{rows}");
+    let err = b.system().restore(&json!({"nonsense": true})).unwrap_err().to_string();
+    assert!(err.contains("not a Deltek simulator snapshot"), "{err}");
+}

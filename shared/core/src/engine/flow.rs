@@ -17,7 +17,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::engine::model::{Cursor, Hint, ItemSummary, TargetRef};
 use crate::mapping::{MappingKey, MappingSet};
@@ -141,10 +140,10 @@ pub struct DiscoveryPage {
 /// A flow, declared. See the module docs for the order the engine calls these in.
 #[async_trait]
 pub trait Flow: Send + Sync + 'static {
-    /// The source document after read-back.
-    type Record: Serialize + DeserializeOwned + Send + Sync + Clone + 'static;
+    /// The source document after read-back (kept in memory only; the engine never stores it).
+    type Record: Send + Sync + Clone + 'static;
     /// The target document after mapping.
-    type Target: Serialize + Send + Sync + 'static;
+    type Target: Send + Sync + 'static;
 
     fn spec(&self) -> &FlowSpec;
 

@@ -1,11 +1,12 @@
 //! The systems ml-connector can connect to: system name → connection builder.
 //! A new system adds its connector crate and one line here.
 
+pub mod cin7;
 pub mod deltek;
 
 use crate::runtime::ConnectionBuilder;
 
-const SYSTEMS: &[(&str, ConnectionBuilder)] = &[("deltek", deltek::build)];
+const SYSTEMS: &[(&str, ConnectionBuilder)] = &[("cin7", cin7::build), ("deltek", deltek::build)];
 
 /// The builder for a system, if it is known.
 pub fn builder(system: &str) -> Option<ConnectionBuilder> {

@@ -131,6 +131,14 @@ pub trait SimSystem: Send + Sync + 'static {
     /// Reset the state.
     fn reset(&self, to: ResetTo) -> Result<(), SimError>;
 
+    /// Replace the whole state with a [`SimSystem::snapshot`] taken earlier, so a simulated system
+    /// can persist between runs (`mlc demo` keeps its simulators' state in its data directory).
+    /// Default: not supported.
+    fn restore(&self, snapshot: &Value) -> Result<(), SimError> {
+        let _ = snapshot;
+        Err(SimError::bad(self.name(), "this simulator cannot restore a snapshot"))
+    }
+
     /// The behaviour switches and their current values.
     fn switches(&self) -> Value;
 

@@ -374,6 +374,13 @@ impl SimSystem for DeltekSim {
         serde_json::to_value(&*self.lock()).unwrap_or(Value::Null)
     }
 
+    fn restore(&self, snapshot: &Value) -> Result<(), SimError> {
+        let st: DeltekState = serde_json::from_value(snapshot.clone())
+            .map_err(|e| SimError::bad(NAME, format!("not a Deltek simulator snapshot: {e}")))?;
+        *self.lock() = st;
+        Ok(())
+    }
+
     fn reset(&self, to: ResetTo) -> Result<(), SimError> {
         match to {
             ResetTo::Initial => self.reset_to(Some(&self.initial)),

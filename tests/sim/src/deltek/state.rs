@@ -108,7 +108,7 @@ pub struct JeFile {
 }
 
 /// The whole simulated database.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DeltekState {
     /// Behaviour switches.
     pub switches: DeltekSwitches,

@@ -1,0 +1,602 @@
+//! `cin7-deltek-ap`: Cin7 Core supplier invoices → Deltek Vantagepoint AP vouchers.
+//!
+//! **Source.** A Cin7 purchase holds an order and, once the supplier bills, one invoice (Simple
+//! purchases) or several (Advanced), plus credit notes; each sub-document has its own status
+//! (`DRAFT` → `AUTHORISED` → `PAID`, or `VOIDED`). Changes are found by `purchaseList?UpdatedSince`
+//! (see [`crate::systems::cin7`] for the cursor) and announced by the Automation webhooks
+//! `Purchase/InvoiceAuthorised`, `Purchase/CreditNoteAuthorised`, `Purchase/Updated` … Webhooks
+//! are unsigned (a secret header is checked) and name a task, so every hint is read back.
+//!
+//! **Documents.** Each purchase read back becomes one document per supplier invoice
+//! (`<purchase>/invoice/<task>`) and per credit note (`<purchase>/credit-note/<task>`); a purchase
+//! with neither becomes one `<purchase>/order` document, which is skipped with its stage as the
+//! reason. A document's version is a hash of what this flow reads from it, so a purchase touched
+//! for an unrelated reason (a payment, a stock receipt) does not create new work.
+//!
+//! **Eligibility.** Only `AUTHORISED` (or `PAID`) invoices post. Drafts, voided invoices, voided
+//! purchases and order-stage purchases are skipped with the reason recorded. Authorised credit
+//! notes post as negative vouchers (option `credit_notes = "negative_voucher"`, the default) or
+//! are skipped for a person to review (`"hold"`). A credit note's invoice number in Deltek is its
+//! Cin7 credit-note number prefixed `CN-` (unless it already starts with `CN`), so it can never
+//! collide with an invoice number of the same vendor.
+//!
+//! **Mapping** (scope `cin7-deltek`): supplier id → Deltek vendor number (kind `vendor`, learnt
+//! by the `cin7-deltek-vendors` flow or imported), every line's and charge's Cin7 account code →
+//! Deltek GL account (kind `account`), and the project from the configured source (kind
+//! `project`, target `WBS1|WBS2|WBS3`): `project_source = "attribute"` (the purchase's
+//! `project_attribute`, default `AdditionalAttribute1`), `"location"`, `"supplier"` (a per-supplier
+//! default keyed by supplier id) or `"none"`. A purchase with no project key gets none (the
+//! accounts then decide: overhead accounts need no project).
+//!
+//! **Target.** Lines keep Cin7's tax: under exclusive tax the line total is net and `Tax` is
+//! added; under inclusive tax the tax is taken out of the total. Additional charges (freight)
+//! become lines of their own. The purchase's order number goes on every line as the PO number.
+//! Before every create the voucher is looked up by vendor + invoice number (our own, in doubt,
+//! or keyed by hand, posted or not); pre-post checks (open period, active vendor, active
+//! accounts, project/account compatibility) run first unless `precheck = false`. A voucher that
+//! lands as draft or pending approval is reported with that status, not as a failure.
+//!
+//! Nothing is ever written back to Cin7.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use mlc_cin7::{Cin7Client, CreditNote, DocStatus, Invoice, Line, Purchase, split_task_hint};
+use mlc_core::domain::{ApInvoice, ApInvoiceDraft, ApLine, DocumentKind, ProjectRef};
+use mlc_core::engine::flow::{DiscoveryPage, Eligibility, Flow, FlowSpec, Found, MapError, SourceDoc, StepError};
+use mlc_core::engine::model::{Cursor, Hint, ItemSummary, Origin, TargetRef};
+use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
+use mlc_core::money::{Currency, Tolerance};
+use mlc_deltek::DeltekClient;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::runtime::{BuildError, FlowContext, FlowKind};
+use crate::systems::cin7::{Cin7Connection, PageCursor};
+use crate::systems::deltek::DeltekConnection;
+
+/// The mapping scope shared by the Cin7 → Deltek flows.
+pub const SCOPE: &str = "cin7-deltek";
+
+/// This flow in the catalog.
+pub const KIND: FlowKind = FlowKind {
+    name: "cin7-deltek-ap",
+    description: "Cin7 Core authorised supplier invoices → Deltek Vantagepoint AP vouchers",
+    build,
+    webhook_entities: &[mlc_cin7::ENTITY_PURCHASE, mlc_cin7::ENTITY_PURCHASE_TASK],
+};
+
+/// Where a purchase's project comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectSource {
+    /// An additional attribute of the purchase (`project_attribute`).
+    #[default]
+    Attribute,
+    /// The purchase's location (an office, a site).
+    Location,
+    /// A per-supplier default (mapping keyed by the supplier id).
+    Supplier,
+    /// No project on any line.
+    None,
+}
+
+/// What to do with authorised supplier credit notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditNotes {
+    /// Post as a negative voucher.
+    #[default]
+    NegativeVoucher,
+    /// Skip them, for a person to enter.
+    Hold,
+}
+
+/// The flow's options (`[flows.cin7-deltek-ap] options = { ... }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApOptions {
+    pub project_source: ProjectSource,
+    pub project_attribute: String,
+    pub credit_notes: CreditNotes,
+    /// How far back the first poll looks, days (0 = everything).
+    pub initial_lookback_days: u32,
+    /// Re-list records stamped this close to the cursor (late commits), seconds.
+    pub overlap_secs: u64,
+    pub page_size: u32,
+    /// Run Deltek's pre-post checks before each create.
+    pub precheck: bool,
+}
+
+impl Default for ApOptions {
+    fn default() -> Self {
+        ApOptions {
+            project_source: ProjectSource::Attribute,
+            project_attribute: "AdditionalAttribute1".into(),
+            credit_notes: CreditNotes::NegativeVoucher,
+            initial_lookback_days: 90,
+            overlap_secs: 120,
+            page_size: 250,
+            precheck: true,
+        }
+    }
+}
+
+/// Read a flow's options map into `T`, naming the flow and the bad key.
+pub fn options<T: serde::de::DeserializeOwned>(ctx: &FlowContext<'_>) -> Result<T, BuildError> {
+    let v = serde_json::Value::Object(ctx.settings.options.clone().into_iter().collect());
+    serde_json::from_value(v).map_err(|e| BuildError(format!("options: {e}")))
+}
+
+fn build(ctx: &FlowContext<'_>) -> Result<Arc<dyn mlc_core::FlowRunner>, BuildError> {
+    let cin7 = ctx.connections.client::<Cin7Connection>(&ctx.settings.source, "cin7")?.client.clone();
+    let deltek = ctx.connections.client::<DeltekConnection>(&ctx.settings.target, "deltek")?.client.clone();
+    Ok(Arc::new(Cin7DeltekAp::new(ctx.name, cin7, deltek, options(ctx)?)))
+}
+
+/// Which part of a purchase a document is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Part {
+    Invoice(usize),
+    CreditNote(usize),
+    /// The purchase has no invoice or credit note yet.
+    OrderStage,
+}
+
+/// One document of a purchase.
+#[derive(Debug, Clone)]
+pub struct BillDoc {
+    pub purchase: Arc<Purchase>,
+    pub part: Part,
+}
+
+impl BillDoc {
+    fn invoice(&self) -> Option<&Invoice> {
+        match self.part {
+            Part::Invoice(i) => self.purchase.invoices.get(i),
+            _ => None,
+        }
+    }
+
+    fn credit_note(&self) -> Option<&CreditNote> {
+        match self.part {
+            Part::CreditNote(i) => self.purchase.credit_notes.get(i),
+            _ => None,
+        }
+    }
+
+    /// Lines and charges of the document, as (description, account, line) triples to map.
+    fn bill_lines(&self) -> Vec<BillLine> {
+        let (lines, charges) = match (self.invoice(), self.credit_note()) {
+            (Some(i), _) => (&i.lines, &i.additional_charges),
+            (_, Some(c)) => (&c.lines, &c.additional_charges),
+            _ => return Vec::new(),
+        };
+        let mut out: Vec<BillLine> = lines.iter().map(BillLine::from_line).collect();
+        out.extend(charges.iter().map(|c| BillLine {
+            description:
+                c.reference.as_ref().map_or_else(|| c.description.clone(), |r| format!("{} ({r})", c.description)),
+            account: c.account.clone(),
+            quantity: c.quantity,
+            price: c.price,
+            total: c.total,
+            tax: c.tax,
+        }));
+        out
+    }
+
+    /// The version: a hash of everything this flow reads from the document.
+    fn version(&self) -> String {
+        #[derive(Serialize)]
+        struct Fingerprint<'a> {
+            part: &'a Part,
+            purchase_status: &'a str,
+            supplier: &'a Option<String>,
+            currency: &'a Option<String>,
+            location: &'a Option<String>,
+            tax_calculation: &'a Option<String>,
+            attributes: &'a std::collections::BTreeMap<String, String>,
+            order_number: &'a str,
+            invoice: Option<&'a Invoice>,
+            credit_note: Option<&'a CreditNote>,
+        }
+        let p = &self.purchase;
+        // Payments change a PAID invoice's record but not the bill: leave them out.
+        let invoice = self.invoice().map(|i| Invoice { payments: Vec::new(), paid: None, ..i.clone() });
+        let f = Fingerprint {
+            part: &self.part,
+            purchase_status: if p.is_voided() { "VOIDED" } else { "" },
+            supplier: &p.supplier_id,
+            currency: &p.currency,
+            location: &p.location,
+            tax_calculation: &p.tax_calculation,
+            attributes: &p.additional_attributes,
+            order_number: &p.order_number,
+            invoice: invoice.as_ref(),
+            credit_note: self.credit_note(),
+        };
+        let json = serde_json::to_vec(&f).unwrap_or_default();
+        hex_prefix(&Sha256::digest(&json), 16)
+    }
+}
+
+fn hex_prefix(bytes: &[u8], n: usize) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().chars().take(n).collect()
+}
+
+struct BillLine {
+    description: String,
+    account: Option<String>,
+    quantity: Option<Decimal>,
+    price: Option<Decimal>,
+    total: Option<Decimal>,
+    tax: Option<Decimal>,
+}
+
+impl BillLine {
+    fn from_line(l: &Line) -> Self {
+        let description = match &l.sku {
+            Some(sku) if !sku.is_empty() && !l.name.contains(sku.as_str()) => format!("{} ({sku})", l.name),
+            _ => l.name.clone(),
+        };
+        BillLine {
+            description,
+            account: l.account.clone(),
+            quantity: l.quantity,
+            price: l.price,
+            total: l.total,
+            tax: l.tax,
+        }
+    }
+}
+
+/// The flow.
+pub struct Cin7DeltekAp {
+    spec: FlowSpec,
+    cin7: Cin7Client,
+    deltek: DeltekClient,
+    opts: ApOptions,
+}
+
+impl Cin7DeltekAp {
+    pub fn new(name: &str, cin7: Cin7Client, deltek: DeltekClient, opts: ApOptions) -> Self {
+        Cin7DeltekAp {
+            spec: FlowSpec {
+                name: name.to_string(),
+                source_system: "cin7".into(),
+                target_system: "deltek".into(),
+                mapping_scope: SCOPE.into(),
+                description: KIND.description.into(),
+                has_webhooks: true,
+            },
+            cin7,
+            deltek,
+            opts,
+        }
+    }
+
+    /// The project key of a purchase per `project_source`, as a mapping source code.
+    fn project_key(&self, p: &Purchase) -> Option<String> {
+        let key = match self.opts.project_source {
+            ProjectSource::Attribute => p
+                .additional_attributes
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&self.opts.project_attribute))
+                .map(|(_, v)| v.clone()),
+            ProjectSource::Location => p.location.clone(),
+            ProjectSource::Supplier => p.supplier_id.as_ref().map(|s| format!("supplier:{s}")),
+            ProjectSource::None => None,
+        };
+        key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty())
+    }
+
+    fn docs(&self, purchase: Purchase) -> Vec<SourceDoc<BillDoc>> {
+        let p = Arc::new(purchase);
+        let mut parts: Vec<(String, &str, Part)> = Vec::new();
+        for (i, inv) in p.invoices.iter().enumerate() {
+            if inv.status != DocStatus::NotAvailable {
+                parts.push((format!("{}/invoice/{}", p.id, inv.task_id), "purchase-invoice", Part::Invoice(i)));
+            }
+        }
+        for (i, cn) in p.credit_notes.iter().enumerate() {
+            if cn.status != DocStatus::NotAvailable {
+                parts.push((
+                    format!("{}/credit-note/{}", p.id, cn.task_id),
+                    "purchase-credit-note",
+                    Part::CreditNote(i),
+                ));
+            }
+        }
+        if parts.is_empty() {
+            parts.push((format!("{}/order", p.id), "purchase", Part::OrderStage));
+        }
+        parts
+            .into_iter()
+            .map(|(id, entity, part)| {
+                let doc = BillDoc { purchase: p.clone(), part };
+                SourceDoc { entity: entity.into(), id, version: doc.version(), summary: summary(&doc), record: doc }
+            })
+            .collect()
+    }
+}
+
+fn summary(doc: &BillDoc) -> ItemSummary {
+    let p = &doc.purchase;
+    let supplier = if p.supplier_name.is_empty() { "unknown supplier".to_string() } else { p.supplier_name.clone() };
+    let (label, amount, date) = match (doc.invoice(), doc.credit_note()) {
+        (Some(i), _) => (
+            format!("invoice {} from {supplier} ({})", i.number.as_deref().unwrap_or("(no number)"), p.order_number),
+            i.totals.total,
+            i.invoice_date,
+        ),
+        (_, Some(c)) => (
+            format!(
+                "credit note {} from {supplier} ({})",
+                c.number.as_deref().unwrap_or("(no number)"),
+                p.order_number
+            ),
+            c.totals.total.map(|t| -t),
+            c.date,
+        ),
+        _ => (format!("purchase {} from {supplier} (order stage)", p.order_number), None, p.order_date),
+    };
+    ItemSummary {
+        label,
+        vendor: Some(supplier),
+        project: None,
+        amount,
+        currency: p.currency.as_deref().and_then(|c| c.parse().ok()),
+        document_date: date,
+    }
+}
+
+fn credit_note_number(n: &str) -> String {
+    let t = n.trim();
+    if t.to_ascii_uppercase().starts_with("CN") { t.to_string() } else { format!("CN-{t}") }
+}
+
+#[async_trait]
+impl Flow for Cin7DeltekAp {
+    type Record = BillDoc;
+    type Target = ApInvoice;
+
+    fn spec(&self) -> &FlowSpec {
+        &self.spec
+    }
+
+    async fn discover(&self, cursor: Option<&Cursor>, now: DateTime<Utc>) -> Result<DiscoveryPage, StepError> {
+        let lookback =
+            (self.opts.initial_lookback_days > 0).then(|| Duration::days(self.opts.initial_lookback_days.into()));
+        let pos = PageCursor::load(cursor, now, lookback)?;
+        let limit = self.opts.page_size.clamp(1, 1000);
+        let page = self.cin7.list_purchases_changed(pos.since, pos.page, limit).await?;
+        let more = page.has_more(limit);
+        let newest = page.items.iter().filter_map(|s| s.last_updated).max();
+        let hints = page
+            .items
+            .iter()
+            .map(|s| {
+                let h = Hint::new(&self.spec.name, "cin7", mlc_cin7::ENTITY_PURCHASE, &s.id, Origin::Poll, now);
+                match s.version() {
+                    Some(v) => h.with_version(v),
+                    None => h,
+                }
+            })
+            .collect();
+        let next = pos.advance(newest, more, Duration::seconds(self.opts.overlap_secs as i64));
+        Ok(DiscoveryPage { hints, next_cursor: Some(next.to_value()), has_more: more })
+    }
+
+    async fn read_back(&self, hint: &Hint) -> Result<Vec<SourceDoc<BillDoc>>, StepError> {
+        let purchase = if hint.entity == mlc_cin7::ENTITY_PURCHASE_TASK {
+            let (task, order) = split_task_hint(&hint.id);
+            self.cin7.resolve_purchase_task(&task, order.as_deref()).await?
+        } else {
+            self.cin7.get_purchase(&hint.id).await?
+        };
+        Ok(purchase.map(|p| self.docs(p)).unwrap_or_default())
+    }
+
+    fn eligibility(&self, doc: &SourceDoc<BillDoc>) -> Eligibility {
+        let p = &doc.record.purchase;
+        if p.is_voided() {
+            return Eligibility::Skip(format!("purchase {} is voided in Cin7", p.order_number));
+        }
+        match (&doc.record.part, doc.record.invoice(), doc.record.credit_note()) {
+            (Part::OrderStage, _, _) => Eligibility::Skip(format!(
+                "order stage: purchase {} has no supplier invoice yet (status {})",
+                p.order_number,
+                if p.status.is_empty() { "unknown" } else { &p.status }
+            )),
+            (_, Some(i), _) => match &i.status {
+                s if s.is_authorised() => Eligibility::Eligible,
+                DocStatus::Draft => Eligibility::Skip("supplier invoice is a draft in Cin7 (not authorised yet)".into()),
+                DocStatus::Voided => Eligibility::Skip("supplier invoice was voided in Cin7".into()),
+                other => Eligibility::Skip(format!("supplier invoice status is {}", other.as_str())),
+            },
+            (_, _, Some(c)) => match &c.status {
+                s if s.is_authorised() => match self.opts.credit_notes {
+                    CreditNotes::NegativeVoucher => Eligibility::Eligible,
+                    CreditNotes::Hold => Eligibility::Skip(
+                        "credit note held for review (option credit_notes = \"hold\"): enter it in Deltek by hand, or set credit_notes = \"negative_voucher\" and replay".into(),
+                    ),
+                },
+                DocStatus::Draft => Eligibility::Skip("credit note is a draft in Cin7 (not authorised yet)".into()),
+                DocStatus::Voided => Eligibility::Skip("credit note was voided in Cin7".into()),
+                other => Eligibility::Skip(format!("credit note status is {}", other.as_str())),
+            },
+            _ => Eligibility::Skip("document no longer present in the purchase".into()),
+        }
+    }
+
+    fn required_mappings(&self, doc: &SourceDoc<BillDoc>) -> Vec<MappingKey> {
+        let p = &doc.record.purchase;
+        let mut keys = Vec::new();
+        if let Some(s) = &p.supplier_id {
+            keys.push(MappingKey::new(SCOPE, MappingKind::Vendor, s));
+        }
+        for l in doc.record.bill_lines() {
+            if let Some(a) = l.account.as_deref().filter(|a| !a.trim().is_empty()) {
+                keys.push(MappingKey::new(SCOPE, MappingKind::Account, a));
+            }
+        }
+        if let Some(k) = self.project_key(p) {
+            keys.push(MappingKey::new(SCOPE, MappingKind::Project, k));
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    fn map(&self, doc: &SourceDoc<BillDoc>, set: &MappingSet) -> Result<ApInvoice, MapError> {
+        let p = &doc.record.purchase;
+        let mut r = Resolver::new(set, SCOPE);
+        let supplier = p
+            .supplier_id
+            .clone()
+            .ok_or_else(|| MapError::Invalid(format!("purchase {} has no supplier id in Cin7", p.order_number)))?;
+        let vendor = r.resolve(MappingKind::Vendor, &supplier);
+        let lines = doc.record.bill_lines();
+        let mut accounts = Vec::with_capacity(lines.len());
+        for (n, l) in lines.iter().enumerate() {
+            match l.account.as_deref().filter(|a| !a.trim().is_empty()) {
+                Some(a) => accounts.push(r.resolve(MappingKind::Account, a)),
+                None => {
+                    return Err(MapError::Invalid(format!(
+                        "line {} ({}) of purchase {} has no account code in Cin7",
+                        n + 1,
+                        l.description,
+                        p.order_number
+                    )));
+                }
+            }
+        }
+        let project = match self.project_key(p) {
+            Some(k) => match r.resolve(MappingKind::Project, &k) {
+                Some(t) => Some(ProjectRef::parse_key(&t).ok_or_else(|| {
+                    MapError::Invalid(format!("the project mapping for {k:?} is {t:?}, not WBS1|WBS2|WBS3"))
+                })?),
+                None => None,
+            },
+            None => None,
+        };
+        r.finish().map_err(MapError::Missing)?;
+
+        let (kind, number, date, due, totals) = match (doc.record.invoice(), doc.record.credit_note()) {
+            (Some(i), _) => (
+                DocumentKind::Invoice,
+                i.number.clone().filter(|n| !n.trim().is_empty()).ok_or_else(|| {
+                    MapError::Invalid(format!(
+                        "supplier invoice on purchase {} has no invoice number in Cin7: enter the supplier's number, then replay",
+                        p.order_number
+                    ))
+                })?,
+                i.invoice_date,
+                i.due_date,
+                i.totals,
+            ),
+            (_, Some(c)) => (
+                DocumentKind::CreditMemo,
+                c.number.as_deref().filter(|n| !n.trim().is_empty()).map(credit_note_number).ok_or_else(|| {
+                    MapError::Invalid(format!("credit note on purchase {} has no number in Cin7", p.order_number))
+                })?,
+                c.date,
+                None,
+                c.totals,
+            ),
+            _ => return Err(MapError::Invalid("order-stage purchases carry no bill".into())),
+        };
+        let date = date
+            .ok_or_else(|| MapError::Invalid(format!("{number} on purchase {} has no date in Cin7", p.order_number)))?;
+        let currency: Currency = p
+            .currency
+            .as_deref()
+            .ok_or_else(|| MapError::Invalid(format!("purchase {} has no currency in Cin7", p.order_number)))?
+            .parse()
+            .map_err(|e| MapError::Invalid(format!("purchase {}: {e}", p.order_number)))?;
+        let inclusive = p.tax_calculation.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("inclusive"));
+        let mut ap_lines = Vec::with_capacity(lines.len());
+        for (n, (l, account)) in lines.iter().zip(accounts).enumerate() {
+            let tax = l.tax.unwrap_or_default();
+            let total = l.total.unwrap_or_else(|| l.quantity.unwrap_or(Decimal::ONE) * l.price.unwrap_or_default());
+            let net = if inclusive { total - tax } else { total };
+            ap_lines.push(ApLine {
+                line_no: n as u32 + 1,
+                description: l.description.clone(),
+                account: account.unwrap_or_default(),
+                project: project.clone(),
+                cost_code: None,
+                quantity: l.quantity,
+                unit_price: l.price,
+                net_amount: net,
+                tax_amount: tax,
+                po_number: Some(p.order_number.clone()),
+            });
+        }
+        if ap_lines.is_empty() {
+            return Err(MapError::Invalid(format!("{number} on purchase {} has no lines", p.order_number)));
+        }
+        let computed: Decimal = ap_lines.iter().map(ApLine::amount).sum();
+        let draft = ApInvoiceDraft {
+            source: p.source_ref(),
+            kind,
+            vendor: vendor.unwrap_or_default(),
+            vendor_name: Some(p.supplier_name.clone()),
+            invoice_number: number,
+            invoice_date: date,
+            due_date: due.filter(|d| *d >= date),
+            currency,
+            po_number: Some(p.order_number.clone()),
+            terms: p.terms.clone(),
+            description: Some(format!("Cin7 {} {}", p.order_number, p.supplier_name)),
+            lines: ap_lines,
+            header_tax: Decimal::ZERO,
+            total: totals.total.unwrap_or(computed),
+            tolerance: Tolerance::default(),
+        };
+        ApInvoice::try_new(draft).map_err(|e| MapError::Invalid(e.to_string()))
+    }
+
+    fn natural_key(&self, target: &ApInvoice) -> String {
+        target.natural_key()
+    }
+
+    async fn lookup(&self, target: &ApInvoice) -> Result<Option<Found>, StepError> {
+        let found = self.deltek.find_ap_invoice(&target.vendor, &target.invoice_number).await?;
+        Ok(found.map(|f| Found { target: f.target_ref(), up_to_date: true }))
+    }
+
+    async fn preflight(&self, target: &ApInvoice) -> Result<(), StepError> {
+        if self.opts.precheck {
+            self.deltek.check_ap_invoice(target).await?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, target: &ApInvoice) -> Result<TargetRef, StepError> {
+        Ok(self.deltek.create_ap_invoice(target).await?.target_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_note_numbers_get_a_prefix_once() {
+        assert_eq!(credit_note_number("1042"), "CN-1042");
+        assert_eq!(credit_note_number("CN-7"), "CN-7");
+        assert_eq!(credit_note_number(" cn100 "), "cn100");
+    }
+
+    #[test]
+    fn options_default_and_reject_unknown_keys() {
+        let o: ApOptions = serde_json::from_value(serde_json::json!({"project_source": "location"})).unwrap();
+        assert_eq!(o.project_source, ProjectSource::Location);
+        assert_eq!(o.credit_notes, CreditNotes::NegativeVoucher);
+        let e = serde_json::from_value::<ApOptions>(serde_json::json!({"projct_source": "x"})).unwrap_err();
+        assert!(e.to_string().contains("projct_source"), "{e}");
+    }
+}
