@@ -225,7 +225,8 @@ impl Classifier for Cin7Rules {
 /// per application, whatever we call a connection: two connections (or two flows' clients) with
 /// the same base URL, account and key share these. Entries die with their last client.
 fn shared_http(settings: &Cin7Settings, creds: &Cin7Credentials) -> Result<Arc<HttpClient>, Cin7Error> {
-    static SHARED: OnceLock<Mutex<HashMap<String, Weak<HttpClient>>>> = OnceLock::new();
+    type Entry = (Weak<HttpClient>, u32, Duration);
+    static SHARED: OnceLock<Mutex<HashMap<String, Entry>>> = OnceLock::new();
     let key = format!(
         "{}|{}|{}",
         settings.base_url.as_str().to_ascii_lowercase(),
@@ -235,8 +236,18 @@ fn shared_http(settings: &Cin7Settings, creds: &Cin7Credentials) -> Result<Arc<H
     let map = SHARED.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned map only means another thread panicked mid-insert; the entries stay usable.
     let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
-    m.retain(|_, w| w.strong_count() > 0);
-    if let Some(c) = m.get(&key).and_then(Weak::upgrade) {
+    m.retain(|_, (w, _, _)| w.strong_count() > 0);
+    if let Some((w, calls, window)) = m.get(&key)
+        && let Some(c) = w.upgrade()
+    {
+        if (*calls, *window) != (settings.rate_limit_calls, settings.rate_limit_window) {
+            tracing::warn!(
+                system = "cin7",
+                connection = %settings.connection,
+                "another connection to the same Cin7 API application already set its budget ({calls} calls per {window:?}); \
+                 this one shares it and its own rate_limit_* options are not used"
+            );
+        }
         return Ok(c);
     }
     let window = settings.rate_limit_window;
@@ -258,7 +269,7 @@ fn shared_http(settings: &Cin7Settings, creds: &Cin7Credentials) -> Result<Arc<H
             park_after: (window * 2).max(Duration::from_secs(5)),
         });
     let http = Arc::new(HttpClient::new(config, Arc::new(creds.headers()), Arc::new(Cin7Rules::new()))?);
-    m.insert(key, Arc::downgrade(&http));
+    m.insert(key, (Arc::downgrade(&http), settings.rate_limit_calls, settings.rate_limit_window));
     Ok(http)
 }
 

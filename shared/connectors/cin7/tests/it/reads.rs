@@ -270,3 +270,23 @@ async fn task_hints_resolve_by_purchase_id_or_order_number() {
     assert_eq!(c.resolve_purchase_task(&second, Some("PO-0000")).await.expect("resolve"), None);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn error_objects_are_read_like_error_arrays() {
+    let h = start(small()).await;
+    let c = client(&h, json!({}));
+    for shape in [mlc_sim::cin7::switches::ErrorShape::Array, mlc_sim::cin7::switches::ErrorShape::Object] {
+        h.system().set_switch(|s| {
+            s.error_shape = shape;
+            s.report_all_validation_errors = true;
+        });
+        assert_eq!(c.get_purchase("aaaaaaaa-0000-4000-8000-00000000dead").await.expect("read"), None, "{shape:?}");
+        let e = c.register_webhook("Nope/Event", "not a url", &[]).await.unwrap_err();
+        assert!(
+            matches!(&e, Cin7Error::Refused { status: 400, server, .. } if server.contains("'Nope/Event' is not a valid webhook type")),
+            "{shape:?}: {e}"
+        );
+        assert_eq!(StepError::from(e).class, ErrorClass::Permanent);
+    }
+    h.shutdown().await;
+}
