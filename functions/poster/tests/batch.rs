@@ -1,4 +1,5 @@
-//! The poster handler called directly with SQS batch events; DynamoDB and SQS are moto.
+//! The poster handler called directly with SQS batch events; DynamoDB and SQS are moto (a
+//! serialised one: records of one batch race for the same claims, as they do on DynamoDB).
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use lambda_runtime::{Context, LambdaEvent};
-use mlc_aws::testing::moto;
+use mlc_aws::testing::serialized_moto as moto;
 use mlc_aws::{DynamoStore, SqsQueue};
 use mlc_core::engine::intake::Intake;
 use mlc_core::engine::model::{FailureClass, ItemKey, ItemState};

@@ -9,6 +9,8 @@
 //!   cursor race tests need DynamoDB's behaviour. It is stopped when the process exits: it runs
 //!   under a tiny shell that kills it when its stdin (a pipe held by this process) closes, which
 //!   the kernel does on any exit, even a panic or a kill.
+//! - Tests whose concurrent conditional writes must be serialised as DynamoDB does use
+//!   [`serialized_moto`], which never uses a threaded server named by `MLC_TEST_AWS_ENDPOINT`.
 //! - No moto: the test FAILS with "moto is not installed: run tests/aws-tools.sh (or tests/run.sh)".
 //!   Nothing is skipped silently.
 //!
@@ -51,11 +53,26 @@ pub struct Moto {
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
+static SERIALIZED: OnceLock<Moto> = OnceLock::new();
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// The process-wide moto server, started on first use.
+/// The process-wide moto server, started on first use (or the one `MLC_TEST_AWS_ENDPOINT` names).
 pub fn moto() -> &'static Moto {
-    MOTO.get_or_init(start)
+    MOTO.get_or_init(|| external().unwrap_or_else(start_local))
+}
+
+/// A moto server whose writes are serialised like DynamoDB's, for tests where concurrent
+/// conditional writes race (claims, cursors, duplicate deliveries processed at once). The server
+/// this harness starts is; one named by `MLC_TEST_AWS_ENDPOINT` may be a threaded `moto_server`
+/// (where two racing conditional puts can both succeed), so in that case a private one is started.
+pub fn serialized_moto() -> &'static Moto {
+    if external().is_some() { SERIALIZED.get_or_init(start_local) } else { moto() }
+}
+
+fn external() -> Option<Moto> {
+    let endpoint = std::env::var("MLC_TEST_AWS_ENDPOINT").ok()?;
+    let endpoint = endpoint.trim().trim_end_matches('/');
+    (!endpoint.is_empty()).then(|| Moto { endpoint: endpoint.to_string(), _guard: None })
 }
 
 fn venv() -> PathBuf {
@@ -65,12 +82,7 @@ fn venv() -> PathBuf {
     }
 }
 
-fn start() -> Moto {
-    if let Ok(endpoint) = std::env::var("MLC_TEST_AWS_ENDPOINT")
-        && !endpoint.trim().is_empty()
-    {
-        return Moto { endpoint: endpoint.trim().trim_end_matches('/').to_string(), _guard: None };
-    }
+fn start_local() -> Moto {
     let server = venv().join("bin/moto_server");
     assert!(server.is_file(), "{NOT_INSTALLED} ({} not found)", server.display());
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mlc_aws::testing::moto;
+use mlc_aws::testing::{moto, serialized_moto};
 use mlc_aws::{DynamoStore, SqsQueue};
 use mlc_core::engine::model::{AuditEntry, Cursor, ItemState, Origin, Transition};
 use mlc_core::engine::ports::{ClaimResult, Queue, SecretStore, Store};
@@ -54,7 +54,7 @@ async fn secrets_are_cached_until_refresh() {
 /// round, and the loser sees the winner's claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn claim_races_have_exactly_one_winner() {
-    let store = Arc::new(moto().store().await);
+    let store = Arc::new(serialized_moto().store().await);
     let now = t0();
     for round in 0..25 {
         let (item, _) = store.register(new_item("race", &format!("R{round}"), "v1", Origin::Poll), now).await.unwrap();
@@ -86,7 +86,7 @@ async fn claim_races_have_exactly_one_winner() {
 /// Two pollers move the same cursor from the same value: exactly one moves it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cursor_compare_and_set_races_have_exactly_one_winner() {
-    let store = Arc::new(moto().store().await);
+    let store = Arc::new(serialized_moto().store().await);
     let mut current: Option<String> = None;
     for round in 0..20 {
         let go = |v: String| {
