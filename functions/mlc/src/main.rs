@@ -21,7 +21,11 @@ use cmd::items::{FilterArgs, ReplayArgs};
 use output::Out;
 
 #[derive(Debug, Parser)]
-#[command(name = "mlc", version, about = "ml-connector: move finance documents between business systems without re-keying")]
+#[command(
+    name = "mlc",
+    version,
+    about = "ml-connector: move finance documents between business systems without re-keying"
+)]
 struct Cli {
     /// Print results as JSON.
     #[arg(long, global = true)]
@@ -137,8 +141,10 @@ enum CredentialsCmd {
 }
 
 fn init_logs(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -150,7 +156,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => cmd::demo::run(&globals, out, args).await?,
         Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
         Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,
-        Command::Ping { connection } => return cmd::ping::run(&home::Home::open(&globals).await?, out, &connection).await,
+        Command::Ping { connection } => {
+            return cmd::ping::run(&home::Home::open(&globals).await?, out, &connection).await;
+        }
         Command::Status => {
             let home = home::Home::open(&globals).await?;
             cmd::items::status(&home.engine, out, &home.data_dir).await?
@@ -176,7 +184,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 MappingsCmd::Export { file, scope } => {
                     cmd::mappings::export(&home.engine, scope.as_deref(), file.as_deref()).await?
                 }
-                MappingsCmd::List { scope, kind } => cmd::mappings::list(&home.engine, out, scope.as_deref(), kind).await?,
+                MappingsCmd::List { scope, kind } => {
+                    cmd::mappings::list(&home.engine, out, scope.as_deref(), kind).await?
+                }
                 MappingsCmd::Suggest { scope, out: file } => {
                     cmd::suggest::run(&home, out, &scope, file.as_deref()).await?
                 }
@@ -188,7 +198,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 CredentialsCmd::Set { connection, fields, replace } => {
                     let system = home.config.connections.get(&connection).map(|c| c.system.clone());
                     let name = home.config.credentials_name(&connection).to_string();
-                    cmd::credentials::set(home.secrets.as_ref(), out, &name, system.as_deref(), &fields, replace).await?
+                    cmd::credentials::set(home.secrets.as_ref(), out, &name, system.as_deref(), &fields, replace)
+                        .await?
                 }
                 CredentialsCmd::List => cmd::credentials::list(home.secrets.as_ref(), out).await?,
                 CredentialsCmd::Delete { connection } => {

@@ -13,7 +13,8 @@
 //! "supplier_id"` uses the Cin7 supplier id's first 8 characters instead.
 //!
 //! **Updating.** A changed supplier (name, tax id, addresses, contact) updates the firm; only
-//! changed fields are sent. Deprecated suppliers are skipped (the firm is left alone: Deltek may
+//! changed fields are sent. The firm's status is Deltek's to decide: an update never
+//! re-activates a vendor someone deactivated there. Deprecated suppliers are skipped (the firm is left alone: Deltek may
 //! hold history against it). Nothing is ever written back to Cin7.
 
 use std::sync::Arc;
@@ -105,15 +106,15 @@ impl Cin7DeltekVendors {
     }
 
     async fn firm_for(&self, t: &VendorTarget) -> Result<Option<VendorFirm>, StepError> {
-        if let Some(v) = &t.paired {
-            if let Some(f) = self.deltek.find_vendor(v).await? {
-                return Ok(Some(f));
-            }
+        if let Some(v) = &t.paired
+            && let Some(f) = self.deltek.find_vendor(v).await?
+        {
+            return Ok(Some(f));
         }
-        if let Some(tax) = t.vendor.tax_id.as_deref().filter(|x| !x.trim().is_empty()) {
-            if let Some(f) = self.deltek.find_vendors_by_tax_id(tax).await?.into_iter().find(|f| f.is_vendor) {
-                return Ok(Some(f));
-            }
+        if let Some(tax) = t.vendor.tax_id.as_deref().filter(|x| !x.trim().is_empty())
+            && let Some(f) = self.deltek.find_vendors_by_tax_id(tax).await?.into_iter().find(|f| f.is_vendor)
+        {
+            return Ok(Some(f));
         }
         let name = t.vendor.name.trim();
         Ok(self.deltek.find_vendors_by_name(name).await?.into_iter().find(|f| f.name.trim().eq_ignore_ascii_case(name)))
@@ -262,8 +263,7 @@ impl Flow for Cin7DeltekVendors {
 
     async fn lookup(&self, t: &VendorTarget) -> Result<Option<Found>, StepError> {
         let Some(firm) = self.firm_for(t).await? else { return Ok(None) };
-        let mut want = t.vendor.clone();
-        want.code = firm.vendor.clone();
+        let want = wanted_for(&firm, &t.vendor);
         let up_to_date = self.deltek.vendor_is_up_to_date(&firm, &want);
         Ok(Some(Found { target: firm_ref(&firm), up_to_date }))
     }
@@ -287,8 +287,7 @@ impl Flow for Cin7DeltekVendors {
         let firm = self.deltek.find_vendor(vendor_no).await?.ok_or_else(|| {
             StepError::retryable(format!("Deltek vendor {vendor_no} was found a moment ago and is gone now"))
         })?;
-        let mut v = t.vendor.clone();
-        v.code = firm.vendor.clone();
+        let v = wanted_for(&firm, &t.vendor);
         Ok(firm_ref(&self.deltek.update_vendor(&firm, &v).await?))
     }
 
@@ -296,6 +295,16 @@ impl Flow for Cin7DeltekVendors {
         let vendor_no = target.id.split('|').next().unwrap_or_default().to_string();
         vec![(MappingKey::new(SCOPE, MappingKind::Vendor, &doc.record.id), vendor_no)]
     }
+}
+
+/// What an existing firm should look like: the supplier's details under the firm's own vendor
+/// number and status. A sync never re-activates a vendor someone deactivated in Deltek (and never
+/// touches its approval for AP processing).
+fn wanted_for(firm: &VendorFirm, supplier: &Vendor) -> Vendor {
+    let mut want = supplier.clone();
+    want.code = firm.vendor.clone();
+    want.status = if firm.active() { mlc_core::domain::Status::Active } else { mlc_core::domain::Status::Inactive };
+    want
 }
 
 /// `vendor|ClientID` as the id, so a pairing can be read back from it.

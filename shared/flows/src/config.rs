@@ -56,6 +56,12 @@ pub struct EngineSettings {
     pub in_doubt_settle_secs: u64,
     /// Concurrent deliveries the local worker handles.
     pub workers: usize,
+    /// First retry delay after a retryable failure, milliseconds (full jitter, doubling).
+    pub retry_base_ms: u64,
+    /// Longest retry delay, seconds.
+    pub retry_cap_secs: u64,
+    /// How soon to look again at an item another worker holds, milliseconds.
+    pub busy_retry_ms: u64,
 }
 
 impl Default for EngineSettings {
@@ -66,6 +72,9 @@ impl Default for EngineSettings {
             max_attempts: d.max_attempts,
             in_doubt_settle_secs: d.in_doubt_settle.as_secs(),
             workers: 4,
+            retry_base_ms: d.retry_base.as_millis() as u64,
+            retry_cap_secs: d.retry_cap.as_secs(),
+            busy_retry_ms: d.busy_retry.as_millis() as u64,
         }
     }
 }
@@ -76,6 +85,9 @@ impl EngineSettings {
             lock_ttl: Duration::from_secs(self.lock_ttl_secs.max(5)),
             max_attempts: self.max_attempts.max(1),
             in_doubt_settle: Duration::from_secs(self.in_doubt_settle_secs),
+            retry_base: Duration::from_millis(self.retry_base_ms.max(1)),
+            retry_cap: Duration::from_secs(self.retry_cap_secs.max(1)),
+            busy_retry: Duration::from_millis(self.busy_retry_ms.max(100)),
             ..Default::default()
         }
     }

@@ -116,7 +116,8 @@ pub async fn list(secrets: &dyn SecretStore, out: Out) -> anyhow::Result<()> {
     }
     let mut entries = Vec::new();
     for name in secrets.list().await? {
-        let fields = secrets.get(&name).await?.map(|c| c.field_names().map(str::to_string).collect()).unwrap_or_default();
+        let fields =
+            secrets.get(&name).await?.map(|c| c.field_names().map(str::to_string).collect()).unwrap_or_default();
         entries.push(Entry { connection: name, fields });
     }
     out.emit(&entries, || {

@@ -42,7 +42,10 @@ pub async fn status(engine: &Engine, out: Out, data_dir: &std::path::Path) -> an
             }
         }
         let q = report.queue;
-        println!("\nqueue: {} ready, {} in flight, {} delayed, {} dead-lettered", q.ready, q.in_flight, q.delayed, q.dead);
+        println!(
+            "\nqueue: {} ready, {} in flight, {} delayed, {} dead-lettered",
+            q.ready, q.in_flight, q.delayed, q.dead
+        );
     })
 }
 
@@ -160,10 +163,7 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
             );
         }
         if let Some(amount) = i.summary.amount {
-            println!(
-                "  amount: {amount} {}",
-                i.summary.currency.map(|c| c.to_string()).unwrap_or_default()
-            );
+            println!("  amount: {amount} {}", i.summary.currency.map(|c| c.to_string()).unwrap_or_default());
         }
         println!(
             "  attempts: {}  seen by: {}{}",
@@ -191,7 +191,11 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
                             Some(BodyRef::Inline { text }) => println!("        {label}: {text}"),
                             Some(BodyRef::Blob { sha256, len }) => {
                                 let text = body_texts.iter().find(|(h, _)| h == sha256).map(|(_, t)| t.as_str());
-                                println!("        {label} ({len} bytes, sha256 {}): {}", &sha256[..12], text.unwrap_or("(missing)"));
+                                println!(
+                                    "        {label} ({len} bytes, sha256 {}): {}",
+                                    &sha256[..12],
+                                    text.unwrap_or("(missing)")
+                                );
                             }
                             None => {}
                         }
@@ -224,7 +228,9 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
         bail!("--reason must say why (it is recorded in the audit trail)");
     }
     if args.dead_letters {
-        bail!("--dead-letters is handled by the local queue; use `mlc replay --dead-letters --reason ...` without other options");
+        bail!(
+            "--dead-letters is handled by the local queue; use `mlc replay --dead-letters --reason ...` without other options"
+        );
     }
     let items = match &args.item {
         Some(k) => {
@@ -236,7 +242,9 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
         }
         None => {
             if args.filter.is_empty() {
-                bail!("name an item, or filter with --flow/--state/--failure/--text (e.g. --state failed --flow cin7-deltek-ap)");
+                bail!(
+                    "name an item, or filter with --flow/--state/--failure/--text (e.g. --state failed --flow cin7-deltek-ap)"
+                );
             }
             engine.find(&args.filter.filter()).await?
         }

@@ -56,7 +56,8 @@ pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -
             },
         };
         let kind_text = get(Some(kind_i));
-        let kind: MappingKind = kind_text.parse().map_err(|e| anyhow::anyhow!("{origin} line {line}: field kind: {e}"))?;
+        let kind: MappingKind =
+            kind_text.parse().map_err(|e| anyhow::anyhow!("{origin} line {line}: field kind: {e}"))?;
         let source = get(Some(source_i));
         if source.is_empty() {
             bail!("{origin} line {line}: field source is empty");

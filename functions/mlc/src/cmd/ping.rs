@@ -12,15 +12,18 @@ pub async fn run(home: &Home, out: Out, connection: &str) -> anyhow::Result<Exit
     let conn = build_connection(&home.config, connection, home.secrets.as_ref()).await?;
     let checks = conn.ping().await;
     let all_ok = checks.iter().all(|c| c.ok);
-    out.emit(&serde_json::json!({ "connection": connection, "system": conn.system(), "ok": all_ok, "checks": checks }), || {
-        println!("{connection} ({})", conn.system());
-        for c in &checks {
-            println!("  [{}] {}: {}", if c.ok { "pass" } else { "FAIL" }, c.check, c.detail);
-            if let Some(fix) = &c.fix {
-                println!("         fix: {fix}");
+    out.emit(
+        &serde_json::json!({ "connection": connection, "system": conn.system(), "ok": all_ok, "checks": checks }),
+        || {
+            println!("{connection} ({})", conn.system());
+            for c in &checks {
+                println!("  [{}] {}: {}", if c.ok { "pass" } else { "FAIL" }, c.check, c.detail);
+                if let Some(fix) = &c.fix {
+                    println!("         fix: {fix}");
+                }
             }
-        }
-        println!("{}", if all_ok { "all checks passed" } else { "some checks failed: see the fixes above" });
-    })?;
+            println!("{}", if all_ok { "all checks passed" } else { "some checks failed: see the fixes above" });
+        },
+    )?;
     Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

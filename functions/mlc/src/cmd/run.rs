@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -35,13 +36,18 @@ struct RunReport {
 pub async fn drain_with_progress(rt: &Runtime, out: Out, label: &str) -> anyhow::Result<DrainReport> {
     let bar = if out.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     let report = rt
         .engine
         .drain_observed(&rt.flows, rt.config.engine.workers, |r| {
-            bar.set_message(format!("{label}: {} hints handled, {} documents", r.hints, r.outcomes.values().sum::<u64>()));
+            bar.set_message(format!(
+                "{label}: {} hints handled, {} documents",
+                r.hints,
+                r.outcomes.values().sum::<u64>()
+            ));
         })
         .await;
     bar.finish_and_clear();
@@ -52,7 +58,10 @@ pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
     let rt = home.runtime().await?;
     if rt.flows.get(flow).is_none() {
         let names: Vec<&str> = rt.flows.names().collect();
-        bail!("no enabled flow named {flow:?} (enabled: {})", if names.is_empty() { "none".into() } else { names.join(", ") });
+        bail!(
+            "no enabled flow named {flow:?} (enabled: {})",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        );
     }
     let poll = rt.poll(flow).await?;
     let drain = drain_with_progress(&rt, out, flow).await?;
@@ -70,7 +79,10 @@ pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
 pub fn print_drain(d: &DrainReport) {
     let mut t = Table::new(&["outcome", "documents"]);
     for (o, n) in &d.outcomes {
-        t.row(vec![serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), n.to_string()]);
+        t.row(vec![
+            serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            n.to_string(),
+        ]);
     }
     if t.is_empty() {
         println!("  nothing to do");
@@ -85,13 +97,38 @@ pub fn print_drain(d: &DrainReport) {
     }
 }
 
+/// What the webhook listener has seen since it started.
+#[derive(Debug, Default)]
+pub struct IntakeTally {
+    pub accepted: AtomicU64,
+    pub enqueued: AtomicU64,
+    /// Repeat deliveries dropped by delivery id.
+    pub duplicates: AtomicU64,
+    pub refused: AtomicU64,
+}
+
 #[derive(Clone)]
 struct ServeState {
     rt: Arc<Runtime>,
     wake: Arc<Notify>,
+    tally: Arc<IntakeTally>,
 }
 
-async fn webhook(State(st): State<ServeState>, Path(system): Path<String>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+/// The webhook listener's routes (`POST /webhooks/{system}`, `GET /healthz`); `wake` is notified
+/// when a webhook enqueued work; `tally` counts what arrived.
+pub fn webhook_app(rt: Arc<Runtime>, wake: Arc<Notify>, tally: Arc<IntakeTally>) -> Router {
+    Router::new()
+        .route("/webhooks/{system}", post(webhook))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(ServeState { rt, wake, tally })
+}
+
+async fn webhook(
+    State(st): State<ServeState>,
+    Path(system): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let headers: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
@@ -99,12 +136,16 @@ async fn webhook(State(st): State<ServeState>, Path(system): Path<String>, heade
     let req = WebhookRequest { system: &system, headers: &headers, body: &body, received_at: Utc::now() };
     match st.rt.webhook(&req).await {
         Ok(report) => {
+            st.tally.accepted.fetch_add(1, Ordering::Relaxed);
+            st.tally.enqueued.fetch_add(report.enqueued as u64, Ordering::Relaxed);
+            st.tally.duplicates.fetch_add(report.duplicates as u64, Ordering::Relaxed);
             if report.enqueued > 0 {
                 st.wake.notify_one();
             }
             (StatusCode::ACCEPTED, serde_json::to_string(&report).unwrap_or_default())
         }
         Err(e) => {
+            st.tally.refused.fetch_add(1, Ordering::Relaxed);
             warn!(system = %system, error = %e, "webhook refused");
             (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.public_message())
         }
@@ -114,12 +155,9 @@ async fn webhook(State(st): State<ServeState>, Path(system): Path<String>, heade
 pub async fn serve(home: &Home) -> anyhow::Result<()> {
     let rt = Arc::new(home.runtime().await?);
     let wake = Arc::new(Notify::new());
-    let addr: SocketAddr = rt
-        .config
-        .server
-        .listen
-        .parse()
-        .with_context(|| format!("server.listen {:?} is not an address like 127.0.0.1:8080", rt.config.server.listen))?;
+    let addr: SocketAddr = rt.config.server.listen.parse().with_context(|| {
+        format!("server.listen {:?} is not an address like 127.0.0.1:8080", rt.config.server.listen)
+    })?;
 
     // Scheduler: one task per enabled flow.
     for (name, settings) in rt.config.flows.iter().filter(|(_, f)| f.enabled) {
@@ -155,10 +193,7 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
         });
     }
 
-    let app = Router::new()
-        .route("/webhooks/{system}", post(webhook))
-        .route("/healthz", get(|| async { "ok" }))
-        .with_state(ServeState { rt: rt.clone(), wake });
+    let app = webhook_app(rt.clone(), wake, Arc::new(IntakeTally::default()));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     eprintln!(
         "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",

@@ -21,15 +21,16 @@ pub enum X12Cmd {
 }
 
 pub fn run(cmd: X12Cmd, out: Out) -> anyhow::Result<ExitCode> {
-    let (file, result): (PathBuf, fn(&[u8], &PathBuf, bool) -> CliOutput) = match cmd {
-        X12Cmd::Parse { file } => (file, |b, f, json| {
-            run_parse_with(b, &ParseCliOptions { json, file_name: Some(f.display().to_string()), ..Default::default() })
-        }),
-        X12Cmd::Validate { file } => (file, |b, _, _| run_validate(b)),
-        X12Cmd::Ack { file } => (file, |b, _, _| run_ack(b, &AckCliOptions::default())),
+    let read = |f: &PathBuf| std::fs::read(f).with_context(|| format!("cannot read {}", f.display()));
+    let o: CliOutput = match cmd {
+        X12Cmd::Parse { file } => {
+            let opts =
+                ParseCliOptions { json: out.json, file_name: Some(file.display().to_string()), ..Default::default() };
+            run_parse_with(&read(&file)?, &opts)
+        }
+        X12Cmd::Validate { file } => run_validate(&read(&file)?),
+        X12Cmd::Ack { file } => run_ack(&read(&file)?, &AckCliOptions::default()),
     };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    let o = result(&bytes, &file, out.json);
     print!("{}", o.stdout);
     eprint!("{}", o.stderr);
     Ok(if o.exit_code == 0 { ExitCode::SUCCESS } else { ExitCode::from(o.exit_code.clamp(1, 255) as u8) })

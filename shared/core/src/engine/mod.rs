@@ -59,6 +59,9 @@ pub struct EngineConfig {
     pub retry_cap: Duration,
     /// Delay after a credentials failure.
     pub auth_retry: Duration,
+    /// How soon to look again when another worker holds the item or its natural key (it normally
+    /// finishes in moments; waiting for its lock to lapse would stall the record).
+    pub busy_retry: Duration,
     /// Bodies larger than this are stored once by hash instead of inline in the audit entry.
     pub inline_body_limit: usize,
     /// How long webhook delivery ids are remembered for dedup.
@@ -74,6 +77,7 @@ impl Default for EngineConfig {
             retry_base: Duration::from_secs(30),
             retry_cap: Duration::from_secs(3600),
             auth_retry: Duration::from_secs(300),
+            busy_retry: Duration::from_secs(5),
             inline_body_limit: 4096,
             delivery_ttl: Duration::from_secs(7 * 24 * 3600),
         }
@@ -269,6 +273,11 @@ impl Engine {
         }
     }
 
+    /// When to look again at something another worker holds until `held_until`.
+    fn busy_wait(&self, now: DateTime<Utc>, held_until: DateTime<Utc>) -> Duration {
+        until(now, held_until).min(self.config.busy_retry).max(Duration::from_millis(200))
+    }
+
     /// Full-jitter exponential backoff for the `attempt`-th failure (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self.config.retry_base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
@@ -437,7 +446,7 @@ impl Engine {
                     }
                     ClaimResult::Held { until: u, .. } => Ok(HintReport {
                         docs: vec![(key, DocOutcome::Busy)],
-                        retry_after: Some(until(self.now(), u)),
+                        retry_after: Some(self.busy_wait(self.now(), u)),
                         note: None,
                     }),
                     ClaimResult::Finished(_) => {
@@ -603,9 +612,7 @@ impl Engine {
         let lock_until = now + to_chrono(self.config.lock_ttl);
         let item = match self.store.claim(&item.key, &self.claim_token(), now, lock_until).await? {
             ClaimResult::Acquired(i) => i,
-            ClaimResult::Held { until: u, .. } => {
-                return Ok((DocOutcome::Busy, Some(until(now, u).max(Duration::from_secs(1)))));
-            }
+            ClaimResult::Held { until: u, .. } => return Ok((DocOutcome::Busy, Some(self.busy_wait(now, u)))),
             ClaimResult::Finished(_) => return Ok((DocOutcome::Duplicate, None)),
         };
         if item.attempts > self.config.max_attempts {
@@ -654,7 +661,7 @@ impl Engine {
         let owner = self.owner_for(&item);
         let lock = format!("nk#{}#{}", spec.name, nk);
         if let Some(holder) = self.store.try_lock(&lock, &owner, now, lock_until).await? {
-            let wait = until(now, holder.until).max(Duration::from_secs(1));
+            let wait = self.busy_wait(now, holder.until);
             let msg = format!("another item is writing {nk} right now; trying again shortly");
             let mut t = Transition::to(item.state, self.audit(&item, "waiting_for_lock", msg));
             t.reason = item.reason.clone();
@@ -705,7 +712,7 @@ impl Engine {
             t.reason = item.reason.clone();
             t.failure = item.failure;
             self.write(&item, t, exchanges).await?;
-            return Ok((DocOutcome::Busy, Some(until(now, busy_until).max(Duration::from_secs(1)))));
+            return Ok((DocOutcome::Busy, Some(self.busy_wait(now, busy_until))));
         }
 
         let update_of = match flow.plan(&target, found) {

@@ -394,6 +394,7 @@ fn config() -> EngineConfig {
         retry_base: Duration::from_secs(1),
         retry_cap: Duration::from_secs(10),
         auth_retry: Duration::from_secs(20),
+        busy_retry: Duration::from_secs(2),
         inline_body_limit: 64,
         delivery_ttl: Duration::from_secs(3600),
     }

@@ -50,15 +50,7 @@ impl Connection for Cin7Connection {
     }
 
     async fn ping(&self) -> Vec<PingCheck> {
-        let mut checks = self.client.ping().await;
-        if self.webhook.is_none() {
-            checks.push(PingCheck::fail(
-                "webhook secret",
-                "no webhook_secret is stored: Cin7 webhooks to this connection will be refused (polling still works)",
-                "mlc credentials set <connection> --field webhook_secret, and put the same value in the webhook's custom header in Cin7",
-            ));
-        }
-        checks
+        self.client.ping().await
     }
 
     fn webhook_source(&self) -> Option<Arc<dyn WebhookSource>> {

@@ -106,6 +106,11 @@ const CHART: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("499", "Copier Lease (retired)", "EXPENSE", "EXPENSE", Some("69900")),
 ];
 
+/// Whether a Cin7 expense code maps to a direct (project-chargeable) Deltek account.
+fn is_direct_code(code: &str) -> bool {
+    ["461", "462", "463", "464", "470", "471", "472", "474", "480"].contains(&code)
+}
+
 /// `(Cin7 expense code, Deltek demo GL account)` pairs, for the demo's account mapping.
 pub const ACCOUNT_HINTS: &[(&str, &str)] = &[
     ("412", "60800"),
@@ -1351,11 +1356,21 @@ fn generate(
         Cat::ThreeInvoices => 3,
         _ => 1,
     };
-    let n_lines = rng.range(1, pr.items.len().min(4) as i64) as usize;
-    let first = rng.range(0, pr.items.len() as i64 - 1) as usize;
+    // A purchase's lines stay in the cost class its project takes (Vantagepoint refuses direct
+    // costs on overhead projects and overhead costs on client projects), as real books do.
+    let overhead_project = project.starts_with("OH-");
+    let mut items: Vec<_> = pr.items.iter().copied().filter(|it| is_direct_code(it.2) != overhead_project).collect();
+    let mut project = project;
+    if items.is_empty() {
+        items = pr.items.to_vec();
+        project = if is_direct_code(items[0].2) { PROJECTS[0].to_string() } else { pr.overhead.to_string() };
+        b = b.attribute(1, &project);
+    }
+    let n_lines = rng.range(1, items.len().min(4) as i64) as usize;
+    let first = rng.range(0, items.len() as i64 - 1) as usize;
     let mut lines = Vec::new();
     for k in 0..n_lines {
-        let (name, sku, account, lo, hi, qlo, qhi) = pr.items[(first + k) % pr.items.len()];
+        let (name, sku, account, lo, hi, qlo, qhi) = items[(first + k) % items.len()];
         let mut qty = rng.range(qlo, qhi).max(1);
         if parts > 1 {
             qty = qty.max(parts);
@@ -1372,13 +1387,15 @@ fn generate(
         b = b.line(l.clone());
     }
     let mut charges = Vec::new();
-    if goods && rng.chance(35) {
+    // Freight is a direct cost: charged on client-project purchases only.
+    if goods && rng.chance(35) && !project.starts_with("OH-") {
         let c = Charge {
             description: "Freight".into(),
             reference: format!("Waybill {}", rng.range(100_000, 999_999)),
             quantity: Decimal::ONE,
             price: rng.cents(2500, 18000),
             account: "474".into(),
+            tax_rule: pr.tax.into(),
             ..Default::default()
         };
         charges.push(c.clone());
