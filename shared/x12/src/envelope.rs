@@ -184,8 +184,8 @@ pub struct Trailer {
 /// What a transaction set holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
-pub enum SetContent {
-    Invoice(Box<Invoice810>),
+pub enum SetContent<'a> {
+    Invoice(Box<Invoice810<'a>>),
     Ack(Box<Ack997>),
     /// A set this library does not read (only 810 and 997 are).
     Unsupported,
@@ -195,10 +195,10 @@ pub enum SetContent {
 
 /// One ST…SE transaction set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransactionSet {
+pub struct TransactionSet<'a> {
     pub header: StHeader,
     pub trailer: Option<Trailer>,
-    pub content: SetContent,
+    pub content: SetContent<'a>,
     pub findings: Findings,
     /// Where the ST is.
     pub location: Location,
@@ -208,8 +208,8 @@ pub struct TransactionSet {
     pub bytes: Range<usize>,
 }
 
-impl TransactionSet {
-    pub fn invoice(&self) -> Option<&Invoice810> {
+impl<'a> TransactionSet<'a> {
+    pub fn invoice(&self) -> Option<&Invoice810<'a>> {
         match &self.content {
             SetContent::Invoice(i) => Some(i),
             _ => None,
@@ -231,10 +231,10 @@ impl TransactionSet {
 
 /// One GS…GE functional group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Group {
+pub struct Group<'a> {
     pub header: GsHeader,
     pub release: Release,
-    pub sets: Vec<TransactionSet>,
+    pub sets: Vec<TransactionSet<'a>>,
     pub trailer: Option<Trailer>,
     /// Errors about the group itself (GE checks); set errors stay with their set.
     pub findings: Findings,
@@ -243,11 +243,11 @@ pub struct Group {
 
 /// One ISA…IEA interchange.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Interchange {
+pub struct Interchange<'a> {
     pub header: IsaHeader,
     pub delimiters: Delimiters,
     pub fixed_width: bool,
-    pub groups: Vec<Group>,
+    pub groups: Vec<Group<'a>>,
     pub trailer: Option<Trailer>,
     pub findings: Findings,
     pub location: Location,
@@ -259,9 +259,9 @@ pub struct Interchange {
 pub struct X12File<'a> {
     #[serde(skip)]
     pub input: &'a [u8],
-    pub interchanges: Vec<Interchange>,
+    pub interchanges: Vec<Interchange<'a>>,
     /// Transaction sets in a file without ISA/GS (partner samples, test fragments).
-    pub loose_sets: Vec<TransactionSet>,
+    pub loose_sets: Vec<TransactionSet<'a>>,
     pub findings: Findings,
 }
 
@@ -269,9 +269,9 @@ pub struct X12File<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct SetRef<'f, 'a> {
     pub file: &'f X12File<'a>,
-    pub interchange: Option<&'f Interchange>,
-    pub group: Option<&'f Group>,
-    pub set: &'f TransactionSet,
+    pub interchange: Option<&'f Interchange<'a>>,
+    pub group: Option<&'f Group<'a>>,
+    pub set: &'f TransactionSet<'a>,
 }
 
 impl<'f, 'a> SetRef<'f, 'a> {
@@ -324,7 +324,7 @@ impl<'a> X12File<'a> {
     }
 
     /// Every 810 in the file.
-    pub fn invoices(&self) -> Vec<(SetRef<'_, 'a>, &Invoice810)> {
+    pub fn invoices(&self) -> Vec<(SetRef<'_, 'a>, &Invoice810<'a>)> {
         self.sets().into_iter().filter_map(|s| s.set.invoice().map(|inv| (s, inv))).collect()
     }
 
@@ -458,7 +458,7 @@ pub fn parse_with<'a>(input: &'a [u8], opts: &ParseOptions) -> Result<X12File<'a
 }
 
 struct OpenSet<'a> {
-    set: TransactionSet,
+    set: TransactionSet<'a>,
     builder: Builder<'a>,
 }
 
@@ -471,8 +471,8 @@ enum Builder<'a> {
 struct Parser<'o, 'a> {
     opts: &'o ParseOptions,
     file: X12File<'a>,
-    ic: Option<Interchange>,
-    gs: Option<Group>,
+    ic: Option<Interchange<'a>>,
+    gs: Option<Group<'a>>,
     st: Option<OpenSet<'a>>,
     bare: bool,
     /// Errors recorded so far (all levels).
@@ -951,7 +951,7 @@ impl<'o, 'a> Parser<'o, 'a> {
         }
     }
 
-    fn push_group(&mut self, g: Group) {
+    fn push_group(&mut self, g: Group<'a>) {
         match self.ic.as_mut() {
             Some(ic) => ic.groups.push(g),
             None => self.file.findings.error(X12Error::new(

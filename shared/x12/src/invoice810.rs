@@ -15,6 +15,8 @@
 //! Segments the 810 grammar defines but this mapping does not use (FOB, CAD, ISS, SLN ...) are kept
 //! in [`Invoice810::other_segments`]; segments it does not define are kept too, with a warning.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
@@ -23,6 +25,10 @@ use crate::envelope::{ParseOptions, Release, TaxInTds};
 use crate::error::{ErrorKind, Findings, Location, Warning, WarningKind, X12Error};
 use crate::lexer::{Fields, Segment};
 use crate::values::{self, ValueError};
+
+/// Element text: borrowed from the input when it is UTF-8 (almost always), owned when it had to
+/// be decoded (Latin-1) or was computed.
+pub type Text<'a> = Cow<'a, str>;
 
 /// The IT1 loop's maximum use in the 810 (004010 and 005010).
 pub const MAX_LINES: usize = 200_000;
@@ -33,69 +39,69 @@ pub const MAX_REPEAT: usize = 1_000;
 pub const CREDIT_TYPES: [&str; 2] = ["CR", "CN"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Note {
-    pub code: Option<String>,
-    pub text: String,
+pub struct Note<'a> {
+    pub code: Option<Text<'a>>,
+    pub text: Text<'a>,
 }
 
 /// REF: qualifier, value, description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Reference {
-    pub qualifier: String,
-    pub value: String,
+pub struct Reference<'a> {
+    pub qualifier: Text<'a>,
+    pub value: Text<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text<'a>>,
 }
 
 /// PER: contact function, name and (qualifier, number) pairs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Contact {
-    pub function: String,
-    pub name: Option<String>,
-    pub communications: Vec<(String, String)>,
+pub struct Contact<'a> {
+    pub function: Text<'a>,
+    pub name: Option<Text<'a>>,
+    pub communications: Vec<(Text<'a>, Text<'a>)>,
 }
 
 /// An N1 loop: N1 + N2/N3/N4 + REF/PER.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PartyLoop {
+pub struct PartyLoop<'a> {
     /// N101 entity code: `SE` seller, `BT` bill-to, `BY` buyer, `RI` remit-to, `ST` ship-to ...
-    pub entity: String,
-    pub name: Option<String>,
-    pub id_qualifier: Option<String>,
-    pub id: Option<String>,
+    pub entity: Text<'a>,
+    pub name: Option<Text<'a>>,
+    pub id_qualifier: Option<Text<'a>>,
+    pub id: Option<Text<'a>>,
     /// N2 lines.
-    pub extra_names: Vec<String>,
+    pub extra_names: Vec<Text<'a>>,
     /// N3 lines.
-    pub address_lines: Vec<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub references: Vec<Reference>,
-    pub contacts: Vec<Contact>,
+    pub address_lines: Vec<Text<'a>>,
+    pub city: Option<Text<'a>>,
+    pub state: Option<Text<'a>>,
+    pub postal_code: Option<Text<'a>>,
+    pub country: Option<Text<'a>>,
+    pub references: Vec<Reference<'a>>,
+    pub contacts: Vec<Contact<'a>>,
     pub position: usize,
 }
 
 /// ITD terms of sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Terms {
-    pub type_code: Option<String>,
-    pub basis_date_code: Option<String>,
+pub struct Terms<'a> {
+    pub type_code: Option<Text<'a>>,
+    pub basis_date_code: Option<Text<'a>>,
     pub discount_percent: Option<Decimal>,
     pub discount_due_date: Option<NaiveDate>,
     pub discount_days: Option<i64>,
     pub net_due_date: Option<NaiveDate>,
     pub net_days: Option<i64>,
     pub discount_amount: Option<Decimal>,
-    pub description: Option<String>,
+    pub description: Option<Text<'a>>,
     pub day_of_month: Option<i64>,
 }
 
-impl Terms {
+impl<'a> Terms<'a> {
     /// ITD12, or words made from the codes: `2% 10 days, net 30 days`.
     pub fn text(&self) -> Option<String> {
         if let Some(d) = &self.description {
-            return Some(d.clone());
+            return Some(d.to_string());
         }
         let mut parts = Vec::new();
         if let Some(p) = self.discount_percent {
@@ -115,39 +121,39 @@ impl Terms {
 
 /// DTM: qualifier (`011` shipped ...), date, time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DateRef {
-    pub qualifier: String,
+pub struct DateRef<'a> {
+    pub qualifier: Text<'a>,
     pub date: Option<NaiveDate>,
-    pub time: Option<String>,
+    pub time: Option<Text<'a>>,
 }
 
 /// IT1 product/service id pair (IT106/IT107 ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProductId {
-    pub qualifier: String,
-    pub id: String,
+pub struct ProductId<'a> {
+    pub qualifier: Text<'a>,
+    pub id: Text<'a>,
 }
 
 /// PID item description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Description {
+pub struct Description<'a> {
     /// PID01: `F` free-form, `S` structured, `X` both.
-    pub kind: String,
-    pub code: Option<String>,
-    pub text: Option<String>,
+    pub kind: Text<'a>,
+    pub code: Option<Text<'a>>,
+    pub text: Option<Text<'a>>,
 }
 
 /// TXI tax.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Tax {
-    pub tax_type: String,
+pub struct Tax<'a> {
+    pub tax_type: Text<'a>,
     /// TXI02 (R).
     pub amount: Option<Decimal>,
     /// TXI03 (R, "expressed as a decimal" — as written).
     pub percent: Option<Decimal>,
-    pub jurisdiction_qualifier: Option<String>,
-    pub jurisdiction: Option<String>,
-    pub exempt_code: Option<String>,
+    pub jurisdiction_qualifier: Option<Text<'a>>,
+    pub jurisdiction: Option<Text<'a>>,
+    pub exempt_code: Option<Text<'a>>,
     pub position: usize,
 }
 
@@ -163,22 +169,22 @@ pub enum ChargeIndicator {
 
 /// SAC allowance or charge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Charge {
+pub struct Charge<'a> {
     pub indicator: ChargeIndicator,
     /// SAC02 code (`D240` freight, `ZZZZ` mutually defined ...).
-    pub code: Option<String>,
+    pub code: Option<Text<'a>>,
     /// SAC05 (N2).
     pub amount: Option<Decimal>,
-    pub percent_qualifier: Option<String>,
+    pub percent_qualifier: Option<Text<'a>>,
     pub percent: Option<Decimal>,
     pub rate: Option<Decimal>,
-    pub handling: Option<String>,
-    pub reference: Option<String>,
-    pub description: Option<String>,
+    pub handling: Option<Text<'a>>,
+    pub reference: Option<Text<'a>>,
+    pub description: Option<Text<'a>>,
     pub position: usize,
 }
 
-impl Charge {
+impl<'a> Charge<'a> {
     /// +amount for a charge, −amount for an allowance, 0 otherwise or when there is no amount.
     pub fn signed_amount(&self) -> Decimal {
         match (self.indicator, self.amount) {
@@ -191,7 +197,7 @@ impl Charge {
     /// SAC15, else `Charge D240` / `Allowance ZZZZ`.
     pub fn label(&self) -> String {
         if let Some(d) = &self.description {
-            return d.clone();
+            return d.to_string();
         }
         let what = match self.indicator {
             ChargeIndicator::Allowance => "Allowance",
@@ -207,20 +213,20 @@ impl Charge {
 
 /// One IT1 loop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Line {
+pub struct Line<'a> {
     /// IT101 as written (often empty, `1`, or `000010`).
-    pub assigned_id: Option<String>,
+    pub assigned_id: Option<Text<'a>>,
     pub quantity: Option<Decimal>,
-    pub unit: Option<String>,
+    pub unit: Option<Text<'a>>,
     pub unit_price: Option<Decimal>,
-    pub price_basis: Option<String>,
-    pub product_ids: Vec<ProductId>,
-    pub descriptions: Vec<Description>,
-    pub taxes: Vec<Tax>,
-    pub charges: Vec<Charge>,
-    pub references: Vec<Reference>,
-    pub dates: Vec<DateRef>,
-    pub parties: Vec<PartyLoop>,
+    pub price_basis: Option<Text<'a>>,
+    pub product_ids: Vec<ProductId<'a>>,
+    pub descriptions: Vec<Description<'a>>,
+    pub taxes: Vec<Tax<'a>>,
+    pub charges: Vec<Charge<'a>>,
+    pub references: Vec<Reference<'a>>,
+    pub dates: Vec<DateRef<'a>>,
+    pub parties: Vec<PartyLoop<'a>>,
     /// Quantity × unit price rounded to cents; `None` when either is missing.
     pub extended: Option<Decimal>,
     /// Position of the IT1 in the set (ST = 1).
@@ -231,7 +237,7 @@ pub struct Line {
 /// first (that is what our item mappings are keyed on), then the vendor's, then public codes.
 pub const ITEM_ID_PREFERENCE: [&str; 10] = ["BP", "IN", "VP", "VN", "VC", "MG", "SK", "UP", "EN", "UI"];
 
-impl Line {
+impl<'a> Line<'a> {
     /// PID texts joined by a space.
     pub fn description_text(&self) -> Option<String> {
         let parts: Vec<&str> = self.descriptions.iter().filter_map(|d| d.text.as_deref()).collect();
@@ -239,7 +245,7 @@ impl Line {
     }
 
     /// The preferred product id (see [`ITEM_ID_PREFERENCE`]), else the first one.
-    pub fn item_id(&self) -> Option<&ProductId> {
+    pub fn item_id(&self) -> Option<&ProductId<'a>> {
         ITEM_ID_PREFERENCE
             .iter()
             .find_map(|q| self.product_ids.iter().find(|p| p.qualifier == *q))
@@ -272,37 +278,37 @@ pub fn cents(d: Decimal) -> Decimal {
     v
 }
 
-fn sum_taxes(taxes: &[Tax]) -> Option<Decimal> {
+fn sum_taxes(taxes: &[Tax<'_>]) -> Option<Decimal> {
     taxes.iter().try_fold(Decimal::ZERO, |acc, t| acc.checked_add(t.amount.unwrap_or_default()))
 }
 
 /// TDS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Totals {
+pub struct Totals<'a> {
     /// TDS01: total invoice amount, including charges, less allowances.
     pub total: Decimal,
     pub subject_to_discount: Option<Decimal>,
     pub discounted_due: Option<Decimal>,
     pub terms_discount: Option<Decimal>,
     /// TDS01 as written, for the whole-units check.
-    pub raw_total: String,
+    pub raw_total: Text<'a>,
     pub position: usize,
 }
 
 /// CTT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TransactionTotals {
+pub struct TransactionTotals<'a> {
     pub line_count: Option<i64>,
-    pub hash_total: Option<String>,
+    pub hash_total: Option<Text<'a>>,
     pub position: usize,
 }
 
 /// A segment kept as text because the mapping does not use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OtherSegment {
-    pub id: String,
+pub struct OtherSegment<'a> {
+    pub id: Text<'a>,
     pub position: usize,
-    pub elements: Vec<String>,
+    pub elements: Vec<Text<'a>>,
 }
 
 /// What the soft checks computed.
@@ -328,36 +334,36 @@ pub struct Computed {
 
 /// A typed 810.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Invoice810 {
+pub struct Invoice810<'a> {
     pub release: Release,
     pub invoice_date: NaiveDate,
-    pub invoice_number: String,
+    pub invoice_number: Text<'a>,
     pub po_date: Option<NaiveDate>,
-    pub po_number: Option<String>,
-    pub release_number: Option<String>,
-    pub change_order_sequence: Option<String>,
+    pub po_number: Option<Text<'a>>,
+    pub release_number: Option<Text<'a>>,
+    pub change_order_sequence: Option<Text<'a>>,
     /// BIG07: `DI` debit invoice, `CR` credit memo ...
-    pub transaction_type: Option<String>,
+    pub transaction_type: Option<Text<'a>>,
     /// BIG08: `00` original ...
-    pub purpose: Option<String>,
-    pub action: Option<String>,
-    pub consolidated_invoice: Option<String>,
+    pub purpose: Option<Text<'a>>,
+    pub action: Option<Text<'a>>,
+    pub consolidated_invoice: Option<Text<'a>>,
     /// CUR01 entity and CUR02 code.
-    pub currency_entity: Option<String>,
-    pub currency: Option<String>,
-    pub notes: Vec<Note>,
-    pub references: Vec<Reference>,
-    pub contacts: Vec<Contact>,
-    pub parties: Vec<PartyLoop>,
-    pub terms: Vec<Terms>,
-    pub dates: Vec<DateRef>,
-    pub descriptions: Vec<Description>,
-    pub lines: Vec<Line>,
-    pub totals: Totals,
-    pub taxes: Vec<Tax>,
-    pub charges: Vec<Charge>,
-    pub transaction_totals: Option<TransactionTotals>,
-    pub other_segments: Vec<OtherSegment>,
+    pub currency_entity: Option<Text<'a>>,
+    pub currency: Option<Text<'a>>,
+    pub notes: Vec<Note<'a>>,
+    pub references: Vec<Reference<'a>>,
+    pub contacts: Vec<Contact<'a>>,
+    pub parties: Vec<PartyLoop<'a>>,
+    pub terms: Vec<Terms<'a>>,
+    pub dates: Vec<DateRef<'a>>,
+    pub descriptions: Vec<Description<'a>>,
+    pub lines: Vec<Line<'a>>,
+    pub totals: Totals<'a>,
+    pub taxes: Vec<Tax<'a>>,
+    pub charges: Vec<Charge<'a>>,
+    pub transaction_totals: Option<TransactionTotals<'a>>,
+    pub other_segments: Vec<OtherSegment<'a>>,
     pub computed: Computed,
 }
 
@@ -367,17 +373,17 @@ pub const SELLER_CODES: [&str; 6] = ["SE", "VN", "SU", "II", "RE", "RI"];
 /// Entity codes read as the buyer: bill-to, then buyer.
 pub const BUYER_CODES: [&str; 2] = ["BT", "BY"];
 
-impl Invoice810 {
+impl<'a> Invoice810<'a> {
     /// The first party with one of `codes`, in the order of `codes`.
-    pub fn party(&self, codes: &[&str]) -> Option<&PartyLoop> {
+    pub fn party(&self, codes: &[&str]) -> Option<&PartyLoop<'a>> {
         codes.iter().find_map(|c| self.parties.iter().find(|p| p.entity == *c))
     }
 
-    pub fn seller(&self) -> Option<&PartyLoop> {
+    pub fn seller(&self) -> Option<&PartyLoop<'a>> {
         self.party(&SELLER_CODES)
     }
 
-    pub fn buyer(&self) -> Option<&PartyLoop> {
+    pub fn buyer(&self) -> Option<&PartyLoop<'a>> {
         self.party(&BUYER_CODES)
     }
 
@@ -390,7 +396,7 @@ impl Invoice810 {
     pub fn purchase_order(&self) -> Option<&str> {
         self.po_number
             .as_deref()
-            .or_else(|| self.references.iter().find(|r| r.qualifier == "PO").map(|r| r.value.as_str()))
+            .or_else(|| self.references.iter().find(|r| r.qualifier == "PO").map(|r| r.value.as_ref()))
     }
 
     /// Net due date: ITD06, else invoice date + ITD07 days.
@@ -450,26 +456,26 @@ pub struct Builder<'a> {
     tax_mode: TaxInTds,
     tolerance: Decimal,
     area: Area,
-    big: Option<BigFields>,
+    big: Option<BigFields<'a>>,
     big_missing_reason: Option<X12Error>,
-    currency_entity: Option<String>,
-    currency: Option<String>,
-    notes: Vec<Note>,
-    references: Vec<Reference>,
-    contacts: Vec<Contact>,
-    parties: Vec<PartyLoop>,
-    terms: Vec<Terms>,
-    dates: Vec<DateRef>,
-    descriptions: Vec<Description>,
-    lines: Vec<Line>,
-    totals: Option<Totals>,
+    currency_entity: Option<Text<'a>>,
+    currency: Option<Text<'a>>,
+    notes: Vec<Note<'a>>,
+    references: Vec<Reference<'a>>,
+    contacts: Vec<Contact<'a>>,
+    parties: Vec<PartyLoop<'a>>,
+    terms: Vec<Terms<'a>>,
+    dates: Vec<DateRef<'a>>,
+    descriptions: Vec<Description<'a>>,
+    lines: Vec<Line<'a>>,
+    totals: Option<Totals<'a>>,
     tds_seen: bool,
     tds_location: Location,
     ctt_location: Location,
-    taxes: Vec<Tax>,
-    charges: Vec<Charge>,
-    ctt: Option<TransactionTotals>,
-    other: Vec<OtherSegment>,
+    taxes: Vec<Tax<'a>>,
+    charges: Vec<Charge<'a>>,
+    ctt: Option<TransactionTotals<'a>>,
+    other: Vec<OtherSegment<'a>>,
     /// Σ of IT102 digits for the CTT02 hash rule, and Σ IT102 as decimals.
     qty_hash: u128,
     qty_sum: Decimal,
@@ -481,17 +487,17 @@ pub struct Builder<'a> {
 }
 
 #[derive(Debug, Clone)]
-struct BigFields {
+struct BigFields<'a> {
     invoice_date: NaiveDate,
-    invoice_number: String,
+    invoice_number: Text<'a>,
     po_date: Option<NaiveDate>,
-    po_number: Option<String>,
-    release_number: Option<String>,
-    change_order_sequence: Option<String>,
-    transaction_type: Option<String>,
-    purpose: Option<String>,
-    action: Option<String>,
-    consolidated_invoice: Option<String>,
+    po_number: Option<Text<'a>>,
+    release_number: Option<Text<'a>>,
+    change_order_sequence: Option<Text<'a>>,
+    transaction_type: Option<Text<'a>>,
+    purpose: Option<Text<'a>>,
+    action: Option<Text<'a>>,
+    consolidated_invoice: Option<Text<'a>>,
 }
 
 /// Per-segment context: the segment, its position in the set, and the findings to write to.
@@ -518,6 +524,10 @@ impl<'s, 'a> Ctx<'s, 'a> {
 
 fn push_capped<T>(v: &mut Vec<T>, item: T, cap: usize) -> bool {
     if v.len() < cap {
+        // Most of these lists hold one or two items: start small instead of at four.
+        if v.capacity() == 0 {
+            v.reserve_exact(1);
+        }
         v.push(item);
         true
     } else {
@@ -562,12 +572,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn text(&mut self, c: &Ctx, n: usize, out: &mut Findings) -> Option<String> {
+    fn text(&mut self, c: &Ctx<'_, 'a>, n: usize, out: &mut Findings) -> Option<Text<'a>> {
         let raw = c.f.get(n);
         if values::trim(raw).is_empty() {
             return None;
         }
-        let (t, latin1) = values::text(raw);
+        let (t, latin1) = values::text_cow(raw);
         if latin1 && !self.warned_latin1 {
             self.warned_latin1 = true;
             out.warn(Warning::new(WarningKind::TextNotUtf8, Some(c.loc(n)), "text is not UTF-8; read as Latin-1"));
@@ -575,7 +585,7 @@ impl<'a> Builder<'a> {
         Some(t)
     }
 
-    fn cap_reached(&mut self, what: &'static str, c: &Ctx, cap: usize, out: &mut Findings) {
+    fn cap_reached(&mut self, what: &'static str, c: &Ctx<'_, 'a>, cap: usize, out: &mut Findings) {
         if !self.capped.contains(&what) {
             self.capped.push(what);
             out.error(
@@ -586,7 +596,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn real(&mut self, c: &Ctx, n: usize, what: &str, reject: bool, out: &mut Findings) -> Option<Decimal> {
+    fn real(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, reject: bool, out: &mut Findings) -> Option<Decimal> {
         if !c.f.has(n) {
             return None;
         }
@@ -600,7 +610,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn implied(&mut self, c: &Ctx, n: usize, what: &str, out: &mut Findings) -> Option<Decimal> {
+    fn implied(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<Decimal> {
         if !c.f.has(n) {
             return None;
         }
@@ -625,7 +635,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn date_noted(&mut self, c: &Ctx, n: usize, what: &str, out: &mut Findings) -> Option<NaiveDate> {
+    fn date_noted(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<NaiveDate> {
         if !c.f.has(n) {
             return None;
         }
@@ -647,7 +657,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn int_noted(&mut self, c: &Ctx, n: usize, what: &str, out: &mut Findings) -> Option<i64> {
+    fn int_noted(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<i64> {
         if !c.f.has(n) {
             return None;
         }
@@ -660,15 +670,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn keep_other(&mut self, c: &Ctx, out: &mut Findings) {
-        let elements = c.seg.elements().take(crate::lexer::MAX_FIELDS).map(|e| values::text(e).0).collect();
-        let seg = OtherSegment { id: c.seg.id_str(), position: c.pos, elements };
+    fn keep_other(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
+        let elements = c.seg.elements().take(crate::lexer::MAX_FIELDS).map(|e| values::text_cow(e).0).collect();
+        let seg = OtherSegment { id: String::from_utf8_lossy(c.seg.id), position: c.pos, elements };
         if !push_capped(&mut self.other, seg, MAX_REPEAT) {
             self.cap_reached("kept unmapped segments", c, MAX_REPEAT, out);
         }
     }
 
-    fn order_warning(&self, c: &Ctx, what: &str, out: &mut Findings) {
+    fn order_warning(&self, c: &Ctx<'_, 'a>, what: &str, out: &mut Findings) {
         out.warn(Warning::new(WarningKind::SegmentOrder, Some(c.loc(0)), what.to_string()));
     }
 
@@ -710,7 +720,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn big(&mut self, c: &Ctx, out: &mut Findings) {
+    fn big(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if self.big.is_some() || self.big_missing_reason.is_some() {
             out.error(X12Error::new(ErrorKind::UnexpectedSegment, c.loc(0), "second BIG in one invoice").noted());
             return;
@@ -770,7 +780,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn cur(&mut self, c: &Ctx, out: &mut Findings) {
+    fn cur(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if matches!(self.area, Area::Line { .. }) {
             self.keep_other(c, out);
             return;
@@ -788,7 +798,8 @@ impl<'a> Builder<'a> {
             }
         }
         self.currency_entity = self.text(c, 1, out);
-        self.currency = code.map(|s| s.to_ascii_uppercase());
+        self.currency = code
+            .map(|s| if s.bytes().all(|b| b.is_ascii_uppercase()) { s } else { Cow::Owned(s.to_ascii_uppercase()) });
         self.leave_party();
     }
 
@@ -798,7 +809,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn reference(&mut self, c: &Ctx, out: &mut Findings) {
+    fn reference(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let qualifier = self.text(c, 1, out);
         let Some(qualifier) = qualifier else {
             out.error(X12Error::new(ErrorKind::MissingElement, c.loc(1), "reference qualifier").noted());
@@ -820,7 +831,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn per(&mut self, c: &Ctx, out: &mut Findings) {
+    fn per(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let mut communications = Vec::new();
         for i in (3..=8).step_by(2) {
             if let (Some(q), Some(v)) = (self.text(c, i, out), self.text(c, i + 1, out)) {
@@ -842,7 +853,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn n1(&mut self, c: &Ctx, out: &mut Findings) {
+    fn n1(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let entity = self.text(c, 1, out);
         let Some(entity) = entity else {
             out.error(X12Error::new(ErrorKind::MissingElement, c.loc(1), "entity identifier code").noted());
@@ -895,7 +906,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn current_party(&mut self) -> Option<&mut PartyLoop> {
+    fn current_party(&mut self) -> Option<&mut PartyLoop<'a>> {
         match self.area {
             Area::Party(i) => self.parties.get_mut(i),
             Area::Line { party: true } => self.lines.last_mut().and_then(|l| l.parties.last_mut()),
@@ -903,9 +914,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn party_detail(&mut self, c: &Ctx, out: &mut Findings) {
+    fn party_detail(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let id = c.seg.id;
-        let texts: Vec<Option<String>> = (1..=4).map(|n| self.text(c, n, out)).collect();
+        let texts: Vec<Option<Text<'a>>> = (1..=4).map(|n| self.text(c, n, out)).collect();
         let Some(p) = self.current_party() else {
             out.error(
                 X12Error::new(ErrorKind::UnexpectedSegment, c.loc(0), format!("{} outside an N1 loop", c.seg.id_str()))
@@ -938,7 +949,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn itd(&mut self, c: &Ctx, out: &mut Findings) {
+    fn itd(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if matches!(self.area, Area::Line { .. } | Area::Summary) {
             self.keep_other(c, out);
             return;
@@ -987,7 +998,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn dtm(&mut self, c: &Ctx, out: &mut Findings) {
+    fn dtm(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let d = DateRef {
             qualifier: self.text(c, 1, out).unwrap_or_default(),
             date: self.date_noted(c, 2, "date", out),
@@ -1010,7 +1021,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn pid(&mut self, c: &Ctx, out: &mut Findings) {
+    fn pid(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let d = Description {
             kind: self.text(c, 1, out).unwrap_or_default(),
             code: self.text(c, 4, out),
@@ -1032,7 +1043,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn it1(&mut self, c: &Ctx, out: &mut Findings) {
+    fn it1(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if self.area == Area::Summary {
             self.order_warning(c, "IT1 after TDS; read as a line anyway", out);
         }
@@ -1076,7 +1087,8 @@ impl<'a> Builder<'a> {
         if let Some(q) = quantity {
             self.qty_sum = self.qty_sum.checked_add(q).unwrap_or(self.qty_sum);
         }
-        let mut product_ids = Vec::new();
+        // Sized from the segment itself (at most MAX_FIELDS elements), never from a count field.
+        let mut product_ids = Vec::with_capacity(c.f.len().saturating_sub(4) / 2);
         let mut n = 6;
         while n < c.f.len() {
             let (q, id) = (self.text(c, n, out), self.text(c, n + 1, out));
@@ -1132,7 +1144,7 @@ impl<'a> Builder<'a> {
         self.area = Area::Line { party: false };
     }
 
-    fn txi(&mut self, c: &Ctx, out: &mut Findings) {
+    fn txi(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let t = Tax {
             tax_type: self.text(c, 1, out).unwrap_or_default(),
             amount: self.real(c, 2, "tax amount", true, out),
@@ -1169,7 +1181,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn sac(&mut self, c: &Ctx, out: &mut Findings) {
+    fn sac(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let indicator = match values::trim(c.f.get(1)) {
             b"A" => ChargeIndicator::Allowance,
             b"C" => ChargeIndicator::Charge,
@@ -1225,7 +1237,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn tds(&mut self, c: &Ctx, out: &mut Findings) {
+    fn tds(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if self.tds_seen {
             out.error(X12Error::new(ErrorKind::UnexpectedSegment, c.loc(0), "second TDS in one invoice"));
             return;
@@ -1246,12 +1258,12 @@ impl<'a> Builder<'a> {
             subject_to_discount,
             discounted_due,
             terms_discount,
-            raw_total: values::text(c.f.get(1)).0,
+            raw_total: values::text_cow(c.f.get(1)).0,
             position: c.pos,
         });
     }
 
-    fn ctt(&mut self, c: &Ctx, out: &mut Findings) {
+    fn ctt(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if !self.tds_seen {
             self.order_warning(c, "CTT before TDS", out);
         }
@@ -1273,7 +1285,7 @@ impl<'a> Builder<'a> {
 
     /// Ends the set: mandatory-segment checks, soft checks, and the typed invoice if BIG and TDS
     /// were readable.
-    pub fn finish(mut self, st: &Location, out: &mut Findings) -> Option<Invoice810> {
+    pub fn finish(mut self, st: &Location, out: &mut Findings) -> Option<Invoice810<'a>> {
         let mut set_loc = st.clone();
         set_loc.element = None;
         if self.big.is_none() && self.big_missing_reason.is_none() {
@@ -1323,7 +1335,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn soft_checks(&self, _big: &BigFields, totals: &Totals, out: &mut Findings) -> Computed {
+    fn soft_checks(&self, _big: &BigFields<'a>, totals: &Totals<'a>, out: &mut Findings) -> Computed {
         let tds_loc = |element: usize| self.tds_location.clone().element(element);
         let mut c = Computed::default();
         let mut overflow = false;

@@ -209,18 +209,21 @@ pub(crate) struct Writer {
     eol: &'static [u8],
     /// Segments written since the last [`Writer::start_count`].
     pub count: usize,
+    /// Data bytes replaced because they were delimiters or line breaks.
+    pub cleaned: usize,
 }
 
 impl Writer {
     pub fn new(d: Delimiters, line_ending: LineEnding) -> Self {
         let eol = if matches!(d.segment, b'\n' | b'\r') { b"" } else { line_ending.bytes() };
-        Writer { out: Vec::with_capacity(4096), d, eol, count: 0 }
+        Writer { out: Vec::with_capacity(4096), d, eol, count: 0, cleaned: 0 }
     }
 
     /// Data bytes that would end an element or segment are replaced by a space.
     fn push_clean(&mut self, s: &str) {
         for &b in s.as_bytes() {
             let bad = self.d.is_delimiter(b) || b == b'\r' || b == b'\n';
+            self.cleaned += usize::from(bad);
             self.out.push(if bad { b' ' } else { b });
         }
     }
@@ -460,8 +463,12 @@ fn render_set(
 ) -> Result<Vec<String>, RenderError> {
     let number = inv.invoice_number.trim().to_string();
     check_id(&number, "invoice_number", &number, 22)?;
+    if inv.seller.name.trim().is_empty() {
+        return Err(field_err(&number, "seller.name", "is empty; N1*SE needs a name"));
+    }
     let mut iw = InvoiceWriter { w, number: number.clone(), warnings: Vec::new() };
     iw.w.start_count();
+    let cleaned_before = iw.w.cleaned;
     iw.w.seg("ST", &["810", st02]);
     let po = inv.po_number.as_deref().map(str::trim).filter(|p| !p.is_empty());
     let (big_po, ref_po) = match po {
@@ -513,7 +520,14 @@ fn render_set(
             Some(item) => iw.w.seg("IT1", &[&line_no, &qty, unit, &price, "", "VP", item]),
             None => iw.w.seg("IT1", &[&line_no, &qty, unit, &price]),
         }
-        for piece in split_text(&line.description, 80) {
+        let pieces = split_text(&line.description, 80);
+        if pieces.join(" ") != line.description.trim() {
+            iw.warnings.push(format!(
+                "invoice {number}: lines[{}].description split into 80-character PIDs inside a word or at repeated spaces",
+                line.line_no
+            ));
+        }
+        for piece in pieces {
             iw.w.seg("PID", &["F", "", "", "", &piece]);
         }
         let extended = line
@@ -544,6 +558,12 @@ fn render_set(
     iw.w.seg("CTT", &[&inv.lines.len().to_string()]);
     let count = (iw.w.count + 1).to_string();
     iw.w.seg("SE", &[&count, st02]);
+    let cleaned = iw.w.cleaned - cleaned_before;
+    if cleaned > 0 {
+        iw.warnings.push(format!(
+            "invoice {number}: {cleaned} delimiter or line-break character(s) in the data replaced by spaces"
+        ));
+    }
     Ok(iw.warnings)
 }
 

@@ -81,8 +81,12 @@ fn sign_of(inv: &Invoice810) -> Decimal {
     if inv.totals.total < Decimal::ZERO { Decimal::NEGATIVE_ONE } else { Decimal::ONE }
 }
 
+fn own(t: &Option<crate::invoice810::Text<'_>>) -> Option<String> {
+    t.as_deref().map(str::to_string)
+}
+
 fn address_of(p: &PartyLoop) -> Option<Address> {
-    let kind = match p.entity.as_str() {
+    let kind = match p.entity.as_ref() {
         "RE" | "RI" => AddressKind::RemitTo,
         "BT" => AddressKind::Billing,
         "ST" => AddressKind::Shipping,
@@ -96,20 +100,16 @@ fn address_of(p: &PartyLoop) -> Option<Address> {
         && p.country.is_none();
     (!empty).then(|| Address {
         kind,
-        lines: p.address_lines.clone(),
-        city: p.city.clone(),
-        state: p.state.clone(),
-        postcode: p.postal_code.clone(),
-        country: p.country.clone(),
+        lines: p.address_lines.iter().map(|l| l.to_string()).collect(),
+        city: own(&p.city),
+        state: own(&p.state),
+        postcode: own(&p.postal_code),
+        country: own(&p.country),
     })
 }
 
 fn party_of(p: &PartyLoop) -> Party {
-    Party {
-        name: p.name.clone().or_else(|| p.id.clone()).unwrap_or_default(),
-        id: p.id.clone(),
-        address: address_of(p),
-    }
+    Party { name: own(&p.name).or_else(|| own(&p.id)).unwrap_or_default(), id: own(&p.id), address: address_of(p) }
 }
 
 fn line_no(l: &Line, index: usize) -> u32 {
@@ -152,7 +152,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
         out
     }
 
-    fn usable_invoice(&self) -> Result<&'f Invoice810, MappingError> {
+    fn usable_invoice(&self) -> Result<&'f Invoice810<'a>, MappingError> {
         let set = self.control_path();
         let inv = self.set.invoice().ok_or_else(|| MappingError::NotAnInvoice { set: set.clone() })?;
         let errors = self.blocking_errors();
@@ -165,7 +165,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
     fn currency(&self, inv: &Invoice810, opts: &MapOptions) -> Result<Currency, MappingError> {
         match &inv.currency {
             Some(code) => {
-                code.parse().map_err(|_| MappingError::Currency { set: self.control_path(), code: code.clone() })
+                code.parse().map_err(|_| MappingError::Currency { set: self.control_path(), code: code.to_string() })
             }
             None => Ok(opts.default_currency),
         }
@@ -181,7 +181,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
         let po = inv.purchase_order().map(str::to_string);
         let seller = inv.seller();
         let vendor = seller
-            .and_then(|p| p.id.clone().or_else(|| p.name.clone()))
+            .and_then(|p| own(&p.id).or_else(|| own(&p.name)))
             .or_else(|| self.interchange.map(|i| i.header.sender_id.clone()))
             .unwrap_or_default();
         let mut lines = Vec::with_capacity(inv.lines.len() + inv.charges.len());
@@ -195,13 +195,13 @@ impl<'f, 'a> SetRef<'f, 'a> {
                 .or_else(|| item.map(|p| format!("Item {} {}", p.qualifier, p.id)))
                 .unwrap_or_else(|| format!("Line {no}"));
             let line_po =
-                l.references.iter().find(|r| r.qualifier == "PO").map(|r| r.value.clone()).or_else(|| po.clone());
+                l.references.iter().find(|r| r.qualifier == "PO").map(|r| r.value.to_string()).or_else(|| po.clone());
             lines.push(ApLine {
                 line_no: no,
                 description,
                 account: UNMAPPED_ACCOUNT.into(),
                 project: None,
-                cost_code: item.map(|p| p.id.clone()),
+                cost_code: item.map(|p| p.id.to_string()),
                 quantity: l.quantity.and_then(|q| q.checked_mul(sign)),
                 unit_price: l.unit_price,
                 net_amount: l.net_amount().and_then(|v| v.checked_mul(sign)).ok_or_else(overflow)?,
@@ -229,7 +229,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
             });
         }
         let description = {
-            let notes: Vec<&str> = inv.notes.iter().map(|n| n.text.as_str()).filter(|t| !t.is_empty()).collect();
+            let notes: Vec<&str> = inv.notes.iter().map(|n| n.text.as_ref()).filter(|t| !t.is_empty()).collect();
             (!notes.is_empty()).then(|| notes.join(" ").chars().take(1000).collect::<String>())
         };
         let due_date = inv.due_date().filter(|d| *d >= inv.invoice_date);
@@ -237,8 +237,8 @@ impl<'f, 'a> SetRef<'f, 'a> {
             source: self.source_ref(opts.file_name.as_deref()),
             kind: if inv.is_credit() { DocumentKind::CreditMemo } else { DocumentKind::Invoice },
             vendor,
-            vendor_name: seller.and_then(|p| p.name.clone()),
-            invoice_number: inv.invoice_number.clone(),
+            vendor_name: seller.and_then(|p| own(&p.name)),
+            invoice_number: inv.invoice_number.to_string(),
             invoice_date: inv.invoice_date,
             due_date,
             currency,
@@ -271,9 +271,9 @@ impl<'f, 'a> SetRef<'f, 'a> {
             lines.push(ArLine {
                 line_no: line_no(l, i),
                 description: l.description_text().unwrap_or_default(),
-                item_id: l.item_id().map(|p| p.id.clone()),
+                item_id: l.item_id().map(|p| p.id.to_string()),
                 quantity: l.quantity.unwrap_or_default().checked_mul(sign).ok_or_else(overflow)?,
-                unit: l.unit.clone().unwrap_or_else(|| "EA".into()),
+                unit: own(&l.unit).unwrap_or_else(|| "EA".into()),
                 unit_price: l.unit_price.unwrap_or_default(),
                 amount: l.net_amount().and_then(|v| v.checked_mul(sign)).ok_or_else(overflow)?,
                 tax_amount: l.tax_amount().and_then(|v| v.checked_mul(sign)).ok_or_else(overflow)?,
@@ -284,14 +284,14 @@ impl<'f, 'a> SetRef<'f, 'a> {
         let draft = ArInvoiceDraft {
             source: self.source_ref(opts.file_name.as_deref()),
             kind: if inv.is_credit() { DocumentKind::CreditMemo } else { DocumentKind::Invoice },
-            invoice_number: inv.invoice_number.clone(),
+            invoice_number: inv.invoice_number.to_string(),
             invoice_date: inv.invoice_date,
             due_date: inv.due_date(),
             currency: self.currency(inv, opts)?,
             seller,
             buyer,
             po_number: inv.purchase_order().map(str::to_string),
-            terms: inv.terms.iter().find_map(|t| t.description.clone()),
+            terms: inv.terms.iter().find_map(|t| own(&t.description)),
             lines,
             header_tax: inv.header_tax().checked_mul(sign).ok_or_else(overflow)?,
             charges: inv.header_adjustments().checked_mul(sign).ok_or_else(overflow)?,

@@ -33,10 +33,12 @@ pub fn shown(raw: &[u8]) -> String {
     if raw.len() > 40 { format!("{t:?}…") } else { format!("{t:?}") }
 }
 
-/// Trims ASCII spaces (fixed-width padding) from both ends.
+/// Trims spaces (fixed-width padding) and ASCII control characters (stray tabs, NULs, CRs) from
+/// both ends; they never carry meaning at the edge of an element.
 pub fn trim(raw: &[u8]) -> &[u8] {
-    let start = raw.iter().position(|&b| b != b' ').unwrap_or(raw.len());
-    let end = raw.iter().rposition(|&b| b != b' ').map_or(start, |p| p + 1);
+    let keep = |b: &u8| *b > b' ' && *b != 0x7f;
+    let start = raw.iter().position(keep).unwrap_or(raw.len());
+    let end = raw.iter().rposition(keep).map_or(start, |p| p + 1);
     &raw[start..end]
 }
 
@@ -47,6 +49,15 @@ pub fn text(raw: &[u8]) -> (String, bool) {
     match std::str::from_utf8(t) {
         Ok(s) => (s.to_string(), false),
         Err(_) => (t.iter().map(|&b| b as char).collect(), true),
+    }
+}
+
+/// Like [`text`], borrowing from the input when it is UTF-8.
+pub fn text_cow(raw: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
+    let t = trim(raw);
+    match std::str::from_utf8(t) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (std::borrow::Cow::Owned(t.iter().map(|&b| b as char).collect()), true),
     }
 }
 

@@ -34,7 +34,7 @@ fn full_004010_invoice_maps_every_part() {
     assert_eq!(inv.currency.as_deref(), Some("USD"));
     assert_eq!(inv.references.len(), 2);
     assert_eq!(inv.contacts[0].communications.len(), 2);
-    let codes: Vec<&str> = inv.parties.iter().map(|p| p.entity.as_str()).collect();
+    let codes: Vec<&str> = inv.parties.iter().map(|p| p.entity.as_ref()).collect();
     assert_eq!(codes, ["SE", "RI", "BT", "BY", "ST", "SF", "PR", "SO"]);
     let seller = inv.seller().unwrap();
     assert_eq!(seller.name.as_deref(), Some("GRANITE SUPPLY CO"));
@@ -88,7 +88,7 @@ fn single_invoice(name: &str) -> (Vec<u8>, String, Decimal) {
     assert!(f.is_valid(), "{name}: {}", error_text(&f));
     let inv = f.invoices();
     assert_eq!(inv.len(), 1, "{name}");
-    let number = inv[0].1.invoice_number.clone();
+    let number = inv[0].1.invoice_number.to_string();
     let total = inv[0].1.totals.total;
     (bytes.clone(), number, total)
 }
@@ -181,7 +181,7 @@ fn fat_file_with_several_interchanges_groups_and_sets() {
     assert_eq!(f.interchanges[0].groups[0].sets.len(), 2);
     assert_eq!(f.interchanges[1].delimiters.element, b'|', "second interchange declares its own delimiters");
     assert_eq!(f.interchanges[1].delimiters.segment, b'\n');
-    let numbers: Vec<String> = f.invoices().iter().map(|(_, i)| i.invoice_number.clone()).collect();
+    let numbers: Vec<String> = f.invoices().iter().map(|(_, i)| i.invoice_number.to_string()).collect();
     assert_eq!(numbers, ["FAT-1", "FAT-2", "FAT-3", "FAT-4", "FAT-5"]);
     assert_eq!(f.interchanges[0].trailer.as_ref().unwrap().control, "3438", "IEA02 unpadded, equal numerically");
     let ids: Vec<String> = f.invoices().iter().map(|(s, _)| s.control_path()).collect();
@@ -258,7 +258,7 @@ fn unknown_and_carrier_segments_are_kept_and_product_ids_unbounded_to_ten_pairs(
     let w = warning_kinds(&f);
     assert_eq!(w.iter().filter(|k| **k == WarningKind::UnknownSegment).count(), 2, "{w:?}");
     assert!(w.contains(&WarningKind::IncompleteLine), "IT103 is empty: {w:?}");
-    let kept: Vec<&str> = inv.other_segments.iter().map(|s| s.id.as_str()).collect();
+    let kept: Vec<&str> = inv.other_segments.iter().map(|s| s.id.as_ref()).collect();
     assert_eq!(kept, ["V1", "R4", "ZZQ", "CTP", "SLN", "XYZ", "CAD", "ISS"]);
     let line = &inv.lines[0];
     assert_eq!(line.assigned_id, None);

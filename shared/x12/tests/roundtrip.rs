@@ -197,7 +197,9 @@ fn data_with_delimiters_is_cleaned_and_long_text_cut_with_a_warning() {
     let r = render_810(&[ArInvoice::try_new(d).unwrap()], &profile(), Numbers::single(1), now()).unwrap();
     let text = String::from_utf8(r.bytes.clone()).unwrap();
     assert!(text.contains("N1*BT*HARBOR CITY WATER*91*C-1042~"), "{text}");
-    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("terms cut to 80"), "{:?}", r.warnings);
+    assert!(r.warnings[1].contains("2 delimiter"), "{:?}", r.warnings);
     assert!(parse(&r.bytes).unwrap().is_valid());
 }
 
