@@ -569,9 +569,7 @@ async fn report(
     }
     r.duplicates_prevented = outcomes.get(&DocOutcome::Duplicate).copied().unwrap_or(0);
     if let Some(live) = live_start {
-        r.webhook_gaps_caught_by_poll =
-            all.iter().filter(|i| i.created_at >= live && i.seen_by_poll && !i.seen_by_webhook && i.flow == AP).count()
-                as u64;
+        r.webhook_gaps_caught_by_poll = rt.engine.webhook_gaps(AP, live).await?.len() as u64;
     }
     let deliveries = cin7.system().deliveries();
     r.webhooks_sent_by_cin7 =

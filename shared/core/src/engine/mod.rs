@@ -966,12 +966,15 @@ impl Engine {
         })
     }
 
-    /// Items of `flow` that a poll found and no webhook announced: webhooks the vendor lost.
-    pub async fn webhook_gaps(&self, flow: &str) -> Result<Vec<WorkItem>, EngineError> {
-        let items = self.store.list_items(&ItemFilter { flow: Some(flow.to_string()), ..Default::default() }).await?;
+    /// Items of `flow` first found since `since` by a poll that no webhook announced: webhooks the
+    /// vendor lost. `since` should be when the flow's webhooks were live (before that, every
+    /// record is found by polls, and that is no gap).
+    pub async fn webhook_gaps(&self, flow: &str, since: DateTime<Utc>) -> Result<Vec<WorkItem>, EngineError> {
+        let filter = ItemFilter { flow: Some(flow.to_string()), updated_since: Some(since), ..Default::default() };
+        let items = self.store.list_items(&filter).await?;
         Ok(items
             .into_iter()
-            .filter(|i| i.seen_by_poll && !i.seen_by_webhook && i.hint.origin == Origin::Poll)
+            .filter(|i| i.created_at >= since && i.seen_by_poll && !i.seen_by_webhook && i.hint.origin == Origin::Poll)
             .collect())
     }
 
