@@ -168,12 +168,13 @@ options = {{ initial_lookback_days = 0 }}
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
 
-    let st = deltek.system().lock();
-    for inv in &invoices {
-        let n: usize = st.ap_files.iter().map(|f| f.masters.iter().filter(|m| &m.invoice == inv).count()).sum();
-        assert_eq!(n, 1, "{inv} must be in Deltek exactly once");
+    {
+        let st = deltek.system().lock();
+        for inv in &invoices {
+            let n: usize = st.ap_files.iter().map(|f| f.masters.iter().filter(|m| &m.invoice == inv).count()).sum();
+            assert_eq!(n, 1, "{inv} must be in Deltek exactly once");
+        }
     }
-    drop(st);
     let store = mlc_local::SqliteStore::open(dir.join("state/mlc.sqlite")).expect("open store");
     let items =
         store.list_items(&ItemFilter { flow: Some("cin7-deltek-ap".into()), ..Default::default() }).await.unwrap();
