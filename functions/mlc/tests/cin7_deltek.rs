@@ -245,3 +245,33 @@ async fn an_ambiguous_deltek_write_is_resolved_by_lookup_and_never_sent_twice() 
     let trail = w.rt.engine.store.audit_trail(&item.key).await.unwrap();
     assert!(trail.iter().any(|e| e.event == "in_doubt"), "{trail:#?}");
 }
+
+#[tokio::test]
+async fn mapping_suggestions_pair_the_firms_codes_and_suppliers_for_review() {
+    let scenario = mlc_sim::cin7::scenario::engineering_firm(mlc_sim::cin7::scenario::DEFAULT_SEED, 0);
+    let w = world(scenario, Cin7Switches::default()).await;
+    let cin7 = &w.rt.connections.client::<mlc_flows::systems::cin7::Cin7Connection>("cin7", "cin7").unwrap().client;
+    let deltek =
+        &w.rt.connections.client::<mlc_flows::systems::deltek::DeltekConnection>("deltek", "deltek").unwrap().client;
+    let mapped: mlc_core::mapping::MappingSet =
+        w.rt.engine.store.list_mappings(Some("cin7-deltek")).await.unwrap().into_iter().collect();
+    let rows = mlc_flows::suggest::cin7_deltek(cin7, deltek, &mapped).await.expect("suggest");
+
+    let accounts: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::Account).collect();
+    assert!(accounts.len() >= 20, "every active expense code gets a row: {}", accounts.len());
+    let survey = accounts.iter().find(|r| r.source == SURVEY_CODE).expect("461");
+    assert_eq!((survey.target.as_str(), survey.basis.as_str()), (SURVEY_ACCOUNT, "already mapped"));
+    // Utilities matches by name (different codes in the two charts).
+    let utilities = accounts.iter().find(|r| r.source_name == "Utilities").expect("utilities");
+    assert_eq!(utilities.target, "60200", "{utilities:?}");
+
+    let vendors: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::Vendor).collect();
+    let cascade = vendors.iter().find(|r| r.source_name == "Cascade Land Surveying LLC").expect("cascade");
+    assert_eq!(cascade.target, "CASCSURV", "{cascade:?}");
+    assert!(
+        vendors.iter().any(|r| r.target.is_empty() && r.basis.starts_with("no match")),
+        "Cin7-only suppliers have no match"
+    );
+    // Suggesting reads only: no mapping was written.
+    assert_eq!(w.rt.engine.store.list_mappings(Some("cin7-deltek")).await.unwrap().len(), mapped.len());
+}

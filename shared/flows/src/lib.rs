@@ -12,6 +12,7 @@ pub mod cin7_deltek_vendors;
 pub mod config;
 pub mod runtime;
 pub mod schedule;
+pub mod suggest;
 pub mod systems;
 
 pub use config::{Config, ConfigError, ConnectionSettings, FlowSettings};
