@@ -138,11 +138,10 @@ pub fn suggest_vendors(
             if let Some(t) = mapped.get(&MappingKey::new(SCOPE, MappingKind::Vendor, id)) {
                 return row(t, "", "already mapped".into());
             }
-            if let Some(tx) = tax.as_deref().map(digits).filter(|d| d.len() >= 5) {
-                if let Some(v) = target.iter().find(|v| v.tax_id.as_deref().map(digits).as_deref() == Some(tx.as_str()))
-                {
-                    return row(&v.number, &v.name, "tax number".into());
-                }
+            if let Some(tx) = tax.as_deref().map(digits).filter(|d| d.len() >= 5)
+                && let Some(v) = target.iter().find(|v| v.tax_id.as_deref().map(digits).as_deref() == Some(tx.as_str()))
+            {
+                return row(&v.number, &v.name, "tax number".into());
             }
             match best_by_name(name, target, |v| v.name.as_str(), 0.5) {
                 Some((v, s)) => row(&v.number, &v.name, format!("name {s:.2}")),
