@@ -16,6 +16,7 @@ step "Python tools (moto, cfn-lint, SAM CLI) in .venv"
 tests/aws-tools.sh
 
 step "moto server on loopback"
+mkdir -p "$root/target"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
 moto_pid=$!
@@ -24,6 +25,7 @@ for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
   sleep 0.2
 done
+curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null || { echo "moto server did not start; see target/moto.log" >&2; cat "$root/target/moto.log" >&2; exit 1; }
 export MLC_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 
 step "cargo fmt --check"

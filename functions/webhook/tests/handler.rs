@@ -232,7 +232,8 @@ async fn procore_acumatica_and_deltek_schemes() {
     let body = r#"{"id":"B-1","entity":"bill"}"#;
     let basic =
         |u: &str, p: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
-    let cases: Vec<(&str, Vec<(&str, String)>, StatusCode)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, StatusCode);
+    let cases: Vec<Case> = vec![
         ("procore", vec![("authorization", "Bearer pc-token".into())], StatusCode::ACCEPTED),
         ("procore", vec![("authorization", "Bearer pc-tokem".into())], StatusCode::UNAUTHORIZED),
         ("acumatica", vec![("x-acumatica-secret", "acu-secret".into())], StatusCode::ACCEPTED),

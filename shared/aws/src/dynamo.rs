@@ -238,7 +238,7 @@ impl DynamoStore {
             .map_err(|e| StoreError::Other(format!("table {}: {what}: cannot encode: {e}", self.table)))
     }
 
-    fn from_json<T: DeserializeOwned>(&self, what: &str, a: &Attrs) -> Result<T, StoreError> {
+    fn decode_json<T: DeserializeOwned>(&self, what: &str, a: &Attrs) -> Result<T, StoreError> {
         let data = get_s(a, "data")
             .ok_or_else(|| StoreError::Corrupt(format!("table {}: {what} has no data attribute", self.table)))?;
         serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))
@@ -285,7 +285,7 @@ impl DynamoStore {
         match out.item() {
             None => Ok(None),
             Some(a) => {
-                let item: WorkItem = self.from_json(&format!("item {k}"), a)?;
+                let item: WorkItem = self.decode_json(&format!("item {k}"), a)?;
                 let rev = get_n(a, "rev").unwrap_or(0);
                 Ok(Some((item, rev)))
             }
@@ -372,7 +372,7 @@ impl DynamoStore {
                     .map_err(|e| sdk_error(&format!("table {}: reading {} items", self.table, chunk.len()), e))?;
                 if let Some(rows) = resp.responses().and_then(|r| r.get(&self.table)) {
                     for a in rows {
-                        out.push(self.from_json::<WorkItem>(&format!("item {:?}", get_s(a, "pk")), a)?);
+                        out.push(self.decode_json::<WorkItem>(&format!("item {:?}", get_s(a, "pk")), a)?);
                     }
                 }
                 match resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
@@ -727,7 +727,7 @@ impl Store for DynamoStore {
             None => {
                 let mut v = Vec::new();
                 for a in self.scan_items(None).await? {
-                    v.push(self.from_json::<WorkItem>(&format!("item {:?}", get_s(&a, "pk")), &a)?);
+                    v.push(self.decode_json::<WorkItem>(&format!("item {:?}", get_s(&a, "pk")), &a)?);
                 }
                 v
             }
@@ -829,7 +829,7 @@ impl Store for DynamoStore {
                         .map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))?,
                 );
             } else {
-                out.push(self.from_json(&what, &a)?);
+                out.push(self.decode_json(&what, &a)?);
             }
         }
         Ok(out)
@@ -964,7 +964,7 @@ impl Store for DynamoStore {
                     })?;
                 if let Some(rows) = resp.responses().and_then(|r| r.get(&self.table)) {
                     for a in rows {
-                        out.push(self.from_json::<Mapping>(&format!("mapping {:?}", get_s(a, "sk")), a)?);
+                        out.push(self.decode_json::<Mapping>(&format!("mapping {:?}", get_s(a, "sk")), a)?);
                     }
                 }
                 match resp.unprocessed_keys().and_then(|u| u.get(&self.table)) {
@@ -993,7 +993,7 @@ impl Store for DynamoStore {
         let prefix = scope.map(|s| format!("{s}#"));
         let mut out: Vec<Mapping> = Vec::new();
         for a in self.query_partition("MAPPINGS", prefix.as_deref()).await? {
-            out.push(self.from_json(&format!("mapping {:?}", get_s(&a, "sk")), &a)?);
+            out.push(self.decode_json(&format!("mapping {:?}", get_s(&a, "sk")), &a)?);
         }
         out.retain(|m| scope.is_none_or(|s| m.key.scope == s));
         out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -89,6 +89,9 @@ pub struct DetectedIsa {
     pub isa16_separator: usize,
     /// Whether the ISA was the standard 106 bytes with separators at the standard offsets.
     pub fixed_width: bool,
+    /// A component or repetition separator that also occurs inside an ISA field (ISA01–ISA10,
+    /// ISA12–ISA15): legal to read, but the sender's data may be split wrongly downstream.
+    pub separator_in_fields: Option<u8>,
 }
 
 /// How far to look for the 16 ISA element separators. A padded ISA is 106 bytes; unpadded ones are
@@ -176,7 +179,10 @@ pub fn detect_isa(input: &[u8], start: usize) -> Result<DetectedIsa, X12Error> {
             .with_found(format!("{shown:?} after terminator {}", show_byte(segment))));
     }
     let fixed_width = seps == FIXED_SEPARATORS && isa.len() >= 106;
-    Ok(DetectedIsa { delimiters, end: start + end, isa16_separator: start + s16, fixed_width })
+    let in_fields =
+        |b: u8| isa[4..s16].iter().enumerate().any(|(i, &x)| x == b && !(seps[10] < i + 4 && i + 4 < seps[11]));
+    let separator_in_fields = [Some(component), repetition].into_iter().flatten().find(|&b| in_fields(b));
+    Ok(DetectedIsa { delimiters, end: start + end, isa16_separator: start + s16, fixed_width, separator_in_fields })
 }
 
 fn printable(b: u8) -> char {
@@ -264,6 +270,17 @@ mod tests {
         let d = detect_isa(&isa, 0).unwrap();
         assert_eq!(d.delimiters.element, b'|');
         assert_eq!(d.delimiters.segment, b'\n');
+    }
+
+    #[test]
+    fn component_separator_inside_an_isa_field_is_flagged() {
+        let isa = b"ISA*00*          *00*          *ZZ*SEND:ER        *ZZ*RECEIVER       *260301*1200*U*00401*000000001*0*P*:~GS*IN*A*B~";
+        assert_eq!(detect_isa(isa, 0).unwrap().separator_in_fields, Some(b':'));
+        assert_eq!(detect_isa(ISA, 0).unwrap().separator_in_fields, None);
+        let mut five = ISA.to_vec();
+        five[82] = b'^';
+        five[84..89].copy_from_slice(b"00501");
+        assert_eq!(detect_isa(&five, 0).unwrap().separator_in_fields, None, "ISA11 itself is not a field hit");
     }
 
     #[test]

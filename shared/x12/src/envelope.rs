@@ -562,6 +562,16 @@ impl<'o, 'a> Parser<'o, 'a> {
                     .with_found(v.found),
             );
         }
+        if let Some(b) = d.separator_in_fields {
+            findings.warn(Warning::new(
+                WarningKind::LenientValue,
+                Some(here.clone()),
+                format!(
+                    "separator {} also occurs inside an ISA field; values containing it may be split",
+                    crate::delimiters::show_byte(b)
+                ),
+            ));
+        }
         if !d.fixed_width {
             findings.warn(Warning::new(
                 WarningKind::NonFixedWidthIsa,

@@ -30,7 +30,10 @@
 //!
 //! Nothing here panics on input, and memory is linear in the input with small constant caps on
 //! repeats and findings (each level keeps at most [`error::MAX_KEPT`] errors and warnings; the
-//! file stops after [`envelope::MAX_FILE_ERRORS`]). Money is `Decimal` throughout, never a float.
+//! file stops after [`envelope::MAX_FILE_ERRORS`]; no buffer is sized from a count in the data).
+//! The 810 model borrows its text from the input (`Cow<str>`, owned only when decoded from
+//! Latin-1), so an [`X12File`] lives as long as the bytes it was parsed from; segments stream
+//! into their set's builder and are never buffered. Money is `Decimal` throughout, never a float.
 //!
 //! Modules:
 //! - [`delimiters`], [`lexer`], [`values`]: bytes → segments → typed element values.

@@ -162,7 +162,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
         Ok(inv)
     }
 
-    fn currency(&self, inv: &Invoice810, opts: &MapOptions) -> Result<Currency, MappingError> {
+    fn currency(&self, inv: &Invoice810<'_>, opts: &MapOptions) -> Result<Currency, MappingError> {
         match &inv.currency {
             Some(code) => {
                 code.parse().map_err(|_| MappingError::Currency { set: self.control_path(), code: code.to_string() })
