@@ -7,21 +7,70 @@
 //!   mode) and `credentials.enc` (AES-256-GCM), whose key is `$MLC_SECRET_KEY` or `secret.key`
 //!   (mode 0600) next to it. The key file is created on first use; back it up — without it the
 //!   stored credentials cannot be read.
+//! - `--backend aws` (or `MLC_BACKEND=aws`): the deployed stack's DynamoDB table, SQS queues and
+//!   Secrets Manager instead, named by the same variables the SAM template hands the functions
+//!   (`MLC_TABLE`, `MLC_QUEUE_URL`, `MLC_DLQ_URL`, `MLC_SECRET_PREFIX`, `MLC_SECRETS_KMS_KEY`; the
+//!   stack's outputs give each value) and reached with the standard AWS credential chain
+//!   (`AWS_PROFILE`, `AWS_REGION`, ...). Operator commands (status, items, audit, replay, mappings,
+//!   credentials, ping, run) work the same on both; `serve` and `demo` are local only.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use mlc_aws::{AwsPorts, AwsSettings, SqsQueue};
 use mlc_core::Engine;
 use mlc_core::engine::ports::{Clock, Queue, SecretStore, Store, SystemClock};
 use mlc_flows::{Config, Runtime};
 use mlc_local::{FileSecretStore, SqliteQueue, SqliteStore};
+
+/// Which home the operator commands act on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The embedded store in the data directory.
+    #[default]
+    Local,
+    /// The deployed stack: DynamoDB, SQS and Secrets Manager.
+    Aws,
+}
 
 /// Options every command shares.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
     pub config: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    pub backend: Backend,
+}
+
+/// Where an opened home's state lives.
+pub enum Place {
+    Local { data_dir: PathBuf, queue: SqliteQueue },
+    Aws { settings: AwsSettings, queue: Arc<SqsQueue> },
+}
+
+impl Place {
+    /// One line for `mlc status`.
+    pub fn describe(&self) -> String {
+        match self {
+            Place::Local { data_dir, .. } => data_dir.display().to_string(),
+            Place::Aws { settings, .. } => format!(
+                "AWS: table {}, queue {}, secrets {}/*",
+                settings.table, settings.queue_url, settings.secret_prefix
+            ),
+        }
+    }
+
+    /// Put every dead-lettered hint back on the work queue; how many moved.
+    pub async fn requeue_dead(&self) -> anyhow::Result<u64> {
+        Ok(match self {
+            Place::Local { queue, .. } => queue.requeue_dead().await? as u64,
+            Place::Aws { queue, .. } => queue.requeue_dead().await?,
+        })
+    }
+
+    pub fn is_aws(&self) -> bool {
+        matches!(self, Place::Aws { .. })
+    }
 }
 
 /// Deliveries after which a hint goes to the dead-letter list (`mlc status` shows them).
@@ -31,11 +80,10 @@ pub const MAX_RECEIVES: u32 = 25;
 pub struct Home {
     pub config: Config,
     /// Where the state lives (shown by `mlc status`).
-    pub data_dir: PathBuf,
+    pub place: Place,
     pub engine: Engine,
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
-    pub local_queue: SqliteQueue,
     pub secrets: Arc<dyn SecretStore>,
     pub clock: Arc<dyn Clock>,
 }
@@ -72,8 +120,38 @@ pub fn open_secrets(dir: &Path) -> anyhow::Result<FileSecretStore> {
 impl Home {
     pub async fn open(g: &Globals) -> anyhow::Result<Home> {
         let config = load_config(g)?;
-        let dir = data_dir(g, &config);
-        Home::open_at(config, dir, Arc::new(SystemClock)).await
+        match g.backend {
+            Backend::Local => {
+                let dir = data_dir(g, &config);
+                Home::open_at(config, dir, Arc::new(SystemClock)).await
+            }
+            Backend::Aws => Home::open_aws(config).await,
+        }
+    }
+
+    /// Open the deployed stack's home (`--backend aws`).
+    pub async fn open_aws(config: Config) -> anyhow::Result<Home> {
+        let settings = AwsSettings::from_env().map_err(|e| {
+            anyhow::anyhow!(
+                "{e}. For --backend aws, export MLC_TABLE, MLC_QUEUE_URL, MLC_DLQ_URL and MLC_SECRET_PREFIX \
+                 from the stack's outputs (README, \"Operating on AWS\")"
+            )
+        })?;
+        let ports = AwsPorts::from_env(&settings).await;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store: Arc<dyn Store> = ports.store.clone();
+        let queue: Arc<dyn Queue> = ports.queue.clone();
+        let engine = Engine::new(store.clone(), queue.clone(), clock.clone(), config.engine.engine_config())
+            .with_worker(format!("mlc-cli-{}", std::process::id()));
+        Ok(Home {
+            config,
+            place: Place::Aws { settings, queue: ports.queue },
+            engine,
+            store,
+            queue,
+            secrets: ports.secrets,
+            clock,
+        })
     }
 
     /// Open a home in `dir` with an explicit config and clock (the demo uses a scaled clock).
@@ -93,7 +171,15 @@ impl Home {
         let queue: Arc<dyn Queue> = Arc::new(local_queue.clone());
         let engine = Engine::new(store.clone(), queue.clone(), clock.clone(), config.engine.engine_config())
             .with_worker(format!("mlc-{}", std::process::id()));
-        Ok(Home { config, data_dir: dir, engine, store, queue, local_queue, secrets, clock })
+        Ok(Home {
+            config,
+            place: Place::Local { data_dir: dir, queue: local_queue },
+            engine,
+            store,
+            queue,
+            secrets,
+            clock,
+        })
     }
 
     /// The full runtime (connections, flows, intake) over this home's stores.

@@ -36,6 +36,10 @@ struct Cli {
     /// Where the embedded store and credentials live (default: data_dir from the config, else ./.mlc).
     #[arg(long, global = true, env = "MLC_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Which home operator commands act on: the local data directory, or the deployed AWS stack
+    /// (DynamoDB, SQS, Secrets Manager; see `MLC_TABLE` etc. in the README).
+    #[arg(long, global = true, value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
+    backend: home::Backend,
     /// Log detail: error, warn, info, debug, trace.
     #[arg(long, global = true, default_value = "warn", env = "MLC_LOG")]
     log: String,
@@ -149,7 +153,18 @@ fn init_logs(level: &str) {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = Out { json: cli.json };
-    let globals = home::Globals { config: cli.config.clone(), data_dir: cli.data_dir.clone() };
+    let globals = home::Globals { config: cli.config.clone(), data_dir: cli.data_dir.clone(), backend: cli.backend };
+    if globals.backend == home::Backend::Aws {
+        let local_only = match &cli.command {
+            Command::Demo(_) => Some("demo runs against the built-in simulators on the embedded store"),
+            Command::Serve => Some("on AWS the webhook, poller and poster functions do what serve does"),
+            Command::Sim { .. } | Command::X12(_) => Some("it does not use a home"),
+            _ => None,
+        };
+        if let Some(why) = local_only {
+            anyhow::bail!("this command is local only ({why}); drop --backend aws");
+        }
+    }
     match cli.command {
         Command::Sim { system, port } => cmd::sim::run(&system, port).await?,
         Command::X12(c) => return cmd::x12::run(c, out),
@@ -161,7 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status => {
             let home = home::Home::open(&globals).await?;
-            cmd::items::status(&home.engine, out, &home.data_dir).await?
+            cmd::items::status(&home.engine, out, &home.place.describe()).await?
         }
         Command::Items(f) => cmd::items::list(&home::Home::open(&globals).await?.engine, out, &f).await?,
         Command::Audit { item, bodies } => {
@@ -169,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Replay(args) if args.dead_letters => {
             let home = home::Home::open(&globals).await?;
-            let n = home.local_queue.requeue_dead().await?;
+            let n = home.place.requeue_dead().await?;
             out.emit(&serde_json::json!({ "requeued_dead_letters": n, "reason": args.reason }), || {
                 println!("put {n} dead-lettered hints back on the queue ({})", args.reason)
             })?;

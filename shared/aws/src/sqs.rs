@@ -93,6 +93,75 @@ impl SqsQueue {
         self.dlq_url.as_deref()
     }
 
+    /// Move every message on the dead-letter queue back to the work queue (`mlc replay
+    /// --dead-letters --backend aws`): receive a batch from the DLQ, send the bodies and attributes
+    /// to the work queue, then delete them from the DLQ. A crash in between leaves a copy on both
+    /// queues, which is harmless: hints are idempotent (the claim and the work item dedupe). Returns
+    /// how many were moved.
+    pub async fn requeue_dead(&self) -> Result<u64, StoreError> {
+        let Some(dlq) = self.dlq_url.clone() else {
+            return Err(StoreError::Other(format!(
+                "queue {}: no dead-letter queue configured (MLC_DLQ_URL)",
+                self.queue_url
+            )));
+        };
+        let mut moved = 0u64;
+        loop {
+            let resp = self
+                .client
+                .receive_message()
+                .queue_url(&dlq)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("dead-letter queue {dlq}: receiving"), e))?;
+            let msgs = resp.messages();
+            if msgs.is_empty() {
+                return Ok(moved);
+            }
+            let mut entries = Vec::with_capacity(msgs.len());
+            for (i, m) in msgs.iter().enumerate() {
+                let b = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(m.body().unwrap_or_default())
+                    .set_message_attributes(m.message_attributes().cloned());
+                entries.push(b.build().map_err(|e| StoreError::Other(format!("queue {}: {e}", self.queue_url)))?);
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("queue {}: re-sending dead letters", self.queue_url), e))?;
+            let failed: Vec<String> = out.failed().iter().map(|f| f.id().to_string()).collect();
+            for (i, m) in msgs.iter().enumerate() {
+                if failed.contains(&i.to_string()) {
+                    continue;
+                }
+                let Some(receipt) = m.receipt_handle() else { continue };
+                self.client
+                    .delete_message()
+                    .queue_url(&dlq)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&format!("dead-letter queue {dlq}: deleting a re-sent message"), e))?;
+                moved += 1;
+            }
+            if !failed.is_empty() {
+                return Err(StoreError::Unavailable(format!(
+                    "queue {}: {} dead letters could not be re-sent and stay on {dlq}; {moved} moved",
+                    self.queue_url,
+                    failed.len()
+                )));
+            }
+        }
+    }
+
     async fn counts(&self, url: &str) -> Result<HashMap<QueueAttributeName, u64>, StoreError> {
         let out = self
             .client

@@ -250,6 +250,15 @@ async fn sqs_redrives_to_the_dead_letter_queue() {
     assert!(q.receive(1, Duration::from_secs(30)).await.unwrap().is_empty(), "past maxReceiveCount: not delivered");
     let d = q.depth().await.unwrap();
     assert_eq!((d.ready, d.dead), (0, 1), "{d:?}");
+    // `mlc replay --dead-letters --backend aws`: back on the work queue, attributes and all.
+    assert_eq!(q.requeue_dead().await.unwrap(), 1);
+    let d = q.depth().await.unwrap();
+    assert_eq!((d.ready, d.dead), (1, 0), "{d:?}");
+    let got = q.receive(1, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].hint.record_key(), "f#src#doc#poison");
+    assert_eq!(got[0].receive_count, 1, "a fresh message: the receive count starts again");
+    assert_eq!(q.requeue_dead().await.unwrap(), 0, "nothing left to move");
 }
 
 #[tokio::test]

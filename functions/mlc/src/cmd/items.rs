@@ -18,10 +18,10 @@ fn age(since: DateTime<Utc>) -> String {
     }
 }
 
-pub async fn status(engine: &Engine, out: Out, data_dir: &std::path::Path) -> anyhow::Result<()> {
+pub async fn status(engine: &Engine, out: Out, place: &str) -> anyhow::Result<()> {
     let report = engine.status().await?;
     out.emit(&report, || {
-        println!("state in {}\n", data_dir.display());
+        println!("state in {place}\n");
         if report.counts.is_empty() {
             println!("no work items yet");
         } else {

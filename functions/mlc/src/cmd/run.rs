@@ -64,6 +64,16 @@ pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
         );
     }
     let poll = rt.poll(flow).await?;
+    if home.place.is_aws() {
+        // The poster function works the SQS queue; draining it from here would compete with it.
+        return out.emit(&serde_json::json!({ "flow": flow, "discovered": poll.hints, "enqueued_to": "sqs" }), || {
+            println!(
+                "{flow}: the poll found {} changed records and queued them; the poster function posts them",
+                poll.hints
+            );
+            println!("see `mlc status --backend aws` and `mlc items --backend aws --flow {flow}`");
+        });
+    }
     let drain = drain_with_progress(&rt, out, flow).await?;
     let report = RunReport { flow: flow.to_string(), discovered: poll.hints, drain, api_calls: rt.counters() };
     out.emit(&report, || {
