@@ -99,6 +99,14 @@ pub fn load_config(g: &Globals) -> anyhow::Result<Config> {
     }
 }
 
+/// The configuration file the globals point at, if any (as a display string).
+pub fn config_origin(g: &Globals) -> Option<String> {
+    match &g.config {
+        Some(p) => Some(p.display().to_string()),
+        None => Path::new("mlc.toml").exists().then(|| "mlc.toml".to_string()),
+    }
+}
+
 /// The data directory the globals and config choose.
 pub fn data_dir(g: &Globals, config: &Config) -> PathBuf {
     g.data_dir.clone().or_else(|| config.data_dir.clone()).unwrap_or_else(|| PathBuf::from(".mlc"))

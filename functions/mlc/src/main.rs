@@ -89,6 +89,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Check the configuration; print the SAM parameters (ConnectorConfig, EnabledFlows, cadences) it gives.
+    Config,
     /// X12 810/997 tools.
     #[command(subcommand)]
     X12(cmd::x12::X12Cmd),
@@ -158,7 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let local_only = match &cli.command {
             Command::Demo(_) => Some("demo runs against the built-in simulators on the embedded store"),
             Command::Serve => Some("on AWS the webhook, poller and poster functions do what serve does"),
-            Command::Sim { .. } | Command::X12(_) => Some("it does not use a home"),
+            Command::Sim { .. } | Command::X12(_) | Command::Config => Some("it does not use a home"),
             _ => None,
         };
         if let Some(why) = local_only {
@@ -168,6 +170,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim { system, port } => cmd::sim::run(&system, port).await?,
         Command::X12(c) => return cmd::x12::run(c, out),
+        Command::Config => {
+            let origin = home::config_origin(&globals);
+            cmd::config::run(&home::load_config(&globals)?, origin.as_deref(), out)?
+        }
         Command::Demo(args) => cmd::demo::run(&globals, out, args).await?,
         Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
         Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,

@@ -1,5 +1,6 @@
 //! One module per `mlc` subcommand (or family of them).
 
+pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod items;
