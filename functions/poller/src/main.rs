@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use mlc_aws::{AwsPorts, AwsSettings, ConfigText};
+use mlc_aws::{AwsPorts, AwsSettings};
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::{Config, Runtime};
+use mlc_flows::Runtime;
 use serde_json::Value;
 
 #[tokio::main]
@@ -14,24 +14,10 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let settings = AwsSettings::from_env()?;
     let ports = AwsPorts::from_env(&settings).await;
-    let rt = Runtime::build(load_config()?, ports.store, ports.queue, ports.secrets, Arc::new(SystemClock)).await?;
+    let rt =
+        Runtime::build(mlc_aws::env::load_config()?, ports.store, ports.queue, ports.secrets, Arc::new(SystemClock))
+            .await?;
     let rt = &rt;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move { mlc_fn_poller::handle(rt, ev).await }))
         .await
-}
-
-fn load_config() -> Result<Config, Error> {
-    let mut config = match ConfigText::from_env()? {
-        None => Config::default(),
-        Some(t) if t.json => {
-            let c: Config = serde_json::from_str(&t.text).map_err(|e| format!("{}: {e}", t.origin))?;
-            c.check(&t.origin)?;
-            c
-        }
-        Some(t) => Config::parse(&t.text, &t.origin)?,
-    };
-    if let Some(enabled) = mlc_aws::env::enabled_flows() {
-        config.flows.iter_mut().for_each(|(name, f)| f.enabled &= enabled.contains(name));
-    }
-    Ok(config)
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use mlc_aws::{AwsPorts, AwsSettings, ConfigText, SqsQueue};
+use mlc_aws::{AwsPorts, AwsSettings, SqsQueue};
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::{Config, Runtime};
+use mlc_flows::Runtime;
 use mlc_fn_poster::{Poster, Rebuild};
 
 #[tokio::main]
@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let ports = AwsPorts::from_env(&settings).await;
     // Lambda deletes the records the handler does not report; acks need no request.
     let queue: Arc<SqsQueue> = Arc::new(ports.queue.as_ref().clone().leave_acks_to_lambda());
-    let config = load_config()?;
+    let config = mlc_aws::env::load_config()?;
     let build = {
         let (config, store, secrets) = (config.clone(), ports.store.clone(), ports.secrets.clone());
         move || {
@@ -35,20 +35,4 @@ async fn main() -> Result<(), Error> {
         move |ev: LambdaEvent<SqsEvent>| async move { mlc_fn_poster::handle(poster, ev).await },
     ))
     .await
-}
-
-fn load_config() -> Result<Config, Error> {
-    let mut config = match ConfigText::from_env()? {
-        None => Config::default(),
-        Some(t) if t.json => {
-            let c: Config = serde_json::from_str(&t.text).map_err(|e| format!("{}: {e}", t.origin))?;
-            c.check(&t.origin)?;
-            c
-        }
-        Some(t) => Config::parse(&t.text, &t.origin)?,
-    };
-    if let Some(enabled) = mlc_aws::env::enabled_flows() {
-        config.flows.iter_mut().for_each(|(name, f)| f.enabled &= enabled.contains(name));
-    }
-    Ok(config)
 }

@@ -92,6 +92,26 @@ impl ConfigText {
     }
 }
 
+/// The configuration every function runs with: [`ConfigText`] (JSON from `MLC_CONFIG_JSON`, or a
+/// TOML file), checked, with configured flows not in `MLC_ENABLED_FLOWS` disabled. Neither variable
+/// set: an empty configuration (no connections, no flows).
+pub fn load_config() -> Result<mlc_flows::Config, Box<dyn std::error::Error + Send + Sync>> {
+    use mlc_flows::Config;
+    let mut config = match ConfigText::from_env()? {
+        None => Config::default(),
+        Some(t) if t.json => {
+            let c: Config = serde_json::from_str(&t.text).map_err(|e| format!("{}: {e}", t.origin))?;
+            c.check(&t.origin)?;
+            c
+        }
+        Some(t) => Config::parse(&t.text, &t.origin)?,
+    };
+    if let Some(enabled) = enabled_flows() {
+        config.flows.iter_mut().for_each(|(name, f)| f.enabled &= enabled.contains(name));
+    }
+    Ok(config)
+}
+
 /// `MLC_ENABLED_FLOWS` as a list (`None` when unset: every configured flow stays as configured).
 pub fn enabled_flows() -> Option<Vec<String>> {
     let v = std::env::var("MLC_ENABLED_FLOWS").ok()?;

@@ -36,14 +36,18 @@ pub fn cadence_parameter(flow: &str) -> String {
     name
 }
 
+/// The configuration as the functions get it: the data directory means nothing there (the
+/// server's body cap still applies).
+pub fn stack_config(config: &Config) -> Config {
+    Config { data_dir: None, ..config.clone() }
+}
+
 pub fn run(config: &Config, origin: Option<&str>, out: Out) -> anyhow::Result<()> {
     let Some(origin) = origin else {
         bail!("no configuration found: pass --config FILE (or set MLC_CONFIG, or create ./mlc.toml)");
     };
     config.check(origin)?;
-    // The data directory means nothing to the functions (the server's body cap still applies).
-    let mut aws = config.clone();
-    aws.data_dir = None;
+    let aws = stack_config(config);
     let enabled: Vec<&str> = config.flows.iter().filter(|(_, f)| f.enabled).map(|(n, _)| n.as_str()).collect();
     let params = StackParameters {
         connector_config: serde_json::to_string(&aws)?,
@@ -96,8 +100,8 @@ mod tests {
     fn connector_config_round_trips_through_json() {
         let text = "data_dir = \"/var/lib/mlc\"\n[connections.deltek]\nsystem = \"deltek\"\nbase_url = \"https://x.deltekfirst.com/X/api\"\ndatabase = \"C1\"\n[connections.cin7]\nsystem = \"cin7\"\nbase_url = \"https://inventory.dearsystems.com/ExternalApi/v2/\"\n[flows.cin7-deltek-ap]\nsource = \"cin7\"\ntarget = \"deltek\"\nevery = \"15m\"\n";
         let c = Config::parse(text, "t.toml").unwrap();
-        let mut aws = c.clone();
-        aws.data_dir = None;
+        let aws = stack_config(&c);
+        assert_eq!(aws.data_dir, None);
         let back: Config = serde_json::from_str(&serde_json::to_string(&aws).unwrap()).unwrap();
         back.check("json").unwrap();
         assert_eq!(back.flows["cin7-deltek-ap"].every.rate_expression(), "rate(15 minutes)");
