@@ -4,6 +4,7 @@
 //! functions and the `mlc` binary — wire them together.
 //!
 //! - [`money`]: `Decimal` amounts with their currency, explicit rounding, tolerances.
+//! - [`connect`]: connections, and how each system's connector registers itself.
 //! - [`domain`]: vendors, GL accounts, projects, AP/AR invoices, journal entries, purchase orders,
 //!   each validated on construction.
 //! - [`mapping`]: typed source → target code tables, and the resolver flows use.
@@ -12,6 +13,7 @@
 //!   mapping release; [`engine::ports`] are the traits adapters implement.
 //! - [`testkit`]: conformance suites the adapters run.
 
+pub mod connect;
 pub mod domain;
 pub mod engine;
 pub mod mapping;

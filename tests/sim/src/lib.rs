@@ -7,7 +7,12 @@
 //!
 //! - [`common`]: the shared kit ([`common::SimSystem`], [`common::start`], [`common::SimHandle`],
 //!   [`common::SimClock`], [`common::FaultRule`], [`common::CallLog`], the control API, webhooks).
-//! - [`deltek`]: Deltek Vantagepoint.
+//! - [`deltek`]: Deltek Vantagepoint; [`cin7`]: Cin7 Core; [`acumatica`], [`procore`], [`coupa`],
+//!   [`cleo`]: the systems of the integrations being built.
+//!
+//! Each system registers itself in its own module with [`register_simulator!`]; `mlc sim`,
+//! `mlc demo` and the tests find it through [`systems`] and [`start`], so adding a simulator
+//! touches only its own folder (and one `pub mod` line here).
 //!
 //! Starting one in a test:
 //!
@@ -25,23 +30,65 @@
 //! # Ok(()) }
 //! ```
 
+pub mod acumatica;
 pub mod cin7;
+pub mod cleo;
 pub mod common;
+pub mod coupa;
 pub mod deltek;
+pub mod procore;
 
 use std::io::Write;
 
-use common::{SimClock, SimError, SimHandle, SimSystem};
+use common::{BoxFuture, SimClock, SimError, SimHandle, SimSystem};
 
-/// The systems this crate can simulate, by the name `mlc sim <system>` takes.
-pub const SYSTEMS: &[&str] = &["deltek", "cin7"];
+#[doc(hidden)]
+pub use linkme;
+
+/// How to start one system's simulator with its demo scenario.
+pub struct SimEntry {
+    /// The name `mlc sim <system>` takes (the same as the connector's system name).
+    pub name: &'static str,
+    /// Other names accepted (`vantagepoint`, `dear`).
+    pub aliases: &'static [&'static str],
+    /// Start it with its demo scenario on `127.0.0.1:port` (0 = any free port).
+    pub start: fn(port: u16, clock: SimClock) -> BoxFuture<'static, Result<SimHandle<dyn SimSystem>, SimError>>,
+}
+
+/// Every registered simulator. Filled at link time by [`register_simulator!`].
+#[linkme::distributed_slice]
+pub static SIMULATORS: [SimEntry];
+
+/// Register a simulator in its own module:
+/// `mlc_sim::register_simulator!(DELTEK, SimEntry { name: "deltek", aliases: &[], start: |port, clock| ... });`
+#[macro_export]
+macro_rules! register_simulator {
+    ($ident:ident, $entry:expr) => {
+        #[$crate::linkme::distributed_slice($crate::SIMULATORS)]
+        #[linkme(crate = $crate::linkme)]
+        static $ident: $crate::SimEntry = $entry;
+    };
+}
+
+/// The names of the systems this crate can simulate, sorted.
+pub fn systems() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = SIMULATORS.iter().map(|e| e.name).collect();
+    v.sort_unstable();
+    v
+}
+
+/// The simulator registered under `system` (or an alias), case-insensitively.
+pub fn entry(system: &str) -> Option<&'static SimEntry> {
+    SIMULATORS
+        .iter()
+        .find(|e| e.name.eq_ignore_ascii_case(system) || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(system)))
+}
 
 /// Start a system's simulator with its demo scenario on `127.0.0.1:port` (0 = any free port).
 pub async fn start(system: &str, port: u16, clock: SimClock) -> Result<SimHandle<dyn SimSystem>, SimError> {
-    match system.to_ascii_lowercase().as_str() {
-        "deltek" | "vantagepoint" => Ok(deltek::DeltekSim::builder().clock(clock).port(port).start().await?.into_dyn()),
-        "cin7" | "cin7core" | "dear" => Ok(cin7::Cin7Sim::builder().clock(clock).port(port).start().await?.into_dyn()),
-        other => Err(SimError::UnknownSystem(other.to_string())),
+    match entry(system) {
+        Some(e) => (e.start)(port, clock).await,
+        None => Err(SimError::UnknownSystem(system.to_ascii_lowercase())),
     }
 }
 

@@ -2,7 +2,7 @@
 //! and credentials, then serves until Ctrl-C (the same as `mlc sim <system> --port N`).
 
 fn usage() -> ! {
-    eprintln!("usage: mlc-sim <{}> [--port N]", mlc_sim::SYSTEMS.join("|"));
+    eprintln!("usage: mlc-sim <{}> [--port N]", mlc_sim::systems().join("|"));
     std::process::exit(2)
 }
 

@@ -527,3 +527,14 @@ impl SimSystem for Cin7Sim {
         api::fault_body(status)
     }
 }
+
+crate::register_simulator!(
+    CIN7,
+    crate::SimEntry {
+        name: "cin7",
+        aliases: &["cin7core", "dear"],
+        start: |port, clock| {
+            Box::pin(async move { Ok(Cin7Sim::builder().clock(clock).port(port).start().await?.into_dyn()) })
+        },
+    }
+);

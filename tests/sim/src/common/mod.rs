@@ -17,8 +17,8 @@
 //!
 //! To add a system: implement [`SimSystem`] in `src/<system>/` ([`template::CounterSim`] is the
 //! smallest working example; `deltek` the full one), give it a builder that takes a [`SimKit`]
-//! (or makes one) and calls [`server::start`], add its name to [`crate::SYSTEMS`] and one arm to
-//! [`crate::start`]. The system owns its state behind a `Mutex` (never held across an await),
+//! (or makes one) and calls [`server::start`], register it with [`crate::register_simulator!`]
+//! in its own module. The system owns its state behind a `Mutex` (never held across an await),
 //! reads time only from `kit.clock`, answers unknown routes itself, and returns a route template
 //! from [`SimSystem::route_of`] so faults and call counts can name routes without tenant prefixes.
 //!
@@ -60,7 +60,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// `run_standalone`/`start` was given a system name it does not know.
-    #[error("unknown simulator system '{0}' (known: {known})", known = crate::SYSTEMS.join(", "))]
+    #[error("unknown simulator system '{0}' (known: {known})", known = crate::systems().join(", "))]
     UnknownSystem(String),
     /// Binding or serving failed.
     #[error("simulator I/O error: {0}")]

@@ -543,3 +543,14 @@ impl DeltekSim {
         }
     }
 }
+
+crate::register_simulator!(
+    DELTEK,
+    crate::SimEntry {
+        name: "deltek",
+        aliases: &["vantagepoint"],
+        start: |port, clock| {
+            Box::pin(async move { Ok(DeltekSim::builder().clock(clock).port(port).start().await?.into_dyn()) })
+        },
+    }
+);

@@ -1,0 +1,1 @@
+//! Acumatica connector (`mlc-acumatica`): being built for Cin7 Core ↔ Acumatica (issue 13). See `shared/research/acumatica.md`.

@@ -1,0 +1,1 @@
+//! Acumatica simulator: being built for Cin7 Core ↔ Acumatica (issue 13). See `shared/research/acumatica.md`.

@@ -1,0 +1,1 @@
+//! Coupa simulator: being built for Coupa → Deltek Vantagepoint (issue 15). See `shared/research/coupa.md`.
