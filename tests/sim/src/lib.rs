@@ -45,6 +45,9 @@ use common::{BoxFuture, SimClock, SimError, SimHandle, SimSystem};
 #[doc(hidden)]
 pub use linkme;
 
+/// A simulator starting: resolves to its running handle.
+pub type StartFuture = BoxFuture<'static, Result<SimHandle<dyn SimSystem>, SimError>>;
+
 /// How to start one system's simulator with its demo scenario.
 pub struct SimEntry {
     /// The name `mlc sim <system>` takes (the same as the connector's system name).
@@ -52,7 +55,7 @@ pub struct SimEntry {
     /// Other names accepted (`vantagepoint`, `dear`).
     pub aliases: &'static [&'static str],
     /// Start it with its demo scenario on `127.0.0.1:port` (0 = any free port).
-    pub start: fn(port: u16, clock: SimClock) -> BoxFuture<'static, Result<SimHandle<dyn SimSystem>, SimError>>,
+    pub start: fn(port: u16, clock: SimClock) -> StartFuture,
 }
 
 /// Every registered simulator. Filled at link time by [`register_simulator!`].
