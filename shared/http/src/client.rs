@@ -20,7 +20,7 @@ use crate::config::{CallKind, ConnectionConfig, RetryPolicy};
 use crate::error::HttpError;
 use crate::limit::RateLimiter;
 use crate::record::{Attempt, Scrubber, audit_url, short_url};
-use crate::request::{Body, CallContext, Request, Response};
+use crate::request::{Body, CallContext, Request, Response, base_url_fix};
 use crate::retry::{Wait, plan};
 use crate::stats::{CallStats, Counters};
 
@@ -173,6 +173,7 @@ impl HttpClient {
                 system: inner.system.clone(),
                 method: method.to_string(),
                 url: short_url(&url, &scrubber),
+                base_url: inner.base_url.to_string(),
                 scrubber,
             });
             inner.counters.call();
@@ -271,11 +272,13 @@ impl HttpClient {
                     });
                 }
                 Verdict::Unexpected { reason } => {
+                    // A web page with a 2xx status: the base URL points at the web app, not the API.
                     return Err(HttpError::Unexpected {
                         system: call.system.clone(),
                         method: call.method.clone(),
                         url: call.url.clone(),
                         detail: format!("{reason}: {}", call.scrubber.snippet(&body)),
+                        fix: status.is_success().then(|| base_url_fix(&call.base_url)),
                     });
                 }
             }

@@ -41,8 +41,9 @@ pub enum HttpError {
     Rejected { system: String, method: String, url: String, status: u16, detail: String },
 
     /// An answer that cannot be this system working normally (HTML with status 200, a redirect).
-    #[error("{system} {method} {url}: {detail}")]
-    Unexpected { system: String, method: String, url: String, detail: String },
+    /// `fix` says what a person should check (for a web page with status 200: the base URL).
+    #[error("{system} {method} {url}: {detail}{}", crate::fault::fix_suffix(fix))]
+    Unexpected { system: String, method: String, url: String, detail: String, fix: Option<String> },
 
     /// The body did not decode into what the connector expected.
     #[error("{system} {method} {url}: {detail}")]

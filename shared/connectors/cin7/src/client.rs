@@ -351,7 +351,8 @@ impl Cin7Client {
         };
         let status = resp.status();
         if !status.is_success() {
-            let server = exceptions(resp.bytes()).join("; ");
+            // Servers echo what they were sent: quote Cin7's words without our key.
+            let server = resp.scrub(&exceptions(resp.bytes()).join("; "));
             return Err(Cin7Error::Refused {
                 what: what.to_string(),
                 call: call.to_string(),
