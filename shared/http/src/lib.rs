@@ -62,6 +62,7 @@ pub mod decode;
 pub mod error;
 pub mod fault;
 mod limit;
+pub mod paging;
 mod record;
 pub mod request;
 mod retry;
@@ -75,6 +76,7 @@ pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_js
 pub use client::HttpClient;
 pub use config::{CallKind, ConnectionConfig, RateLimit, RetryPolicy};
 pub use error::HttpError;
+pub use paging::{Listing, Page, Paging};
 pub use request::{Body, Request, Response};
 pub use retry::retry_after;
 pub use stats::CallStats;

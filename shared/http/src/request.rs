@@ -91,6 +91,32 @@ impl Request {
         self
     }
 
+    /// Set a query parameter, replacing any value it had (paging moves `page`, `$skip`, `cursor`).
+    pub fn set_query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        let key = key.into();
+        let value = value.to_string();
+        match self.query.iter().position(|(k, _)| *k == key) {
+            // In place, so the query reads the same from page to page.
+            Some(i) => {
+                self.query[i].1 = value;
+                let mut seen = false;
+                self.query.retain(|(k, _)| *k != key || !std::mem::replace(&mut seen, true));
+            }
+            None => self.query.push((key, value)),
+        }
+        self
+    }
+
+    /// The value of a query parameter, if set.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The same call sent to another URL (a next-page link), without this request's query.
+    pub(crate) fn follow(&self, url: &str) -> Self {
+        Request { target: url.to_string(), query: Vec::new(), ..self.clone() }
+    }
+
     /// Add a header for this call only (connection-wide ones go in `ConnectionConfig::headers`).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -172,6 +198,10 @@ impl Response {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    pub(crate) fn call(&self) -> &CallContext {
+        &self.call
     }
 
     pub fn headers(&self) -> &HeaderMap {
