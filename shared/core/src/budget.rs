@@ -146,6 +146,21 @@ struct Hold {
     limit: u32,
     remaining: u32,
     reset_at: Instant,
+    /// The window's length as far as seen (the longest `reset_in` reported for this limit), so
+    /// that after a reset the next window is assumed to hold `limit` until an answer says more.
+    period: Duration,
+    /// The reset the server last reported for this limit (`reset_at` moves on by guess).
+    reported: Instant,
+}
+
+impl Hold {
+    /// Move to the window holding `now`: the server's count starts over.
+    fn roll(&mut self, now: Instant) {
+        while self.reset_at <= now {
+            self.reset_at += self.period;
+        }
+        self.remaining = self.limit;
+    }
 }
 
 /// Reset stamps are whole seconds: two within this are the same window.
@@ -200,24 +215,33 @@ impl MemoryBudget {
             );
         }
         let rule = entry.rule;
-        let mut at = entry.slot(&rule, cost, now);
+        let at = entry.slot(&rule, cost, now);
         let mut from_hold = false;
-        if let Some(h) = entry.hold {
-            if now >= h.reset_at {
-                // The server's window has reset; its count starts over and the rule governs
-                // until the next answer says otherwise.
+        if let Some(h) = &mut entry.hold
+            && now >= h.reset_at
+        {
+            // The server's window has reset: its count starts over at `limit`, for about as long
+            // as its windows last (less what was reserved for it), until an answer says more.
+            if h.period.is_zero() {
                 entry.hold = None;
-            } else if h.remaining < cost && at < h.reset_at {
-                at = h.reset_at;
-            } else if at < h.reset_at {
+            } else {
+                h.roll(now);
+            }
+        }
+        if let Some(h) = entry.hold {
+            if h.remaining >= cost && at < h.reset_at {
                 from_hold = true;
+            } else if at < h.reset_at {
+                // This window is spent. Nothing is reserved in the next one (how long windows
+                // last is only estimated): come back at the reset and ask again.
+                return Ok(Grant::NotBefore(h.reset_at.saturating_duration_since(now)));
             }
         }
         let wait = at.saturating_duration_since(now);
         if wait > max_wait {
             return Ok(Grant::NotBefore(wait));
         }
-        entry.commit(&rule, cost, at, now);
+        entry.commit(cost, at);
         if from_hold && let Some(h) = &mut entry.hold {
             h.remaining -= cost;
         }
@@ -231,8 +255,24 @@ impl MemoryBudget {
         entry.in_flight = entry.in_flight.saturating_sub(1);
         let Some(o) = seen else { return };
         // Calls still in flight may not be in the server's count yet: count them as spent.
-        let candidate =
-            Hold { limit: o.limit, remaining: o.remaining.saturating_sub(entry.in_flight), reset_at: now + o.reset_in };
+        let reported = now + o.reset_in;
+        // How long this server's windows last: the distance between two reported resets once a
+        // second window is seen, until then at least the reported wait (and a second, the unit
+        // of the stamps).
+        let period = match entry.hold {
+            Some(h) if h.limit == o.limit && reported > h.reported + RESET_TOLERANCE => {
+                h.period.max(reported - h.reported)
+            }
+            Some(h) if h.limit == o.limit => h.period.max(o.reset_in),
+            _ => o.reset_in.max(Duration::from_secs(1)),
+        };
+        let candidate = Hold {
+            limit: o.limit,
+            remaining: o.remaining.saturating_sub(entry.in_flight),
+            reset_at: reported,
+            period,
+            reported,
+        };
         entry.hold = Some(match entry.hold {
             None => candidate,
             Some(h) if now >= h.reset_at => candidate,
@@ -294,7 +334,7 @@ impl Entry {
         }
     }
 
-    fn commit(&mut self, _rule: &BudgetRule, cost: u32, at: Instant, _now: Instant) {
+    fn commit(&mut self, cost: u32, at: Instant) {
         match &mut self.state {
             State::Window { grants } => grants.extend(std::iter::repeat_n(at, cost as usize)),
             State::Bucket { tokens, .. } => *tokens -= f64::from(cost),
@@ -405,10 +445,11 @@ mod tests {
         // One call answers without headers, one says 3 left for 5 s; the third is still in flight.
         b.seen("procore", None, t0);
         b.seen("procore", Some(Observed { limit: 3600, remaining: 3, reset_in: Duration::from_secs(5) }), t0);
-        // 3 reported − 1 in flight = 2 more now; the third waits for the reset.
+        // 3 reported − 1 in flight = 2 more now; the third comes back at the reset (nothing is
+        // reserved in a window whose length is only estimated).
         assert_eq!(
             waits(&b, "procore", rule, 3, FOREVER, t0),
-            [Grant::Go, Grant::Go, Grant::Wait(Duration::from_secs(5))]
+            [Grant::Go, Grant::Go, Grant::NotBefore(Duration::from_secs(5))]
         );
         // A late answer from the same window cannot raise the count back.
         b.seen("procore", Some(Observed { limit: 3600, remaining: 50, reset_in: Duration::from_secs(5) }), t0);
@@ -418,10 +459,13 @@ mod tests {
         );
         // A tighter window reported instead (the spike one) takes over when it has less room.
         b.seen("procore", Some(Observed { limit: 25, remaining: 0, reset_in: Duration::from_secs(8) }), t0);
-        assert_eq!(b.take("procore", &rule, 1, FOREVER, t0).unwrap(), Grant::Wait(Duration::from_secs(8)));
-        // After the reset the rule alone governs again.
+        assert_eq!(b.take("procore", &rule, 1, FOREVER, t0).unwrap(), Grant::NotBefore(Duration::from_secs(8)));
+        // After the reset the next window is assumed to hold the reported limit for as long as
+        // windows of that size were seen to last (8 s): 25 go, the 26th comes back at the next reset.
         let later = t0 + Duration::from_secs(9);
-        assert_eq!(b.take("procore", &rule, 1, FOREVER, later).unwrap(), Grant::Go);
+        let g = waits(&b, "procore", rule, 26, FOREVER, later);
+        assert!(g[..25].iter().all(|g| *g == Grant::Go), "{g:?}");
+        assert_eq!(g[25], Grant::NotBefore(Duration::from_secs(7)));
     }
 
     #[tokio::test(start_paused = true)]

@@ -76,6 +76,8 @@ pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_js
 pub use client::HttpClient;
 pub use config::{CallKind, ConnectionConfig, RateLimit, RetryPolicy};
 pub use error::HttpError;
+pub use limit::{BudgetStore, PerPath, RateHeaders};
+pub use mlc_core::budget;
 pub use paging::{Listing, Page, Paging};
 pub use request::{Body, Request, Response};
 pub use retry::retry_after;

@@ -7,6 +7,7 @@
 //! scrubs what servers send back.
 
 mod auth;
+mod limits;
 mod paging;
 mod retry;
 mod secrets;
