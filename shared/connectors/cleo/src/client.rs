@@ -99,12 +99,10 @@ impl Transport {
                 problem: e.to_string(),
             }
         })?;
-        let limiter = if settings.requests_per_second > 0.0 {
-            let burst = settings.requests_per_second.floor().max(1.0) as u32;
-            PathLimiter::new(settings.requests_per_second, burst)
-        } else {
-            None
-        };
+        // Burst 1: against a sliding one-second window of N, a bucket of rate r and burst b lets
+        // b + r calls into one second, so only b = 1 keeps r = 4 under Cleo's 5.
+        let limiter =
+            if settings.requests_per_second > 0.0 { PathLimiter::new(settings.requests_per_second, 1) } else { None };
         Ok(Transport { inner: Arc::new(Inner { settings, username: creds.username.clone(), http, limiter }) })
     }
 

@@ -53,7 +53,12 @@ pub async fn mailbox(t: &Transport, alias: &str) -> Result<Mailbox, CleoError> {
     if let Some(m) = rows.iter().filter_map(Mailbox::from_json).find(|m| m.alias.eq_ignore_ascii_case(alias)) {
         return Ok(m);
     }
-    let visible: Vec<String> = mailboxes(t).await.unwrap_or_default().into_iter().map(|m| m.alias).collect();
+    // The filter may be case-sensitive; aliases are not meant to be.
+    let all = mailboxes(t).await.unwrap_or_default();
+    if let Some(m) = all.iter().find(|m| m.alias.eq_ignore_ascii_case(alias)) {
+        return Ok(m.clone());
+    }
+    let visible: Vec<String> = all.into_iter().map(|m| m.alias).collect();
     Err(CleoError::NotFound {
         what: format!("mailbox {alias:?}"),
         fix: Some(format!(
@@ -82,11 +87,16 @@ pub async fn resolve(
     let m = mailbox(t, alias).await?;
     let what = format!("folder {alias}/{name}");
     let rows = t.collection(FOLDERS, &m.folders_href, Some(("name", name)), &what).await?;
-    let found = rows.iter().filter_map(Folder::from_json).find(|f| f.name.eq_ignore_ascii_case(name));
+    let mut found = rows.iter().filter_map(Folder::from_json).find(|f| f.name.eq_ignore_ascii_case(name));
+    let mut all = Vec::new();
+    if found.is_none() {
+        all = folders(t, &m).await.unwrap_or_default();
+        found = all.iter().find(|f| f.name.eq_ignore_ascii_case(name)).cloned();
+    }
     match found {
         Some(folder) => Ok(FolderRef { key: key.to_string(), mailbox: m.alias.clone(), folder, direction }),
         None => {
-            let names: Vec<String> = folders(t, &m).await.unwrap_or_default().into_iter().map(|f| f.name).collect();
+            let names: Vec<String> = all.into_iter().map(|f| f.name).collect();
             Err(CleoError::NotFound {
                 what: format!("folder {name:?} in mailbox {}", m.alias),
                 fix: Some(format!(

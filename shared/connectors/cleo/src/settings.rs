@@ -129,12 +129,26 @@ impl CleoSettings {
     pub fn from_options(connection: &str, options: &serde_json::Value) -> Result<Self, CleoError> {
         let raw: Raw = serde_json::from_value(options.clone()).map_err(|e| {
             let text = e.to_string();
-            let key = text.split('`').nth(1).map(str::to_string).unwrap_or_else(|| "(options)".to_string());
-            let problem = if text.starts_with("unknown field") {
+            let (key, problem) = if text.starts_with("unknown field") {
+                let key = text.split('`').nth(1).unwrap_or("(options)").to_string();
                 let expected = text.split("expected one of").nth(1).map(str::trim).unwrap_or("");
-                format!("is not a Cleo option (known: {expected})")
+                (key, format!("is not a Cleo option (known: {expected})"))
             } else {
-                text
+                // serde names the bad value, not its key: find the key by reading each alone.
+                let key = options
+                    .as_object()
+                    .and_then(|m| {
+                        m.iter().find(|(k, v)| {
+                            let mut one = serde_json::Map::new();
+                            one.insert("base_url".into(), serde_json::Value::String("http://x".into()));
+                            one.insert((*k).clone(), (*v).clone());
+                            k.as_str() != "base_url"
+                                && serde_json::from_value::<Raw>(serde_json::Value::Object(one)).is_err()
+                        })
+                    })
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| "base_url".to_string());
+                (key, format!("has a bad value: {}", text.split(" at line ").next().unwrap_or(&text)))
             };
             CleoError::Config { connection: connection.into(), key, problem }
         })?;
