@@ -604,3 +604,72 @@ async fn the_deltek_seed_tells_the_same_story_and_seeds_the_deltek_simulator() {
     assert_eq!(pos.len(), company.subcontract_pos.len());
     assert!(pos.iter().all(|(_, wbs1, _)| text.contains(wbs1.as_str())));
 }
+
+#[tokio::test]
+async fn harmony_sentbox_receivedbox_and_archive_copies() {
+    let t = start().await;
+    t.h.system().set_switch(|s| {
+        s.sentbox = true;
+        s.receivedbox = true;
+    });
+    let acks = t.files_href("GRANITERIDGE", "acks").await;
+    assert_eq!(t.upload_raw(&acks, "997_x.edi", b"ack").await.0, 201);
+    assert_eq!(t.h.system().files("GRANITERIDGE", "receivedbox"), vec![("997_x.edi".to_string(), b"ack".to_vec())]);
+    let inb = t.files_href("GRANITERIDGE", "inbound").await;
+    let (_, list) = t.get(&inb).await;
+    let href = list["resources"][0]["_links"]["content"]["href"].as_str().expect("content").to_string();
+    let (_, bytes) = t.get_bytes(&href).await;
+    assert_eq!(t.h.system().files("GRANITERIDGE", "sentbox")[0].1, bytes);
+    // The partner collecting our 997 leaves an archive copy outside the API's view.
+    t.action("partner_tick", json!({"mailbox": "GRANITERIDGE"})).await;
+    let st = t.h.system().snapshot();
+    assert!(
+        st["archive"]
+            .as_array()
+            .expect("archive")
+            .iter()
+            .any(|a| a["name"] == "997_x.edi" && a["why"] == "collected by partner")
+    );
+}
+
+#[tokio::test]
+async fn a_reject_share_is_a_seeded_draw() {
+    let run = || async {
+        let t = start().await;
+        let company = demo_company(scenario::DEFAULT_SEED);
+        let city = company.clients.iter().find(|p| p.alias == "RIVERTON").expect("city").clone();
+        {
+            let mut st = t.h.system().lock();
+            let m = st.mailbox_by_alias("RIVERTON").expect("mailbox");
+            if let Some(p) = st.mailboxes[m].partner.as_mut() {
+                p.reject_share = 0.5;
+            }
+        }
+        let out = t.files_href("RIVERTON", "810/out").await;
+        let invoices: Vec<ArInvoice> =
+            (0..20).map(|i| invoice(&format!("0026{i:03}"), &city.name, 10_000 + i)).collect();
+        let r =
+            render_810(&invoices, &city.profile, Numbers::single(9), t.h.clock().now().naive_utc()).expect("render");
+        t.upload_raw(&out, "810_batch.edi", &r.bytes).await;
+        let tick = t.action("partner_tick", json!({"mailbox": "RIVERTON"})).await;
+        let rejected = tick["collected"][0]["rejected"].as_array().expect("rejected").len();
+        let ack = &t.h.system().files("RIVERTON", "997/in")[0].1;
+        let f = mlc_x12::parse(ack).expect("997");
+        let a = f.interchanges[0].groups[0].sets[0].ack().expect("ack").clone();
+        assert_eq!(a.accepted, Some(20 - rejected as u64));
+        assert_eq!(
+            a.status.code(),
+            if rejected == 0 {
+                "A"
+            } else if rejected == 20 {
+                "R"
+            } else {
+                "P"
+            }
+        );
+        rejected
+    };
+    let (a, b) = (run().await, run().await);
+    assert_eq!(a, b, "the same seed rejects the same sets");
+    assert!((3..=17).contains(&a), "about half of 20: {a}");
+}

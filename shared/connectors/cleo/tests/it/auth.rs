@@ -76,6 +76,10 @@ async fn wrong_password_expired_password_and_lockout_each_name_their_fix() {
     let e = env.client.mailboxes().await.expect_err("locked");
     assert!(e.to_string().contains("locked"), "{e}");
     assert_eq!(env.grants().len(), 7, "one token call per attempt, never a loop");
+    // Tenants that refuse with 400 instead of 401 read the same.
+    env.sim.system().set_switch(|s| s.bad_credentials_status = 400);
+    let e = env.client_as("someone-else", "wrong", json!({})).mailboxes().await.expect_err("400");
+    assert!(matches!(e, CleoError::Auth { .. }) && e.to_string().contains("answered 400"), "{e}");
     let missing = mlc_cleo::CleoClient::from_options("cleo-x", &options(&env.sim, json!({})), &credentials("u", ""))
         .expect_err("no password");
     assert_eq!(

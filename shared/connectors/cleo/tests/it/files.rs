@@ -190,3 +190,48 @@ async fn every_file_resource_variant_is_read() {
         assert_eq!(d.bytes, whole[0].1);
     }
 }
+
+#[tokio::test]
+async fn harmony_copies_and_size_limits_do_not_confuse_the_client() {
+    let env = start().await;
+    env.sim.system().set_switch(|s| {
+        s.sentbox = true;
+        s.receivedbox = true;
+        s.max_upload_bytes = 100;
+    });
+    let out = env.client.folder("granite-acks").await.expect("folder");
+    env.client.upload(&out, "997_small.edi", b"ISA~GS~ST*997*0001~").await.expect("upload");
+    let e = env.client.upload(&out, "big.edi", &[b'x'; 200]).await.expect_err("413");
+    assert_eq!((e.status(), e.class()), (Some(413), ErrorClass::Permanent));
+    let inb = env.client.folder("granite-in").await.expect("folder");
+    let before = env.client.list_files(&inb).await.expect("list").len();
+    let files = env.client.list_files(&inb).await.expect("list");
+    let dir = tempfile::tempdir().expect("tmp");
+    env.client.pick_up(&files[0], &DirSink::new(dir.path()), true).await.expect("pick up");
+    assert_eq!(env.client.list_files(&inb).await.expect("list").len(), before - 1, "the copies go elsewhere");
+    assert_eq!(env.files("GRANITERIDGE", "sentbox").len(), 1);
+    assert_eq!(env.files("GRANITERIDGE", "receivedbox").len(), 1);
+}
+
+#[tokio::test]
+async fn calls_per_operation_once_folders_are_resolved() {
+    // The figures the README quotes: an outbound upload costs a lookup and a POST; an inbound
+    // file costs its download and its delete (plus one listing page per 100 files).
+    let env = start().await;
+    let out = env.client.folder("statedot-out").await.expect("folder");
+    let inb = env.client.folder("granite-in").await.expect("folder");
+    let resolve = env.client.stats().calls;
+    assert_eq!(resolve, 4, "two folders: a mailbox lookup and a folder lookup each");
+    env.client.upload_once(&out, "810_a.edi", &edi(1)).await.expect("upload");
+    assert_eq!(env.client.stats().calls - resolve, 2);
+    let files = env.client.list_files(&inb).await.expect("list");
+    let listed = env.client.stats().calls;
+    let dir = tempfile::tempdir().expect("tmp");
+    for f in &files {
+        env.client.pick_up(f, &DirSink::new(dir.path()), true).await.expect("pick up");
+    }
+    assert_eq!(env.client.stats().calls - listed, 2 * files.len() as u64);
+    println!(
+        "cleo calls: outbound upload 2; inbound file 2 + 1 listing page per 100 files; folder resolution 2 per folder, once"
+    );
+}
