@@ -30,6 +30,10 @@ use crate::kit_pending::{OffsetPage, PathLimiter, walk_offsets};
 use crate::model::CollectionPage;
 use crate::settings::{CleoCredentials, CleoSettings};
 
+/// What JSON calls accept; file content is asked for with `*/*` (a content endpoint could
+/// refuse a JSON-only `Accept` with 406).
+pub const JSON: &str = "application/json";
+
 /// Cleo's answer rules: the kit's defaults, any body accepted on success (file content), except
 /// an HTML page, which on a 2xx is a login or proxy page, never data or a file.
 #[derive(Debug, Clone)]
@@ -89,8 +93,7 @@ impl Transport {
                 base: settings.retry_base,
                 cap: Duration::from_secs(30),
                 park_after: Duration::from_secs(60),
-            })
-            .header("Accept", "application/json");
+            });
         let auth = password_grant(&settings, creds);
         let http = HttpClient::new(config, Arc::new(auth), Arc::new(CleoClassifier::default())).map_err(|e| {
             CleoError::Config {
@@ -142,7 +145,7 @@ impl Transport {
 
     /// GET an href as JSON.
     pub async fn get_json(&self, template: &str, href: &str, what: &str) -> Result<Value, CleoError> {
-        let r = self.send(template, Request::get(self.url_of(href)), what).await?;
+        let r = self.send(template, Request::get(self.url_of(href)).header("Accept", JSON), what).await?;
         r.json::<Value>().map_err(CleoError::Http)
     }
 
@@ -161,8 +164,9 @@ impl Transport {
                 .or_else(|| crate::model::link(v, "self"))
                 .unwrap_or_else(|| v.to_string())
         };
-        let (items, _) = walk_offsets(self.inner.settings.page_size, 3, key, |start, count| {
-            let mut req = Request::get(self.url_of(href)).query("startIndex", start).query("count", count);
+        let (items, report) = walk_offsets(self.inner.settings.page_size, 3, key, |start, count| {
+            let mut req =
+                Request::get(self.url_of(href)).header("Accept", JSON).query("startIndex", start).query("count", count);
             if let Some(f) = &filter {
                 req = req.query("filter", f);
             }
@@ -177,6 +181,16 @@ impl Transport {
             }
         })
         .await?;
+        if report.repeated_pages > 0 {
+            return Err(CleoError::Unexpected {
+                call: format!("GET {href}"),
+                detail: format!(
+                    "{what}: a later page repeated the first one, so this server ignores startIndex; {} item(s) were \
+                     read and the rest could not be reached: raise page_size above the collection's size",
+                    items.len()
+                ),
+            });
+        }
         Ok(items)
     }
 

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use mlc_http::{HttpError, Request};
 use sha2::{Digest, Sha256};
 
-use crate::client::Transport;
+use crate::client::{JSON, Transport};
 use crate::errors::CleoError;
 use crate::model::{Deleted, Downloaded, FolderRef, PickedUp, RemoteFile, UploadOutcome};
 use crate::settings::UploadMode;
@@ -144,7 +144,7 @@ async fn send_upload(
 ) -> Result<RemoteFile, CleoError> {
     let url = t.url_of(&folder.folder.files_href);
     let req = if raw {
-        Request::post(url).query("filename", name).text("application/octet-stream", text)
+        Request::post(url).header("Accept", JSON).query("filename", name).text("application/octet-stream", text)
     } else {
         let mut boundary = format!("----mlc-{:016x}", rand::random::<u64>());
         while text.contains(&boundary) {
@@ -155,7 +155,7 @@ async fn send_upload(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe}\"\r\nContent-Type: \
              application/octet-stream\r\n\r\n{text}\r\n--{boundary}--\r\n"
         );
-        Request::post(url).text(format!("multipart/form-data; boundary={boundary}"), body)
+        Request::post(url).header("Accept", JSON).text(format!("multipart/form-data; boundary={boundary}"), body)
     };
     let r = t.send(FILES, req, what).await?;
     let v: serde_json::Value = r.json().map_err(CleoError::Http)?;
@@ -224,7 +224,7 @@ pub async fn download(t: &Transport, file: &RemoteFile) -> Result<Downloaded, Cl
     let what = format!("download of {}", file.label());
     let mut problem = String::new();
     for _ in 0..2 {
-        let r = t.send(CONTENT, Request::get(t.url_of(&file.content_href)), &what).await?;
+        let r = t.send(CONTENT, Request::get(t.url_of(&file.content_href)).header("Accept", "*/*"), &what).await?;
         let bytes = r.bytes().to_vec();
         let sha = sha256_hex(&bytes);
         match (file.size, &file.sha256) {

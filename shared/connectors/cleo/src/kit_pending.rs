@@ -70,6 +70,9 @@ pub struct WalkReport {
     pub passes: usize,
     /// Items seen twice (shifted onto a later page) and dropped.
     pub duplicates: usize,
+    /// Later pages that held only items already seen while the total stood still: the server
+    /// ignores the offset (it serves the first page again), so the walk stopped.
+    pub repeated_pages: usize,
 }
 
 /// Walk an offset-paged collection (`startIndex`/`count`, `$skip`/`$top`): advance by the
@@ -84,7 +87,7 @@ pub async fn walk_offsets<T, K, F, Fut, E>(
     mut fetch: F,
 ) -> Result<(Vec<T>, WalkReport), E>
 where
-    K: std::hash::Hash + Eq,
+    K: std::hash::Hash + Eq + Clone,
     F: FnMut(usize, usize) -> Fut,
     Fut: Future<Output = Result<OffsetPage<T>, E>>,
 {
@@ -98,6 +101,7 @@ where
         let mut last_total;
         // A server that ignores the offset would repeat page one forever.
         let mut guard = 0usize;
+        let mut this_pass: HashSet<K> = HashSet::new();
         loop {
             let page = fetch(start, page_size.max(1)).await?;
             report.pages += 1;
@@ -105,21 +109,28 @@ where
             first_total.get_or_insert(page.total);
             last_total = page.total;
             let got = page.items.len();
-            let mut fresh = 0;
+            let mut new_this_pass = 0;
             for item in page.items {
-                if seen.insert(key(&item)) {
+                let k = key(&item);
+                if this_pass.insert(k.clone()) {
+                    new_this_pass += 1;
+                }
+                if seen.insert(k) {
                     out.push(item);
-                    fresh += 1;
                 } else {
                     report.duplicates += 1;
                 }
             }
+            if start > 0 && got > 0 && new_this_pass == 0 && first_total == Some(page.total) {
+                report.repeated_pages += 1;
+                break;
+            }
             start += got;
-            if got == 0 || start >= page.total || (fresh == 0 && guard > page.total / page_size.max(1) + 2) {
+            if got == 0 || start >= page.total || guard > page.total / page_size.max(1) + 2 * max_passes + 2 {
                 break;
             }
         }
-        if first_total == Some(last_total) {
+        if first_total == Some(last_total) || report.repeated_pages > 0 {
             break;
         }
     }
@@ -220,6 +231,22 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(sorted, (0..27).collect::<Vec<u32>>());
         assert!(report.duplicates >= 2 && report.passes == 2, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_ignores_the_offset_is_noticed() {
+        let (items, report) = walk_offsets(
+            2,
+            3,
+            |x: &u32| *x,
+            |_start, _count| {
+                let r: Result<_, ()> = Ok(OffsetPage { total: 5, items: vec![1, 2] });
+                async move { r }
+            },
+        )
+        .await
+        .expect("walk");
+        assert_eq!((items, report.repeated_pages, report.pages), (vec![1, 2], 1, 2));
     }
 
     #[tokio::test(start_paused = true)]

@@ -25,8 +25,13 @@ impl CleoClient {
         let mut out = Vec::new();
         let s = self.settings();
         let t = self.transport();
-        let first =
-            t.send(MAILBOXES, Request::get(t.url_of("/api/mailboxes")).query("count", 1), "the mailbox list").await;
+        let first = t
+            .send(
+                MAILBOXES,
+                Request::get(t.url_of("/api/mailboxes")).header("Accept", crate::client::JSON).query("count", 1),
+                "the mailbox list",
+            )
+            .await;
         let later: Vec<String> = std::iter::once("two-factor".to_string())
             .chain(s.folders.iter().flat_map(|(k, f)| {
                 let p = match f.direction {

@@ -147,26 +147,24 @@ pub async fn handle(State(sim): State<Arc<CleoSim>>, req: Request) -> Response {
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let query = query_pairs(parts.uri.query().unwrap_or(""));
     let mut st = sim.lock();
-    {
-        if route == Route::Authentication {
-            if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-                ApiError::bad("Content-Type must be application/x-www-form-urlencoded").render()
-            } else {
-                let form = query_pairs(&String::from_utf8_lossy(&bytes));
-                match auth::authenticate(&mut st, &form, now) {
-                    Ok(v) => json_response(200, &v),
-                    Err(e) => e.render(),
-                }
-            }
+    if route == Route::Authentication {
+        if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+            ApiError::bad("Content-Type must be application/x-www-form-urlencoded").render()
         } else {
-            match auth::bearer_user(&st, &parts.headers, now) {
+            let form = query_pairs(&String::from_utf8_lossy(&bytes));
+            match auth::authenticate(&mut st, &form, now) {
+                Ok(v) => json_response(200, &v),
                 Err(e) => e.render(),
-                Ok(user) => {
-                    let call = Call { method, query, content_type, body: bytes, now, user };
-                    match files::route(&mut st, &call, route) {
-                        Ok(r) => render(r),
-                        Err(e) => e.render(),
-                    }
+            }
+        }
+    } else {
+        match auth::bearer_user(&st, &parts.headers, now) {
+            Err(e) => e.render(),
+            Ok(user) => {
+                let call = Call { method, query, content_type, body: bytes, now, user };
+                match files::route(&mut st, &call, route) {
+                    Ok(r) => render(r),
+                    Err(e) => e.render(),
                 }
             }
         }

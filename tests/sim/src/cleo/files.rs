@@ -177,7 +177,7 @@ fn collection(st: &CleoState, items: Vec<Value>, call: &Call, filterable: &[&str
             Some(s) => s.parse::<usize>().map(Some).map_err(|_| ApiError::bad(format!("Invalid {k} '{s}'"))),
         }
     };
-    let start = read("startIndex")?.unwrap_or(0);
+    let start = if st.switches.ignore_start_index { 0 } else { read("startIndex")?.unwrap_or(0) };
     let count = read("count")?.unwrap_or(st.switches.default_page_size).min(st.switches.max_page_size);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(start).take(count).collect();

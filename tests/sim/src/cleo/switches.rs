@@ -132,6 +132,9 @@ pub struct CleoSwitches {
     pub echo_paging_keys: bool,
     /// Listing order.
     pub list_order: ListOrder,
+    /// Serve the first page whatever `startIndex` says **[U]** (an old VersaLex build, a proxy
+    /// stripping the query): the client must notice rather than loop or stop short silently.
+    pub ignore_start_index: bool,
     /// What a same-name upload does.
     pub same_name: SameName,
     /// Upload encodings accepted.
@@ -187,6 +190,7 @@ impl Default for CleoSwitches {
             default_page_size: 20,
             echo_paging_keys: false,
             list_order: ListOrder::OldestFirst,
+            ignore_start_index: false,
             same_name: SameName::Duplicate,
             upload_accepts: UploadAccepts::Both,
             max_upload_bytes: 100 << 20,

@@ -72,3 +72,15 @@ async fn lookups_by_name_use_the_filter_and_check_the_answer() {
     let any = env.client.folder_at("RIVERTON", "810/out").await.expect("any folder");
     assert_eq!(any.label(), "RIVERTON/810/out");
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_start_index_is_reported_not_trusted() {
+    let env = start_opts(json!({"page_size": 5})).await;
+    fill(&env, 12).await;
+    env.sim.system().set_switch(|s| s.ignore_start_index = true);
+    let inb = env.client.folder("riverton-in").await.expect("folder");
+    let e = env.client.list_files(&inb).await.expect_err("noticed");
+    assert!(e.to_string().contains("ignores startIndex") && e.to_string().contains("raise page_size"), "{e}");
+    let big = env.client(json!({"page_size": 50}));
+    assert_eq!(big.list_files(&big.folder("riverton-in").await.expect("f")).await.expect("one page").len(), 12);
+}
