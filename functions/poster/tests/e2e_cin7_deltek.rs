@@ -122,6 +122,7 @@ fn config(deltek: &SimHandle<DeltekSim>, cin7: &SimHandle<Cin7Sim>, database: &s
         },
     );
     let flow = |o: &[(&str, Value)]| FlowSettings {
+        mapping_scope: None,
         kind: None,
         enabled: true,
         source: "cin7".into(),

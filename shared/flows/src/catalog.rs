@@ -105,6 +105,9 @@ impl SourcePool {
 pub struct FlowContext<'a> {
     /// The flow's name in the configuration (`cin7-deltek-ap-east`).
     pub name: &'a str,
+    /// The engine the flow runs in: for parts that need durable counters
+    /// ([`mlc_core::Engine::sequences`]) or record acknowledgments ([`mlc_core::Engine::acknowledge`]).
+    pub engine: &'a mlc_core::Engine,
     pub settings: &'a FlowSettings,
     pub connections: &'a Connections,
     pub sources: &'a mut SourcePool,
@@ -112,6 +115,11 @@ pub struct FlowContext<'a> {
 }
 
 impl FlowContext<'_> {
+    /// The mapping scope this flow translates codes in: the configured one, else the kind's.
+    pub fn mapping_scope(&self, kind: &FlowKind) -> String {
+        self.settings.mapping_scope.clone().unwrap_or_else(|| kind.mapping_scope.to_string())
+    }
+
     /// The flow's options, checked.
     pub fn options<T: DeserializeOwned>(&self) -> Result<T, BuildError> {
         parse_options(&self.settings.options).map_err(|e| BuildError(format!("options: {e}")))

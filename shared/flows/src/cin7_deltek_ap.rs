@@ -53,7 +53,8 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{FlowContext, FlowKind, parse_options};
 
-/// The mapping scope shared by the Cin7 → Deltek flows.
+/// The mapping scope the Cin7 → Deltek flows share by default (`mapping_scope` in a flow's
+/// configuration chooses another, e.g. one per Deltek database).
 pub const SCOPE: &str = "cin7-deltek";
 
 /// Stable skip codes of this flow.
@@ -158,7 +159,7 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let conn = ctx.settings.source.clone();
     let source = ctx.source("purchase", || Ok(PurchaseSource::new(&conn, cin7, list)))?;
     let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
-    let flow = Cin7DeltekAp::new(ctx.name, opts);
+    let flow = Cin7DeltekAp::new(ctx.name, &ctx.mapping_scope(&KIND), opts);
     ctx.add(flow, source, target)
 }
 
@@ -281,12 +282,13 @@ impl BillLine {
 /// The flow.
 pub struct Cin7DeltekAp {
     name: String,
+    scope: String,
     opts: ApOptions,
 }
 
 impl Cin7DeltekAp {
-    pub fn new(name: &str, opts: ApOptions) -> Self {
-        Cin7DeltekAp { name: name.to_string(), opts }
+    pub fn new(name: &str, scope: &str, opts: ApOptions) -> Self {
+        Cin7DeltekAp { name: name.to_string(), scope: scope.to_string(), opts }
     }
 
     /// The project key of a purchase per `project_source`, as a mapping source code.
@@ -377,7 +379,7 @@ impl FlowDef for Cin7DeltekAp {
         FlowSpec {
             name: self.name.clone(),
             kind: KIND.name.into(),
-            mapping_scope: SCOPE.into(),
+            mapping_scope: self.scope.clone(),
             description: KIND.description.into(),
             lookback: (self.opts.initial_lookback_days > 0)
                 .then(|| std::time::Duration::from_secs(u64::from(self.opts.initial_lookback_days) * 86_400)),
@@ -435,15 +437,15 @@ impl FlowDef for Cin7DeltekAp {
         let p = &doc.record.purchase;
         let mut keys = Vec::new();
         if let Some(s) = &p.supplier_id {
-            keys.push(MappingKey::new(SCOPE, MappingKind::VENDOR, s));
+            keys.push(MappingKey::new(&self.scope, MappingKind::VENDOR, s));
         }
         for l in doc.record.bill_lines() {
             if let Some(a) = l.account.as_deref().filter(|a| !a.trim().is_empty()) {
-                keys.push(MappingKey::new(SCOPE, MappingKind::ACCOUNT, a));
+                keys.push(MappingKey::new(&self.scope, MappingKind::ACCOUNT, a));
             }
         }
         if let Some(k) = self.project_key(p) {
-            keys.push(MappingKey::new(SCOPE, MappingKind::PROJECT, k));
+            keys.push(MappingKey::new(&self.scope, MappingKind::PROJECT, k));
         }
         keys.sort();
         keys.dedup();
@@ -452,7 +454,7 @@ impl FlowDef for Cin7DeltekAp {
 
     fn map(&self, doc: &SourceDoc<BillDoc>, set: &MappingSet) -> Result<ApInvoice, MapError> {
         let p = &doc.record.purchase;
-        let mut r = Resolver::new(set, SCOPE);
+        let mut r = Resolver::new(set, &self.scope);
         let supplier = p
             .supplier_id
             .clone()

@@ -88,12 +88,13 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let conn = ctx.settings.source.clone();
     let source = ctx.source("supplier", || Ok(SupplierSource::new(&conn, cin7, list)))?;
     let target = Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers));
-    let flow = Cin7DeltekVendors { name: ctx.name.to_string() };
+    let flow = Cin7DeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND) };
     ctx.add(flow, source, target)
 }
 
 pub struct Cin7DeltekVendors {
     name: String,
+    scope: String,
 }
 
 fn fingerprint(s: &Supplier) -> String {
@@ -121,7 +122,7 @@ impl FlowDef for Cin7DeltekVendors {
         FlowSpec {
             name: self.name.clone(),
             kind: KIND.name.into(),
-            mapping_scope: SCOPE.into(),
+            mapping_scope: self.scope.clone(),
             description: KIND.description.into(),
             ..Default::default()
         }
@@ -154,11 +155,11 @@ impl FlowDef for Cin7DeltekVendors {
     }
 
     fn required_mappings(&self, doc: &SourceDoc<Arc<Supplier>>) -> Vec<MappingKey> {
-        vec![MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id)]
+        vec![MappingKey::new(&self.scope, MappingKind::VENDOR, &doc.record.id)]
     }
 
     fn map(&self, doc: &SourceDoc<Arc<Supplier>>, set: &MappingSet) -> Result<VendorDoc, MapError> {
-        let paired = set.get(&MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id)).map(str::to_string);
+        let paired = set.get(&MappingKey::new(&self.scope, MappingKind::VENDOR, &doc.record.id)).map(str::to_string);
         let mut vendor = doc.record.to_vendor();
         if vendor.name.trim().is_empty() {
             return Err(MapError::Invalid(format!("Cin7 supplier {} has no name", doc.record.id)));
@@ -177,6 +178,6 @@ impl FlowDef for Cin7DeltekVendors {
     }
 
     fn pairings(&self, doc: &SourceDoc<Arc<Supplier>>, target: &TargetRef) -> Vec<(MappingKey, String)> {
-        vec![(MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id), vendor_number_of(target))]
+        vec![(MappingKey::new(&self.scope, MappingKind::VENDOR, &doc.record.id), vendor_number_of(target))]
     }
 }

@@ -155,6 +155,10 @@ pub struct FlowSettings {
     /// The flow kind (`cin7-deltek-ap`); defaults to the flow's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// The mapping scope its codes are translated in; defaults to the kind's (`cin7-deltek`).
+    /// Flows into two different databases need two scopes (vendor numbers and accounts differ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping_scope: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Connection names.

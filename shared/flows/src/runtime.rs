@@ -69,7 +69,7 @@ impl Runtime {
         config.check("configuration").map_err(|e| BuildError(e.0))?;
         let engine = Engine::new(store, queue, clock, config.engine.engine_config());
         let (connections, broken) = build_connections(&config, secrets.as_ref()).await;
-        let (flows, unavailable) = build_flows(&config, &connections, &broken);
+        let (flows, unavailable) = build_flows(&config, &engine, &connections, &broken);
         let intake = build_intake(&config, &connections, &flows);
         Ok(Runtime {
             config,
@@ -198,6 +198,7 @@ async fn build_connections(config: &Config, secrets: &dyn SecretStore) -> (Conne
 
 fn build_flows(
     config: &Config,
+    engine: &Engine,
     connections: &Connections,
     broken: &BTreeMap<String, String>,
 ) -> (FlowRegistry, Vec<Unavailable>) {
@@ -222,7 +223,8 @@ fn build_flows(
             });
             continue;
         };
-        let mut ctx = FlowContext { name, settings, connections, sources: &mut sources, registry: &mut registry };
+        let mut ctx =
+            FlowContext { name, engine, settings, connections, sources: &mut sources, registry: &mut registry };
         if let Err(e) = (kind.build)(&mut ctx) {
             unavailable.push(Unavailable {
                 flow: name.clone(),

@@ -226,6 +226,7 @@ fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     config.engine.busy_retry_ms = 500;
     let opts = |pairs: &[(&str, Value)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let flow = |options: &[(&str, Value)]| FlowSettings {
+        mapping_scope: None,
         kind: None,
         enabled: true,
         source: "cin7".into(),

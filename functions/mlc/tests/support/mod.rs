@@ -130,6 +130,7 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
         },
     );
     let flow = |o: &[(&str, Value)]| FlowSettings {
+        mapping_scope: None,
         kind: None,
         enabled: true,
         source: "cin7".into(),

@@ -27,6 +27,7 @@ pub mod memory;
 pub mod model;
 pub mod parts;
 pub mod ports;
+pub mod sequence;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -1335,6 +1336,32 @@ impl Engine {
             self.queue.enqueue(&[hint]).await?;
         }
         Ok(updated)
+    }
+
+    /// Record a receiver's acknowledgment of a posted item (an X12 997 for an 810 we sent). An
+    /// accepted one stays `posted` with the acknowledgment in its trail; a rejected one becomes
+    /// `failed` (permanent, code `rejected_by_receiver`) naming the receiver's errors, so a person
+    /// fixes the cause and replays it.
+    pub async fn acknowledge(&self, key: &ItemKey, accepted: bool, message: &str) -> Result<WorkItem, EngineError> {
+        let item = self.store.get_item(key).await?.ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+        if accepted {
+            self.store
+                .append_audit(key, self.audit(&item, "acknowledged", format!("accepted by the receiver: {message}")))
+                .await?;
+            return Ok(item);
+        }
+        let msg = format!("rejected by the receiver: {message}; fix it, then replay");
+        let mut t = Transition::to(ItemState::Failed, self.audit(&item, "rejected_by_receiver", msg.clone()))
+            .reason(msg)
+            .code(codes::REJECTED_BY_RECEIVER);
+        t.failure = Some(FailureClass::Permanent);
+        t.target = item.target.clone();
+        Ok(self.write(&item, t, Vec::new()).await?)
+    }
+
+    /// Counters and memories in this engine's store (control numbers, what a partner sent).
+    pub fn sequences(&self) -> sequence::Sequences {
+        sequence::Sequences::new(self.store.clone(), self.clock.clone())
     }
 
     /// Counts per flow and state, cursors, queue depth and the oldest open item: `mlc status`.

@@ -582,6 +582,8 @@ pub mod codes {
     pub const CREDENTIALS: &str = "credentials";
     pub const IN_DOUBT: &str = "in_doubt";
     pub const GAVE_UP: &str = "gave_up";
+    /// The receiver of what we posted acknowledged it as rejected (a 997 with errors).
+    pub const REJECTED_BY_RECEIVER: &str = "rejected_by_receiver";
     pub const POSTED: &str = "posted";
     pub const UPDATED: &str = "updated";
 }

@@ -111,7 +111,15 @@ impl<S: ?Sized + SimSystem> SimHandle<S> {
     /// [`SimHandle::info`] as one line with the keys in the documented order (`system`,
     /// `base_url`, `credentials`), as `mlc sim` prints it first.
     pub fn info_line(&self) -> String {
-        self.info().to_string()
+        // `system` first, as documented (a JSON map would sort the keys).
+        let c = self.connection();
+        format!(
+            "{{\"system\":{},\"base_url\":{},\"settings\":{},\"credentials\":{}}}",
+            Value::String(self.system.name().into()),
+            Value::String(self.base_url.clone()),
+            Value::Object(c.settings),
+            Value::Object(c.credentials)
+        )
     }
 
     /// Stop accepting, release held responses, and wait (up to 5 s) for open connections.

@@ -1,0 +1,6 @@
+//! End-to-end tests of the flows: the runtime (connections, shared sources, targets, intake) over
+//! the engine's in-memory ports, against the vendor simulators over real HTTP on loopback. One
+//! test binary for every integration (one module each), so they link once.
+
+mod platform;
+mod support;
