@@ -1,0 +1,1 @@
+//! Coupa simulator tests over HTTP.
