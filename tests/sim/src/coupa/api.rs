@@ -250,7 +250,7 @@ pub async fn handle(State(sim): State<Arc<CoupaSim>>, req: Request) -> Response 
                     | Route::Integration
             );
         let r = Query::parse(raw_query, st.switches.limit_over_max, list).and_then(|q| {
-            let faults = if list { take_page_faults(&mut st, template, &path) } else { (false, false) };
+            let faults = if list { take_page_faults(&mut st, template, &path, q.offset > 0) } else { (false, false) };
             route_call(&mut st, route, &method, &q, &body, now, faults.0, &mut events).map(|r| (r, faults.1))
         });
         let out = match &r {
@@ -282,15 +282,16 @@ pub async fn handle(State(sim): State<Arc<CoupaSim>>, req: Request) -> Response 
     }
 }
 
-/// Consume the page faults that match this list call: `(duplicate, truncate)`.
-fn take_page_faults(st: &mut CoupaState, template: &str, path: &str) -> (bool, bool) {
+/// Consume the page faults that match this list call: `(duplicate, truncate)`. A duplicate
+/// needs a previous page, so it waits for a call with an offset.
+fn take_page_faults(st: &mut CoupaState, template: &str, path: &str, paged: bool) -> (bool, bool) {
     let (mut dup, mut trunc) = (false, false);
     for f in &mut st.page_faults {
         if f.times == 0 || !(glob_ci(&f.route, template) || glob_ci(&f.route, path)) {
             continue;
         }
         match f.kind {
-            PageFaultKind::DuplicateAcrossPages if !dup => {
+            PageFaultKind::DuplicateAcrossPages if !dup && paged => {
                 dup = true;
                 f.times -= 1;
             }

@@ -38,8 +38,8 @@
 //!
 //! **Control actions** (`POST /__sim/actions/{name}`): `revoke_tokens` `{client_id?}`,
 //! `expire_tokens`, `add_client` `{client_id, client_secret, scopes, login?}`,
-//! `set_client_scopes` `{client_id, scopes}`, `drain_rate_limit` (a burst of another
-//! integration: the next calls get 429), `rate_limit` (counts), `headers_seen`
+//! `set_client_scopes` `{client_id, scopes}`, `drain_rate_limit` `{client_id?}` (a burst of
+//! another integration: the next calls get 429), `rate_limit` (counts), `headers_seen`
 //! (`X-Coupa-API-Version` values), `create_invoice`, `submit_invoice`, `approve_invoice`,
 //! `void_invoice`, `create_credit_note`, `ui_edit_invoice` (`{id | invoice_number, …}`),
 //! `revise_po` `{id | po_number, changes, add_lines}`, `update_supplier` `{id | number, name?,
@@ -452,8 +452,9 @@ impl CoupaSim {
                     json!({ "client_id": id, "scopes": c.scopes })
                 }
                 "drain_rate_limit" => {
-                    st.drain_buckets(Instant::now(), now);
-                    json!({ "drained": true })
+                    let only = text(args, "client_id");
+                    st.drain_buckets(only.as_deref(), Instant::now(), now);
+                    json!({ "drained": only.unwrap_or_else(|| "all".into()) })
                 }
                 "rate_limit" => json!({ "stats": st.rate_stats, "per_second": st.switches.rate_limit_per_second,
                                         "burst": st.switches.rate_limit_burst }),

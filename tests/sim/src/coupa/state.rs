@@ -201,13 +201,15 @@ impl CoupaState {
         }
     }
 
-    /// Empty every bucket ("another integration just used the budget").
-    pub fn drain_buckets(&mut self, now_real: Instant, now_sim: DateTime<Utc>) {
-        let keys: Vec<String> = self.buckets.keys().cloned().collect();
-        for k in keys {
+    /// Empty the buckets ("another integration just used the budget"): every client's, or
+    /// one client's.
+    pub fn drain_buckets(&mut self, only: Option<&str>, now_real: Instant, now_sim: DateTime<Utc>) {
+        let mut keys: Vec<String> = self.buckets.keys().cloned().collect();
+        keys.extend(self.clients.iter().map(|c| c.client_id.clone()));
+        keys.push("*".into());
+        for k in keys.into_iter().filter(|k| only.is_none_or(|o| o == k)) {
             self.buckets.insert(k, Bucket { tokens: 0.0, real: now_real, sim: now_sim });
         }
-        self.buckets.insert("*".into(), Bucket { tokens: 0.0, real: now_real, sim: now_sim });
     }
 
     /// The token for a bearer value, if it exists.
@@ -381,7 +383,7 @@ mod tests {
         // Half a simulated second refills 12.5 calls even if no real time passed.
         assert!(st.admit("c", real, sim + Duration::milliseconds(500)));
         assert_eq!(st.rate_stats, RateStats { accepted: 21, throttled: 5 });
-        st.drain_buckets(real, sim);
+        st.drain_buckets(None, real, sim);
         assert!(!st.admit("c", real, sim));
     }
 
