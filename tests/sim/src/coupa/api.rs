@@ -250,7 +250,7 @@ pub async fn handle(State(sim): State<Arc<CoupaSim>>, req: Request) -> Response 
                     | Route::Integration
             );
         let r = Query::parse(raw_query, st.switches.limit_over_max, list).and_then(|q| {
-            let faults = if list { take_page_faults(&mut st, template, &path, q.offset > 0) } else { (false, false) };
+            let faults = if list { take_page_faults(&mut st, template, &path, q.offset) } else { (false, false) };
             route_call(&mut st, route, &method, &q, &body, now, faults.0, &mut events).map(|r| (r, faults.1))
         });
         let out = match &r {
@@ -282,17 +282,21 @@ pub async fn handle(State(sim): State<Arc<CoupaSim>>, req: Request) -> Response 
     }
 }
 
-/// Consume the page faults that match this list call: `(duplicate, truncate)`. A duplicate
-/// needs a previous page, so it waits for a call with an offset.
-fn take_page_faults(st: &mut CoupaState, template: &str, path: &str, paged: bool) -> (bool, bool) {
-    let (mut dup, mut trunc) = (false, false);
+/// Consume the page faults that match this list call: `(shift, truncate)`. A duplicate needs a
+/// previous page, so it waits for a call with an offset, and then shifts the rest of the walk
+/// (until a call at offset 0 starts a new one).
+fn take_page_faults(st: &mut CoupaState, template: &str, path: &str, offset: usize) -> (bool, bool) {
+    if offset == 0 {
+        st.shifted_walks.remove(template);
+    }
+    let mut trunc = false;
     for f in &mut st.page_faults {
         if f.times == 0 || !(glob_ci(&f.route, template) || glob_ci(&f.route, path)) {
             continue;
         }
         match f.kind {
-            PageFaultKind::DuplicateAcrossPages if !dup && paged => {
-                dup = true;
+            PageFaultKind::DuplicateAcrossPages if offset > 0 && !st.shifted_walks.contains(template) => {
+                st.shifted_walks.insert(template.to_string());
                 f.times -= 1;
             }
             PageFaultKind::TruncatedJson if !trunc => {
@@ -303,7 +307,7 @@ fn take_page_faults(st: &mut CoupaState, template: &str, path: &str, paged: bool
         }
     }
     st.page_faults.retain(|f| f.times > 0);
-    (dup, trunc)
+    (offset > 0 && st.shifted_walks.contains(template), trunc)
 }
 
 /// Fields from `fields`, a named filter, or the resource's default filter.

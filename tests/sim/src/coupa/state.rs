@@ -62,9 +62,11 @@ pub enum EventMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageFault {
-    /// `duplicate_across_pages`: a page after the first starts with the previous page's last
-    /// record (a record inserted before it moved the window). `truncated_json`: the answer is
-    /// cut in the middle (status 200).
+    /// `duplicate_across_pages`: from the next page after the first, the listing behaves as if a
+    /// record had entered the filter before the window (an invoice with a lower id just got
+    /// approved): every later page of that walk starts one record earlier, so the previous page's
+    /// last record comes again and nothing is lost; a request at offset 0 starts a new walk.
+    /// `truncated_json`: the answer is cut in the middle (status 200).
     pub kind: PageFaultKind,
     /// Route pattern (`/api/invoices`, `*`).
     #[serde(default = "any_route")]
@@ -130,6 +132,8 @@ pub struct CoupaState {
     pub next_ids: BTreeMap<String, i64>,
     pub events: Option<EventConfig>,
     pub page_faults: Vec<PageFault>,
+    /// Route templates whose current walk is shifted by a `duplicate_across_pages` fault.
+    pub shifted_walks: std::collections::BTreeSet<String>,
     /// `X-Coupa-API-Version` values seen (Coupa ignores the header; the count shows the client
     /// sends what the product promises). `""` counts calls without it.
     pub api_versions_seen: BTreeMap<String, u64>,

@@ -637,7 +637,10 @@ async fn kit_faults_and_coupas_own_page_faults() {
     t.action("inject_page_fault", json!({"kind": "duplicate_across_pages", "route": "/api/invoices"})).await;
     assert_eq!(ids(&t.get("/api/invoices?limit=2").await.1), [1001, 1002], "first pages are never shifted");
     assert_eq!(ids(&t.get("/api/invoices?limit=2&offset=2").await.1), [1002, 1003], "page 2 repeats page 1's last");
-    assert_eq!(ids(&t.get("/api/invoices?limit=2&offset=2").await.1), [1003, 1004], "once");
+    assert_eq!(ids(&t.get("/api/invoices?limit=2&offset=4").await.1), [1004, 1005], "the rest of the walk is shifted");
+    assert_eq!(t.get("/api/invoices?limit=2&offset=6").await.1, json!([]), "and nothing is lost");
+    assert_eq!(ids(&t.get("/api/invoices?limit=2").await.1), [1001, 1002], "a new walk");
+    assert_eq!(ids(&t.get("/api/invoices?limit=2&offset=2").await.1), [1003, 1004], "the fault was used once");
     // Truncated JSON with status 200.
     t.action("inject_page_fault", json!({"kind": "truncated_json", "route": "*invoices"})).await;
     let (s, _, b) = t.call("GET", "/api/invoices", &t.token, None).await;

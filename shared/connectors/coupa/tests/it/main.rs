@@ -1,0 +1,1 @@
+//! Coupa client tests against the simulator over HTTP.
