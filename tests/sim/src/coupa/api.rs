@@ -12,6 +12,7 @@
 //! | `/oauth2/token` | POST | (client credentials) |
 //! | `/api/invoices`, `/api/invoices/{id}` | GET, PUT | `core.invoice.read` / `.write` |
 //! | `/api/invoices/{id}/submit`, `/api/invoices/{id}/void` | PUT | `core.invoice.write` |
+//! | `/api/invoices/{id}/remit_to_addresses` | GET | `core.invoice.read` |
 //! | `/api/purchase_orders`, `/{id}` | GET, PUT | `core.purchase_order.read` / `.write` |
 //! | `/api/purchase_order_lines`, `/{id}` | GET | `core.purchase_order.read` |
 //! | `/api/suppliers`, `/{id}`, `/{id}/addresses`, `/{id}/addresses/{aid}` | GET | `core.supplier.read` |
@@ -46,6 +47,7 @@ pub enum Route {
     Invoice(i64),
     InvoiceSubmit(i64),
     InvoiceVoid(i64),
+    InvoiceRemitTo(i64),
     PurchaseOrders,
     PurchaseOrder(i64),
     PoLines,
@@ -85,6 +87,9 @@ pub fn resolve(path: &str, access_tokens_alias: bool) -> Option<(Route, &'static
         ["api", "invoices", i] => (Route::Invoice(id(i)?), "/api/invoices/{id}", GET_PUT),
         ["api", "invoices", i, "submit"] => (Route::InvoiceSubmit(id(i)?), "/api/invoices/{id}/submit", PUT),
         ["api", "invoices", i, "void"] => (Route::InvoiceVoid(id(i)?), "/api/invoices/{id}/void", PUT),
+        ["api", "invoices", i, "remit_to_addresses"] => {
+            (Route::InvoiceRemitTo(id(i)?), "/api/invoices/{id}/remit_to_addresses", GET)
+        }
         ["api", "purchase_orders"] => (Route::PurchaseOrders, "/api/purchase_orders", GET),
         ["api", "purchase_orders", i] => (Route::PurchaseOrder(id(i)?), "/api/purchase_orders/{id}", GET_PUT),
         ["api", "purchase_order_lines"] => (Route::PoLines, "/api/purchase_order_lines", GET),
@@ -124,7 +129,11 @@ pub fn scope_for(route: Route, method: &str) -> &'static str {
     let write = method != "GET";
     match route {
         Route::Token => "",
-        Route::Invoices | Route::Invoice(_) | Route::InvoiceSubmit(_) | Route::InvoiceVoid(_) => {
+        Route::Invoices
+        | Route::Invoice(_)
+        | Route::InvoiceSubmit(_)
+        | Route::InvoiceVoid(_)
+        | Route::InvoiceRemitTo(_) => {
             if write {
                 "core.invoice.write"
             } else {
@@ -243,6 +252,7 @@ pub async fn handle(State(sim): State<Arc<CoupaSim>>, req: Request) -> Response 
                     | Route::PoLines
                     | Route::Suppliers
                     | Route::SupplierAddresses(_)
+                    | Route::InvoiceRemitTo(_)
                     | Route::SupplierInfos
                     | Route::Accounts
                     | Route::PaymentTerms
@@ -422,6 +432,18 @@ fn route_call(
             invoices::transition(st, id, "voided", now)?;
             events.push(Event::InvoiceVoided(id));
             written(st, "invoices", q, invoice(st, id), false)
+        }
+        (Route::InvoiceRemitTo(id), _) => {
+            let inv = st.invoices.iter().find(|i| i.id == id).ok_or_else(|| ApiError::not_found(&st.switches))?;
+            let rows: Vec<Value> = inv
+                .remit_to_id
+                .and_then(|r| {
+                    st.supplier(inv.supplier_id).and_then(|s| s.remit_to_addresses.iter().find(|a| a.id == r))
+                })
+                .map(|a| suppliers::remit_to_json(st, a))
+                .into_iter()
+                .collect();
+            list(st, "remit_to_addresses", q, rows, dup)
         }
         (Route::PurchaseOrders, _) => {
             list(st, "purchase_orders", q, purchase_orders::purchase_orders(st, q.show_deleted_lines), dup)

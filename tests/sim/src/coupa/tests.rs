@@ -564,6 +564,7 @@ async fn suppliers_remit_to_supplier_information_and_the_updated_at_watermark() 
     assert_eq!(addrs[0]["remit-to-code"], "RT-1");
     assert_eq!(t.get("/api/suppliers/5/addresses/50").await.1["postal-code"], "98111");
     assert_eq!(t.get("/api/suppliers/99/addresses").await.0, 404);
+    assert_eq!(ids(&t.get("/api/invoices/1001/remit_to_addresses").await.1), [50]);
     let (_, info) = t.get("/api/supplier_information/60").await;
     assert_eq!(info["supplier-information-addresses"][0]["bank-account-number"], "000123");
     let (_, s) = t.get("/api/suppliers/5").await;
