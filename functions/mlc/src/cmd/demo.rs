@@ -279,6 +279,7 @@ fn demo_config(dir: &Path, deltek: &SimHandle<DeltekSim>, cin7: &SimHandle<Cin7S
         },
     );
     let flow = |options: &[(&str, Value)]| FlowSettings {
+        kind: None,
         enabled: true,
         source: "cin7".into(),
         target: "deltek".into(),
@@ -431,7 +432,7 @@ async fn import_mappings(home: &Home, dir: &Path, seed: u64) -> anyhow::Result<S
 }
 
 async fn register_webhooks(rt: &Runtime, url: &str) -> anyhow::Result<()> {
-    let conn = rt.connections.client::<mlc_flows::systems::cin7::Cin7Connection>("cin7", "cin7")?;
+    let conn = rt.connections.client::<mlc_cin7::Cin7Connection>("cin7", "cin7")?;
     for ev in EVENTS {
         conn.client.ensure_webhook(ev, url).await.with_context(|| format!("cannot register the Cin7 webhook {ev}"))?;
     }

@@ -780,7 +780,16 @@ impl DeltekClient {
         master_pkey: &str,
     ) -> Result<Option<crate::model::FoundVoucher>, DeltekError> {
         let path = format!("DataEntry/apMaster/{}|{}", seg(batch), seg(master_pkey));
-        let q = Query::new().fields(&["Batch", "MasterPKey", "Vendor", "Invoice", "Voucher", "Status", "Posted"]);
+        let q = Query::new().fields(&[
+            "Batch",
+            "MasterPKey",
+            "Vendor",
+            "Invoice",
+            "Voucher",
+            "Status",
+            "Posted",
+            "InvoiceDate",
+        ]);
         let rows = self.get_rows(&path, &q, &format!("voucher {master_pkey} of AP file {batch}")).await?;
         let Some(r) = rows.iter().find(|r| r.text("MasterPKey").eq_ignore_ascii_case(master_pkey)) else {
             return Ok(None);
@@ -802,6 +811,8 @@ impl DeltekClient {
             },
             status,
             ours,
+            invoice_date: r.date("InvoiceDate").map(|d| d.date()),
+            amount: None,
         }))
     }
 
