@@ -11,8 +11,13 @@
 //! 401 refreshes the token once; 429 — or any refusal saying "Rate limit exceeded", since the
 //! status is undocumented and one tap saw 403 — waits `Retry-After` or backs off with jitter;
 //! 5xx are transient (a write answered 5xx or not at all is in doubt, never re-sent); other 4xx
-//! with a JSON body are read here, so errors quote Coupa's envelope whole. A 2xx read whose
-//! JSON is cut short is read again (twice at most): a truncated answer is a transport accident.
+//! with a JSON body are read here, so errors quote Coupa's envelope whole (the kit's
+//! `fault::vendor_words`, scrubbed). A 2xx read whose JSON is cut short is read again (twice at
+//! most): a truncated answer is a transport accident.
+//!
+//! The pace (`requests_per_second`, `burst`) is kept under the kit budget `coupa <host>:<port>`:
+//! Coupa's limit is per instance, so every client of one instance in the process counts against
+//! one budget.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +31,7 @@ use mlc_http::{
 use serde_json::Value;
 
 use crate::auth::CoupaAuth;
-use crate::errors::{CoupaError, envelope, scope_in};
+use crate::errors::{CoupaError, scope_in};
 use crate::settings::{CoupaCredentials, CoupaSettings};
 
 /// How many times a read whose JSON arrived cut short is tried in all.
@@ -88,8 +93,11 @@ impl CoupaClient {
     /// Build a client from settings and the connection's credentials.
     pub fn new(settings: CoupaSettings, credentials: Credentials) -> Result<Self, CoupaError> {
         let creds = CoupaCredentials::from_credentials(&settings.connection, &credentials)?;
+        // Coupa's budget is per instance: every client of one instance in the process shares it.
+        let instance = settings.base_url.host_str().unwrap_or("instance").to_ascii_lowercase();
         let config = ConnectionConfig::new("coupa", settings.base_url.clone())
             .rate_limit(RateLimit::TokenBucket { per_second: settings.requests_per_second, burst: settings.burst })
+            .budget(format!("coupa {instance}:{}", settings.base_url.port_or_known_default().unwrap_or(443)))
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .header("Accept", "application/json")
@@ -116,33 +124,40 @@ impl CoupaClient {
 
     /// GET and read JSON (a bare array for lists, an object for shows).
     pub(crate) async fn get(&self, path: &str, query: &[(String, String)], what: &str) -> Result<Value, CoupaError> {
-        let mut last = None;
+        let mut req = Request::get(path);
+        for (k, v) in query {
+            req = req.query(k.as_str(), v);
+        }
+        self.read_with_retry(req, path, what).await.map(|(_, v)| v)
+    }
+
+    /// Send a read and judge its answer; a 2xx body cut short is read again (at most
+    /// [`TRUNCATED_ATTEMPTS`] in all). Returns the response too (the pager steps on it).
+    pub(crate) async fn read_with_retry(
+        &self,
+        req: Request,
+        path: &str,
+        what: &str,
+    ) -> Result<(Response, Value), CoupaError> {
+        let call = format!("GET /{}", path.trim_start_matches('/'));
+        let mut last = String::new();
         for attempt in 1..=TRUNCATED_ATTEMPTS {
-            let mut req = Request::get(path);
-            for (k, v) in query {
-                req = req.query(k.as_str(), v);
-            }
-            let resp = self.inner.http.send(req).await?;
-            match read(&resp, &format!("GET /{}", path.trim_start_matches('/')), what)? {
-                Read::Json(v) => return Ok(v),
+            let resp = self.inner.http.send(req.clone()).await?;
+            match read(&resp, &call, what)? {
+                Read::Json(v) => return Ok((resp, v)),
                 Read::Truncated(e) => {
                     tracing::debug!(system = "coupa", attempt, what, "answer cut short; reading again");
-                    last = Some(e);
+                    last = e;
                 }
             }
         }
-        Err(last.map_or_else(
-            || CoupaError::Decode { call: format!("GET {path}"), detail: "no answer".into() },
-            |e| {
-                CoupaError::Http(HttpError::Transient {
-                    system: "coupa".into(),
-                    method: "GET".into(),
-                    url: format!("/{}", path.trim_start_matches('/')),
-                    retry_after: None,
-                    cause: format!("the answer was cut short {TRUNCATED_ATTEMPTS} times: {e}"),
-                })
-            },
-        ))
+        Err(CoupaError::Http(HttpError::Transient {
+            system: "coupa".into(),
+            method: "GET".into(),
+            url: call,
+            retry_after: None,
+            cause: format!("the answer was cut short {TRUNCATED_ATTEMPTS} times: {last}"),
+        }))
     }
 
     /// PUT or POST (a write: never re-sent once it may have arrived). A 2xx whose body is cut
@@ -191,7 +206,7 @@ fn read(resp: &Response, call: &str, what: &str) -> Result<Read, CoupaError> {
             Err(e) => Err(CoupaError::Decode { call, detail: format!("could not read {what}: {e}") }),
         };
     }
-    let server = envelope(resp.bytes());
+    let server = resp.scrub(&mlc_http::fault::vendor_words(resp.bytes()).join("; "));
     Err(match status {
         403 => CoupaError::Forbidden {
             call,

@@ -9,12 +9,14 @@
 //! | `Http` | as the HTTP kit says | 429 (or the rate-limit text), 5xx, network: Retryable |
 //!
 //! Coupa's JSON error envelope is keyed by model name, `{"errors": {"invoice_header": ["…"]}}`
-//! (fact sheet §0.1); [`envelope`] quotes it whole (`invoice_header: …; …`), so an operator reads
-//! Coupa's own words. Every message names Coupa, the call or record, and the fix when we know it.
+//! (fact sheet §0.1); the transport quotes it whole (`invoice_header: …`, through the kit's
+//! `fault::vendor_words`, scrubbed), so an operator reads Coupa's own words. Every message names
+//! Coupa, the call or record, and the fix when we know it; the shapes are the kit's (`fault`), the
+//! same for every system.
 
-use mlc_core::engine::flow::{ErrorClass, StepError};
+use mlc_core::engine::flow::ErrorClass;
 use mlc_http::HttpError;
-use serde_json::Value;
+use mlc_http::fault::{self, ConnectorError};
 
 /// Where the OAuth client and its scopes are managed.
 pub const CLIENT_FIX: &str = "check client_id and client_secret against Setup > Integrations > Oauth2/OpenID Connect \
@@ -28,14 +30,11 @@ pub const BASE_URL_FIX: &str =
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoupaError {
     /// A connection setting is missing or wrong.
-    #[error("Coupa connection {connection}: setting {key} {problem}")]
+    #[error("{}", fault::bad_option("Coupa", connection, key, problem))]
     Config { connection: String, key: String, problem: String },
 
     /// Credentials are incomplete.
-    #[error(
-        "Coupa connection {connection}: credentials lack {} (set them with `mlc credentials set {connection}`)",
-        fields.join(", ")
-    )]
+    #[error("{}", fault::missing_credentials("Coupa", connection, fields))]
     MissingCredential { connection: String, fields: Vec<String> },
 
     /// The token endpoint refused the client, or the API refused fresh tokens.
@@ -51,13 +50,19 @@ pub enum CoupaError {
     NotFound { what: String, call: String },
 
     /// Coupa refused the request (400/405/406/415…), its envelope quoted whole.
-    #[error("Coupa refused {what}: \"{server}\" ({call} answered {status}){}", fix_suffix(fix))]
+    #[error("{}", fault::refused("Coupa", what, server, call, *status, fix))]
     Refused { what: String, call: String, status: u16, server: String, fix: Option<String> },
 
     /// A write was sent and its answer lost; it was not re-sent.
     #[error(
-        "Coupa: {what}: in doubt, the request may have been applied but its answer was lost ({detail}); it was not \
-         re-sent: read the record back before writing again"
+        "{}",
+        fault::in_doubt(
+            "Coupa",
+            what,
+            "the request may have been applied",
+            detail,
+            "read the record back before writing again"
+        )
     )]
     InDoubt { what: String, detail: String },
 
@@ -74,16 +79,8 @@ pub enum CoupaError {
     Http(HttpError),
 }
 
-fn fix_suffix(fix: &Option<String>) -> String {
-    match fix {
-        Some(f) if !f.is_empty() => format!(". Fix: {f}"),
-        _ => String::new(),
-    }
-}
-
-impl CoupaError {
-    /// How the engine treats it.
-    pub fn class(&self) -> ErrorClass {
+impl ConnectorError for CoupaError {
+    fn class(&self) -> ErrorClass {
         match self {
             CoupaError::Auth { .. } | CoupaError::MissingCredential { .. } | CoupaError::Forbidden { .. } => {
                 ErrorClass::Auth
@@ -98,12 +95,30 @@ impl CoupaError {
         }
     }
 
-    /// Coupa's own words, when it refused something.
-    pub fn server_text(&self) -> Option<&str> {
+    fn vendor_words(&self) -> Option<&str> {
         match self {
             CoupaError::Refused { server, .. } | CoupaError::Forbidden { server, .. } => Some(server),
             _ => None,
         }
+    }
+
+    fn fix(&self) -> Option<&str> {
+        match self {
+            CoupaError::Refused { fix, .. } => fix.as_deref(),
+            CoupaError::Auth { fix, .. } | CoupaError::Forbidden { fix, .. } | CoupaError::Unexpected { fix, .. } => {
+                Some(fix)
+            }
+            _ => None,
+        }
+    }
+}
+
+mlc_http::step_error_from!(CoupaError);
+
+impl CoupaError {
+    /// How the engine treats it.
+    pub fn class(&self) -> ErrorClass {
+        ConnectorError::class(self)
     }
 
     /// The HTTP status of a refusal.
@@ -138,9 +153,11 @@ impl From<HttpError> for CoupaError {
             HttpError::InDoubt { method, url, cause, .. } => {
                 CoupaError::InDoubt { what: format!("{method} {url}"), detail: cause }
             }
-            HttpError::Unexpected { method, url, detail, .. } => {
-                CoupaError::Unexpected { call: format!("{method} {url}"), detail, fix: BASE_URL_FIX.to_string() }
-            }
+            HttpError::Unexpected { method, url, detail, fix, .. } => CoupaError::Unexpected {
+                call: format!("{method} {url}"),
+                detail,
+                fix: fix.unwrap_or_else(|| BASE_URL_FIX.to_string()),
+            },
             HttpError::Decode { method, url, detail, .. } => {
                 CoupaError::Decode { call: format!("{method} {url}"), detail }
             }
@@ -154,75 +171,6 @@ impl From<HttpError> for CoupaError {
     }
 }
 
-impl From<CoupaError> for StepError {
-    fn from(e: CoupaError) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
-    }
-}
-
-/// Coupa's error body in one line: the JSON envelope keyed by model name (`invoice_header: a; b`,
-/// several models joined with ` | `, the generic `error` key without its name), an OAuth error, a
-/// JSON string or array, XML `<error>` elements, or the text itself (whitespace collapsed, at most
-/// 500 characters).
-pub fn envelope(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let join = |v: &Value| -> String {
-        match v {
-            Value::Array(a) => a
-                .iter()
-                .map(|x| crate::kit_pending::text(x).unwrap_or_else(|| x.to_string()))
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => crate::kit_pending::text(other).unwrap_or_else(|| other.to_string()),
-        }
-    };
-    if let Ok(v) = serde_json::from_str::<Value>(&text) {
-        match &v {
-            Value::Object(m) => {
-                if let Some(errors) = m.get("errors") {
-                    return match errors {
-                        Value::Object(models) => models
-                            .iter()
-                            .map(
-                                |(model, msgs)| {
-                                    if model == "error" { join(msgs) } else { format!("{model}: {}", join(msgs)) }
-                                },
-                            )
-                            .collect::<Vec<_>>()
-                            .join(" | "),
-                        other => join(other),
-                    };
-                }
-                if let Some(e) = m.get("error").and_then(Value::as_str) {
-                    return match m.get("error_description").and_then(Value::as_str) {
-                        Some(d) => format!("{e}: {d}"),
-                        None => e.to_string(),
-                    };
-                }
-                if let Some(msg) = m.get("message").and_then(Value::as_str) {
-                    return msg.to_string();
-                }
-            }
-            Value::String(s) => return s.clone(),
-            Value::Array(_) => return join(&v),
-            _ => {}
-        }
-    }
-    if text.contains("<error>") {
-        let msgs: Vec<String> = text
-            .split("<error>")
-            .skip(1)
-            .filter_map(|p| p.split("</error>").next())
-            .map(|m| m.trim().trim_start_matches("<![CDATA[").trim_end_matches("]]>").trim().to_string())
-            .collect();
-        if !msgs.is_empty() {
-            return msgs.join("; ");
-        }
-    }
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    flat.chars().take(500).collect()
-}
-
 /// The scope named in a 403 text, if any (`core.invoice.write`).
 pub fn scope_in(text: &str) -> Option<String> {
     text.split(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == ':')
@@ -234,29 +182,15 @@ pub fn scope_in(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mlc_core::engine::flow::StepError;
 
     #[test]
-    fn envelopes_are_quoted_whole() {
-        assert_eq!(
-            envelope(br#"{"errors":{"account":["Segment 1 - Cost Center can't be blank"]}}"#),
-            "account: Segment 1 - Cost Center can't be blank"
-        );
-        assert_eq!(
-            envelope(br#"{"errors":{"user":["Login has already been taken","Email has already been taken"]}}"#),
-            "user: Login has already been taken; Email has already been taken"
-        );
-        assert_eq!(
-            envelope(br#"{"errors":{"error":["No results match your search criteria."]}}"#),
-            "No results match your search criteria."
-        );
-        assert_eq!(envelope(br#"{"errors":{"a":["x"],"b":["y"]}}"#), "a: x | b: y");
-        assert_eq!(envelope(br#"{"error":"invalid_scope","error_description":"bad"}"#), "invalid_scope: bad");
-        assert_eq!(envelope(b"<errors><error><![CDATA[Invoice is locked]]></error></errors>"), "Invoice is locked");
-        assert_eq!(envelope(b"Rate limit\n exceeded"), "Rate limit exceeded");
+    fn the_scope_a_refusal_names() {
         assert_eq!(
             scope_in("Access denied: the access token lacks the scope core.invoice.write"),
             Some("core.invoice.write".into())
         );
+        assert_eq!(scope_in("Forbidden"), None);
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! reading the invoice back (the flag is idempotent, so a mark that did not land is sent once
 //! more; a custom field that did not land is reported in doubt).
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Utc};
 use http::Method;
+use mlc_http::decode;
 use serde_json::{Map, Value, json};
 
 use crate::client::CoupaClient;
@@ -43,7 +44,7 @@ impl ExportPass {
 pub struct ExportMark {
     pub id: i64,
     /// Coupa's `last-exported-at`, when it said.
-    pub exported_at: Option<DateTime<FixedOffset>>,
+    pub exported_at: Option<DateTime<Utc>>,
     /// The answer to the PUT was lost and the state was confirmed by reading the record back.
     pub resolved_by_lookup: bool,
 }
@@ -94,8 +95,8 @@ impl CoupaClient {
             .await
         {
             Ok(v) => {
-                let status = v.get("status").and_then(crate::kit_pending::text).unwrap_or_default();
-                let exported = v.get("exported").and_then(crate::kit_pending::flag).unwrap_or(false);
+                let status = v.get("status").and_then(decode::text).unwrap_or_default();
+                let exported = v.get("exported").and_then(decode::flag).unwrap_or(false);
                 Ok(Some((status, exported)))
             }
             Err(e) if e.is_not_found() => Ok(None),
@@ -118,11 +119,9 @@ impl CoupaClient {
         for _ in 0..2 {
             match self.write(Method::PUT, &path, &query, None, &label).await {
                 Ok(v) => {
-                    let exported_at = v
-                        .get("last-exported-at")
-                        .and_then(crate::kit_pending::text)
-                        .and_then(|s| crate::kit_pending::datetime(&s));
-                    if v.get("exported").and_then(crate::kit_pending::flag) == Some(false) {
+                    let exported_at =
+                        v.get("last-exported-at").and_then(decode::text).and_then(|s| decode::datetime_utc(&s));
+                    if v.get("exported").and_then(decode::flag) == Some(false) {
                         return Err(CoupaError::Refused {
                             what: label,
                             call: format!("PUT /{path}"),
@@ -142,11 +141,9 @@ impl CoupaClient {
                             &format!("{what} {id}"),
                         )
                         .await?;
-                    if back.get("exported").and_then(crate::kit_pending::flag) == Some(true) {
-                        let exported_at = back
-                            .get("last-exported-at")
-                            .and_then(crate::kit_pending::text)
-                            .and_then(|s| crate::kit_pending::datetime(&s));
+                    if back.get("exported").and_then(decode::flag) == Some(true) {
+                        let exported_at =
+                            back.get("last-exported-at").and_then(decode::text).and_then(|s| decode::datetime_utc(&s));
                         return Ok(ExportMark { id, exported_at, resolved_by_lookup: true });
                     }
                     if resolved {
@@ -178,7 +175,7 @@ impl CoupaClient {
                     let have = back.get("custom-fields").and_then(Value::as_object);
                     let landed = fields.iter().all(|(k, v)| {
                         have.and_then(|m| m.get(k).or_else(|| m.get(&k.replace('_', "-"))))
-                            .is_some_and(|x| crate::kit_pending::text(x) == crate::kit_pending::text(v))
+                            .is_some_and(|x| decode::text(x) == decode::text(v))
                     });
                     if landed {
                         return Ok(());

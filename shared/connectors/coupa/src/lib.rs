@@ -40,6 +40,9 @@
 //! - the platform ([`connection`]): [`CoupaConnection`] (ping, [`webhook::CoupaWebhook`],
 //!   counters) registered as system `coupa`.
 //!
+//! Built on the connector kit: `mlc_http::decode` (tolerant values), `mlc_http::paging`
+//! (offset paging), `mlc_http::fault` (error shapes and vendor words), the kit's rate budgets.
+//!
 //! Every method returns [`CoupaError`], which converts into the engine's `StepError` with its
 //! class (token refused, 403 → Auth; 429, 5xx, network → Retryable; lost write → InDoubt;
 //! Coupa's refusals → Permanent, quoting its envelope).
@@ -62,8 +65,9 @@
 //!   only if provably not set (it is idempotent). The custom-field write-back is another PUT,
 //!   resolved the same way. The one create (integration history) looks the record up first when
 //!   its answer is lost.
-//! - **Rate limit**: 25 requests/s with bursts of 20; the client paces itself below that (20/s,
-//!   burst 10, settings), so steady state sees no 429. A 429 — or a 403/503 saying "Rate limit
+//! - **Rate limit**: 25 requests/s with bursts of 20, per instance; the client paces itself below
+//!   that (20/s, burst 10, settings) under one kit budget per instance (`coupa <host>:<port>`), so
+//!   every connection and worker of the process shares it and steady state sees no 429. A 429 — or a 403/503 saying "Rate limit
 //!   exceeded", since the status is undocumented — waits `Retry-After` (Coupa sends 1) or backs
 //!   off with full jitter.
 //! - **Answers**: kebab-case JSON, decimals as strings (numbers accepted), datetimes with the
@@ -83,7 +87,6 @@ pub mod connection;
 pub mod errors;
 pub mod integration;
 pub mod invoices;
-pub mod kit_pending;
 pub mod model;
 pub mod paging;
 pub mod ping;

@@ -6,18 +6,46 @@
 //! - Money is `Decimal`, read from strings (`"1050.00"`, Coupa's way) or numbers; ids are `i64`
 //!   from numbers or strings; `line-num` is a number on invoice lines and a string on PO lines,
 //!   and both are read from either.
-//! - Datetimes keep the instance's offset (`2025-06-01T06:59:46-07:00`); dates are the calendar
-//!   date as written (Coupa writes dates as midnight in the instance's zone).
+//! - Datetimes are instants (Coupa writes them with the instance's offset; a stamp without one
+//!   would be read as UTC); dates are the calendar date as written (Coupa writes dates as midnight
+//!   in the instance's zone, so converting to UTC first would move dates east of UTC a day back).
+//! - Amounts Coupa may send as `null` read as zero, flags as false, texts as empty.
 //! - `custom-fields` is an open map.
+//!
+//! The decoding itself is the connector kit's (`mlc_http::decode`); the four helpers below only
+//! give its optional readers the defaults these models want.
 
 use std::sync::OnceLock;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use mlc_http::decode::{self, de};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::kit_pending::de;
+/// An amount; `null` or blank is zero (Coupa writes absent amounts as `null`).
+fn money<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    de::opt_decimal(d).map(Option::unwrap_or_default)
+}
+
+/// Text; `null` or blank is empty.
+fn text_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    de::opt_text(d).map(Option::unwrap_or_default)
+}
+
+/// A yes/no; `null` is no.
+fn flag_or_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    de::opt_flag(d).map(|f| f.unwrap_or(false))
+}
+
+/// `custom-fields`: an object, `null` as none.
+fn custom_fields<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        other => Err(serde::de::Error::custom(format!("custom-fields must be an object, not {other}"))),
+    }
+}
 
 /// A currency as embedded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +53,7 @@ use crate::kit_pending::de;
 pub struct CurrencyRef {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub code: String,
     #[serde(deserialize_with = "de::opt_int")]
     pub decimals: Option<i64>,
@@ -42,8 +70,8 @@ impl<'de> Deserialize<'de> for Country {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(match Value::deserialize(d)? {
             Value::Object(m) => Country {
-                code: m.get("code").and_then(crate::kit_pending::text).unwrap_or_default(),
-                name: m.get("name").and_then(crate::kit_pending::text).unwrap_or_default(),
+                code: m.get("code").and_then(decode::text).unwrap_or_default(),
+                name: m.get("name").and_then(decode::text).unwrap_or_default(),
             },
             Value::String(s) if s.trim().len() == 2 => {
                 Country { code: s.trim().to_ascii_uppercase(), name: String::new() }
@@ -58,15 +86,15 @@ impl<'de> Deserialize<'de> for Country {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct Address {
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub street1: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub street2: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub city: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub state: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub postal_code: String,
     pub country: Option<Country>,
 }
@@ -77,9 +105,9 @@ pub struct Address {
 pub struct RemitTo {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub remit_to_code: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub name: String,
     #[serde(flatten)]
     pub address: Address,
@@ -87,7 +115,7 @@ pub struct RemitTo {
     pub vat_number: Option<String>,
     #[serde(deserialize_with = "de::opt_text")]
     pub local_tax_number: Option<String>,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub active: bool,
 }
 
@@ -97,9 +125,9 @@ pub struct RemitTo {
 pub struct PaymentTerm {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub code: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub description: String,
     #[serde(deserialize_with = "de::opt_int")]
     pub days_for_net_payment: Option<i64>,
@@ -107,7 +135,7 @@ pub struct PaymentTerm {
     pub days_for_discount_payment: Option<i64>,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub discount_rate: Option<Decimal>,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub active: bool,
 }
 
@@ -133,7 +161,7 @@ impl Account {
 
 impl<'de> Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use crate::kit_pending::{flag, int, text};
+        use mlc_http::decode::{flag, int, text};
         let v = Value::deserialize(d)?;
         let Value::Object(m) = v else { return Err(serde::de::Error::custom("an account must be an object")) };
         let mut segments: Vec<Option<String>> =
@@ -158,7 +186,7 @@ impl<'de> Deserialize<'de> for Account {
 pub struct SupplierRef {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub name: String,
     #[serde(deserialize_with = "de::opt_text")]
     pub display_name: Option<String>,
@@ -174,7 +202,7 @@ pub struct SupplierRef {
 pub struct Allocation {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub amount: Decimal,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub pct: Option<Decimal>,
@@ -190,20 +218,20 @@ pub struct InvoiceLine {
     #[serde(deserialize_with = "de::int")]
     pub line_num: i64,
     /// `InvoiceQuantityLine` or `InvoiceAmountLine`.
-    #[serde(rename = "type", deserialize_with = "de::string")]
+    #[serde(rename = "type", deserialize_with = "text_or_empty")]
     pub kind: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub description: String,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub quantity: Option<Decimal>,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub price: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub total: Decimal,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub tax_amount: Option<Decimal>,
     pub account: Option<Account>,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub account_allocations: Vec<Allocation>,
     /// The PO line billed, when the invoice is backed by a PO.
     #[serde(deserialize_with = "de::opt_int")]
@@ -214,7 +242,7 @@ pub struct InvoiceLine {
     pub order_header_num: Option<String>,
     #[serde(deserialize_with = "de::opt_text")]
     pub order_line_num: Option<String>,
-    #[serde(deserialize_with = "de::map")]
+    #[serde(deserialize_with = "custom_fields")]
     pub custom_fields: Map<String, Value>,
 }
 
@@ -242,9 +270,9 @@ pub struct Charge {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
     /// `InvoiceShippingCharge`, `InvoiceHandlingCharge`, `InvoiceMiscCharge`.
-    #[serde(rename = "type", deserialize_with = "de::string")]
+    #[serde(rename = "type", deserialize_with = "text_or_empty")]
     pub kind: String,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub total: Decimal,
     pub account: Option<Account>,
 }
@@ -255,13 +283,13 @@ pub struct Charge {
 pub struct TaxLine {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub amount: Decimal,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub rate: Option<Decimal>,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub code: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub description: String,
 }
 
@@ -271,15 +299,15 @@ pub struct TaxLine {
 pub struct Invoice {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub invoice_number: String,
     #[serde(deserialize_with = "de::opt_date")]
     pub invoice_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub document_type: String,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub is_credit_note: bool,
     #[serde(deserialize_with = "de::opt_text")]
     pub original_invoice_number: Option<String>,
@@ -291,41 +319,41 @@ pub struct Invoice {
     pub payment_term: Option<PaymentTerm>,
     #[serde(deserialize_with = "de::opt_date")]
     pub net_due_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub total_with_taxes: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub gross_total: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub amount_due: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub tax_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub shipping_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub handling_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub misc_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub discount_amount: Decimal,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub line_level_taxation: bool,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub invoice_lines: Vec<InvoiceLine>,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub invoice_charges: Vec<Charge>,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub tax_lines: Vec<TaxLine>,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub exported: bool,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub last_exported_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<FixedOffset>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub last_exported_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub updated_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_text")]
     pub comments: Option<String>,
-    #[serde(deserialize_with = "de::map")]
+    #[serde(deserialize_with = "custom_fields")]
     pub custom_fields: Map<String, Value>,
 }
 
@@ -380,20 +408,20 @@ pub struct OrderLine {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
     /// A string in Coupa's JSON (`"1"`); numbers accepted.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub line_num: String,
-    #[serde(rename = "type", deserialize_with = "de::string")]
+    #[serde(rename = "type", deserialize_with = "text_or_empty")]
     pub kind: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub description: String,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub quantity: Option<Decimal>,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub price: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "money")]
     pub total: Decimal,
     pub account: Option<Account>,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
     #[serde(deserialize_with = "de::opt_int")]
     pub order_header_id: Option<i64>,
@@ -401,7 +429,7 @@ pub struct OrderLine {
     pub order_header_number: Option<String>,
     #[serde(deserialize_with = "de::opt_int")]
     pub version: Option<i64>,
-    #[serde(deserialize_with = "de::map")]
+    #[serde(deserialize_with = "custom_fields")]
     pub custom_fields: Map<String, Value>,
 }
 
@@ -411,24 +439,24 @@ pub struct OrderLine {
 pub struct PurchaseOrder {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub po_number: String,
     /// `issued`, `closed`, `cancelled` (or `canceled`), …
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
     /// The supplier-visible revision; a new version resets `exported`.
     #[serde(deserialize_with = "de::int")]
     pub version: i64,
     #[serde(deserialize_with = "de::opt_text")]
     pub change_type: Option<String>,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub exported: bool,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub last_exported_at: Option<DateTime<FixedOffset>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub last_exported_at: Option<DateTime<Utc>>,
     pub supplier: Option<SupplierRef>,
     pub currency: Option<CurrencyRef>,
     pub payment_term: Option<PaymentTerm>,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub order_lines: Vec<OrderLine>,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub total: Option<Decimal>,
@@ -436,11 +464,11 @@ pub struct PurchaseOrder {
     pub total_with_estimated_tax: Option<Decimal>,
     #[serde(deserialize_with = "de::opt_decimal")]
     pub invoice_total: Option<Decimal>,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::map")]
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "custom_fields")]
     pub custom_fields: Map<String, Value>,
 }
 
@@ -480,11 +508,11 @@ pub struct Contact {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 pub struct Phone {
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub country_code: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub area_code: String,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub number: String,
     #[serde(deserialize_with = "de::opt_text")]
     pub extension: Option<String>,
@@ -506,14 +534,14 @@ impl Phone {
 pub struct Supplier {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub name: String,
     #[serde(deserialize_with = "de::opt_text")]
     pub display_name: Option<String>,
     #[serde(deserialize_with = "de::opt_text")]
     pub number: Option<String>,
     /// `active`, `inactive`, `draft`.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
     #[serde(deserialize_with = "de::opt_text")]
     pub tax_id: Option<String>,
@@ -526,15 +554,15 @@ pub struct Supplier {
     pub payment_term: Option<PaymentTerm>,
     pub primary_address: Option<Address>,
     pub primary_contact: Option<Contact>,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub remit_to_addresses: Vec<RemitTo>,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub on_hold: bool,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<FixedOffset>>,
-    #[serde(deserialize_with = "de::map")]
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "de::opt_datetime_utc")]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(deserialize_with = "custom_fields")]
     pub custom_fields: Map<String, Value>,
 }
 
@@ -560,7 +588,7 @@ pub struct BankAddress {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
     /// `RTA`, `User`, `Primary`, `Standard`.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub kind: String,
     #[serde(flatten)]
     pub address: Address,
@@ -596,9 +624,9 @@ pub struct SupplierInformation {
     pub tax_classification: Option<String>,
     #[serde(deserialize_with = "de::opt_text")]
     pub pay_group: Option<String>,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "de::one_or_many")]
     pub supplier_information_addresses: Vec<BankAddress>,
 }
 
@@ -611,19 +639,19 @@ pub type Currency = CurrencyRef;
 pub struct IntegrationRecord {
     #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub document_type: String,
     #[serde(deserialize_with = "de::opt_int")]
     pub document_id: Option<i64>,
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "text_or_empty")]
     pub status: String,
-    #[serde(deserialize_with = "de::flag")]
+    #[serde(deserialize_with = "flag_or_false")]
     pub resolved: bool,
 }
 
 /// A version stamp from a record's `updated-at`: UTC, seconds (what webhooks and polls agree on).
-pub fn version_stamp(t: DateTime<FixedOffset>) -> String {
-    t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true)
+pub fn version_stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Decode one record, naming the call and the record on failure.
@@ -807,6 +835,11 @@ mod tests {
         assert!(!inv.is_credit());
         let bad = serde_json::from_value::<Invoice>(json!({"id": 1, "total-with-taxes": "lots"}));
         assert!(bad.unwrap_err().to_string().contains("not a number"));
+        let nulls: Invoice =
+            serde_json::from_value(json!({"id": 2, "tax-amount": null, "exported": null, "comments": null,
+            "invoice-lines": null, "custom-fields": null}))
+            .expect("nulls are absent values");
+        assert_eq!((nulls.tax_amount, nulls.exported, nulls.invoice_lines.len()), (Decimal::ZERO, false, 0));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Walking a Coupa listing: `offset`/`limit` pages of at most 50, ordered by id.
 //!
-//! Coupa lists are bare arrays with no total and no links (fact sheet §4): a walk asks for
-//! `offset=0, 50, 100, …` and stops at a page shorter than `limit`. Three hazards shape it:
+//! Coupa lists are bare arrays with no total and no links (fact sheet §4): the kit's
+//! [`Paging::offset`] asks for `offset=0, 50, 100, …` and stops at a page shorter than `limit`
+//! (we never ask for more than Coupa's cap, so a short page really is the last). What is Coupa's
+//! own is what the pages may do between two requests:
 //!
 //! - **The exported-flag hazard.** Filtering on `exported=false` while marking records exported
 //!   shifts every later record one place left, so offset paging skips one record per mark. The
@@ -13,11 +15,14 @@
 //! - **Records added at the end** (new ids) appear on later pages, because the walk orders by id
 //!   ascending, whatever the instance's default order.
 //!
-//! A walk that stops advancing (every row already seen, page after page) or runs past
-//! [`MAX_PAGES`] is an error rather than a loop.
+//! Each page goes through the connector's read path (Coupa's error envelopes, truncated answers
+//! read again). A walk that stops advancing (every row already seen, page after page) or runs
+//! past [`MAX_PAGES`] is an error rather than a loop.
 
 use std::collections::HashSet;
 
+use mlc_http::Request;
+use mlc_http::paging::Paging;
 use serde_json::Value;
 
 use crate::client::CoupaClient;
@@ -31,62 +36,49 @@ pub const MAX_PAGES: u64 = 20_000;
 pub struct Pager {
     client: CoupaClient,
     resource: String,
-    query: Vec<(String, String)>,
-    offset: usize,
-    limit: usize,
-    done: bool,
+    paging: Paging,
+    next: Option<Request>,
     seen: HashSet<i64>,
+    rows: u64,
     pages: u64,
     stalled: u32,
 }
 
 impl Pager {
+    fn error(&self, detail: String) -> CoupaError {
+        CoupaError::Decode { call: format!("GET /{}", self.resource), detail }
+    }
+
     /// The next page's records not seen before (`None` when the walk is over).
     pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, CoupaError> {
-        if self.done {
-            return Ok(None);
-        }
+        let Some(req) = self.next.take() else { return Ok(None) };
         if self.pages >= MAX_PAGES {
-            return Err(CoupaError::Decode {
-                call: format!("GET /{}", self.resource),
-                detail: format!("the listing did not end after {MAX_PAGES} pages"),
-            });
+            return Err(self.error(format!("the listing did not end after {MAX_PAGES} pages")));
         }
-        let mut q = self.query.clone();
-        q.push(("offset".into(), self.offset.to_string()));
-        q.push(("limit".into(), self.limit.to_string()));
-        let v = self.client.get(&self.resource, &q, &format!("the {} listing", self.resource)).await?;
+        let what = format!("the {} listing", self.resource);
+        let (resp, body) = self.client.read_with_retry(req.clone(), &self.resource, &what).await?;
         self.pages += 1;
-        let rows = match v {
+        let rows = match body {
             Value::Array(a) => a,
-            other => {
-                return Err(CoupaError::Decode {
-                    call: format!("GET /{}", self.resource),
-                    detail: format!("expected a JSON array, got {}", kind(&other)),
-                });
-            }
+            Value::Null => Vec::new(),
+            other => return Err(self.error(format!("expected a JSON array, got {}", kind(&other)))),
         };
         let n = rows.len();
+        self.rows += n as u64;
         let mut fresh = Vec::with_capacity(n);
         for r in rows {
-            let id = r.get("id").and_then(crate::kit_pending::int).ok_or_else(|| CoupaError::Decode {
-                call: format!("GET /{}", self.resource),
-                detail: format!("a record without an id at offset {}", self.offset),
-            })?;
+            let Some(id) = r.get("id").and_then(mlc_http::decode::int) else {
+                return Err(self.error(format!("a record without an id on page {}", self.pages)));
+            };
             if self.seen.insert(id) {
                 fresh.push(r);
             }
         }
-        self.offset += n;
-        if n < self.limit {
-            self.done = true;
-        } else if fresh.is_empty() {
+        self.next = self.paging.next_request(&req, &resp, n, None, self.rows)?;
+        if self.next.is_some() && fresh.is_empty() {
             self.stalled += 1;
             if self.stalled >= 3 {
-                return Err(CoupaError::Decode {
-                    call: format!("GET /{}", self.resource),
-                    detail: "the listing repeats the same records page after page".into(),
-                });
+                return Err(self.error("the listing repeats the same records page after page".into()));
             }
         } else {
             self.stalled = 0;
@@ -103,7 +95,6 @@ impl Pager {
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Object(_) => "an object",
-        Value::Null => "nothing",
         Value::String(_) => "a string",
         _ => "a scalar",
     }
@@ -112,18 +103,20 @@ fn kind(v: &Value) -> &'static str {
 impl CoupaClient {
     /// Start a walk over `resource` with these filters and `fields`, ordered by id ascending.
     pub fn walk(&self, resource: &str, filters: &[(String, String)], fields: &str) -> Pager {
-        let mut query: Vec<(String, String)> = filters.to_vec();
-        query.push(("fields".into(), fields.to_string()));
-        query.push(("order_by".into(), "id".into()));
-        query.push(("dir".into(), "asc".into()));
+        let resource = resource.trim_start_matches('/').to_string();
+        let mut first = Request::get(resource.clone());
+        for (k, v) in filters {
+            first = first.query(k.as_str(), v);
+        }
+        first = first.query("fields", fields).query("order_by", "id").query("dir", "asc");
+        let paging = Paging::offset("offset", "limit", self.inner.settings.page_size);
         Pager {
             client: self.clone(),
-            resource: resource.trim_start_matches('/').to_string(),
-            query,
-            offset: 0,
-            limit: self.inner.settings.page_size as usize,
-            done: false,
+            next: Some(paging.first_request(first)),
+            resource,
+            paging,
             seen: HashSet::new(),
+            rows: 0,
             pages: 0,
             stalled: 0,
         }
@@ -150,7 +143,7 @@ impl CoupaClient {
             .collect(resource, filters, r#"["id"]"#)
             .await?
             .iter()
-            .filter_map(|r| r.get("id").and_then(crate::kit_pending::int))
+            .filter_map(|r| r.get("id").and_then(mlc_http::decode::int))
             .collect())
     }
 }

@@ -16,7 +16,7 @@
 //! says which checks were skipped and why. Ping makes one call per scope plus the token call,
 //! inside the same rate budget as everything else.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::FixedOffset;
 use http::Method;
 use mlc_core::ping::PingCheck;
 use mlc_http::HttpError;
@@ -62,8 +62,8 @@ fn probe_of(scope: &str) -> Option<ProbeCall> {
 
 /// What one probe said.
 enum Probe {
-    /// The scope let the call through (`Some` when a record's `updated-at` came back).
-    Allowed(Option<DateTime<FixedOffset>>),
+    /// The scope let the call through (`Some`: the offset of a record's `updated-at`).
+    Allowed(Option<FixedOffset>),
     Forbidden(String),
     Other(CoupaError),
     Untested,
@@ -83,8 +83,9 @@ impl CoupaClient {
                     .as_array()
                     .and_then(|a| a.first())
                     .and_then(|x| x.get("updated-at"))
-                    .and_then(crate::kit_pending::text)
-                    .and_then(|s| crate::kit_pending::datetime(&s));
+                    .and_then(mlc_http::decode::text)
+                    .and_then(|s| mlc_http::decode::parse_stamp(&s))
+                    .and_then(|(_, zone)| zone);
                 Probe::Allowed(stamp)
             }
             Err(CoupaError::NotFound { .. }) if method != Method::GET => Probe::Allowed(None),
@@ -178,7 +179,7 @@ impl CoupaClient {
             ),
         ));
 
-        let mut zone: Option<(DateTime<FixedOffset>, String)> = None;
+        let mut zone: Option<(FixedOffset, String)> = None;
         let mut writes_ok: Vec<&str> = Vec::new();
         let mut results = vec![(scopes[0].clone(), first)];
         for sc in scopes.iter().skip(1) {
@@ -218,10 +219,7 @@ impl CoupaClient {
         out.push(match zone {
             Some((t, from)) => PingCheck::pass(
                 "instance time zone",
-                format!(
-                    "Coupa writes times as UTC{} (seen on a record read with {from}); dates are read as written",
-                    t.format("%:z")
-                ),
+                format!("Coupa writes times as UTC{t} (seen on a record read with {from}); dates are read as written"),
             ),
             None => PingCheck::pass(
                 "instance time zone",

@@ -170,7 +170,7 @@ impl CoupaSettings {
                 let msg = e.to_string();
                 if let Some(unknown) = msg.strip_prefix("unknown field `").and_then(|m| m.split('`').next()) {
                     let known: Vec<&str> = EXPECTED.iter().map(|(k, _)| *k).collect();
-                    return Err(err(unknown, format!("is not a Coupa setting (known: {})", known.join(", "))));
+                    return Err(err(unknown, format!("is not a Coupa option (known: {})", known.join(", "))));
                 }
                 for (k, v) in &map {
                     let mut one = serde_json::Map::new();
@@ -377,14 +377,14 @@ mod tests {
         let e = |v: Value| CoupaSettings::from_options("coupa-us", &v).unwrap_err().to_string();
         let m = e(opts(json!({"page_sise": 10})));
         assert!(
-            m.starts_with("Coupa connection coupa-us: setting page_sise is not a Coupa setting (known: base_url"),
+            m.starts_with("Coupa connection coupa-us: option page_sise is not a Coupa option (known: base_url"),
             "{m}"
         );
         let m = e(opts(json!({"page_size": "lots"})));
-        assert_eq!(m, "Coupa connection coupa-us: setting page_size must be a whole number from 1 to 50, not \"lots\"");
+        assert_eq!(m, "Coupa connection coupa-us: option page_size must be a whole number from 1 to 50, not \"lots\"");
         let m = e(opts(json!({"page_size": 51})));
         assert!(m.contains("page_size must be a whole number from 1 to 50, not 51"), "{m}");
-        assert!(e(json!({})).contains("setting base_url is required"));
+        assert!(e(json!({})).contains("option base_url is required"));
         assert!(e(json!({"base_url": "ftp://x"})).contains("base_url"));
         assert!(e(opts(json!({"client_auth": "header"}))).contains("\"form\" or \"basic\""));
         assert!(e(opts(json!({"scopes": ["invoices"]}))).contains("service.object.right"));

@@ -29,9 +29,9 @@ use mlc_webhooks::{SignedTimestamp, Source};
 use serde_json::Value;
 
 use crate::errors::CoupaError;
-use crate::kit_pending::{datetime, int, text};
 use crate::model::version_stamp;
 use crate::settings::CoupaSettings;
+use mlc_http::decode::{datetime_utc, int, text};
 
 /// Entity of invoice hints.
 pub const ENTITY_INVOICE: &str = "invoice";
@@ -113,8 +113,12 @@ pub fn parse_events(req: &WebhookRequest<'_>) -> Result<Vec<WebhookEvent>, Intak
         .or_else(|| m.get("data").and_then(|d| d.get("id")).and_then(int))
         .ok_or_else(|| bad(format!("{event} names no resource-id")))?;
     let delivery = m.get("id").and_then(text).or_else(|| req.header("x-coupa-delivery").map(str::to_string));
-    let version =
-        m.get("data").and_then(|d| d.get("updated-at")).and_then(text).and_then(|s| datetime(&s)).map(version_stamp);
+    let version = m
+        .get("data")
+        .and_then(|d| d.get("updated-at"))
+        .and_then(text)
+        .and_then(|s| datetime_utc(&s))
+        .map(version_stamp);
     Ok(vec![WebhookEvent {
         event_type: event,
         entity: entity.to_string(),
@@ -132,7 +136,7 @@ mod tests {
     fn parse(v: Value, headers: &[(String, String)]) -> Result<Vec<WebhookEvent>, IntakeError> {
         let body = v.to_string();
         parse_events(&WebhookRequest {
-            system: "coupa",
+            connection: "coupa",
             headers,
             body: body.as_bytes(),
             received_at: chrono::Utc::now(),

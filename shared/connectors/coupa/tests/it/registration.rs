@@ -28,7 +28,7 @@ async fn coupa_registers_itself_builds_and_pings() {
     let e = (entry.check)(&bad).unwrap_err();
     assert!(e.contains("coupa-us") && e.contains("page_size") && e.contains("1 to 50") && !e.contains('\n'), "{e}");
     let typo = ConnectionSpec::new("coupa-us", "coupa", "https://acme.coupahost.com").with_option("scope", "x");
-    assert!((entry.check)(&typo).unwrap_err().contains("setting scope is not a Coupa setting"));
+    assert!((entry.check)(&typo).unwrap_err().contains("option scope is not a Coupa option"));
     assert!((entry.check)(&ConnectionSpec::new("c", "coupa", "https://acme.coupahost.com/api")).is_ok());
 
     let h = start(small()).await;

@@ -36,7 +36,7 @@ async fn endpoint(source: Arc<dyn WebhookSource>, clock: SimClock) -> (String, G
             .iter()
             .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let req = WebhookRequest { system: "coupa", headers: &hs, body: &body, received_at: e.clock.now() };
+        let req = WebhookRequest { connection: "coupa", headers: &hs, body: &body, received_at: e.clock.now() };
         let r = e.intake.handle(&e.engine, &req).await;
         let status = r.as_ref().map_or_else(|err| err.status(), |_| 202);
         e.got.lock().unwrap().push(r.map_err(|err| err.status()));
@@ -46,7 +46,7 @@ async fn endpoint(source: Arc<dyn WebhookSource>, clock: SimClock) -> (String, G
     let queue = Arc::new(MemoryQueue::new(Arc::new(mclock.clone()), 5));
     let engine = Engine::new(Arc::new(MemoryStore::new()), queue.clone(), Arc::new(mclock), EngineConfig::default());
     let mut intake = Intake::new();
-    intake.add_source(source);
+    intake.add_source("coupa", source);
     intake.route("coupa", ENTITY_INVOICE, "coupa-deltek-ap");
     intake.route("coupa", ENTITY_SUPPLIER, "coupa-deltek-vendors");
     let got: Got = Arc::new(Mutex::new(Vec::new()));

@@ -15,7 +15,7 @@ async fn marks_are_their_own_request_and_lost_answers_are_resolved_by_lookup() {
     let c = client(&h, json!({}));
     let m = c.mark_invoice_exported(1001).await.expect("mark");
     assert!(!m.resolved_by_lookup);
-    assert_eq!(m.exported_at.map(|t| t.to_rfc3339()), Some("2025-06-16T07:30:00-07:00".into()));
+    assert_eq!(m.exported_at.map(|t| t.to_rfc3339()), Some("2025-06-16T14:30:00+00:00".into()));
     let put = h.calls().records().into_iter().find(|r| r.method == "PUT").expect("the PUT");
     assert!(put.query.contains("exported=true"), "{}", put.query);
     // Committed, then the connection died: read back, found exported, not re-sent.
