@@ -17,6 +17,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use async_trait::async_trait;
 use mlc_core::secret::Redacted;
 use mlc_http::{Auth, AuthHeaders, ClientAuth, ClientCredentials, HttpError, TokenClient};
@@ -28,8 +30,16 @@ use crate::settings::{ClientAuthMode, CoupaCredentials, CoupaSettings};
 pub struct CoupaAuth {
     inner: ClientCredentials,
     activation_wait: Duration,
+    state: Mutex<Settle>,
+}
+
+#[derive(Debug, Default)]
+struct Settle {
     /// Set by a 401: the next freshly minted token waits before its first use.
-    settle_next: Mutex<bool>,
+    next: bool,
+    /// The token (generation) minted after a 401, and when it may be used: every caller of that
+    /// generation waits until then, not only the one that minted it.
+    hold: Option<(u64, Instant)>,
 }
 
 impl CoupaAuth {
@@ -44,7 +54,7 @@ impl CoupaAuth {
                 ClientAuthMode::Basic => ClientAuth::Basic,
             })
             .refresh_skew(skew.max(Duration::from_secs(1)));
-        CoupaAuth { inner, activation_wait: settings.token_activation_wait, settle_next: Mutex::new(false) }
+        CoupaAuth { inner, activation_wait: settings.token_activation_wait, state: Mutex::new(Settle::default()) }
     }
 }
 
@@ -52,22 +62,24 @@ impl CoupaAuth {
 impl Auth for CoupaAuth {
     async fn authorize(&self, tokens: &TokenClient<'_>) -> Result<AuthHeaders, HttpError> {
         let headers = self.inner.authorize(tokens).await?;
-        if headers.refreshed {
-            let settle = std::mem::take(&mut *self.settle_next.lock().unwrap_or_else(|p| p.into_inner()));
-            if settle && !self.activation_wait.is_zero() {
-                tracing::debug!(
-                    system = "coupa",
-                    wait_ms = self.activation_wait.as_millis() as u64,
-                    "new token after a 401: waiting for it to activate before first use"
-                );
-                tokio::time::sleep(self.activation_wait).await;
+        let until = {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if headers.refreshed && std::mem::take(&mut s.next) && !self.activation_wait.is_zero() {
+                s.hold = Some((headers.generation, Instant::now() + self.activation_wait));
             }
+            s.hold.filter(|(g, _)| *g == headers.generation).map(|(_, until)| until)
+        };
+        if let Some(until) = until
+            && until > Instant::now()
+        {
+            tracing::debug!(system = "coupa", "new token after a 401: waiting for it to activate before first use");
+            tokio::time::sleep_until(until).await;
         }
         Ok(headers)
     }
 
     async fn invalidate(&self, generation: u64) -> bool {
-        *self.settle_next.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).next = true;
         self.inner.invalidate(generation).await
     }
 

@@ -113,7 +113,15 @@ impl CoupaClient {
             )
         };
 
-        let first = self.probe(&scopes[0]).await;
+        let Some(first_scope) = scopes.first().cloned() else {
+            out.push(PingCheck::fail(
+                "token",
+                "no scopes are configured",
+                "list the scopes the flows need in the connection's scopes setting",
+            ));
+            return out;
+        };
+        let first = self.probe(&first_scope).await;
         match &first {
             Probe::Other(CoupaError::Http(HttpError::Transient { cause, .. })) => {
                 out.push(PingCheck::fail(
@@ -181,7 +189,7 @@ impl CoupaClient {
 
         let mut zone: Option<(FixedOffset, String)> = None;
         let mut writes_ok: Vec<&str> = Vec::new();
-        let mut results = vec![(scopes[0].clone(), first)];
+        let mut results = vec![(first_scope, first)];
         for sc in scopes.iter().skip(1) {
             results.push((sc.clone(), self.probe(sc).await));
         }

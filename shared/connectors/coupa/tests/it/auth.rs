@@ -56,6 +56,17 @@ async fn a_token_used_before_it_is_active_is_replaced_and_waited_for() {
     assert_eq!(inv.invoice_number, "CSE-1");
     assert_eq!(token_calls(&h), 2, "the refused token is replaced once");
     assert_eq!(h.calls().records().iter().filter(|r| r.status == Some(401)).count(), 1);
+    // Many workers at once after a revocation: every one of them waits for the new token.
+    act(&h, "revoke_tokens", json!({})).await;
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.get_invoice(1002).await })
+        })
+        .collect();
+    for t in tasks {
+        assert!(t.await.expect("join").expect("every worker recovers").is_some());
+    }
     // Without the wait the replacement is refused too: a clear credentials error, not a loop.
     let h2 = start_on(small(), SimClock::real()).await;
     h2.system().set_switch(|sw| sw.token_activation_ms = 5_000);
