@@ -29,6 +29,16 @@ mlc_core::register_system!(
                 "any long random value; Cin7 sends it back in the X-MLC-Webhook-Secret header of each webhook"
             )
             .optional(),
+            CredentialField::secret(
+                "webhook_secret_previous",
+                "during a rotation: the secret being replaced, still accepted until every webhook carries the new one"
+            )
+            .optional(),
+            CredentialField::plain(
+                "webhook_header",
+                "the header Cin7's webhooks carry the secret in, when not x-mlc-webhook-secret"
+            )
+            .optional(),
         ],
         check: |spec| settings(spec).map(|_| ()).map_err(|e| e.0),
         build,

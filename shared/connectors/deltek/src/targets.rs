@@ -16,7 +16,7 @@ use mlc_core::domain::{ApInvoice, JournalEntry, Status, Vendor};
 use mlc_core::engine::flow::{Found, StepError};
 use mlc_core::engine::model::{DocFacts, TargetRef};
 use mlc_core::engine::parts::{Target, TargetSpec};
-use rust_decimal::Decimal;
+
 use serde::{Deserialize, Serialize};
 
 use crate::client::DeltekClient;
@@ -88,10 +88,7 @@ impl Target for ApVoucherTarget {
         // Only a found voucher is read further: what it is decides "same bill" or "possible duplicate".
         let amount = match f.amount {
             Some(a) => Some(a),
-            None if !f.voucher.master_pkey.is_empty() => {
-                let lines = self.client.read_voucher_lines(&f.voucher).await?;
-                Some(lines.iter().map(|l| l.amount).sum::<Decimal>())
-            }
+            None if !f.voucher.master_pkey.is_empty() => self.client.voucher_total(&f.voucher).await?,
             None => None,
         };
         let facts = DocFacts {
