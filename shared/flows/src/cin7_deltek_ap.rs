@@ -370,6 +370,7 @@ fn credit_note_number(n: &str) -> String {
     if t.to_ascii_uppercase().starts_with("CN") { t.to_string() } else { format!("CN-{t}") }
 }
 
+#[async_trait::async_trait]
 impl FlowDef for Cin7DeltekAp {
     type Source = PurchaseSource;
     type Target = ApVoucherTarget;

@@ -113,6 +113,7 @@ fn fingerprint(s: &Supplier) -> String {
     Sha256::digest(&json).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+#[async_trait::async_trait]
 impl FlowDef for Cin7DeltekVendors {
     type Source = SupplierSource;
     type Target = VendorFirmTarget;

@@ -322,6 +322,14 @@ pub trait Flow: Send + Sync + 'static {
         )))
     }
 
+    /// Called once the document is in the target (posted now, or found there as this same
+    /// document): tell the source it is done (Coupa's `exported` flag, a custom field with the
+    /// voucher id). Best effort: a failure is noted on the item and the next read of the record
+    /// tries again (the lookup finds the document, so nothing posts twice). Default: nothing.
+    async fn after_settled(&self, _doc: &SourceDoc<Self::Record>, _target: &TargetRef) -> Result<(), StepError> {
+        Ok(())
+    }
+
     /// Mappings learnt from a successful write (supplier S1 → vendor firm V0042). The engine adds
     /// them, which releases items waiting for them.
     fn pairings(&self, _doc: &SourceDoc<Self::Record>, _target: &TargetRef) -> Vec<(MappingKey, String)> {

@@ -946,7 +946,7 @@ impl Engine {
                 t.natural_key = Some(nk);
                 t.nk_scope = Some(spec.nk_scope().to_string());
                 self.write(&item, t, exchanges).await?;
-                self.learn_pairings(flow, doc, &item, &tref).await?;
+                self.settled_in_target(flow, doc, &item, &tref).await?;
                 return Ok((DocOutcome::Skipped, None));
             }
             Plan::AlreadyPresent(tref) => {
@@ -1032,7 +1032,8 @@ impl Engine {
             });
             if !owned_by_other {
                 let msg = format!("the earlier create landed: found {} in {}", describe(&tref), spec.target_system);
-                self.post(item, tref, nk, &scope, msg, exchanges).await?;
+                self.post(item, tref.clone(), nk, &scope, msg, exchanges).await?;
+                self.settled_in_target(flow, doc, item, &tref).await?;
                 return Ok((DocOutcome::Posted, None));
             }
         }
@@ -1107,7 +1108,7 @@ impl Engine {
         self.write(item, t, exchanges).await?;
         if state == ItemState::Skipped {
             // A record found in the target still teaches the pairing (a vendor keyed by hand).
-            self.learn_pairings(flow, doc, item, &tref).await?;
+            self.settled_in_target(flow, doc, item, &tref).await?;
         }
         Ok((outcome, None))
     }
@@ -1146,7 +1147,7 @@ impl Engine {
             Ok(tref) => {
                 let msg = format!("{verb}d in {}: {}", spec.target_system, describe(&tref));
                 self.post(&item, tref.clone(), nk, spec.nk_scope(), msg, exchanges).await?;
-                self.learn_pairings(flow, doc, &item, &tref).await?;
+                self.settled_in_target(flow, doc, &item, &tref).await?;
                 Ok((DocOutcome::Posted, None))
             }
             Err(e) => self.step_failed(&item, verb, e, exchanges).await,
@@ -1154,7 +1155,9 @@ impl Engine {
     }
 
     /// Add the mappings a flow learnt from a record it wrote or found (releasing waiting items).
-    async fn learn_pairings<F: Flow>(
+    /// The document is in the target (written, or found as this same document): learn the
+    /// pairings it teaches and let the flow tell the source it is done.
+    async fn settled_in_target<F: Flow>(
         &self,
         flow: &F,
         doc: &SourceDoc<F::Record>,
@@ -1164,6 +1167,25 @@ impl Engine {
         for (key, target) in flow.pairings(doc, tref) {
             let m = Mapping { key, target, note: Some(format!("learnt from {}", item.key)), updated_at: self.now() };
             self.add_mapping(m).await?;
+        }
+        let (res, exchanges) = capture(flow.after_settled(doc, tref)).await;
+        let entry = match res {
+            Ok(()) if exchanges.is_empty() => None,
+            Ok(()) => Some(("source_told", format!("told {} the document is done", flow.spec().source_system))),
+            Err(e) => Some((
+                "source_not_told",
+                format!(
+                    "the document is in {}, but telling {} so failed ({}); the next read of the record tries again",
+                    flow.spec().target_system,
+                    flow.spec().source_system,
+                    e.message
+                ),
+            )),
+        };
+        if let Some((event, msg)) = entry {
+            let mut a = self.audit(item, event, msg);
+            a.exchanges = self.stash_bodies(exchanges).await?;
+            self.store.append_audit(&item.key, a).await?;
         }
         Ok(())
     }

@@ -183,6 +183,7 @@ pub trait Target: Send + Sync + 'static {
 }
 
 /// A flow file: source + eligibility + mapping + target, declared.
+#[async_trait]
 pub trait FlowDef: Send + Sync + 'static {
     type Source: Source;
     type Target: Target;
@@ -216,6 +217,11 @@ pub trait FlowDef: Send + Sync + 'static {
     /// Mappings learnt from a write (supplier S1 → vendor V0042), added by the engine.
     fn pairings(&self, _doc: &SourceDoc<Self::Doc>, _target: &TargetRef) -> Vec<(MappingKey, String)> {
         Vec::new()
+    }
+
+    /// The document is in the target: tell the source (see [`Flow::after_settled`]).
+    async fn after_settled(&self, _doc: &SourceDoc<Self::Doc>, _target: &TargetRef) -> Result<(), StepError> {
+        Ok(())
     }
 }
 
@@ -331,6 +337,10 @@ impl<D: FlowDef> Flow for Composed<D> {
 
     fn pairings(&self, doc: &SourceDoc<D::Doc>, target: &TargetRef) -> Vec<(MappingKey, String)> {
         self.def.pairings(doc, target)
+    }
+
+    async fn after_settled(&self, doc: &SourceDoc<D::Doc>, target: &TargetRef) -> Result<(), StepError> {
+        self.def.after_settled(doc, target).await
     }
 }
 
