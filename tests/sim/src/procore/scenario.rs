@@ -860,6 +860,7 @@ pub fn general_contractor(seed: u64, projects: usize) -> ProcoreScenario {
                 }
             }
             // Monthly applications on executed subcontracts.
+            approved_cos.sort_by_key(|c| c.0);
             if executed {
                 let periods = [(2025, 3, 31), (2025, 4, 30), (2025, 5, 31)];
                 let complete = status == "Complete";
