@@ -402,7 +402,7 @@ async fn a_cin7_webhook_goes_through_both_lambdas_into_one_deltek_voucher() {
 
     // Mappings: the survey code to its Deltek account, the Cin7 project attribute to the project.
     for (kind, source, target) in
-        [(MappingKind::Account, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::Project, PROJECT, PROJECT)]
+        [(MappingKind::ACCOUNT, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::PROJECT, PROJECT, PROJECT)]
     {
         webhook_rt
             .engine

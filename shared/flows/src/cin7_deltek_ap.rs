@@ -435,15 +435,15 @@ impl Flow for Cin7DeltekAp {
         let p = &doc.record.purchase;
         let mut keys = Vec::new();
         if let Some(s) = &p.supplier_id {
-            keys.push(MappingKey::new(SCOPE, MappingKind::Vendor, s));
+            keys.push(MappingKey::new(SCOPE, MappingKind::VENDOR, s));
         }
         for l in doc.record.bill_lines() {
             if let Some(a) = l.account.as_deref().filter(|a| !a.trim().is_empty()) {
-                keys.push(MappingKey::new(SCOPE, MappingKind::Account, a));
+                keys.push(MappingKey::new(SCOPE, MappingKind::ACCOUNT, a));
             }
         }
         if let Some(k) = self.project_key(p) {
-            keys.push(MappingKey::new(SCOPE, MappingKind::Project, k));
+            keys.push(MappingKey::new(SCOPE, MappingKind::PROJECT, k));
         }
         keys.sort();
         keys.dedup();
@@ -457,12 +457,12 @@ impl Flow for Cin7DeltekAp {
             .supplier_id
             .clone()
             .ok_or_else(|| MapError::Invalid(format!("purchase {} has no supplier id in Cin7", p.order_number)))?;
-        let vendor = r.resolve(MappingKind::Vendor, &supplier);
+        let vendor = r.resolve(MappingKind::VENDOR, &supplier);
         let lines = doc.record.bill_lines();
         let mut accounts = Vec::with_capacity(lines.len());
         for (n, l) in lines.iter().enumerate() {
             match l.account.as_deref().filter(|a| !a.trim().is_empty()) {
-                Some(a) => accounts.push(r.resolve(MappingKind::Account, a)),
+                Some(a) => accounts.push(r.resolve(MappingKind::ACCOUNT, a)),
                 None => {
                     return Err(MapError::Invalid(format!(
                         "line {} ({}) of purchase {} has no account code in Cin7",
@@ -474,7 +474,7 @@ impl Flow for Cin7DeltekAp {
             }
         }
         let project = match self.project_key(p) {
-            Some(k) => match r.resolve(MappingKind::Project, &k) {
+            Some(k) => match r.resolve(MappingKind::PROJECT, &k) {
                 Some(t) => Some(ProjectRef::parse_key(&t).ok_or_else(|| {
                     MapError::Invalid(format!("the project mapping for {k:?} is {t:?}, not WBS1|WBS2|WBS3"))
                 })?),

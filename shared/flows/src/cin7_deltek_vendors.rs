@@ -243,11 +243,11 @@ impl Flow for Cin7DeltekVendors {
     }
 
     fn required_mappings(&self, doc: &SourceDoc<Supplier>) -> Vec<MappingKey> {
-        vec![MappingKey::new(SCOPE, MappingKind::Vendor, &doc.record.id)]
+        vec![MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id)]
     }
 
     fn map(&self, doc: &SourceDoc<Supplier>, set: &MappingSet) -> Result<VendorTarget, MapError> {
-        let paired = set.get(&MappingKey::new(SCOPE, MappingKind::Vendor, &doc.record.id)).map(str::to_string);
+        let paired = set.get(&MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id)).map(str::to_string);
         let mut vendor = doc.record.to_vendor();
         if vendor.name.trim().is_empty() {
             return Err(MapError::Invalid(format!("Cin7 supplier {} has no name", doc.record.id)));
@@ -293,7 +293,7 @@ impl Flow for Cin7DeltekVendors {
 
     fn pairings(&self, doc: &SourceDoc<Supplier>, target: &TargetRef) -> Vec<(MappingKey, String)> {
         let vendor_no = target.id.split('|').next().unwrap_or_default().to_string();
-        vec![(MappingKey::new(SCOPE, MappingKind::Vendor, &doc.record.id), vendor_no)]
+        vec![(MappingKey::new(SCOPE, MappingKind::VENDOR, &doc.record.id), vendor_no)]
     }
 }
 

@@ -370,7 +370,11 @@ fn seed_hand_keyed(deltek: &SimHandle<DeltekSim>, scenario: &mlc_sim::cin7::Cin7
     for (vendor, inv) in &picks {
         let account = inv.accounts.first().and_then(|a| account_of(a)).unwrap_or("60200");
         let (w1, w2, w3) = match inv.project.as_deref().and_then(mlc_core::domain::ProjectRef::parse_key) {
-            Some(p) => (p.wbs1, p.wbs2.unwrap_or_default(), p.wbs3.unwrap_or_default()),
+            Some(p) => (
+                p.top().to_string(),
+                p.segment(1).unwrap_or_default().to_string(),
+                p.segment(2).unwrap_or_default().to_string(),
+            ),
             None => (String::new(), String::new(), String::new()),
         };
         let date = inv.date.and_then(|d| d.and_hms_opt(0, 0, 0));
@@ -551,8 +555,8 @@ async fn report(
             ItemState::NeedsMapping => {
                 for k in &i.missing {
                     // A supplier id means little to a person: name the supplier.
-                    let label = match (k.kind, &i.summary.vendor) {
-                        (mlc_core::mapping::MappingKind::Vendor, Some(v)) => format!("{k} = supplier {v}"),
+                    let label = match &i.summary.vendor {
+                        Some(v) if k.kind == mlc_core::mapping::MappingKind::VENDOR => format!("{k} = supplier {v}"),
                         _ => k.to_string(),
                     };
                     *r.needs_mapping_by_key.entry(label).or_default() += 1;

@@ -147,7 +147,7 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
         .expect("runtime");
     let rt = Arc::new(rt);
     for (kind, source, target) in
-        [(MappingKind::Account, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::Project, PROJECT, PROJECT)]
+        [(MappingKind::ACCOUNT, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::PROJECT, PROJECT, PROJECT)]
     {
         rt.engine
             .add_mapping(Mapping {

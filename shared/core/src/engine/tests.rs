@@ -304,12 +304,12 @@ impl Flow for FakeFlow {
     }
 
     fn required_mappings(&self, doc: &SourceDoc<Bill>) -> Vec<MappingKey> {
-        vec![MappingKey::new("src-tgt", MappingKind::Account, &doc.record.account)]
+        vec![MappingKey::new("src-tgt", MappingKind::ACCOUNT, &doc.record.account)]
     }
 
     fn map(&self, doc: &SourceDoc<Bill>, set: &MappingSet) -> Result<Voucher, MapError> {
         let mut r = Resolver::new(set, "src-tgt");
-        let account = r.resolve(MappingKind::Account, &doc.record.account);
+        let account = r.resolve(MappingKind::ACCOUNT, &doc.record.account);
         r.finish().map_err(MapError::Missing)?;
         Ok(Voucher {
             nk: format!("{}#{}", doc.record.vendor, doc.record.invoice),
@@ -434,7 +434,7 @@ impl Harness {
 
     async fn map_account(&self, code: &str) -> ReleaseReport {
         let m = Mapping {
-            key: MappingKey::new("src-tgt", MappingKind::Account, code),
+            key: MappingKey::new("src-tgt", MappingKind::ACCOUNT, code),
             target: format!("GL{code}"),
             note: None,
             updated_at: self.clock.now(),
@@ -522,7 +522,7 @@ async fn missing_mapping_parks_the_item_and_adding_it_releases_exactly_those_ite
         assert_eq!(h.item(id, 1).await.state, ItemState::NeedsMapping);
     }
     let b1 = h.item("B1", 1).await;
-    assert_eq!(b1.missing, vec![MappingKey::new("src-tgt", MappingKind::Account, "300")]);
+    assert_eq!(b1.missing, vec![MappingKey::new("src-tgt", MappingKind::ACCOUNT, "300")]);
     assert!(b1.reason.unwrap().contains("\"300\""));
 
     let released = h.map_account("300").await;
