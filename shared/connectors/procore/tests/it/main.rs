@@ -1,0 +1,1 @@
+//! Client tests against the Procore simulator over real HTTP.
