@@ -21,8 +21,11 @@
 //! - **Paging** ([`ProcoreClient::list_all`]): `page` + `per_page` (always sent), follow while the
 //!   `Link` header has `rel="next"` (never by guessing from counts), with our own query (the
 //!   link's URL shape is not relied on; its `page` number is). If `Total` changes between pages,
-//!   records were added or moved while we read, so the listing is read again and the two passes
-//!   merged by id (up to three passes).
+//!   or a row comes back twice in one pass, records were added, removed or moved while we read:
+//!   the listing is read again (up to three passes); the first pass without movement is the
+//!   answer, and if every pass moved, their union by id (the latest copy of each row). A removal balanced by an addition within one read leaves no trace in
+//!   the answers and is not detected; the flows' overlapping poll windows and the nightly
+//!   reconciliation cover that case.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -240,11 +243,13 @@ impl ProcoreClient {
         what: &str,
     ) -> Result<Vec<T>, ProcoreError> {
         let per_page = self.inner.settings.page_size;
-        let mut rows: Vec<Value> = Vec::new();
-        let mut ids: BTreeSet<String> = BTreeSet::new();
+        // Rows by id in first-seen order; a later pass replaces a row with its fresher copy.
+        let mut order: Vec<String> = Vec::new();
+        let mut by_id: HashMap<String, Value> = HashMap::new();
         for pass in 0..3 {
             let mut page: u32 = 1;
-            let mut first_total: Option<u64> = None;
+            let mut first_total: Option<Option<u64>> = None;
+            let mut seen_this_pass: BTreeSet<String> = BTreeSet::new();
             let mut drifted = false;
             loop {
                 let mut req = Request::get(path);
@@ -255,19 +260,23 @@ impl ProcoreClient {
                 let resp = self.send(req, what).await?;
                 let batch: Vec<Value> = resp.json::<Vec<Value>>()?;
                 let total = resp.header("total").and_then(|t| t.trim().parse::<u64>().ok());
-                match (first_total, total) {
-                    (None, t) => first_total = t.or(Some(u64::MAX)),
-                    (Some(a), Some(b)) if a != b && a != u64::MAX => drifted = true,
+                match first_total {
+                    None => first_total = Some(total),
+                    Some(t) if t != total => drifted = true,
                     _ => {}
                 }
                 for r in batch {
                     let key = match r.get("id") {
                         Some(Value::Number(n)) => n.to_string(),
                         Some(Value::String(s)) => s.clone(),
-                        _ => format!("#{}", rows.len()),
+                        _ => format!("#{}", order.len()),
                     };
-                    if ids.insert(key) {
-                        rows.push(r);
+                    // A row seen twice in one pass: records were inserted before our offset.
+                    if !seen_this_pass.insert(key.clone()) {
+                        drifted = true;
+                    }
+                    if by_id.insert(key.clone(), r).is_none() {
+                        order.push(key);
                     }
                 }
                 let Some(next) = link(resp.headers(), "next") else { break };
@@ -284,10 +293,13 @@ impl ProcoreClient {
                 }
             }
             if !drifted {
+                // A pass that saw no movement is the truth: drop rows only earlier passes saw.
+                order.retain(|k| seen_this_pass.contains(k));
                 break;
             }
             tracing::debug!(system = "procore", what, pass, "the list changed while it was read; reading it again");
         }
+        let rows: Vec<Value> = order.into_iter().filter_map(|k| by_id.remove(&k)).collect();
         rows.into_iter()
             .map(|r| {
                 let id = r.get("id").cloned().unwrap_or(Value::Null);
