@@ -64,16 +64,23 @@ fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
 }
 
 /// Time until `X-Rate-Limit-Reset` (Unix seconds), measured against the answer's `Date` header
-/// when there is one (so a server whose clock differs from ours is still read right), else
-/// against our clock. `None` without a reset header.
+/// when our clock disagrees with it by more than two seconds (so a server whose clock differs
+/// from ours is still read right), else against our own clock (`Date` has whole seconds only;
+/// ours keeps the fraction, so short windows are not overestimated by a second). `None` without
+/// a reset header.
 pub fn reset_wait(headers: &HeaderMap) -> Option<Duration> {
     let reset = header_i64(headers, "x-rate-limit-reset")?;
-    let server_now = headers
+    let local = SystemTime::now();
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let server = headers
         .get(http::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d).ok())
-        .unwrap_or_else(SystemTime::now);
-    let now_secs = server_now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        .map(secs);
+    let now_secs = match server {
+        Some(s) if (s - secs(local)).abs() > 2.0 => s,
+        _ => secs(local),
+    };
     let left = reset as f64 - now_secs;
     Some(if left > 0.0 { Duration::from_secs_f64(left) } else { Duration::ZERO })
 }
