@@ -8,6 +8,7 @@
 //! Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 bad usage.
 
 mod cmd;
+mod demo;
 mod home;
 mod output;
 
@@ -50,7 +51,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every flow against the built-in simulators and print a report.
-    Demo(cmd::demo::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Webhook listener + scheduler + worker in one process, as configured.
     Serve,
     /// One poll of a flow, then drain the queue.
@@ -71,6 +72,9 @@ enum Command {
     },
     /// Run items again (one key, or a filter), recording why.
     Replay(ReplayArgs),
+    /// Decide on a possible duplicate (an item held in needs_review): post it under another
+    /// number, skip it, or confirm it is the bill the target already holds.
+    Review(cmd::items::ReviewArgs),
     /// Mapping tables (source code → target code).
     #[command(subcommand)]
     Mappings(MappingsCmd),
@@ -174,7 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let origin = home::config_origin(&globals);
             cmd::config::run(&home::load_config(&globals)?, origin.as_deref(), out)?
         }
-        Command::Demo(args) => cmd::demo::run(&globals, out, args).await?,
+        Command::Demo(args) => demo::run(&globals, out, args).await?,
         Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
         Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,
         Command::Ping { connection } => {
@@ -196,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
         }
         Command::Replay(args) => cmd::items::replay(&home::Home::open(&globals).await?.engine, out, &args).await?,
+        Command::Review(args) => cmd::items::review(&home::Home::open(&globals).await?.engine, out, &args).await?,
         Command::Mappings(m) => {
             let home = home::Home::open(&globals).await?;
             match m {

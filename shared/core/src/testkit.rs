@@ -113,6 +113,7 @@ pub async fn store_conformance(store: &dyn Store) {
     let mut marker = Transition::to(ItemState::InDoubt, audit(now + secs(63), "write_sent")).reason("sent");
     marker.release_claim = false;
     marker.natural_key = Some("V1#INV1".into());
+    marker.nk_scope = Some("deltek-east".into());
     let m = store.transition(&a.key, "w2", marker, now + secs(63)).await.expect("marker");
     assert_eq!(m.state, ItemState::InDoubt);
     assert_eq!(m.in_doubt_since, Some(now + secs(63)), "entering in_doubt must stamp in_doubt_since");
@@ -137,9 +138,11 @@ pub async fn store_conformance(store: &dyn Store) {
         store.claim(&a.key, "w3", now + secs(200), now + secs(260)).await.unwrap(),
         ClaimResult::Finished(_)
     ));
-    let found = store.posted_by_natural_key("f", "V1#INV1").await.expect("nk");
+    assert_eq!(p.nk_scope.as_deref(), Some("deltek-east"), "the natural key's scope must survive later transitions");
+    // Natural keys are unique per target connection, whichever flow posted them.
+    let found = store.holding_natural_key("deltek-east", "another-flow", "V1#INV1").await.expect("nk");
     assert_eq!(found.len(), 1);
-    assert!(store.posted_by_natural_key("other-flow", "V1#INV1").await.unwrap().is_empty());
+    assert!(store.holding_natural_key("deltek-west", "f", "V1#INV1").await.unwrap().is_empty());
 
     // audit: claims and transitions, in order.
     let trail = store.audit_trail(&a.key).await.expect("trail");

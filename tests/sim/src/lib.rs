@@ -10,6 +10,9 @@
 //! - [`deltek`]: Deltek Vantagepoint; [`cin7`]: Cin7 Core; [`acumatica`], [`procore`], [`coupa`],
 //!   [`cleo`]: the systems of the integrations being built.
 //!
+//! - [`world`] (feature `world`): several simulators as one world of connections, turned into
+//!   ml-connector's configuration and credentials.
+//!
 //! Each system registers itself in its own module with [`register_simulator!`]; `mlc sim`,
 //! `mlc demo` and the tests find it through [`systems`] and [`start`], so adding a simulator
 //! touches only its own folder (and one `pub mod` line here).
@@ -37,6 +40,8 @@ pub mod common;
 pub mod coupa;
 pub mod deltek;
 pub mod procore;
+#[cfg(feature = "world")]
+pub mod world;
 
 use std::io::Write;
 

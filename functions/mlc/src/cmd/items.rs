@@ -272,3 +272,41 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
         }
     })
 }
+
+/// `mlc review <item>`: a person's decision on a possible duplicate.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("decision").required(true).args(["post_as", "skip", "same"])))]
+pub struct ReviewArgs {
+    /// The held item's key (`mlc items --state needs_review` lists them).
+    pub item: String,
+    /// Both are real bills: post this one under another number (e.g. `RENT-202411-2`).
+    #[arg(long, value_name = "NUMBER")]
+    pub post_as: Option<String>,
+    /// Leave it out of the target.
+    #[arg(long)]
+    pub skip: bool,
+    /// It is the bill the target already holds (nothing to post).
+    #[arg(long)]
+    pub same: bool,
+    /// Why (recorded in the audit trail with who decided).
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub async fn review(engine: &Engine, out: Out, args: &ReviewArgs) -> anyhow::Result<()> {
+    if args.reason.trim().is_empty() {
+        bail!("--reason must say why (it is recorded in the audit trail)");
+    }
+    let decision = match (&args.post_as, args.skip, args.same) {
+        (Some(n), _, _) if n.trim().is_empty() => bail!("--post-as needs the number to post it under"),
+        (Some(n), _, _) => mlc_core::engine::ReviewDecision::PostAs(n.trim().to_string()),
+        (None, true, _) => mlc_core::engine::ReviewDecision::Skip,
+        _ => mlc_core::engine::ReviewDecision::SameDocument,
+    };
+    let by = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "operator".into());
+    let item = engine.review(&ItemKey(args.item.clone()), decision, &by, &args.reason).await?;
+    out.emit(&item, || match &args.post_as {
+        Some(n) => println!("{}: queued to post as {n} (decided by {by})", item.key),
+        None => println!("{}: {} — {}", item.key, item.state_label(), item.reason.clone().unwrap_or_default()),
+    })
+}

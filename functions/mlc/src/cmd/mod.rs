@@ -2,7 +2,7 @@
 
 pub mod config;
 pub mod credentials;
-pub mod demo;
+
 pub mod items;
 pub mod mappings;
 pub mod ping;

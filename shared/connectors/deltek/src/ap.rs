@@ -780,7 +780,16 @@ impl DeltekClient {
         master_pkey: &str,
     ) -> Result<Option<crate::model::FoundVoucher>, DeltekError> {
         let path = format!("DataEntry/apMaster/{}|{}", seg(batch), seg(master_pkey));
-        let q = Query::new().fields(&["Batch", "MasterPKey", "Vendor", "Invoice", "Voucher", "Status", "Posted"]);
+        let q = Query::new().fields(&[
+            "Batch",
+            "MasterPKey",
+            "Vendor",
+            "Invoice",
+            "Voucher",
+            "Status",
+            "Posted",
+            "InvoiceDate",
+        ]);
         let rows = self.get_rows(&path, &q, &format!("voucher {master_pkey} of AP file {batch}")).await?;
         let Some(r) = rows.iter().find(|r| r.text("MasterPKey").eq_ignore_ascii_case(master_pkey)) else {
             return Ok(None);
@@ -802,7 +811,23 @@ impl DeltekClient {
             },
             status,
             ours,
+            invoice_date: r.date("InvoiceDate").map(|d| d.date()),
+            amount: None,
         }))
+    }
+
+    /// A found voucher's total (the sum of its lines), to compare it with a document about to be
+    /// posted. `None` when the lines are not there or every amount reads 0 — which is what a role
+    /// without field visibility sees, so it is "unknown", never "zero" (and not, on its own, proof
+    /// of a hidden role: [`DeltekClient::read_voucher_lines`] judges that for our own writes).
+    pub async fn voucher_total(&self, voucher: &VoucherRef) -> Result<Option<Decimal>, DeltekError> {
+        let path = format!("DataEntry/apDetail/{}|{}", seg(&voucher.batch), seg(&voucher.master_pkey));
+        let what = format!("the lines of voucher for invoice {} from vendor {}", voucher.invoice, voucher.vendor);
+        let rows = self.get_rows(&path, &Query::new(), &what).await?;
+        let lines: Vec<&Row> =
+            rows.iter().filter(|r| r.text("MasterPKey").eq_ignore_ascii_case(&voucher.master_pkey)).collect();
+        let total: Decimal = lines.iter().map(|r| r.money("Amount")).sum();
+        Ok((!lines.is_empty() && !total.is_zero()).then_some(total))
     }
 
     /// Read a voucher back with its lines; fails with [`DeltekError::HiddenAmounts`] when every

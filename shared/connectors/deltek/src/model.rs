@@ -412,6 +412,11 @@ pub struct FoundVoucher {
     pub status: VoucherStatus,
     /// Created by this connector (its `MasterPKey` is ours), rather than keyed by hand.
     pub ours: bool,
+    /// The voucher's invoice date (unposted files) or transaction date (posted rows), when read.
+    pub invoice_date: Option<chrono::NaiveDate>,
+    /// The voucher's total as the posted ledger rows add up; `None` for unposted vouchers (their
+    /// lines are read when the amount is needed, see `ApVoucherTarget`).
+    pub amount: Option<Decimal>,
 }
 
 impl FoundVoucher {

@@ -90,6 +90,17 @@ impl SimError {
     }
 }
 
+/// How ml-connector connects to a simulator: settings and credentials, kept apart.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SimConnection {
+    pub system: String,
+    pub base_url: String,
+    /// The connector's settings beyond `base_url` (`database` for Deltek).
+    pub settings: serde_json::Map<String, Value>,
+    /// The credential fields (`mlc credentials set` takes exactly these).
+    pub credentials: serde_json::Map<String, Value>,
+}
+
 /// What `/__sim/reset` resets a system to.
 #[derive(Debug, Clone)]
 pub enum ResetTo {
@@ -114,6 +125,27 @@ pub trait SimSystem: Send + Sync + 'static {
 
     /// The credentials a client needs, as the system's connector config expects them.
     fn credentials(&self, base_url: &str) -> Value;
+
+    /// A connection to this simulator, split the way ml-connector configures one: the connector's
+    /// settings (beyond the base URL) and its credential fields. The default takes every field of
+    /// [`SimSystem::credentials`] but `base_url` as a credential; a system whose JSON also holds
+    /// settings (Deltek's `database`) or simulator-only facts overrides it.
+    fn connection(&self, base_url: &str) -> SimConnection {
+        let mut credentials = serde_json::Map::new();
+        if let Value::Object(m) = self.credentials(base_url) {
+            for (k, v) in m {
+                if k != "base_url" {
+                    credentials.insert(k, v);
+                }
+            }
+        }
+        SimConnection {
+            system: self.name().to_string(),
+            base_url: base_url.to_string(),
+            settings: serde_json::Map::new(),
+            credentials,
+        }
+    }
 
     /// The vendor API. Receives every request outside `/__sim`.
     fn router(self: Arc<Self>) -> Router;

@@ -95,20 +95,23 @@ impl<S: ?Sized + SimSystem> SimHandle<S> {
         &self.system
     }
 
-    /// `{"system", "base_url", "credentials"}`: what `mlc sim` prints.
+    /// `{"system", "base_url", "settings", "credentials"}`: what `mlc sim` prints. `settings` are
+    /// the connection's settings for `mlc.toml`; `credentials` the fields `mlc credentials set`
+    /// takes (pipe `.credentials` to it).
     pub fn info(&self) -> Value {
-        json!({ "system": self.system.name(), "base_url": self.base_url, "credentials": self.credentials })
+        let c = self.connection();
+        json!({ "system": self.system.name(), "base_url": self.base_url, "settings": c.settings, "credentials": c.credentials })
+    }
+
+    /// How ml-connector connects to this simulator.
+    pub fn connection(&self) -> super::SimConnection {
+        self.system.connection(&self.base_url)
     }
 
     /// [`SimHandle::info`] as one line with the keys in the documented order (`system`,
     /// `base_url`, `credentials`), as `mlc sim` prints it first.
     pub fn info_line(&self) -> String {
-        format!(
-            "{{\"system\":{},\"base_url\":{},\"credentials\":{}}}",
-            Value::String(self.system.name().into()),
-            Value::String(self.base_url.clone()),
-            self.credentials
-        )
+        self.info().to_string()
     }
 
     /// Stop accepting, release held responses, and wait (up to 5 s) for open connections.

@@ -356,6 +356,22 @@ impl SimSystem for DeltekSim {
         serde_json::to_value(self.typed_credentials(base_url)).unwrap_or(Value::Null)
     }
 
+    fn connection(&self, base_url: &str) -> crate::common::SimConnection {
+        let c = self.typed_credentials(base_url);
+        let mut settings = serde_json::Map::new();
+        settings.insert("database".into(), Value::String(c.database));
+        let mut credentials = serde_json::Map::new();
+        for (k, v) in [
+            ("username", c.username),
+            ("password", c.password),
+            ("client_id", c.client_id),
+            ("client_secret", c.client_secret),
+        ] {
+            credentials.insert(k.into(), Value::String(v));
+        }
+        crate::common::SimConnection { system: NAME.into(), base_url: base_url.into(), settings, credentials }
+    }
+
     fn router(self: Arc<Self>) -> Router {
         Router::new().fallback(api::handle).with_state(self)
     }

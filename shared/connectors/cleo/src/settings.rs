@@ -1,0 +1,258 @@
+//! A Cleo connection's settings, read from the connection's options, and its credentials.
+//!
+//! ```toml
+//! [connections.cleo]
+//! system = "cleo"
+//! base_url = "https://acme.cleointegration.com"   # the tenant root; on premises http(s)://host:port
+//! upload_mode = "auto"          # multipart | raw | auto (multipart, raw after a 415)
+//! requests_per_second = 4       # per API path (Cleo allows about 5)
+//! page_size = 100               # count per listing page
+//! token_lifetime_secs = 1200    # assumed when the token answer has no expires_in
+//! timeout_secs = 60
+//! max_attempts = 6              # per call, for reads and refused writes
+//! retry_base_ms = 500           # first backoff ceiling (doubles, full jitter, cap 30 s)
+//!
+//! [connections.cleo.folders.statedot-out]      # a name flows and ping use
+//! mailbox = "STATEDOT"          # the trading-partner mailbox alias
+//! folder = "to-partner"         # the folder's name in that mailbox
+//! direction = "outbound"        # outbound: we upload, the partner collects; inbound: the partner drops, we download
+//! ```
+//!
+//! Directions are configuration: Harmony's own names are server-perspective (`inbox` is where a
+//! *user* stores files), so no direction is ever inferred from a folder name. A `base_url`
+//! ending in `/api` is accepted and the `/api` dropped (the API lives under it either way), since
+//! tenants differ in domain (`cleointegration.com`, `cleointegration.cloud`, on-premises hosts).
+//!
+//! Every key is checked when the connection is built; an error names the connection, the key and
+//! what is expected. Credentials are the secret-store entry's `username` and `password` of a
+//! dedicated API account *without* two-factor authentication.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mlc_core::connect::ConnectionSpec;
+use mlc_core::secret::{Credentials, Redacted};
+use serde::Deserialize;
+use url::Url;
+
+use crate::errors::CleoError;
+
+/// How files are uploaded (the wire form is not documented; both are plausible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadMode {
+    /// `multipart/form-data` with one file part carrying the name.
+    Multipart,
+    /// The bytes as `application/octet-stream`, the name in `?filename=`.
+    Raw,
+    /// Multipart, and raw from then on if the tenant answers 415 (a refusal, so retrying is safe).
+    #[default]
+    Auto,
+}
+
+/// Which way files move through a folder, seen from us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// We upload into it; the partner collects (needs Upload permission).
+    Outbound,
+    /// The partner drops files into it; we download and delete (needs Download permission).
+    Inbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        }
+    }
+}
+
+/// One configured folder.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FolderSetting {
+    pub mailbox: String,
+    pub folder: String,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    base_url: String,
+    #[serde(default)]
+    upload_mode: Option<UploadMode>,
+    #[serde(default)]
+    requests_per_second: Option<f64>,
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    token_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    timeout_secs: Option<u64>,
+    #[serde(default)]
+    max_attempts: Option<u32>,
+    #[serde(default)]
+    retry_base_ms: Option<u64>,
+    #[serde(default)]
+    folders: BTreeMap<String, FolderSetting>,
+}
+
+/// Everything about a Cleo connection except its secrets.
+#[derive(Debug, Clone)]
+pub struct CleoSettings {
+    /// Connection name, in messages and `mlc credentials set <connection>`.
+    pub connection: String,
+    /// Tenant root (always ending in `/`); the API is `{base_url}api/...`.
+    pub base_url: Url,
+    pub upload_mode: UploadMode,
+    /// Per API path; 0 switches the limiter off (tests).
+    pub requests_per_second: f64,
+    pub page_size: usize,
+    pub token_lifetime: Duration,
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    /// Configured folders by name.
+    pub folders: BTreeMap<String, FolderSetting>,
+}
+
+impl CleoSettings {
+    /// Read a connection's settings.
+    pub fn from_spec(spec: &ConnectionSpec) -> Result<Self, CleoError> {
+        Self::from_options(&spec.name, &spec.options_json())
+    }
+
+    /// Read settings from an options object (base URL included as `base_url`).
+    pub fn from_options(connection: &str, options: &serde_json::Value) -> Result<Self, CleoError> {
+        let raw: Raw = serde_json::from_value(options.clone()).map_err(|e| {
+            let text = e.to_string();
+            let (key, problem) = if text.starts_with("unknown field") {
+                let key = text.split('`').nth(1).unwrap_or("(options)").to_string();
+                let expected = text.split("expected one of").nth(1).map(str::trim).unwrap_or("");
+                (key, format!("is not a Cleo option (known: {expected})"))
+            } else {
+                // serde names the bad value, not its key: find the key by reading each alone.
+                let key = options
+                    .as_object()
+                    .and_then(|m| {
+                        m.iter().find(|(k, v)| {
+                            let mut one = serde_json::Map::new();
+                            one.insert("base_url".into(), serde_json::Value::String("http://x".into()));
+                            one.insert((*k).clone(), (*v).clone());
+                            k.as_str() != "base_url"
+                                && serde_json::from_value::<Raw>(serde_json::Value::Object(one)).is_err()
+                        })
+                    })
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| "base_url".to_string());
+                (key, format!("has a bad value: {}", text.split(" at line ").next().unwrap_or(&text)))
+            };
+            CleoError::Config { connection: connection.into(), key, problem }
+        })?;
+        let cfg =
+            |key: &str, problem: String| CleoError::Config { connection: connection.into(), key: key.into(), problem };
+        let mut base = Url::parse(raw.base_url.trim()).map_err(|e| {
+            cfg(
+                "base_url",
+                format!("{:?} is not a URL ({e}); expected https://<tenant>.cleointegration.com", raw.base_url),
+            )
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(cfg(
+                "base_url",
+                format!("{base} must be an http(s) URL such as https://<tenant>.cleointegration.com"),
+            ));
+        }
+        if !base.username().is_empty() || base.password().is_some() || base.query().is_some() {
+            return Err(cfg(
+                "base_url",
+                "must not carry a user, password or query (credentials go in `mlc credentials set`)".into(),
+            ));
+        }
+        let mut path = base.path().trim_end_matches('/').to_string();
+        if path.to_ascii_lowercase().ends_with("/api") {
+            path.truncate(path.len() - 4);
+        }
+        base.set_path(&format!("{path}/"));
+        let rps = raw.requests_per_second.unwrap_or(4.0);
+        if !rps.is_finite() || rps < 0.0 {
+            return Err(cfg(
+                "requests_per_second",
+                format!("{rps} must be 0 (no pacing) or a positive number; Cleo allows about 5"),
+            ));
+        }
+        let page_size = raw.page_size.unwrap_or(100);
+        if page_size == 0 || page_size > 1000 {
+            return Err(cfg("page_size", format!("{page_size} must be between 1 and 1000")));
+        }
+        let max_attempts = raw.max_attempts.unwrap_or(6);
+        if max_attempts == 0 || max_attempts > 20 {
+            return Err(cfg("max_attempts", format!("{max_attempts} must be between 1 and 20")));
+        }
+        let lifetime = raw.token_lifetime_secs.unwrap_or(1200);
+        if lifetime < 60 {
+            return Err(cfg("token_lifetime_secs", format!("{lifetime} must be at least 60")));
+        }
+        let timeout = raw.timeout_secs.unwrap_or(60);
+        if timeout == 0 {
+            return Err(cfg("timeout_secs", "must be above 0".into()));
+        }
+        for (name, f) in &raw.folders {
+            if f.mailbox.trim().is_empty() {
+                return Err(cfg(
+                    &format!("folders.{name}.mailbox"),
+                    "is empty; give the trading-partner mailbox alias".into(),
+                ));
+            }
+            if f.folder.trim().is_empty() {
+                return Err(cfg(
+                    &format!("folders.{name}.folder"),
+                    "is empty; give the folder's name in the mailbox".into(),
+                ));
+            }
+        }
+        Ok(CleoSettings {
+            connection: connection.into(),
+            base_url: base,
+            upload_mode: raw.upload_mode.unwrap_or_default(),
+            requests_per_second: rps,
+            page_size,
+            token_lifetime: Duration::from_secs(lifetime),
+            timeout: Duration::from_secs(timeout),
+            max_attempts,
+            retry_base: Duration::from_millis(raw.retry_base_ms.unwrap_or(500)),
+            folders: raw.folders,
+        })
+    }
+
+    /// `POST {base}api/authentication`.
+    pub fn token_url(&self) -> Url {
+        self.base_url.join("api/authentication").unwrap_or_else(|_| self.base_url.clone())
+    }
+}
+
+/// The API account.
+#[derive(Debug, Clone)]
+pub struct CleoCredentials {
+    pub username: String,
+    pub password: Redacted<String>,
+}
+
+impl CleoCredentials {
+    /// `username` and `password` from the secret store, or an error naming what is missing.
+    pub fn from_credentials(connection: &str, creds: &Credentials) -> Result<Self, CleoError> {
+        let missing: Vec<String> = ["username", "password"]
+            .iter()
+            .filter(|f| creds.get(f).is_none_or(|v| v.expose().trim().is_empty()))
+            .map(|f| f.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(CleoError::MissingCredential { connection: connection.into(), fields: missing });
+        }
+        let get = |f: &str| creds.get(f).map(|v| v.expose().clone()).unwrap_or_default();
+        Ok(CleoCredentials { username: get("username").trim().to_string(), password: Redacted::new(get("password")) })
+    }
+}
