@@ -1,14 +1,14 @@
 //! [`ProcoreClient`]: the transport every Procore call goes through, and paging.
 //!
-//! - **One HTTP client and one budget per app and company in the process.** Procore counts calls
-//!   per app (client id) and company; every connection built for the same base URL, client id
-//!   and company shares one [`HttpClient`] (pacing, token, counters) and one [`RateGate`].
-//! - **Budget.** Two layers: the kit's rolling-window limiter keeps the spike window
-//!   (`spike_limit` per `spike_window_secs`, default 25 per 10 s, with a 5 % margin), and the
-//!   [`RateGate`] reads `X-Rate-Limit-Limit/-Remaining/-Reset` from *every* answer (including
-//!   429s and retries, through the classifier) and holds a call back when the window the server
-//!   is closest to exhausting — spike or hourly — would drop below `rate_limit_reserve`. A wait
-//!   longer than `max_wait_secs` is not slept: the call fails as rate limited with the wait, and
+//! - **One budget per app and company.** Procore counts calls per app (client id) and company,
+//!   so every client of the pair shares the kit's budget `procore <host>:<port> <client_id>
+//!   <company_id>` (environments have their own budgets)
+//!   (across processes once the runtime hands the kit a shared budget store).
+//! - **Budget.** The kit keeps the spike window (`spike_limit` per `spike_window_secs`, default
+//!   25 per 10 s, with a 5 % margin) and reads `X-Rate-Limit-Limit/-Remaining/-Reset` from every
+//!   answer: what Procore says is left in the window it is closest to exhausting — spike or
+//!   hourly — tightens the budget until that window resets, counting calls in flight. A wait
+//!   longer than `max_wait_secs` is not slept: the call fails as over budget with the wait, and
 //!   the engine parks the item. So steady state sees no 429.
 //! - **429 and 503.** A 429 waits for `Retry-After`, or, when Procore sends none, for
 //!   `X-Rate-Limit-Reset` read against the answer's `Date`; a 503 with `Retry-After` likewise
@@ -28,87 +28,58 @@
 //!   reconciliation cover that case.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use mlc_core::secret::Credentials;
+use mlc_http::fault::vendor_words;
+use mlc_http::paging::link_rel;
 use mlc_http::{
-    Answer, CallStats, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, HttpError, RateLimit, Request,
+    Answer, CallStats, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, RateHeaders, RateLimit, Request,
     Response, RetryPolicy, Verdict, retry_after,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::{ProcoreCredentials, webhook_secrets};
-use crate::errors::{INSTALL_FIX, ProcoreError, server_message};
-use crate::kit_pending::{RateGate, WaitTooLong, link, reset_wait};
+use crate::errors::{INSTALL_FIX, ProcoreError};
 use crate::settings::ProcoreSettings;
 
-/// Procore's answer rules: budget headers observed on every answer, 429 with `Retry-After` or
-/// the reset time, and every other 4xx handed to the connector to read.
-struct ProcoreRules {
-    base: DefaultClassifier,
-    gate: Arc<RateGate>,
-}
+/// Procore's answer rules: a 429 waits for `Retry-After`, or when Procore sends none, for
+/// `X-Rate-Limit-Reset`; every other 4xx is handed to the connector to read.
+struct ProcoreRules(DefaultClassifier);
 
 impl Classifier for ProcoreRules {
     fn classify(&self, a: &Answer<'_>) -> Verdict {
-        self.gate.observe(a.headers);
         if a.status.as_u16() == 429 {
             let wait = retry_after(a.headers, SystemTime::now()).or_else(|| reset_wait(a.headers));
             return Verdict::RateLimited { retry_after: wait };
         }
-        match self.base.classify(a) {
+        match self.0.classify(a) {
             Verdict::Rejected { .. } if a.status.is_client_error() => Verdict::Ok,
             v => v,
         }
     }
 }
 
-struct Shared {
-    http: HttpClient,
-    gate: Arc<RateGate>,
-}
-
-/// One HTTP client and gate per app + company + base URL in the process.
-fn shared(
-    settings: &ProcoreSettings,
-    creds: &ProcoreCredentials,
-    all: &Credentials,
-) -> Result<Arc<Shared>, ProcoreError> {
-    static SHARED: OnceLock<Mutex<HashMap<String, Weak<Shared>>>> = OnceLock::new();
-    let key =
-        format!("{}|{}|{}", settings.base_url.as_str().to_ascii_lowercase(), creds.client_id, settings.company_id);
-    let map = SHARED.get_or_init(|| Mutex::new(HashMap::new()));
-    // A poisoned map only means another thread panicked mid-insert; the entries stay usable.
-    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
-    m.retain(|_, w| w.strong_count() > 0);
-    if let Some(s) = m.get(&key).and_then(Weak::upgrade) {
-        return Ok(s);
-    }
-    let gate = Arc::new(RateGate::new(settings.rate_limit_reserve));
-    let mut config = ConnectionConfig::new("procore", settings.base_url.clone())
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-        .header("Accept", "application/json")
-        // Required on every call, /me and /companies included (fact sheet §2.3).
-        .header("Procore-Company-Id", settings.company_id.to_string())
-        .retry(RetryPolicy {
-            max_attempts: 4,
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(20),
-            park_after: settings.max_wait,
-        });
-    if let Some((calls, window)) = settings.spike {
-        // Requests reach Procore a little after they leave us, not always in order.
-        let margin = (window / 20).max(Duration::from_millis(50));
-        config = config.rate_limit(RateLimit::Window { max: calls, per: window + margin });
-    }
-    let rules = ProcoreRules { base: DefaultClassifier::new(), gate: gate.clone() };
-    let http = HttpClient::new(config, Arc::new(creds.auth(settings, webhook_secrets(all))), Arc::new(rules))?;
-    let s = Arc::new(Shared { http, gate });
-    m.insert(key, Arc::downgrade(&s));
-    Ok(s)
+/// Time until `X-Rate-Limit-Reset` (Unix seconds), read against the answer's `Date` when our
+/// clock disagrees with it by more than two seconds (a server on another clock), else against
+/// ours (which keeps the fraction `Date` lacks).
+fn reset_wait(headers: &http::HeaderMap) -> Option<Duration> {
+    let reset: i64 = headers.get("x-rate-limit-reset")?.to_str().ok()?.trim().parse().ok()?;
+    let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let local = secs(SystemTime::now());
+    let server = headers
+        .get(http::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .map(secs);
+    let now = match server {
+        Some(s) if (s - local).abs() > 2.0 => s,
+        _ => local,
+    };
+    let left = reset as f64 - now;
+    Some(if left > 0.0 { Duration::from_secs_f64(left) } else { Duration::ZERO })
 }
 
 /// A connection to one Procore company. Cheap to clone.
@@ -120,7 +91,7 @@ pub struct ProcoreClient {
 pub(crate) struct Inner {
     pub(crate) settings: ProcoreSettings,
     pub(crate) creds: Credentials,
-    shared: Arc<Shared>,
+    http: HttpClient,
 }
 
 impl std::fmt::Debug for ProcoreClient {
@@ -149,8 +120,40 @@ impl ProcoreClient {
     /// A client for these settings and credentials (`client_id`, `client_secret`).
     pub fn new(settings: ProcoreSettings, creds: Credentials) -> Result<Self, ProcoreError> {
         let c = ProcoreCredentials::from_credentials(&settings.connection, &creds)?;
-        let shared = shared(&settings, &c, &creds)?;
-        Ok(ProcoreClient { inner: Arc::new(Inner { settings, creds, shared }) })
+        let rule = match settings.spike {
+            // Requests reach Procore a little after they leave us, not always in order.
+            Some((calls, window)) => {
+                RateLimit::Window { max: calls, per: window + (window / 20).max(Duration::from_millis(50)) }
+            }
+            // No pacing of our own: the documented hourly budget, tightened by the headers.
+            None => RateLimit::Window { max: 3600, per: Duration::from_secs(3600) },
+        };
+        let config = ConnectionConfig::new("procore", settings.base_url.clone())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .header("Accept", "application/json")
+            // Required on every call, /me and /companies included (fact sheet §2.3).
+            .header("Procore-Company-Id", settings.company_id.to_string())
+            .rate_limit(rule)
+            .rate_limit_headers(RateHeaders::procore())
+            // Procore counts per app and company (each environment apart): every client of the
+            // pair shares this budget.
+            .budget(format!(
+                "procore {}:{} {} {}",
+                settings.base_url.host_str().unwrap_or(""),
+                settings.base_url.port_or_known_default().unwrap_or(0),
+                c.client_id,
+                settings.company_id
+            ))
+            .retry(RetryPolicy {
+                max_attempts: 4,
+                base: Duration::from_millis(500),
+                cap: Duration::from_secs(20),
+                park_after: settings.max_wait,
+            });
+        let auth = c.auth(&settings, webhook_secrets(&creds));
+        let http = HttpClient::new(config, Arc::new(auth), Arc::new(ProcoreRules(DefaultClassifier::new())))?;
+        Ok(ProcoreClient { inner: Arc::new(Inner { settings, creds, http }) })
     }
 
     pub fn settings(&self) -> &ProcoreSettings {
@@ -161,36 +164,21 @@ impl ProcoreClient {
         self.inner.settings.company_id
     }
 
-    /// Call counters (shared by every client of the same app and company).
+    /// Call counters of this connection.
     pub fn stats(&self) -> CallStats {
-        self.inner.shared.http.stats()
+        self.inner.http.stats()
     }
 
-    /// Calls the budget gate believes are left in the tighter window.
-    pub fn budget_remaining(&self) -> Option<i64> {
-        self.inner.shared.gate.remaining()
-    }
-
-    /// Send one request through the gate and the kit, and judge the answer. `what` names the
+    /// Send one request through the kit (budget, auth, retries) and judge the answer. `what` names the
     /// record or list for messages ("requisition 42 of project 7").
     pub async fn send(&self, req: Request, what: &str) -> Result<Response, ProcoreError> {
-        let max_wait = self.inner.settings.max_wait;
-        if let Err(WaitTooLong(w)) = self.inner.shared.gate.acquire(max_wait).await {
-            return Err(ProcoreError::Http(HttpError::RateLimited {
-                system: "procore".into(),
-                method: req.method().to_string(),
-                url: what.to_string(),
-                retry_after: Some(w),
-                snippet: "held back: the app's budget for this company is spent until the window resets".into(),
-            }));
-        }
         let method = req.method().to_string();
-        let resp = self.inner.shared.http.send(req).await?;
+        let resp = self.inner.http.send(req).await?;
         let status = resp.status().as_u16();
         if resp.status().is_success() {
             return Ok(resp);
         }
-        let server = server_message(resp.bytes());
+        let server = resp.scrub(&vendor_words(resp.bytes()).join("; "));
         let call = format!("{method} {what}");
         Err(match status {
             403 if server.to_ascii_lowercase().contains("not connected") => ProcoreError::NotConnected {
@@ -279,7 +267,12 @@ impl ProcoreClient {
                         order.push(key);
                     }
                 }
-                let Some(next) = link(resp.headers(), "next") else { break };
+                let next = resp
+                    .headers()
+                    .get_all(http::header::LINK)
+                    .iter()
+                    .find_map(|v| v.to_str().ok().and_then(|t| link_rel(t, "next")));
+                let Some(next) = next else { break };
                 let asked = url::Url::parse(&next)
                     .ok()
                     .and_then(|u| u.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse::<u32>().ok()));
@@ -309,5 +302,27 @@ impl ProcoreClient {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn reset_is_read_against_the_servers_date_only_when_the_clocks_disagree() {
+        let mut h = HeaderMap::new();
+        let server = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        h.insert("x-rate-limit-reset", HeaderValue::from_static("1700000007"));
+        h.insert("date", HeaderValue::from_str(&httpdate::fmt_http_date(server)).unwrap());
+        assert_eq!(reset_wait(&h), Some(Duration::from_secs(7)), "a server on another clock");
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        h.insert("x-rate-limit-reset", HeaderValue::from_str(&(now + 5).to_string()).unwrap());
+        h.insert("date", HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())).unwrap());
+        let w = reset_wait(&h).unwrap();
+        assert!(w > Duration::from_secs(3) && w <= Duration::from_secs(5), "{w:?}");
+        h.insert("x-rate-limit-reset", HeaderValue::from_static("1"));
+        assert_eq!(reset_wait(&h), Some(Duration::ZERO));
     }
 }

@@ -10,23 +10,20 @@
 //!
 //! Every message names Procore, the call or record, quotes Procore's own words (its error bodies
 //! come as `{"errors": "…"}`, `{"errors": ["…"]}`, `{"errors": {"field": ["…"]}}`, `{"message": …}`
-//! or `{"error": {"message": …}}`, fact sheet §7) and says what to do.
+//! or `{"error": {"message": …}}`, fact sheet §7; read with the kit's `fault::vendor_words`) and
+//! says what to do, in the kit's shared message shapes.
 
-use mlc_core::engine::flow::{ErrorClass, StepError};
 use mlc_http::HttpError;
-use serde_json::Value;
+use mlc_http::fault::{self, ConnectorError, ErrorClass};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcoreError {
     /// A connection setting is missing or wrong.
-    #[error("Procore connection {connection}: setting {key} {problem}")]
+    #[error("{}", fault::bad_option("Procore", connection, key, problem))]
     Config { connection: String, key: String, problem: String },
 
     /// Credentials are incomplete.
-    #[error(
-        "Procore connection {connection}: credentials lack {} (set them with `mlc credentials set {connection}`)",
-        fields.join(", ")
-    )]
+    #[error("{}", fault::missing_credentials("Procore", connection, fields))]
     MissingCredential { connection: String, fields: Vec<String> },
 
     /// The token endpoint refused the client, or the API refused a fresh token.
@@ -38,11 +35,11 @@ pub enum ProcoreError {
     NotConnected { company: i64, call: String, server: String, fix: String },
 
     /// 403 for a project the app was not permitted, or a tool it was not granted.
-    #[error("Procore refused {what}: \"{server}\" ({call} answered 403). Fix: {fix}")]
+    #[error("{}", fault::refused("Procore", what, server, call, 403, &Some(fix.clone())))]
     Forbidden { what: String, call: String, server: String, fix: String },
 
     /// Procore refused a request (400/404/409/422 …). `server` is its text.
-    #[error("Procore refused {what}: \"{server}\" ({call} answered {status}){}", fix_suffix(fix))]
+    #[error("{}", fault::refused("Procore", what, server, call, *status, fix))]
     Refused { what: String, call: String, status: u16, server: String, fix: Option<String> },
 
     /// The record is synced with the ERP (`origin_id` set) and Procore will not change it.
@@ -51,8 +48,14 @@ pub enum ProcoreError {
 
     /// A write was sent and its answer lost; the lookup that followed could not settle it.
     #[error(
-        "Procore: {what}: in doubt, the request may have been applied but its answer was lost ({detail}); it was \
-         not re-sent: read the record back before writing again"
+        "{}",
+        fault::in_doubt(
+            "Procore",
+            what,
+            "the request may have been applied",
+            detail,
+            "read the record back before writing again"
+        )
     )]
     InDoubt { what: String, detail: String },
 
@@ -67,13 +70,6 @@ pub enum ProcoreError {
     /// Our own checks refused the request before anything was sent.
     #[error("Procore: {what}: {problem}")]
     Invalid { what: String, problem: String },
-}
-
-fn fix_suffix(fix: &Option<String>) -> String {
-    match fix {
-        Some(f) if !f.is_empty() => format!(". Fix: {f}"),
-        _ => String::new(),
-    }
 }
 
 /// Where client credentials come from.
@@ -92,9 +88,8 @@ pub const BASE_URL_FIX: &str = "set base_url to the API root of the environment:
     (production), https://sandbox.procore.com (developer sandbox) or https://api-monthly.procore.com \
     (monthly sandbox)";
 
-impl ProcoreError {
-    /// How the engine should treat this error.
-    pub fn class(&self) -> ErrorClass {
+impl ConnectorError for ProcoreError {
+    fn class(&self) -> ErrorClass {
         match self {
             ProcoreError::Auth { .. } | ProcoreError::MissingCredential { .. } => ErrorClass::Auth,
             ProcoreError::Http(e) => e.class(),
@@ -107,6 +102,30 @@ impl ProcoreError {
             | ProcoreError::Unexpected { .. }
             | ProcoreError::Invalid { .. } => ErrorClass::Permanent,
         }
+    }
+
+    fn vendor_words(&self) -> Option<&str> {
+        self.server_text()
+    }
+
+    fn fix(&self) -> Option<&str> {
+        match self {
+            ProcoreError::Auth { fix, .. }
+            | ProcoreError::NotConnected { fix, .. }
+            | ProcoreError::Forbidden { fix, .. }
+            | ProcoreError::Unexpected { fix, .. } => Some(fix),
+            ProcoreError::Refused { fix, .. } => fix.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+mlc_http::step_error_from!(ProcoreError);
+
+impl ProcoreError {
+    /// How the engine should treat this error.
+    pub fn class(&self) -> ErrorClass {
+        ConnectorError::class(self)
     }
 
     /// Procore's own words, when it refused something.
@@ -134,9 +153,10 @@ impl ProcoreError {
         self.status() == Some(404)
     }
 
-    /// Throttled (429), after the retries the policy allows.
+    /// Throttled (429) after the retries the policy allows, or held back because the budget
+    /// has no room soon enough.
     pub fn is_rate_limited(&self) -> bool {
-        matches!(self, ProcoreError::Http(HttpError::RateLimited { .. }))
+        matches!(self, ProcoreError::Http(HttpError::RateLimited { .. } | HttpError::OverBudget { .. }))
     }
 }
 
@@ -155,101 +175,21 @@ impl From<HttpError> for ProcoreError {
     }
 }
 
-impl From<ProcoreError> for StepError {
-    fn from(e: ProcoreError) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
-    }
-}
-
-/// Procore's message from an error body, whatever its shape (fact sheet §7); the text itself
-/// when it is not JSON.
-pub fn server_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let Ok(v) = serde_json::from_str::<Value>(&text) else {
-        let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        return t.chars().take(300).collect();
-    };
-    fn flatten(v: &Value, field: Option<&str>, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => out.push(match field {
-                Some(f) if f != "base" => format!("{f} {s}"),
-                _ => s.clone(),
-            }),
-            Value::Array(a) => a.iter().for_each(|x| flatten(x, field, out)),
-            Value::Object(m) => {
-                for (k, x) in m {
-                    flatten(x, Some(k), out);
-                }
-            }
-            other if !other.is_null() => out.push(other.to_string()),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(e) = v.get("errors") {
-        flatten(e, None, &mut out);
-    }
-    for k in ["message", "error_description"] {
-        if let Some(Value::String(s)) = v.get(k) {
-            out.push(s.clone());
-        }
-    }
-    match v.get("error") {
-        Some(Value::String(s)) if out.is_empty() => out.push(s.clone()),
-        Some(Value::Object(m)) => {
-            if let Some(Value::String(s)) = m.get("message") {
-                out.push(s.clone());
-            }
-            if let Some(Value::Array(details)) = m.get("details") {
-                for d in details {
-                    if let Some(Value::String(s)) = d.get("message") {
-                        out.push(s.clone());
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    if out.is_empty() {
-        if let Value::String(s) = v {
-            return s;
-        }
-        return text.chars().take(300).collect();
-    }
-    out.join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_error_body_shape() {
+    fn procore_error_bodies_through_the_kit() {
+        let w = |b: &[u8]| fault::vendor_words(b).join("; ");
         assert_eq!(
-            server_message(br#"{"errors":["App is not connected to this company."]}"#),
+            w(br#"{"errors":["App is not connected to this company."]}"#),
             "App is not connected to this company."
         );
-        assert_eq!(server_message(br#"{"errors":"Not Found"}"#), "Not Found");
-        assert_eq!(
-            server_message(br#"{"errors":{"origin_id":["has already been taken"]}}"#),
-            "origin_id has already been taken"
-        );
-        assert_eq!(
-            server_message(
-                br#"{"errors":{"base":["This invoice is not editable because it has been synced with ERP"]}}"#
-            ),
-            "This invoice is not editable because it has been synced with ERP"
-        );
-        assert_eq!(
-            server_message(
-                br#"{"error":{"code":"BAD_REQUEST","message":"Bad","details":[{"message":"per_page too big"}]}}"#
-            ),
-            "Bad; per_page too big"
-        );
-        assert_eq!(server_message(br#"{"message":"m","error":"e"}"#), "m");
-        assert_eq!(
-            server_message(b"You have surpassed the max number\n of requests"),
-            "You have surpassed the max number of requests"
+        assert!(w(br#"{"errors":{"origin_id":["has already been taken"]}}"#).contains("has already been taken"));
+        assert!(
+            w(br#"{"errors":{"base":["not editable because it has been synced with ERP"]}}"#)
+                .contains("synced with ERP")
         );
     }
 
@@ -265,7 +205,7 @@ mod tests {
             cause: "reset".into(),
         }
         .into();
-        assert_eq!(StepError::from(d).class, ErrorClass::InDoubt);
+        assert_eq!(mlc_http::fault::StepError::from(d).class, ErrorClass::InDoubt);
         let r = ProcoreError::Refused {
             what: "x".into(),
             call: "GET /x".into(),

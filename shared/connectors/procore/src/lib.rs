@@ -85,7 +85,6 @@ pub mod directory;
 pub mod errors;
 pub mod hooks;
 pub mod invoices;
-pub mod kit_pending;
 pub mod model;
 pub mod ping;
 pub mod settings;

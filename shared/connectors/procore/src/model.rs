@@ -13,7 +13,17 @@ use mlc_core::domain::{Address, AddressKind, SourceRef, Status, Vendor as Domain
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::kit_pending::de;
+use mlc_http::decode::de;
+
+/// `decimal`, with null or blank read as zero (Procore leaves totals null on empty records).
+fn zero_if_blank<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    Ok(de::opt_decimal(d)?.unwrap_or_default())
+}
+
+/// `flag`, with null or blank read as false.
+fn false_if_blank<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(de::opt_flag(d)?.unwrap_or(false))
+}
 
 /// A status Procore spells as text; compared without regard to case, spaces or underscores,
 /// unknown values kept.
@@ -59,7 +69,7 @@ macro_rules! open_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok(de::opt_string(d)?.map(|s| $name::parse(&s)).unwrap_or_default())
+                Ok(de::opt_text(d)?.map(|s| $name::parse(&s)).unwrap_or_default())
             }
         }
 
@@ -142,9 +152,9 @@ open_enum!(
 /// An `{id, name}` reference.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct Named {
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
 }
 
@@ -154,44 +164,44 @@ fn stamp(t: &Option<DateTime<Utc>>) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Company {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
-    #[serde(deserialize_with = "de::flag", default)]
+    #[serde(deserialize_with = "false_if_blank", default)]
     pub is_active: bool,
 }
 
 /// `GET /rest/v1.0/me`: the service account's directory user.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Me {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub login: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Project {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub display_name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub project_number: Option<String>,
-    #[serde(deserialize_with = "de::flag", default)]
+    #[serde(deserialize_with = "false_if_blank", default)]
     pub active: bool,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub accounting_project_number: Option<String>,
     #[serde(default)]
     pub company: Option<Named>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -205,48 +215,48 @@ impl Project {
 /// `business_register`: where a vendor's EIN/ABN lives (fact sheet §0.1).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct BusinessRegister {
-    #[serde(rename = "type", deserialize_with = "de::opt_string", default)]
+    #[serde(rename = "type", deserialize_with = "de::opt_text", default)]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub identifier: Option<String>,
 }
 
 /// A company vendor (Directory).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Vendor {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub abbreviated_name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub legal_name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub address: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub city: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub state_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub zip: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub country_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub business_phone: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub email_address: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub business_id: Option<String>,
     #[serde(default)]
     pub business_register: Option<BusinessRegister>,
-    #[serde(deserialize_with = "de::flag", default)]
+    #[serde(deserialize_with = "false_if_blank", default)]
     pub is_active: bool,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -298,58 +308,58 @@ impl Vendor {
 /// A project cost code (two levels; `full_code` like `03-300`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct CostCode {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub full_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
     #[serde(default)]
     pub parent: Option<Named>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
 }
 
 /// A cost type (`line_item_types`); `base_type` may be null **[C]**.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct CostType {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub base_type: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
 }
 
 /// The cost code on a line.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct CostCodeRef {
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub full_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
 }
 
 /// A line of a commitment, change order or direct cost.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct LineItem {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub description: Option<String>,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub quantity: Option<Decimal>,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub unit_cost: Option<Decimal>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub uom: Option<String>,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub amount: Option<Decimal>,
@@ -361,7 +371,7 @@ pub struct LineItem {
     pub cost_code: Option<CostCodeRef>,
     #[serde(default)]
     pub line_item_type: Option<CostType>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
 }
 
@@ -409,24 +419,24 @@ impl CommitmentKind {
 /// The vendor on a commitment: `{id, company, origin_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct CommitmentVendor {
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default, alias = "name")]
+    #[serde(deserialize_with = "de::opt_text", default, alias = "name")]
     pub company: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
 }
 
 /// A change order as listed on its commitment.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ChangeOrderSummary {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub number: Option<String>,
     #[serde(default)]
     pub status: ChangeOrderStatus,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub grand_total: Decimal,
 }
 
@@ -436,17 +446,17 @@ pub struct Commitment {
     /// Set by the client from the endpoint it read.
     #[serde(skip_deserializing, default)]
     pub kind: CommitmentKind,
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub number: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub title: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub description: Option<String>,
     #[serde(default)]
     pub status: CommitmentStatus,
-    #[serde(deserialize_with = "de::flag", default)]
+    #[serde(deserialize_with = "false_if_blank", default)]
     pub executed: bool,
     #[serde(default)]
     pub vendor: Option<CommitmentVendor>,
@@ -454,27 +464,27 @@ pub struct Commitment {
     pub project: Option<Named>,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub retainage_percent: Option<Decimal>,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub grand_total: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub approved_change_orders: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub pending_change_orders: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub revised_contract: Decimal,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub contract_date: Option<NaiveDate>,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub execution_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_code: Option<String>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// Only on the show.
     #[serde(default)]
@@ -515,33 +525,33 @@ impl Commitment {
 /// A commitment change order (package) (fact sheet §8.6).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct ChangeOrder {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub contract_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub number: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub title: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub description: Option<String>,
     #[serde(default)]
     pub status: ChangeOrderStatus,
-    #[serde(deserialize_with = "de::flag", default)]
+    #[serde(deserialize_with = "false_if_blank", default)]
     pub executed: bool,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub grand_total: Decimal,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub revision: Option<i64>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub legacy_package_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub reviewed_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// Only on the show.
     #[serde(default)]
@@ -558,69 +568,69 @@ impl ChangeOrder {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
 #[serde(default)]
 pub struct RequisitionSummary {
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub original_contract_sum: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub net_change_by_change_orders: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub contract_sum_to_date: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub total_completed_and_stored_to_date: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub completed_work_retainage_percent: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub completed_work_retainage_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub stored_materials_retainage_amount: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub total_retainage: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub total_earned_less_retainage: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub less_previous_certificates_for_payment: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub current_payment_due: Decimal,
-    #[serde(deserialize_with = "de::decimal")]
+    #[serde(deserialize_with = "zero_if_blank")]
     pub balance_to_finish_including_retainage: Decimal,
 }
 
 /// `wbs_code` on a G703 row.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
 pub struct WbsCode {
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub flat_code: Option<String>,
 }
 
 /// One G703 row of a requisition.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct RequisitionItem {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub item_type: Option<String>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub line_item_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub cost_code_id: Option<i64>,
     #[serde(default)]
     pub wbs_code: Option<WbsCode>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub description_of_work: Option<String>,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub scheduled_value: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub work_completed_from_previous_application: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub work_completed_this_period: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub materials_presently_stored: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub work_completed_retainage_retained_this_period: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub work_completed_retainage_released_this_period: Decimal,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub materials_stored_retainage_currently_retained: Decimal,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub gross_amount: Option<Decimal>,
@@ -654,21 +664,21 @@ impl RequisitionItem {
 /// A subcontractor invoice (requisition), v1.0 or v1.1 (fact sheet §8.3).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Requisition {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub project_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub commitment_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub commitment_type: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub contract_name: Option<String>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub number: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub invoice_number: Option<String>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub period_id: Option<i64>,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub requisition_start: Option<NaiveDate>,
@@ -678,28 +688,28 @@ pub struct Requisition {
     pub billing_date: Option<NaiveDate>,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub payment_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub submitted_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub status: RequisitionStatus,
-    #[serde(rename = "final", deserialize_with = "de::flag", default)]
+    #[serde(rename = "final", deserialize_with = "false_if_blank", default)]
     pub is_final: bool,
     /// v1.0 and v1.1.
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub vendor_name: Option<String>,
     /// v1.1 only.
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub vendor_id: Option<i64>,
     #[serde(default)]
     pub summary: Option<RequisitionSummary>,
     /// v1.1 with `view=extended|items`, or v1.0 `/detail` (filled by the client).
     #[serde(default)]
     pub items: Vec<RequisitionItem>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
@@ -762,23 +772,23 @@ impl<'de> Deserialize<'de> for VendorRef {
 /// A direct cost (fact sheet §8.4): list shape, or the v1.1 show with its lines.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct DirectCost {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
     #[serde(default)]
     pub direct_cost_type: DirectCostType,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub direct_cost_date: Option<NaiveDate>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub invoice_number: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub description: Option<String>,
     #[serde(default)]
     pub status: DirectCostStatus,
-    #[serde(deserialize_with = "de::decimal", default)]
+    #[serde(deserialize_with = "zero_if_blank", default)]
     pub amount: Decimal,
     #[serde(deserialize_with = "de::opt_decimal", default)]
     pub grand_total: Option<Decimal>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub terms: Option<String>,
     #[serde(deserialize_with = "de::opt_date", default)]
     pub payment_date: Option<NaiveDate>,
@@ -786,19 +796,19 @@ pub struct DirectCost {
     pub received_date: Option<NaiveDate>,
     #[serde(default)]
     pub vendor: VendorRef,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub vendor_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub vendor_name: Option<String>,
     #[serde(default)]
     pub employee: Option<Named>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
-    #[serde(deserialize_with = "de::opt_datetime", default)]
+    #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// The v1.1 show's lines, or the `/line_items` read (filled by the client).
     #[serde(default)]
@@ -839,35 +849,35 @@ impl DirectCost {
 /// A webhook hook.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Hook {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub namespace: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub api_version: Option<String>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub destination_url: Option<String>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub owned_by_company_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_id", default)]
+    #[serde(deserialize_with = "de::opt_int", default)]
     pub owned_by_project_id: Option<i64>,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub status: Option<String>,
 }
 
 /// A hook's trigger; `event_type` lower-cased (lists spell it `UPDATE`, requests `update`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Trigger {
-    #[serde(deserialize_with = "de::id")]
+    #[serde(deserialize_with = "de::int")]
     pub id: i64,
-    #[serde(deserialize_with = "de::opt_string", default)]
+    #[serde(deserialize_with = "de::opt_text", default)]
     pub resource_name: Option<String>,
     #[serde(deserialize_with = "lower", default)]
     pub event_type: String,
 }
 
 fn lower<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(de::opt_string(d)?.unwrap_or_default().to_ascii_lowercase())
+    Ok(de::opt_text(d)?.unwrap_or_default().to_ascii_lowercase())
 }
 
 #[cfg(test)]

@@ -10,9 +10,8 @@
 //! # projects = [2783400100, 2783400101]      # default: every active project the app may see
 //! # requisitions_api = "v1.1"                # "v1.1" (vendor_id, items) or "v1.0" (vendor_name, /detail)
 //! # page_size = 100                          # per_page of list reads, 1..=1000
-//! # spike_limit = 25                         # calls per spike window, kept by pacing (0 = headers only)
+//! # spike_limit = 25                         # calls per spike window, kept by pacing (0 = Procore's headers only)
 //! # spike_window_secs = 10
-//! # rate_limit_reserve = 1                   # calls of each window left for other integrations
 //! # max_wait_secs = 60                       # longer waits go back to the engine (parked item)
 //! # timeout_secs = 30
 //! # token_refresh_secs = 300                 # fetch a new token this long before expiry
@@ -62,8 +61,6 @@ struct Raw {
     #[serde(default)]
     spike_window_secs: Option<f64>,
     #[serde(default)]
-    rate_limit_reserve: Option<u32>,
-    #[serde(default)]
     max_wait_secs: Option<f64>,
     #[serde(default)]
     timeout_secs: Option<u64>,
@@ -83,7 +80,6 @@ pub const KEYS: &[&str] = &[
     "page_size",
     "spike_limit",
     "spike_window_secs",
-    "rate_limit_reserve",
     "max_wait_secs",
     "timeout_secs",
     "token_refresh_secs",
@@ -104,9 +100,8 @@ pub struct ProcoreSettings {
     pub projects: Option<Vec<i64>>,
     pub requisitions_api: RequisitionsApi,
     pub page_size: u32,
-    /// Pacing of the spike window (`None`: headers only).
+    /// Pacing of the spike window (`None`: Procore's headers and its documented hourly budget).
     pub spike: Option<(u32, Duration)>,
-    pub rate_limit_reserve: u32,
     pub max_wait: Duration,
     pub timeout: Duration,
     pub token_refresh: Duration,
@@ -202,7 +197,6 @@ impl ProcoreSettings {
             requisitions_api,
             page_size,
             spike: (spike_limit > 0).then_some((spike_limit, spike_window)),
-            rate_limit_reserve: raw.rate_limit_reserve.unwrap_or(1),
             max_wait: secs("max_wait_secs", raw.max_wait_secs, 60.0)?,
             timeout: Duration::from_secs(timeout),
             token_refresh: Duration::from_secs(raw.token_refresh_secs.unwrap_or(300)),
@@ -275,8 +269,8 @@ mod tests {
         );
         let e = |v: serde_json::Value| ProcoreSettings::from_options("procore-east", &v).unwrap_err().to_string();
         let m = e(json!({"base_url": "https://api.procore.com", "company_id": 1, "page_sise": 5}));
-        assert!(m.starts_with("Procore connection procore-east: setting page_sise is not a Procore setting"), "{m}");
-        assert!(e(json!({"base_url": "https://api.procore.com"})).contains("setting company_id is required"));
+        assert!(m.starts_with("Procore connection procore-east: option page_sise is not a Procore setting"), "{m}");
+        assert!(e(json!({"base_url": "https://api.procore.com"})).contains("option company_id is required"));
         assert!(
             e(json!({"base_url": "https://api.procore.com", "company_id": "acme"}))
                 .contains("company_id must be the company's numeric id")

@@ -582,6 +582,22 @@ impl SimSystem for ProcoreSim {
         serde_json::to_value(self.typed_credentials(base_url)).unwrap_or(Value::Null)
     }
 
+    /// Settings: `company_id`; credentials: `client_id`, `client_secret`, `webhook_authorization`.
+    fn connection(&self, base_url: &str) -> crate::common::SimConnection {
+        let c = self.typed_credentials(base_url);
+        let mut settings = serde_json::Map::new();
+        settings.insert("company_id".into(), json!(c.company_id));
+        let mut credentials = serde_json::Map::new();
+        for (k, v) in [
+            ("client_id", c.client_id),
+            ("client_secret", c.client_secret),
+            ("webhook_authorization", c.webhook_authorization),
+        ] {
+            credentials.insert(k.into(), Value::String(v));
+        }
+        crate::common::SimConnection { system: NAME.into(), base_url: base_url.into(), settings, credentials }
+    }
+
     fn router(self: Arc<Self>) -> Router {
         Router::new().fallback(api::handle).with_state(self)
     }

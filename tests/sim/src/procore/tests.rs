@@ -962,7 +962,13 @@ async fn seed_errors_snapshot_restore_and_the_registry() {
     // The registry starts the demo company.
     let dynh = crate::start("procore", 0, SimClock::manual_default()).await.expect("registered");
     assert_eq!(dynh.credentials()["company_id"], demo::COMPANY_ID);
-    assert!(dynh.info_line().starts_with("{\"system\":\"procore\""));
+    let info = dynh.info();
+    assert_eq!(
+        (info["system"].as_str(), info["settings"]["company_id"].as_i64()),
+        (Some("procore"), Some(demo::COMPANY_ID))
+    );
+    assert_eq!(info["credentials"]["client_id"], demo::CLIENT_ID);
+    assert!(info["credentials"].get("company_id").is_none(), "a setting, not a credential");
     dynh.shutdown().await;
     h.shutdown().await;
 }

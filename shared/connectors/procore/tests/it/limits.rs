@@ -42,12 +42,11 @@ async fn the_header_gate_alone_keeps_calls_under_a_window_it_was_not_told_about(
     let h = start_on(company(), SimClock::real()).await;
     windows(&h, 4, 1000, 10_000);
     // No pacing configured: only X-Rate-Limit-Remaining/-Reset steer the client.
-    let c = client(&h, json!({"spike_limit": 0, "rate_limit_reserve": 1}));
+    let c = client(&h, json!({"spike_limit": 0}));
     for _ in 0..7 {
         c.me().await.expect("me");
     }
-    assert_eq!(rejected(&h), 0, "the gate waited for each reset instead");
-    assert!(c.budget_remaining().is_some());
+    assert_eq!(rejected(&h), 0, "the headers held calls back until each reset");
     h.shutdown().await;
 }
 
@@ -55,7 +54,7 @@ async fn the_header_gate_alone_keeps_calls_under_a_window_it_was_not_told_about(
 async fn a_429_is_waited_out_with_and_without_retry_after() {
     let h = start_on(company(), SimClock::real()).await;
     windows(&h, 3, 1000, 10_000);
-    let c = client(&h, json!({"rate_limit_reserve": 0}));
+    let c = client(&h, json!({}));
     c.me().await.expect("warm up (token)");
     for retry_after in [true, false] {
         h.system().set_switch(|s| s.rate_limit_retry_after = retry_after);
@@ -72,7 +71,7 @@ async fn a_429_is_waited_out_with_and_without_retry_after() {
 
 #[tokio::test]
 async fn a_spent_hourly_window_parks_the_item_with_the_servers_wait() {
-    let h = start(company()).await;
+    let h = start_on(company(), SimClock::real()).await;
     windows(&h, 0, 10_000, 3);
     let c = client(&h, json!({"max_wait_secs": 30}));
     action(&h, "consume_calls", json!({"n": 3})).await;
@@ -80,10 +79,11 @@ async fn a_spent_hourly_window_parks_the_item_with_the_servers_wait() {
     let ErrorClass::Retryable { after: Some(after) } = e.class() else { panic!("retryable with a wait: {e:?}") };
     assert!(after > Duration::from_secs(3000), "about an hour, read against Procore's clock: {after:?}");
     assert!(e.is_rate_limited(), "{e}");
-    // The gate now knows: the next call is held back without reaching Procore.
+    // The budget now knows: the next call is held back without reaching Procore.
     let sent = h.calls().records().len();
     let e = c.get_project(p1()).await.unwrap_err();
-    assert!(matches!(e, ProcoreError::Http(HttpError::RateLimited { retry_after: Some(_), .. })), "{e:?}");
+    assert!(matches!(e, ProcoreError::Http(HttpError::OverBudget { .. })), "{e:?}");
+    assert!(matches!(e.class(), ErrorClass::Retryable { after: Some(w) } if w > Duration::from_secs(3000)));
     assert_eq!(h.calls().records().len(), sent);
     h.shutdown().await;
 }

@@ -43,7 +43,7 @@ async fn wait_for(what: &str, f: impl Fn() -> bool) {
 }
 
 fn request<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> WebhookRequest<'a> {
-    WebhookRequest { system: "procore", headers, body, received_at: chrono::Utc::now() }
+    WebhookRequest { connection: "procore", headers, body, received_at: chrono::Utc::now() }
 }
 
 #[tokio::test]
