@@ -60,7 +60,7 @@
 //! - **Budget** ([`client`]): hourly and 10-second spike windows per app and company, reported in
 //!   `X-Rate-Limit-*` on every answer (the tighter window); paced by the spike window and gated by
 //!   the headers, so steady state sees no 429; 429 waits for `Retry-After` or the reset time; 503
-//!   with `Retry-After` likewise. One budget per app and company in the process.
+//!   with `Retry-After` likewise. One budget per app and company, kept by the kit's budget store.
 //! - **Paging**: `page`/`per_page` (always sent: defaults differ per route, 30 on v1.1
 //!   requisitions), following `rel="next"` only; a changing `Total` means records moved while we
 //!   read, so the list is read again and merged by id.
