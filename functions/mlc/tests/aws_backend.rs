@@ -123,7 +123,7 @@ async fn credentials_mappings_status_and_dead_letters_on_the_stack() {
     std::fs::write(&csv, "scope,kind,source,target,note\ncin7-deltek,account,461,52300,survey\n").unwrap();
     let imported = ok_json(s.mlc(&["mappings", "import", csv.to_str().unwrap(), "--json"]), None);
     assert_eq!(imported["imported"], 1, "{imported}");
-    let key = MappingKey::new("cin7-deltek", MappingKind::Account, "461");
+    let key = MappingKey::new("cin7-deltek", MappingKind::ACCOUNT, "461");
     let got = s.store().await.get_mappings(std::slice::from_ref(&key)).await.unwrap();
     assert_eq!(got.len(), 1, "mapping in DynamoDB: {got:?}");
     assert_eq!(got[0].target, "52300");

@@ -250,14 +250,13 @@ async fn an_ambiguous_deltek_write_is_resolved_by_lookup_and_never_sent_twice() 
 async fn mapping_suggestions_pair_the_firms_codes_and_suppliers_for_review() {
     let scenario = mlc_sim::cin7::scenario::engineering_firm(mlc_sim::cin7::scenario::DEFAULT_SEED, 0);
     let w = world(scenario, Cin7Switches::default()).await;
-    let cin7 = &w.rt.connections.client::<mlc_flows::systems::cin7::Cin7Connection>("cin7", "cin7").unwrap().client;
-    let deltek =
-        &w.rt.connections.client::<mlc_flows::systems::deltek::DeltekConnection>("deltek", "deltek").unwrap().client;
+    let cin7 = &w.rt.connections.client::<mlc_cin7::Cin7Connection>("cin7", "cin7").unwrap().client;
+    let deltek = &w.rt.connections.client::<mlc_deltek::DeltekConnection>("deltek", "deltek").unwrap().client;
     let mapped: mlc_core::mapping::MappingSet =
         w.rt.engine.store.list_mappings(Some("cin7-deltek")).await.unwrap().into_iter().collect();
     let rows = mlc_flows::suggest::cin7_deltek(cin7, deltek, &mapped).await.expect("suggest");
 
-    let accounts: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::Account).collect();
+    let accounts: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::ACCOUNT).collect();
     assert!(accounts.len() >= 20, "every active expense code gets a row: {}", accounts.len());
     let survey = accounts.iter().find(|r| r.source == SURVEY_CODE).expect("461");
     assert_eq!((survey.target.as_str(), survey.basis.as_str()), (SURVEY_ACCOUNT, "already mapped"));
@@ -265,7 +264,7 @@ async fn mapping_suggestions_pair_the_firms_codes_and_suppliers_for_review() {
     let utilities = accounts.iter().find(|r| r.source_name == "Utilities").expect("utilities");
     assert_eq!(utilities.target, "60200", "{utilities:?}");
 
-    let vendors: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::Vendor).collect();
+    let vendors: Vec<_> = rows.iter().filter(|r| r.kind == mlc_core::mapping::MappingKind::VENDOR).collect();
     let cascade = vendors.iter().find(|r| r.source_name == "Cascade Land Surveying LLC").expect("cascade");
     assert_eq!(cascade.target, "CASCSURV", "{cascade:?}");
     assert!(

@@ -92,9 +92,9 @@ impl Store for CountingStore {
         self.1.add("items_waiting_for");
         self.0.items_waiting_for(k).await
     }
-    async fn posted_by_natural_key(&self, f: &str, nk: &str) -> Result<Vec<WorkItem>, StoreError> {
-        self.1.add("posted_by_natural_key");
-        self.0.posted_by_natural_key(f, nk).await
+    async fn holding_natural_key(&self, s: &str, f: &str, nk: &str) -> Result<Vec<WorkItem>, StoreError> {
+        self.1.add("holding_natural_key");
+        self.0.holding_natural_key(s, f, nk).await
     }
     async fn open_versions(&self, f: &str, s: &str, d: &str) -> Result<Vec<WorkItem>, StoreError> {
         self.1.add("open_versions");
@@ -344,11 +344,14 @@ async fn main() {
     let mut flows = FlowRegistry::new();
     flows.add(Arc::new(flow));
     let mut intake = Intake::new();
-    intake.add_source(Arc::new(Source::new(
+    intake.add_source(
         "src",
-        HeaderSecret::new("x-mlc-webhook-secret", vec![Redacted::new("cin7-shared-secret-value".to_string())]),
-        generic_json,
-    )));
+        Arc::new(Source::new(
+            "src",
+            HeaderSecret::new("x-mlc-webhook-secret", vec![Redacted::new("cin7-shared-secret-value".to_string())]),
+            generic_json,
+        )),
+    );
     intake.route("src", "doc", common::FLOW);
     let rt = Runtime::with_flows(engine, flows, intake, Arc::new(m.secrets().await));
 
@@ -376,7 +379,7 @@ async fn main() {
     let t = Instant::now();
     let src = HeaderSecret::new("x-mlc-webhook-secret", vec![Redacted::new("cin7-shared-secret-value".to_string())]);
     for _ in 0..100_000 {
-        let req = WebhookRequest { system: "src", headers: &headers, body: body.as_ref(), received_at: Utc::now() };
+        let req = WebhookRequest { connection: "src", headers: &headers, body: body.as_ref(), received_at: Utc::now() };
         let _ = mlc_webhooks::Verify::verify(&src, &req);
     }
     let hs = t.elapsed().as_secs_f64() * 1e9 / 100_000.0;
@@ -386,7 +389,7 @@ async fn main() {
     let ch = vec![("x-mlc-signature".to_string(), sig)];
     let t = Instant::now();
     for _ in 0..20_000 {
-        let req = WebhookRequest { system: "coupa", headers: &ch, body: &cbody, received_at: Utc::now() };
+        let req = WebhookRequest { connection: "coupa", headers: &ch, body: &cbody, received_at: Utc::now() };
         let _ = mlc_webhooks::Verify::verify(&coupa, &req);
     }
     let hm = t.elapsed().as_secs_f64() * 1e6 / 20_000.0;
@@ -470,8 +473,8 @@ async fn main() {
         ("claim", (2.0 * (2.0 + 1.0), 1.0)),                // GetItem; Tx(item + audit row)
         ("transition", (2.0 * (2.0 + 1.0 + 1.0) + 2.0, 1.0)), // GetItem; Tx(item + audit + index row); GSI move
         ("get_item", (0.0, 1.0)),
-        ("open_versions", (0.0, 2.0)),         // Query index rows; BatchGetItem
-        ("posted_by_natural_key", (0.0, 2.0)), // Query; BatchGetItem
+        ("open_versions", (0.0, 2.0)),       // Query index rows; BatchGetItem
+        ("holding_natural_key", (0.0, 2.0)), // Query; BatchGetItem
         ("try_lock", (1.0, 0.0)),
         ("unlock", (1.0, 0.0)),
         ("first_delivery", (1.0, 0.0)),

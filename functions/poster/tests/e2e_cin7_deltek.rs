@@ -35,12 +35,12 @@ use lambda_http::{Body, Request};
 use lambda_runtime::{Context, LambdaEvent};
 use mlc_aws::testing::{serialized_moto, unique};
 use mlc_aws::{SecretsManagerStore, SqsQueue};
+use mlc_cin7::Cin7Connection;
 use mlc_core::engine::model::{ItemFilter, ItemState, WorkItem};
 use mlc_core::engine::ports::{Queue, SecretStore, SystemClock};
 use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use mlc_core::secret::Credentials;
 use mlc_flows::config::{ConnectionSettings, FlowSettings};
-use mlc_flows::systems::cin7::Cin7Connection;
 use mlc_flows::{BuildError, Cadence, Config, Runtime};
 use mlc_fn_poster::{Poster, Rebuild};
 use mlc_sim::cin7::api::Event;
@@ -122,6 +122,7 @@ fn config(deltek: &SimHandle<DeltekSim>, cin7: &SimHandle<Cin7Sim>, database: &s
         },
     );
     let flow = |o: &[(&str, Value)]| FlowSettings {
+        kind: None,
         enabled: true,
         source: "cin7".into(),
         target: "deltek".into(),
@@ -402,7 +403,7 @@ async fn a_cin7_webhook_goes_through_both_lambdas_into_one_deltek_voucher() {
 
     // Mappings: the survey code to its Deltek account, the Cin7 project attribute to the project.
     for (kind, source, target) in
-        [(MappingKind::Account, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::Project, PROJECT, PROJECT)]
+        [(MappingKind::ACCOUNT, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::PROJECT, PROJECT, PROJECT)]
     {
         webhook_rt
             .engine

@@ -35,7 +35,7 @@ pub async fn handle(rt: &Runtime, req: Request) -> Response<Body> {
         .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let wreq = WebhookRequest {
-        system: &system,
+        connection: &system,
         headers: &headers,
         body: req.body().as_ref(),
         received_at: rt.engine.clock.now(),

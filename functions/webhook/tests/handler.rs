@@ -29,7 +29,7 @@ const COUPA_OLD_SECRET: &str = "whsec_previous_secret";
 /// `{"id"|"delivery": delivery id, "event", "entity"|"resource", "record_id"|"resource-id"|"id"}`.
 fn generic_json(req: &WebhookRequest<'_>) -> Result<Vec<WebhookEvent>, IntakeError> {
     let v: serde_json::Value = serde_json::from_slice(req.body)
-        .map_err(|e| IntakeError::BadBody(format!("{} webhook body is not JSON: {e}", req.system)))?;
+        .map_err(|e| IntakeError::BadBody(format!("{} webhook body is not JSON: {e}", req.connection)))?;
     let text = |k: &str| match v.get(k) {
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -66,31 +66,38 @@ async fn setup() -> Setup {
     let engine = Engine::new(store, queue.clone(), clock, EngineConfig::default());
     let mut intake = Intake::new();
     intake.max_body = 4096;
-    intake.add_source(Arc::new(Source::new(
+    intake.add_source(
         "coupa",
-        SignedTimestamp::new(vec![r(COUPA_SECRET), r(COUPA_OLD_SECRET)]),
-        generic_json,
-    )));
-    intake.add_source(Arc::new(Source::new(
+        Arc::new(Source::new("coupa", SignedTimestamp::new(vec![r(COUPA_SECRET), r(COUPA_OLD_SECRET)]), generic_json)),
+    );
+    intake.add_source(
         "cin7",
-        HeaderSecret::new("x-mlc-webhook-secret", vec![r("cin7-shared-secret-value")]),
-        generic_json,
-    )));
-    intake.add_source(Arc::new(Source::new(
+        Arc::new(Source::new(
+            "cin7",
+            HeaderSecret::new("x-mlc-webhook-secret", vec![r("cin7-shared-secret-value")]),
+            generic_json,
+        )),
+    );
+    intake.add_source(
         "acumatica",
-        HeaderSecret::new("x-acumatica-secret", vec![r("acu-secret")]),
-        generic_json,
-    )));
-    intake.add_source(Arc::new(Source::new(
+        Arc::new(Source::new(
+            "acumatica",
+            HeaderSecret::new("x-acumatica-secret", vec![r("acu-secret")]),
+            generic_json,
+        )),
+    );
+    intake.add_source(
         "procore",
-        AuthorizationHeader::new(vec![r("Bearer pc-token")]),
-        generic_json,
-    )));
-    intake.add_source(Arc::new(Source::new(
+        Arc::new(Source::new("procore", AuthorizationHeader::new(vec![r("Bearer pc-token")]), generic_json)),
+    );
+    intake.add_source(
         "deltek",
-        BasicAuth::new(vec![BasicPair { username: r("vp-hook"), password: r("vp-pass") }]),
-        generic_json,
-    )));
+        Arc::new(Source::new(
+            "deltek",
+            BasicAuth::new(vec![BasicPair { username: r("vp-hook"), password: r("vp-pass") }]),
+            generic_json,
+        )),
+    );
     intake.route("coupa", "invoices", "coupa-deltek-ap");
     intake.route("cin7", "purchase", "cin7-deltek-ap");
     for sys in ["acumatica", "procore", "deltek"] {

@@ -63,6 +63,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use mlc_core::engine::memory::{may_write, note_origin, order_and_limit};
 use mlc_core::engine::model::{
     AuditEntry, Claim, Cursor, ItemFilter, ItemKey, ItemState, NewItem, StateCount, Transition, WorkItem,
+    holds_natural_key,
 };
 use mlc_core::engine::ports::{ClaimResult, Store, StoreError};
 use mlc_core::mapping::{Mapping, MappingKey};
@@ -561,8 +562,12 @@ impl DynamoStore {
     /// The index-row writes that move an item's `NK#` and `WAIT#` rows from `old` to `new`.
     fn index_changes(&self, old: &WorkItem, new: &WorkItem) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut out = Vec::new();
+        // Items holding a natural key (posted, or a create in doubt) are indexed under their
+        // target connection; items from before natural keys were scoped, under their flow.
         let nk_row = |i: &WorkItem| match (&i.natural_key, i.state) {
-            (Some(nk), ItemState::Posted) => Some(nk_pk(&i.flow, nk)),
+            (Some(nk), ItemState::Posted | ItemState::InDoubt) => {
+                Some(nk_pk(i.nk_scope.as_deref().unwrap_or(&i.flow), nk))
+            }
             _ => None,
         };
         let (a, b) = (nk_row(old), nk_row(new));
@@ -775,13 +780,23 @@ impl Store for DynamoStore {
         Ok(items)
     }
 
-    async fn posted_by_natural_key(&self, flow: &str, natural_key: &str) -> Result<Vec<WorkItem>, StoreError> {
-        let keys = self.index_keys(&nk_pk(flow, natural_key)).await?;
+    async fn holding_natural_key(
+        &self,
+        scope: &str,
+        legacy_flow: &str,
+        natural_key: &str,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        let mut keys = self.index_keys(&nk_pk(scope, natural_key)).await?;
+        if legacy_flow != scope {
+            keys.extend(self.index_keys(&nk_pk(legacy_flow, natural_key)).await?);
+            keys.sort();
+            keys.dedup();
+        }
         let mut items: Vec<WorkItem> = self
             .batch_get_items(&keys)
             .await?
             .into_iter()
-            .filter(|i| i.flow == flow && i.state == ItemState::Posted && i.natural_key.as_deref() == Some(natural_key))
+            .filter(|i| holds_natural_key(i, scope, legacy_flow, natural_key))
             .collect();
         items.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(items)

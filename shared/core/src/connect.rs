@@ -13,7 +13,7 @@
 //! through [`systems`]. (The registrations are gathered at link time by `linkme`; a connector crate
 //! is linked when a flow file uses it.)
 //!
-//! ```ignore
+//! ```text
 //! mlc_core::register_system!(ACUMATICA, SystemEntry {
 //!     name: "acumatica",
 //!     title: "Acumatica",

@@ -138,37 +138,75 @@ pub struct GlAccount {
     pub status: Status,
 }
 
-/// A project position: Deltek's WBS1/WBS2/WBS3 (project / phase / task), or the equivalent
-/// (Procore project + cost code, Acumatica project + task). Blank levels are `None`, never `" "`.
+/// A project position, as segments from the top down: Deltek's WBS1/WBS2/WBS3 (project / phase /
+/// task), Acumatica's project + task, Procore's project + cost code. Core gives no segment a
+/// vendor meaning; each connector reads the segments its system has. A blank *inner* segment is
+/// kept as `None` (Deltek `X||T1`: a task under no phase); trailing blanks are dropped; the top
+/// segment is never blank.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProjectRef {
-    pub wbs1: String,
-    pub wbs2: Option<String>,
-    pub wbs3: Option<String>,
+    top: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    below: Vec<Option<String>>,
 }
 
 impl ProjectRef {
-    pub fn new(wbs1: impl Into<String>) -> Self {
-        ProjectRef { wbs1: wbs1.into(), wbs2: None, wbs3: None }
+    /// A project with no lower levels.
+    pub fn new(top: impl Into<String>) -> Self {
+        ProjectRef { top: top.into(), below: Vec::new() }
     }
 
-    /// Parse `WBS1|WBS2|WBS3` (trailing levels optional, blanks ignored) — the form mapping tables use.
-    pub fn parse_key(key: &str) -> Option<ProjectRef> {
-        let mut parts = key.split('|').map(|p| p.trim()).map(|p| (!p.is_empty()).then(|| p.to_string()));
-        let wbs1 = parts.next().flatten()?;
-        Some(ProjectRef { wbs1, wbs2: parts.next().flatten(), wbs3: parts.next().flatten() })
-    }
-
-    /// `WBS1|WBS2|WBS3` with empty levels omitted from the end.
-    pub fn key(&self) -> String {
-        let mut k = self.wbs1.clone();
-        if self.wbs2.is_some() || self.wbs3.is_some() {
-            k.push('|');
-            k.push_str(self.wbs2.as_deref().unwrap_or(""));
+    /// From segments top-down (blank segments are `None`); `None` when the top segment is blank.
+    pub fn from_segments<I, S>(segments: I) -> Option<ProjectRef>
+    where
+        I: IntoIterator<Item = Option<S>>,
+        S: Into<String>,
+    {
+        let mut it = segments.into_iter().map(|s| s.map(Into::into).map(|s: String| s.trim().to_string()));
+        let top = it.next().flatten().filter(|t| !t.is_empty())?;
+        let mut below: Vec<Option<String>> = it.map(|s| s.filter(|v| !v.is_empty())).collect();
+        while below.last().is_some_and(Option::is_none) {
+            below.pop();
         }
-        if let Some(w3) = &self.wbs3 {
+        Some(ProjectRef { top, below })
+    }
+
+    /// Parse `A|B|C` (trailing levels optional, blanks ignored) — the form mapping tables use.
+    pub fn parse_key(key: &str) -> Option<ProjectRef> {
+        ProjectRef::from_segments(key.split('|').map(Some))
+    }
+
+    /// The top segment (Deltek WBS1, Acumatica project, Procore project).
+    pub fn top(&self) -> &str {
+        &self.top
+    }
+
+    /// Segment `i` (0 = top), `None` when absent or blank.
+    pub fn segment(&self, i: usize) -> Option<&str> {
+        if i == 0 { Some(&self.top) } else { self.below.get(i - 1).and_then(|s| s.as_deref()) }
+    }
+
+    /// How many segments are present (blank inner segments count).
+    pub fn depth(&self) -> usize {
+        1 + self.below.len()
+    }
+
+    /// The project with only its first `n` segments (the parent of a phase or task).
+    pub fn truncated(&self, n: usize) -> ProjectRef {
+        let mut p = self.clone();
+        p.below.truncate(n.saturating_sub(1));
+        while p.below.last().is_some_and(Option::is_none) {
+            p.below.pop();
+        }
+        p
+    }
+
+    /// `A|B|C` with empty levels omitted from the end.
+    pub fn key(&self) -> String {
+        let mut k = self.top.clone();
+        for s in &self.below {
             k.push('|');
-            k.push_str(w3);
+            k.push_str(s.as_deref().unwrap_or(""));
         }
         k
     }
@@ -756,8 +794,10 @@ mod tests {
     #[test]
     fn project_keys_round_trip() {
         let p = ProjectRef::parse_key("2024001.00|PH1| ").unwrap();
-        assert_eq!(p.wbs2.as_deref(), Some("PH1"));
-        assert_eq!(p.wbs3, None);
+        assert_eq!(p.segment(1), Some("PH1"));
+        assert_eq!(p.segment(2), None);
+        assert_eq!(p.depth(), 2);
+        assert_eq!(p.truncated(1), ProjectRef::new("2024001.00"));
         assert_eq!(p.key(), "2024001.00|PH1");
         assert_eq!(ProjectRef::parse_key("X||T1").unwrap().key(), "X||T1");
         assert_eq!(ProjectRef::parse_key(" |A"), None);

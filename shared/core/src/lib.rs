@@ -13,6 +13,7 @@
 //!   mapping release; [`engine::ports`] are the traits adapters implement.
 //! - [`testkit`]: conformance suites the adapters run.
 
+pub mod budget;
 pub mod connect;
 pub mod domain;
 pub mod engine;

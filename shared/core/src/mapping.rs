@@ -9,6 +9,7 @@
 //! A record that needs a mapping nobody has made waits in `needs_mapping`, indexed by the missing
 //! [`MappingKey`]s; adding the mapping releases exactly the records waiting for it (see the engine).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -16,54 +17,149 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What a mapping translates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MappingKind {
-    /// Source vendor/supplier id → target vendor/firm code.
-    Vendor,
-    /// Source account code → target GL account.
-    Account,
-    /// Source project key (location, attribute, job) → target project (`WBS1|WBS2|WBS3`).
-    Project,
-    /// Source cost code / cost type (`code` or `code|type`) → target account or project phase.
-    CostCode,
-}
+/// What a mapping translates: `vendor`, `account`, `project`, `cost_code`, `cost_type`,
+/// `subaccount`, `branch`, `tax_code`, `terms`, ... The set is open: a connector or flow that
+/// needs another kind declares it with [`register_mapping_kind!`] in its own file, and
+/// `mlc mappings import` accepts exactly the declared kinds (and their aliases).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MappingKind(Cow<'static, str>);
 
 impl MappingKind {
-    pub const ALL: [MappingKind; 4] =
-        [MappingKind::Vendor, MappingKind::Account, MappingKind::Project, MappingKind::CostCode];
+    /// Source vendor/supplier id → target vendor/firm code.
+    pub const VENDOR: MappingKind = MappingKind(Cow::Borrowed("vendor"));
+    /// Source account code → target GL account.
+    pub const ACCOUNT: MappingKind = MappingKind(Cow::Borrowed("account"));
+    /// Source project key (location, attribute, job) → target project segments (`A|B|C`).
+    pub const PROJECT: MappingKind = MappingKind(Cow::Borrowed("project"));
+    /// Source cost code (`code` or `code|type`) → target account or project phase.
+    pub const COST_CODE: MappingKind = MappingKind(Cow::Borrowed("cost_code"));
+    /// Source cost type → target account or labour/expense category.
+    pub const COST_TYPE: MappingKind = MappingKind(Cow::Borrowed("cost_type"));
+    /// Source account code → target subaccount.
+    pub const SUBACCOUNT: MappingKind = MappingKind(Cow::Borrowed("subaccount"));
+    /// Source location/warehouse → target branch.
+    pub const BRANCH: MappingKind = MappingKind(Cow::Borrowed("branch"));
+    /// Source tax rule → target tax code.
+    pub const TAX_CODE: MappingKind = MappingKind(Cow::Borrowed("tax_code"));
+    /// Source payment terms → target terms code.
+    pub const TERMS: MappingKind = MappingKind(Cow::Borrowed("terms"));
 
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MappingKind::Vendor => "vendor",
-            MappingKind::Account => "account",
-            MappingKind::Project => "project",
-            MappingKind::CostCode => "cost_code",
-        }
+    /// A kind by its canonical name (for kinds declared with [`register_mapping_kind!`]).
+    pub const fn named(name: &'static str) -> MappingKind {
+        MappingKind(Cow::Borrowed(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Every declared kind, sorted by name.
+    pub fn declared() -> Vec<&'static MappingKindDecl> {
+        let mut v: Vec<&'static MappingKindDecl> = MAPPING_KINDS.iter().collect();
+        v.sort_by_key(|d| d.name);
+        v.dedup_by_key(|d| d.name);
+        v
+    }
+
+    /// The declaration of this kind, when one exists.
+    pub fn declaration(&self) -> Option<&'static MappingKindDecl> {
+        MAPPING_KINDS.iter().find(|d| d.name == self.as_str())
     }
 }
 
 impl fmt::Display for MappingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
     }
 }
 
+impl Serialize for MappingKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Stored kinds are read back as they were written, declared or not (a kind whose flow was
+/// removed must not make the store unreadable); people's input goes through [`FromStr`].
+impl<'de> Deserialize<'de> for MappingKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match MAPPING_KINDS.iter().find(|k| k.name == s) {
+            Some(k) => MappingKind(Cow::Borrowed(k.name)),
+            None => MappingKind(Cow::Owned(s)),
+        })
+    }
+}
+
+/// One declared mapping kind: its name, the other spellings people use, and a line of help.
+#[derive(Debug)]
+pub struct MappingKindDecl {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// What the source and target codes are (`Procore cost type → Deltek GL account`).
+    pub help: &'static str,
+}
+
+/// Every declared mapping kind. Filled at link time by [`register_mapping_kind!`].
+#[linkme::distributed_slice]
+pub static MAPPING_KINDS: [MappingKindDecl];
+
+/// Declare a mapping kind in the file that needs it:
+/// `mlc_core::register_mapping_kind!(PARTNER, "partner", &["trading_partner"], "EDI partner id → vendor");`
+#[macro_export]
+macro_rules! register_mapping_kind {
+    ($ident:ident, $name:expr, $aliases:expr, $help:expr) => {
+        #[$crate::connect::linkme::distributed_slice($crate::mapping::MAPPING_KINDS)]
+        #[linkme(crate = $crate::connect::linkme)]
+        static $ident: $crate::mapping::MappingKindDecl =
+            $crate::mapping::MappingKindDecl { name: $name, aliases: $aliases, help: $help };
+    };
+}
+
+crate::register_mapping_kind!(
+    K_VENDOR,
+    "vendor",
+    &["supplier", "firm"],
+    "source vendor/supplier id → target vendor code"
+);
+crate::register_mapping_kind!(K_ACCOUNT, "account", &["gl_account", "gl"], "source account code → target GL account");
+crate::register_mapping_kind!(
+    K_PROJECT,
+    "project",
+    &["wbs", "job"],
+    "source project key → target project (segments joined by |)"
+);
+crate::register_mapping_kind!(
+    K_COST_CODE,
+    "cost_code",
+    &["costcode"],
+    "source cost code → target account or project phase"
+);
+crate::register_mapping_kind!(K_COST_TYPE, "cost_type", &["costtype"], "source cost type → target account or category");
+crate::register_mapping_kind!(K_SUBACCOUNT, "subaccount", &["sub"], "source account code → target subaccount");
+crate::register_mapping_kind!(K_BRANCH, "branch", &["location", "warehouse"], "source location → target branch");
+crate::register_mapping_kind!(K_TAX_CODE, "tax_code", &["tax"], "source tax rule → target tax code");
+crate::register_mapping_kind!(K_TERMS, "terms", &["payment_terms"], "source payment terms → target terms code");
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mapping kind {0:?}: expected one of vendor, account, project, cost_code")]
-pub struct UnknownMappingKind(pub String);
+#[error("unknown mapping kind {given:?}: expected one of {expected}")]
+pub struct UnknownMappingKind {
+    pub given: String,
+    pub expected: String,
+}
 
 impl FromStr for MappingKind {
     type Err = UnknownMappingKind;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "vendor" | "supplier" | "firm" => Ok(MappingKind::Vendor),
-            "account" | "gl_account" | "gl" => Ok(MappingKind::Account),
-            "project" | "wbs" => Ok(MappingKind::Project),
-            "cost_code" | "costcode" | "cost_type" => Ok(MappingKind::CostCode),
-            _ => Err(UnknownMappingKind(s.to_string())),
-        }
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        MAPPING_KINDS
+            .iter()
+            .find(|k| k.name == norm || k.aliases.contains(&norm.as_str()))
+            .map(|k| MappingKind(Cow::Borrowed(k.name)))
+            .ok_or_else(|| UnknownMappingKind {
+                given: s.to_string(),
+                expected: MappingKind::declared().iter().map(|d| d.name).collect::<Vec<_>>().join(", "),
+            })
     }
 }
 
@@ -183,8 +279,12 @@ mod tests {
 
     #[test]
     fn kinds_parse_with_aliases() {
-        assert_eq!("Supplier".parse::<MappingKind>().unwrap(), MappingKind::Vendor);
-        assert_eq!("cost-code".parse::<MappingKind>().unwrap(), MappingKind::CostCode);
+        assert_eq!("Supplier".parse::<MappingKind>().unwrap(), MappingKind::VENDOR);
+        assert_eq!("cost-code".parse::<MappingKind>().unwrap(), MappingKind::COST_CODE);
+        assert_eq!("Cost_Type".parse::<MappingKind>().unwrap(), MappingKind::COST_TYPE);
+        let stored: MappingKind = serde_json::from_str("\"retired_kind\"").unwrap();
+        assert_eq!(stored.as_str(), "retired_kind");
+        assert_eq!(serde_json::to_string(&MappingKind::BRANCH).unwrap(), "\"branch\"");
         let e = "colour".parse::<MappingKind>().unwrap_err().to_string();
         assert!(e.contains("colour") && e.contains("vendor"), "{e}");
     }
@@ -192,12 +292,12 @@ mod tests {
     #[test]
     fn resolver_reports_every_missing_key_once() {
         let mut set = MappingSet::new();
-        set.insert(MappingKey::new("cin7-deltek", MappingKind::Account, "200"), "5100");
+        set.insert(MappingKey::new("cin7-deltek", MappingKind::ACCOUNT, "200"), "5100");
         let mut r = Resolver::new(&set, "cin7-deltek");
-        assert_eq!(r.resolve(MappingKind::Account, " 200 ").as_deref(), Some("5100"));
-        assert_eq!(r.resolve(MappingKind::Account, "300"), None);
-        assert_eq!(r.resolve(MappingKind::Account, "300"), None);
-        assert_eq!(r.resolve(MappingKind::Vendor, "S1"), None);
+        assert_eq!(r.resolve(MappingKind::ACCOUNT, " 200 ").as_deref(), Some("5100"));
+        assert_eq!(r.resolve(MappingKind::ACCOUNT, "300"), None);
+        assert_eq!(r.resolve(MappingKind::ACCOUNT, "300"), None);
+        assert_eq!(r.resolve(MappingKind::VENDOR, "S1"), None);
         let missing = r.finish().unwrap_err();
         assert_eq!(missing.len(), 2);
         assert_eq!(missing[0].id(), "cin7-deltek/account/300");

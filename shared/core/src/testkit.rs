@@ -113,6 +113,7 @@ pub async fn store_conformance(store: &dyn Store) {
     let mut marker = Transition::to(ItemState::InDoubt, audit(now + secs(63), "write_sent")).reason("sent");
     marker.release_claim = false;
     marker.natural_key = Some("V1#INV1".into());
+    marker.nk_scope = Some("deltek-east".into());
     let m = store.transition(&a.key, "w2", marker, now + secs(63)).await.expect("marker");
     assert_eq!(m.state, ItemState::InDoubt);
     assert_eq!(m.in_doubt_since, Some(now + secs(63)), "entering in_doubt must stamp in_doubt_since");
@@ -137,9 +138,11 @@ pub async fn store_conformance(store: &dyn Store) {
         store.claim(&a.key, "w3", now + secs(200), now + secs(260)).await.unwrap(),
         ClaimResult::Finished(_)
     ));
-    let found = store.posted_by_natural_key("f", "V1#INV1").await.expect("nk");
+    assert_eq!(p.nk_scope.as_deref(), Some("deltek-east"), "the natural key's scope must survive later transitions");
+    // Natural keys are unique per target connection, whichever flow posted them.
+    let found = store.holding_natural_key("deltek-east", "another-flow", "V1#INV1").await.expect("nk");
     assert_eq!(found.len(), 1);
-    assert!(store.posted_by_natural_key("other-flow", "V1#INV1").await.unwrap().is_empty());
+    assert!(store.holding_natural_key("deltek-west", "f", "V1#INV1").await.unwrap().is_empty());
 
     // audit: claims and transitions, in order.
     let trail = store.audit_trail(&a.key).await.expect("trail");
@@ -152,8 +155,8 @@ pub async fn store_conformance(store: &dyn Store) {
     // needs_mapping index, open versions, failure class, replay reset.
     let (b, _) = store.register(new_item("f", "B", "v1", Origin::Poll), now).await.unwrap();
     let (b2, _) = store.register(new_item("f", "B", "v2", Origin::Poll), now).await.unwrap();
-    let k1 = MappingKey::new("s", MappingKind::Account, "200");
-    let k2 = MappingKey::new("s", MappingKind::Vendor, "SUP1");
+    let k1 = MappingKey::new("s", MappingKind::ACCOUNT, "200");
+    let k2 = MappingKey::new("s", MappingKind::VENDOR, "SUP1");
     let ClaimResult::Acquired(_) = store.claim(&b.key, "w1", now, now + secs(60)).await.unwrap() else {
         panic!("claim b")
     };
@@ -163,7 +166,7 @@ pub async fn store_conformance(store: &dyn Store) {
     let waiting = store.items_waiting_for(&k2).await.expect("waiting");
     assert_eq!(waiting.len(), 1, "needs_mapping items must be found by each missing key");
     assert_eq!(waiting[0].missing, vec![k1.clone(), k2.clone()]);
-    assert!(store.items_waiting_for(&MappingKey::new("s", MappingKind::Account, "999")).await.unwrap().is_empty());
+    assert!(store.items_waiting_for(&MappingKey::new("s", MappingKind::ACCOUNT, "999")).await.unwrap().is_empty());
     let open = store.open_versions("f", "src", "B").await.expect("open");
     assert_eq!(open.len(), 2, "both versions of B are open");
     // Leaving needs_mapping clears the missing keys and the index.
@@ -215,7 +218,7 @@ pub async fn store_conformance(store: &dyn Store) {
     let mk = |k: &MappingKey, t: &str| Mapping { key: k.clone(), target: t.into(), note: None, updated_at: now };
     store.put_mapping(&mk(&k1, "5100")).await.unwrap();
     store.put_mapping(&mk(&k1, "5200")).await.unwrap();
-    store.put_mapping(&mk(&MappingKey::new("other", MappingKind::Account, "200"), "9")).await.unwrap();
+    store.put_mapping(&mk(&MappingKey::new("other", MappingKind::ACCOUNT, "200"), "9")).await.unwrap();
     let got = store.get_mappings(&[k1.clone(), k2.clone()]).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].target, "5200", "put overwrites");

@@ -1,11 +1,9 @@
 //! `cin7-deltek-ap`: Cin7 Core supplier invoices → Deltek Vantagepoint AP vouchers.
 //!
-//! **Source.** A Cin7 purchase holds an order and, once the supplier bills, one invoice (Simple
-//! purchases) or several (Advanced), plus credit notes; each sub-document has its own status
-//! (`DRAFT` → `AUTHORISED` → `PAID`, or `VOIDED`). Changes are found by `purchaseList?UpdatedSince`
-//! (see [`crate::systems::cin7`] for the cursor) and announced by the Automation webhooks
-//! `Purchase/InvoiceAuthorised`, `Purchase/CreditNoteAuthorised`, `Purchase/Updated` … Webhooks
-//! are unsigned (a secret header is checked) and name a task, so every hint is read back.
+//! **Source** ([`PurchaseSource`], shared with every flow reading Cin7 purchases on the same
+//! connection: each purchase is read back once per version). A Cin7 purchase holds an order and,
+//! once the supplier bills, one invoice (Simple purchases) or several (Advanced), plus credit notes;
+//! each sub-document has its own status (`DRAFT` → `AUTHORISED` → `PAID`, or `VOIDED`).
 //!
 //! **Documents.** Each purchase read back becomes one document per supplier invoice
 //! (`<purchase>/invoice/<task>`) and per credit note (`<purchase>/credit-note/<task>`); a purchase
@@ -28,7 +26,7 @@
 //! default keyed by supplier id) or `"none"`. A purchase with no project key gets none (the
 //! accounts then decide: overhead accounts need no project).
 //!
-//! **Target.** Lines keep Cin7's tax: under exclusive tax the line total is net and `Tax` is
+//! **Target** ([`ApVoucherTarget`], shared with every flow into Deltek). Lines keep Cin7's tax: under exclusive tax the line total is net and `Tax` is
 //! added; under inclusive tax the tax is taken out of the total. Additional charges (freight)
 //! become lines of their own. The purchase's order number goes on every line as the PO number.
 //! Before every create the voucher is looked up by vendor + invoice number (our own, in doubt,
@@ -40,33 +38,45 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use mlc_cin7::{Cin7Client, CreditNote, DocStatus, Invoice, Line, Purchase, split_task_hint};
+use mlc_cin7::{Cin7Connection, CreditNote, DocStatus, Invoice, Line, ListOptions, Purchase, PurchaseSource};
+use mlc_core::connect::BuildError;
 use mlc_core::domain::{ApInvoice, ApInvoiceDraft, ApLine, DocumentKind, ProjectRef};
-use mlc_core::engine::flow::{DiscoveryPage, Eligibility, Flow, FlowSpec, Found, MapError, SourceDoc, StepError};
-use mlc_core::engine::model::{Cursor, Hint, ItemSummary, Origin, TargetRef};
+use mlc_core::engine::flow::{Eligibility, FlowSpec, MapError, SourceDoc};
+use mlc_core::engine::model::ItemSummary;
+use mlc_core::engine::parts::{FlowDef, SourceRecord};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use mlc_core::money::{Currency, Tolerance};
-use mlc_deltek::DeltekClient;
+use mlc_deltek::{ApVoucherTarget, DeltekConnection};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::runtime::{BuildError, FlowContext, FlowKind};
-use crate::systems::cin7::{Cin7Connection, PageCursor};
-use crate::systems::deltek::DeltekConnection;
+use crate::catalog::{FlowContext, FlowKind, parse_options};
 
 /// The mapping scope shared by the Cin7 → Deltek flows.
 pub const SCOPE: &str = "cin7-deltek";
 
-/// This flow in the catalog.
-pub const KIND: FlowKind = FlowKind {
-    name: "cin7-deltek-ap",
-    description: "Cin7 Core authorised supplier invoices → Deltek Vantagepoint AP vouchers",
-    build,
-    webhook_entities: &[mlc_cin7::ENTITY_PURCHASE, mlc_cin7::ENTITY_PURCHASE_TASK],
-};
+/// Stable skip codes of this flow.
+pub mod codes {
+    pub const ORDER_STAGE: &str = "order_stage";
+    pub const DRAFT: &str = "draft";
+    pub const VOIDED: &str = "voided";
+    pub const CREDIT_NOTE_HELD: &str = "credit_note_held";
+    pub const OTHER_STATUS: &str = "other_status";
+}
+
+crate::register_flow_kind!(
+    KIND,
+    FlowKind {
+        name: "cin7-deltek-ap",
+        description: "Cin7 Core authorised supplier invoices → Deltek Vantagepoint AP vouchers",
+        source_system: "cin7",
+        target_system: "deltek",
+        mapping_scope: SCOPE,
+        check_options: |o| parse_options::<ApOptions>(o).and_then(|o| o.check()),
+        build,
+    }
+);
 
 /// Where a purchase's project comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -110,6 +120,22 @@ pub struct ApOptions {
     pub precheck: bool,
 }
 
+impl ApOptions {
+    /// Ranges serde cannot check.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=1000).contains(&self.page_size) {
+            return Err(format!(
+                "page_size = {} is out of range (1 to 1000; Cin7 pages hold at most 1000)",
+                self.page_size
+            ));
+        }
+        if self.project_source == ProjectSource::Attribute && self.project_attribute.trim().is_empty() {
+            return Err("project_attribute is empty: name the purchase attribute that holds the project".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for ApOptions {
     fn default() -> Self {
         ApOptions {
@@ -124,16 +150,16 @@ impl Default for ApOptions {
     }
 }
 
-/// Read a flow's options map into `T`, naming the flow and the bad key.
-pub fn options<T: serde::de::DeserializeOwned>(ctx: &FlowContext<'_>) -> Result<T, BuildError> {
-    let v = serde_json::Value::Object(ctx.settings.options.clone().into_iter().collect());
-    serde_json::from_value(v).map_err(|e| BuildError(format!("options: {e}")))
-}
-
-fn build(ctx: &FlowContext<'_>) -> Result<Arc<dyn mlc_core::FlowRunner>, BuildError> {
-    let cin7 = ctx.connections.client::<Cin7Connection>(&ctx.settings.source, "cin7")?.client.clone();
-    let deltek = ctx.connections.client::<DeltekConnection>(&ctx.settings.target, "deltek")?.client.clone();
-    Ok(Arc::new(Cin7DeltekAp::new(ctx.name, cin7, deltek, options(ctx)?)))
+fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
+    let opts: ApOptions = ctx.options()?;
+    let cin7 = ctx.source_connection::<Cin7Connection>("cin7")?.client.clone();
+    let deltek = ctx.target_connection::<DeltekConnection>("deltek")?.client.clone();
+    let list = ListOptions { page_size: opts.page_size, overlap: chrono::Duration::seconds(opts.overlap_secs as i64) };
+    let conn = ctx.settings.source.clone();
+    let source = ctx.source("purchase", || Ok(PurchaseSource::new(&conn, cin7, list)))?;
+    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let flow = Cin7DeltekAp::new(ctx.name, opts);
+    ctx.add(flow, source, target)
 }
 
 /// Which part of a purchase a document is.
@@ -254,27 +280,13 @@ impl BillLine {
 
 /// The flow.
 pub struct Cin7DeltekAp {
-    spec: FlowSpec,
-    cin7: Cin7Client,
-    deltek: DeltekClient,
+    name: String,
     opts: ApOptions,
 }
 
 impl Cin7DeltekAp {
-    pub fn new(name: &str, cin7: Cin7Client, deltek: DeltekClient, opts: ApOptions) -> Self {
-        Cin7DeltekAp {
-            spec: FlowSpec {
-                name: name.to_string(),
-                source_system: "cin7".into(),
-                target_system: "deltek".into(),
-                mapping_scope: SCOPE.into(),
-                description: KIND.description.into(),
-                has_webhooks: true,
-            },
-            cin7,
-            deltek,
-            opts,
-        }
+    pub fn new(name: &str, opts: ApOptions) -> Self {
+        Cin7DeltekAp { name: name.to_string(), opts }
     }
 
     /// The project key of a purchase per `project_source`, as a mapping source code.
@@ -292,8 +304,7 @@ impl Cin7DeltekAp {
         key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty())
     }
 
-    fn docs(&self, purchase: Purchase) -> Vec<SourceDoc<BillDoc>> {
-        let p = Arc::new(purchase);
+    fn docs(&self, p: Arc<Purchase>) -> Vec<SourceDoc<BillDoc>> {
         let mut parts: Vec<(String, &str, Part)> = Vec::new();
         for (i, inv) in p.invoices.iter().enumerate() {
             if inv.status != DocStatus::NotAvailable {
@@ -357,77 +368,66 @@ fn credit_note_number(n: &str) -> String {
     if t.to_ascii_uppercase().starts_with("CN") { t.to_string() } else { format!("CN-{t}") }
 }
 
-#[async_trait]
-impl Flow for Cin7DeltekAp {
-    type Record = BillDoc;
-    type Target = ApInvoice;
+impl FlowDef for Cin7DeltekAp {
+    type Source = PurchaseSource;
+    type Target = ApVoucherTarget;
+    type Doc = BillDoc;
 
-    fn spec(&self) -> &FlowSpec {
-        &self.spec
+    fn describe(&self) -> FlowSpec {
+        FlowSpec {
+            name: self.name.clone(),
+            kind: KIND.name.into(),
+            mapping_scope: SCOPE.into(),
+            description: KIND.description.into(),
+            lookback: (self.opts.initial_lookback_days > 0)
+                .then(|| std::time::Duration::from_secs(u64::from(self.opts.initial_lookback_days) * 86_400)),
+            ..Default::default()
+        }
     }
 
-    async fn discover(&self, cursor: Option<&Cursor>, now: DateTime<Utc>) -> Result<DiscoveryPage, StepError> {
-        let lookback =
-            (self.opts.initial_lookback_days > 0).then(|| Duration::days(self.opts.initial_lookback_days.into()));
-        let pos = PageCursor::load(cursor, now, lookback)?;
-        let limit = self.opts.page_size.clamp(1, 1000);
-        let page = self.cin7.list_purchases_changed(pos.since, pos.page, limit).await?;
-        let more = page.has_more(limit);
-        let newest = page.items.iter().filter_map(|s| s.last_updated).max();
-        let hints = page
-            .items
-            .iter()
-            .map(|s| {
-                let h = Hint::new(&self.spec.name, "cin7", mlc_cin7::ENTITY_PURCHASE, &s.id, Origin::Poll, now);
-                match s.version() {
-                    Some(v) => h.with_version(v),
-                    None => h,
-                }
-            })
-            .collect();
-        let next = pos.advance(newest, more, Duration::seconds(self.opts.overlap_secs as i64));
-        Ok(DiscoveryPage { hints, next_cursor: Some(next.to_value()), has_more: more })
-    }
-
-    async fn read_back(&self, hint: &Hint) -> Result<Vec<SourceDoc<BillDoc>>, StepError> {
-        let purchase = if hint.entity == mlc_cin7::ENTITY_PURCHASE_TASK {
-            let (task, order) = split_task_hint(&hint.id);
-            self.cin7.resolve_purchase_task(&task, order.as_deref()).await?
-        } else {
-            self.cin7.get_purchase(&hint.id).await?
-        };
-        Ok(purchase.map(|p| self.docs(p)).unwrap_or_default())
+    fn documents(&self, record: &SourceRecord<Arc<Purchase>>) -> Vec<SourceDoc<BillDoc>> {
+        self.docs(record.record.clone())
     }
 
     fn eligibility(&self, doc: &SourceDoc<BillDoc>) -> Eligibility {
         let p = &doc.record.purchase;
         if p.is_voided() {
-            return Eligibility::Skip(format!("purchase {} is voided in Cin7", p.order_number));
+            return Eligibility::skip(codes::VOIDED, format!("purchase {} is voided in Cin7", p.order_number));
         }
         match (&doc.record.part, doc.record.invoice(), doc.record.credit_note()) {
-            (Part::OrderStage, _, _) => Eligibility::Skip(format!(
-                "order stage: purchase {} has no supplier invoice yet (status {})",
-                p.order_number,
-                if p.status.is_empty() { "unknown" } else { &p.status }
-            )),
+            (Part::OrderStage, _, _) => Eligibility::skip(
+                codes::ORDER_STAGE,
+                format!(
+                    "order stage: purchase {} has no supplier invoice yet (status {})",
+                    p.order_number,
+                    if p.status.is_empty() { "unknown" } else { &p.status }
+                ),
+            ),
             (_, Some(i), _) => match &i.status {
                 s if s.is_authorised() => Eligibility::Eligible,
-                DocStatus::Draft => Eligibility::Skip("supplier invoice is a draft in Cin7 (not authorised yet)".into()),
-                DocStatus::Voided => Eligibility::Skip("supplier invoice was voided in Cin7".into()),
-                other => Eligibility::Skip(format!("supplier invoice status is {}", other.as_str())),
+                DocStatus::Draft => {
+                    Eligibility::skip(codes::DRAFT, "supplier invoice is a draft in Cin7 (not authorised yet)")
+                }
+                DocStatus::Voided => Eligibility::skip(codes::VOIDED, "supplier invoice was voided in Cin7"),
+                other => {
+                    Eligibility::skip(codes::OTHER_STATUS, format!("supplier invoice status is {}", other.as_str()))
+                }
             },
             (_, _, Some(c)) => match &c.status {
                 s if s.is_authorised() => match self.opts.credit_notes {
                     CreditNotes::NegativeVoucher => Eligibility::Eligible,
-                    CreditNotes::Hold => Eligibility::Skip(
-                        "credit note held for review (option credit_notes = \"hold\"): enter it in Deltek by hand, or set credit_notes = \"negative_voucher\" and replay".into(),
+                    CreditNotes::Hold => Eligibility::skip(
+                        codes::CREDIT_NOTE_HELD,
+                        "credit note held for review (option credit_notes = \"hold\"): enter it in Deltek by hand, or set credit_notes = \"negative_voucher\" and replay",
                     ),
                 },
-                DocStatus::Draft => Eligibility::Skip("credit note is a draft in Cin7 (not authorised yet)".into()),
-                DocStatus::Voided => Eligibility::Skip("credit note was voided in Cin7".into()),
-                other => Eligibility::Skip(format!("credit note status is {}", other.as_str())),
+                DocStatus::Draft => {
+                    Eligibility::skip(codes::DRAFT, "credit note is a draft in Cin7 (not authorised yet)")
+                }
+                DocStatus::Voided => Eligibility::skip(codes::VOIDED, "credit note was voided in Cin7"),
+                other => Eligibility::skip(codes::OTHER_STATUS, format!("credit note status is {}", other.as_str())),
             },
-            _ => Eligibility::Skip("document no longer present in the purchase".into()),
+            _ => Eligibility::skip(codes::VOIDED, "document no longer present in the purchase"),
         }
     }
 
@@ -435,15 +435,15 @@ impl Flow for Cin7DeltekAp {
         let p = &doc.record.purchase;
         let mut keys = Vec::new();
         if let Some(s) = &p.supplier_id {
-            keys.push(MappingKey::new(SCOPE, MappingKind::Vendor, s));
+            keys.push(MappingKey::new(SCOPE, MappingKind::VENDOR, s));
         }
         for l in doc.record.bill_lines() {
             if let Some(a) = l.account.as_deref().filter(|a| !a.trim().is_empty()) {
-                keys.push(MappingKey::new(SCOPE, MappingKind::Account, a));
+                keys.push(MappingKey::new(SCOPE, MappingKind::ACCOUNT, a));
             }
         }
         if let Some(k) = self.project_key(p) {
-            keys.push(MappingKey::new(SCOPE, MappingKind::Project, k));
+            keys.push(MappingKey::new(SCOPE, MappingKind::PROJECT, k));
         }
         keys.sort();
         keys.dedup();
@@ -457,12 +457,12 @@ impl Flow for Cin7DeltekAp {
             .supplier_id
             .clone()
             .ok_or_else(|| MapError::Invalid(format!("purchase {} has no supplier id in Cin7", p.order_number)))?;
-        let vendor = r.resolve(MappingKind::Vendor, &supplier);
+        let vendor = r.resolve(MappingKind::VENDOR, &supplier);
         let lines = doc.record.bill_lines();
         let mut accounts = Vec::with_capacity(lines.len());
         for (n, l) in lines.iter().enumerate() {
             match l.account.as_deref().filter(|a| !a.trim().is_empty()) {
-                Some(a) => accounts.push(r.resolve(MappingKind::Account, a)),
+                Some(a) => accounts.push(r.resolve(MappingKind::ACCOUNT, a)),
                 None => {
                     return Err(MapError::Invalid(format!(
                         "line {} ({}) of purchase {} has no account code in Cin7",
@@ -474,7 +474,7 @@ impl Flow for Cin7DeltekAp {
             }
         }
         let project = match self.project_key(p) {
-            Some(k) => match r.resolve(MappingKind::Project, &k) {
+            Some(k) => match r.resolve(MappingKind::PROJECT, &k) {
                 Some(t) => Some(ProjectRef::parse_key(&t).ok_or_else(|| {
                     MapError::Invalid(format!("the project mapping for {k:?} is {t:?}, not WBS1|WBS2|WBS3"))
                 })?),
@@ -540,7 +540,9 @@ impl Flow for Cin7DeltekAp {
         }
         let computed: Decimal = ap_lines.iter().map(ApLine::amount).sum();
         let draft = ApInvoiceDraft {
-            source: p.source_ref(),
+            // The document, not the whole purchase: two invoices of one Advanced purchase are two
+            // source documents.
+            source: mlc_core::domain::SourceRef { entity: doc.entity.clone(), id: doc.id.clone(), ..p.source_ref() },
             kind,
             vendor: vendor.unwrap_or_default(),
             vendor_name: Some(p.supplier_name.clone()),
@@ -557,26 +559,6 @@ impl Flow for Cin7DeltekAp {
             tolerance: Tolerance::default(),
         };
         ApInvoice::try_new(draft).map_err(|e| MapError::Invalid(e.to_string()))
-    }
-
-    fn natural_key(&self, target: &ApInvoice) -> String {
-        target.natural_key()
-    }
-
-    async fn lookup(&self, target: &ApInvoice) -> Result<Option<Found>, StepError> {
-        let found = self.deltek.find_ap_invoice(&target.vendor, &target.invoice_number).await?;
-        Ok(found.map(|f| Found { target: f.target_ref(), up_to_date: true }))
-    }
-
-    async fn preflight(&self, target: &ApInvoice) -> Result<(), StepError> {
-        if self.opts.precheck {
-            self.deltek.check_ap_invoice(target).await?;
-        }
-        Ok(())
-    }
-
-    async fn create(&self, target: &ApInvoice) -> Result<TargetRef, StepError> {
-        Ok(self.deltek.create_ap_invoice(target).await?.target_ref())
     }
 }
 

@@ -15,9 +15,18 @@
 //! target = "deltek"
 //! every = "15m"
 //! options = { project_source = "location" }
+//!
+//! [flows.cin7-deltek-ap-west]              # a second instance of the same kind, on other connections
+//! kind = "cin7-deltek-ap"
+//! source = "cin7-west"
+//! target = "deltek-west"
 //! ```
 //!
-//! Errors are one line: the file, the line and column, and what was wrong, e.g.
+//! Connections are the identity: a flow names its source and target *connections*; a flow's
+//! `kind` defaults to its name. Every level is checked at load, by every command: unknown keys,
+//! unknown systems and flow kinds, a connection of the wrong system for a flow, each connector's
+//! settings and each flow's options (types, allowed values, ranges). Errors are one line: the
+//! file, the line, and what was wrong with the expected values, e.g.
 //! `mlc.toml line 7, column 1: unknown field `evry`, expected one of ...`.
 
 use std::collections::BTreeMap;
@@ -107,6 +116,24 @@ impl Default for ServerSettings {
     }
 }
 
+impl ConnectionSettings {
+    /// The connector's view of this connection.
+    pub fn spec(&self, name: &str) -> mlc_core::connect::ConnectionSpec {
+        let system = mlc_core::connect::system(&self.system).map(|s| s.name).unwrap_or(&self.system);
+        mlc_core::connect::ConnectionSpec {
+            name: name.to_string(),
+            system: system.to_string(),
+            base_url: self.base_url.clone(),
+            options: self
+                .options
+                .iter()
+                .filter(|(k, _)| k.as_str() != "credentials")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// One connection to one system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionSettings {
@@ -125,6 +152,9 @@ pub struct ConnectionSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSettings {
+    /// The flow kind (`cin7-deltek-ap`); defaults to the flow's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Connection names.
@@ -171,35 +201,115 @@ impl Config {
                 None => ConfigError(format!("{origin}: {msg}")),
             }
         })?;
-        cfg.check(origin)?;
+        cfg.check_located(origin, Some(text))?;
         Ok(cfg)
     }
 
-    /// Cross-field checks: flows name connections that exist.
+    /// Every check beyond TOML syntax, without line numbers (for configurations that come from
+    /// JSON, e.g. the stack's `ConnectorConfig`).
     pub fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        self.check_located(origin, None)
+    }
+
+    /// Every check beyond TOML syntax; `text` is the TOML the configuration was read from, to
+    /// name the line of what is wrong.
+    fn check_located(&self, origin: &str, text: Option<&str>) -> Result<(), ConfigError> {
+        let at = |table: &str, key: Option<&str>| -> String {
+            match text.and_then(|t| locate(t, table, key)) {
+                Some(line) => format!("{origin} line {line}"),
+                None => origin.to_string(),
+            }
+        };
+        for (name, c) in &self.connections {
+            let table = format!("connections.{name}");
+            if c.base_url.trim().is_empty() {
+                return Err(ConfigError(format!("{}: {table}.base_url is empty", at(&table, Some("base_url")))));
+            }
+            let Some(system) = mlc_core::connect::system(&c.system) else {
+                return Err(ConfigError(format!(
+                    "{}: {table}.system = {:?} is not a system ml-connector knows (expected one of: {})",
+                    at(&table, Some("system")),
+                    c.system,
+                    mlc_core::connect::system_names().join(", ")
+                )));
+            };
+            (system.check)(&c.spec(name)).map_err(|e| ConfigError(format!("{}: {table}: {e}", at(&table, None))))?;
+        }
         for (name, f) in &self.flows {
-            for (role, conn) in [("source", &f.source), ("target", &f.target)] {
-                if !self.connections.contains_key(conn) {
+            let table = format!("flows.{name}");
+            let kind_name = f.kind.as_deref().unwrap_or(name);
+            let Some(kind) = crate::catalog::kind(kind_name) else {
+                let what = if f.kind.is_some() { format!("kind = {kind_name:?}") } else { format!("flow {name:?}") };
+                return Err(ConfigError(format!(
+                    "{}: {table}: {what} is not a flow kind ml-connector knows (expected one of: {}; name an instance                      with `kind = \"<kind>\"`)",
+                    at(&table, f.kind.as_ref().map(|_| "kind")),
+                    crate::catalog::kind_names().join(", ")
+                )));
+            };
+            for (role, conn, want) in
+                [("source", &f.source, kind.source_system), ("target", &f.target, kind.target_system)]
+            {
+                let Some(c) = self.connections.get(conn) else {
                     let known: Vec<&str> = self.connections.keys().map(String::as_str).collect();
                     return Err(ConfigError(format!(
-                        "{origin}: flows.{name}.{role} names connection {conn:?}, which is not defined (defined: {})",
+                        "{}: {table}.{role} names connection {conn:?}, which is not defined (defined: {})",
+                        at(&table, Some(role)),
                         if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    )));
+                };
+                let system = mlc_core::connect::system(&c.system).map(|s| s.name).unwrap_or(&c.system);
+                if system != want {
+                    return Err(ConfigError(format!(
+                        "{}: {table}.{role} is connection {conn:?}, a {system} connection; {kind_name} needs a {want}                          connection there",
+                        at(&table, Some(role))
                     )));
                 }
             }
-        }
-        for (name, c) in &self.connections {
-            if c.base_url.trim().is_empty() {
-                return Err(ConfigError(format!("{origin}: connections.{name}.base_url is empty")));
-            }
+            (kind.check_options)(&f.options)
+                .map_err(|e| ConfigError(format!("{}: {table}.options: {e}", at(&table, Some("options")))))?;
         }
         Ok(())
+    }
+
+    /// The flow kind a configured flow is an instance of.
+    pub fn kind_of(&self, flow: &str) -> Option<&'static crate::catalog::FlowKind> {
+        let f = self.flows.get(flow)?;
+        crate::catalog::kind(f.kind.as_deref().unwrap_or(flow))
     }
 
     /// The secret-store entry of a connection.
     pub fn credentials_name<'a>(&'a self, connection: &'a str) -> &'a str {
         self.connections.get(connection).and_then(|c| c.credentials.as_deref()).unwrap_or(connection)
     }
+}
+
+/// The line of `key` inside the TOML table `table` (`flows.x`), or of the table's header when the
+/// key is not there (or not asked for). Dotted tables and `[a."b"]` quoting are both found.
+fn locate(text: &str, table: &str, key: Option<&str>) -> Option<usize> {
+    let want: Vec<String> = table.split('.').map(str::to_string).collect();
+    let mut header_line = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') && !t.starts_with("[[") {
+            let inner = t.trim_start_matches('[').split(']').next().unwrap_or("");
+            let parts: Vec<String> =
+                inner.split('.').map(|p| p.trim().trim_matches('"').trim_matches('\'').to_string()).collect();
+            if header_line.is_some() {
+                break;
+            }
+            if parts == want {
+                header_line = Some(i + 1);
+            }
+            continue;
+        }
+        if let (Some(_), Some(k)) = (header_line, key) {
+            let lhs = t.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if lhs == k {
+                return Some(i + 1);
+            }
+        }
+    }
+    header_line
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -1,10 +1,11 @@
 //! The flows, declared one per file, and what both homes (Lambda and `mlc`) need to run them:
-//! configuration ([`config`]), poll cadences ([`schedule`]), the catalogs of systems
-//! ([`systems`]) and flow kinds ([`catalog`]), and the [`runtime::Runtime`] that wires them
-//! around one engine.
+//! configuration ([`config`]), poll cadences ([`schedule`]), the catalog of flow kinds
+//! ([`catalog`]), and the [`runtime::Runtime`] that wires them around one engine.
 //!
-//! A flow file implements [`mlc_core::engine::flow::Flow`]: source discovery, read-back,
-//! eligibility, mapping, target lookup and target create. The engine does everything around them.
+//! A flow file declares a [`mlc_core::engine::parts::FlowDef`] between a source and a target from
+//! the connectors (`mlc_cin7::PurchaseSource` → `mlc_deltek::ApVoucherTarget`): which documents a
+//! source record holds, which are eligible, the mappings they need and how they map. It
+//! registers its kind with [`register_flow_kind!`]. The engine does everything around it.
 
 pub mod catalog;
 pub mod cin7_deltek_ap;
@@ -13,8 +14,9 @@ pub mod config;
 pub mod runtime;
 pub mod schedule;
 pub mod suggest;
-pub mod systems;
 
+pub use catalog::{FlowContext, FlowKind};
 pub use config::{Config, ConfigError, ConnectionSettings, FlowSettings};
-pub use runtime::{BuildError, Connection, Connections, PingCheck, Runtime};
+pub use mlc_core::connect::{ApiCounters, BuildError, Connection, Connections};
+pub use runtime::{PingCheck, Runtime, Unavailable, connect_one};
 pub use schedule::Cadence;

@@ -6,102 +6,39 @@
 //!   [`Runtime::settle`] per event.
 //! - `mlc` builds one on the embedded store and runs the same three in one process.
 //!
-//! Systems and flow kinds are looked up in two catalogs ([`crate::systems`], [`crate::catalog`]):
-//! adding a system or a flow adds one line there, nothing here.
+//! Systems are found through their registrations ([`mlc_core::connect::systems`]) and flow kinds
+//! through theirs ([`crate::catalog`]): adding either touches nothing here. **A connection that
+//! cannot be built** (credentials missing or rejected at build, a bad setting) **stops only its
+//! own flows**: they are listed in [`Runtime::unavailable`] with the reason and the fix, and every
+//! other flow runs.
 
-use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use mlc_core::engine::intake::{Intake, IntakeError, IntakeReport, WebhookRequest, WebhookSource};
+use mlc_core::connect::{ApiCounters, BuildError, Connection, Connections};
+use mlc_core::engine::intake::{Intake, IntakeError, IntakeReport, WebhookRequest};
 use mlc_core::engine::ports::{Clock, Delivery, Queue, SecretStore, Store};
-use mlc_core::engine::{HintReport, PollReport};
+use mlc_core::engine::{HintReport, PollReport, RegistryBuilder};
 pub use mlc_core::ping::PingCheck;
-use mlc_core::secret::Credentials;
-use mlc_core::{Engine, EngineError, FlowRegistry, FlowRunner};
+use mlc_core::{Engine, EngineError, FlowRegistry};
 use serde::Serialize;
 use tokio::sync::RwLock;
 
-use crate::config::{Config, ConnectionSettings, FlowSettings};
+use crate::catalog::{FlowContext, SourcePool};
+use crate::config::Config;
 
-/// API call counters of one connection (for reports: "API calls per system").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ApiCounters {
-    pub calls: u64,
-    pub retries: u64,
-    pub throttled: u64,
-    pub auth_refreshes: u64,
-}
+/// How often a failed webhook verification may re-read one connection's secret (a rotated secret
+/// is picked up; a flood of forged requests cannot make every request re-read the secret store).
+pub const SECRET_REREAD_INTERVAL: Duration = Duration::from_secs(30);
 
-/// A live connection to one system, built from its settings and credentials.
-#[async_trait]
-pub trait Connection: Send + Sync + 'static {
-    fn system(&self) -> &str;
-    /// Check credentials, rights and reachability: one line per check.
-    async fn ping(&self) -> Vec<PingCheck>;
-    /// How this system's webhooks are verified and read, when it sends any.
-    fn webhook_source(&self) -> Option<Arc<dyn WebhookSource>> {
-        None
-    }
-    fn counters(&self) -> ApiCounters {
-        ApiCounters::default()
-    }
-    /// For flow builders to reach the concrete client.
-    fn as_any(&self) -> &dyn Any;
-}
-
-/// Why a runtime could not be built, in one line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct BuildError(pub String);
-
-/// Connections by name, for flow builders.
-#[derive(Clone, Default)]
-pub struct Connections {
-    by_name: BTreeMap<String, Arc<dyn Connection>>,
-}
-
-impl Connections {
-    pub fn insert(&mut self, name: &str, c: Arc<dyn Connection>) {
-        self.by_name.insert(name.to_string(), c);
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Arc<dyn Connection>> {
-        self.by_name.get(name)
-    }
-
-    /// The concrete client behind a connection, or an error naming what was expected.
-    pub fn client<T: 'static>(&self, name: &str, expected_system: &str) -> Result<&T, BuildError> {
-        let c = self.by_name.get(name).ok_or_else(|| BuildError(format!("connection {name:?} is not defined")))?;
-        c.as_any().downcast_ref::<T>().ok_or_else(|| {
-            BuildError(format!("connection {name:?} is a {} connection; this flow needs {expected_system}", c.system()))
-        })
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<dyn Connection>)> {
-        self.by_name.iter().map(|(k, v)| (k.as_str(), v))
-    }
-}
-
-/// Everything a flow builder gets.
-pub struct FlowContext<'a> {
-    pub name: &'a str,
-    pub settings: &'a FlowSettings,
-    pub connections: &'a Connections,
-}
-
-/// Builds a connection of one system.
-pub type ConnectionBuilder =
-    fn(name: &str, settings: &ConnectionSettings, credentials: Credentials) -> Result<Arc<dyn Connection>, BuildError>;
-
-/// Builds a flow of one kind; also says which (source system, entity) webhooks feed it.
-pub struct FlowKind {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub build: fn(&FlowContext<'_>) -> Result<Arc<dyn FlowRunner>, BuildError>,
-    /// Webhook entities of the source system that become hints for this flow.
-    pub webhook_entities: &'static [&'static str],
+/// A flow that could not be built, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unavailable {
+    pub flow: String,
+    /// The connection at fault, when one is.
+    pub connection: Option<String>,
+    pub reason: String,
 }
 
 /// Engine + flows + intake + connections.
@@ -110,13 +47,18 @@ pub struct Runtime {
     pub engine: Engine,
     pub flows: FlowRegistry,
     pub connections: Connections,
+    /// Flows that are configured and enabled but could not be built (their connection is missing
+    /// credentials, say). The rest run.
+    pub unavailable: Vec<Unavailable>,
     intake: RwLock<Intake>,
     secrets: Arc<dyn SecretStore>,
+    last_reread: Mutex<BTreeMap<String, Instant>>,
 }
 
 impl Runtime {
-    /// Build from configuration. Connections whose credentials are missing fail here with the
-    /// command that adds them; flows of unknown kinds fail with the list of known ones.
+    /// Build from configuration. The configuration must be valid (it was checked at load);
+    /// connections whose credentials are missing or whose build fails make their flows
+    /// unavailable, not the runtime.
     pub async fn build(
         config: Config,
         store: Arc<dyn Store>,
@@ -124,11 +66,21 @@ impl Runtime {
         secrets: Arc<dyn SecretStore>,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, BuildError> {
+        config.check("configuration").map_err(|e| BuildError(e.0))?;
         let engine = Engine::new(store, queue, clock, config.engine.engine_config());
-        let connections = build_connections(&config, secrets.as_ref()).await?;
-        let flows = build_flows(&config, &connections)?;
-        let intake = build_intake(&config, &connections);
-        Ok(Runtime { config, engine, flows, connections, intake: RwLock::new(intake), secrets })
+        let (connections, broken) = build_connections(&config, secrets.as_ref()).await;
+        let (flows, unavailable) = build_flows(&config, &connections, &broken);
+        let intake = build_intake(&config, &connections, &flows);
+        Ok(Runtime {
+            config,
+            engine,
+            flows,
+            connections,
+            unavailable,
+            intake: RwLock::new(intake),
+            secrets,
+            last_reread: Mutex::new(BTreeMap::new()),
+        })
     }
 
     /// A runtime around explicit flows (tests, or embedding without a config file).
@@ -138,35 +90,53 @@ impl Runtime {
             engine,
             flows,
             connections: Connections::default(),
+            unavailable: Vec::new(),
             intake: RwLock::new(intake),
             secrets,
+            last_reread: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// Handle one webhook request. When verification fails, the credentials are re-read once
-    /// (the secret may have been rotated since this process started) before refusing.
+    /// Handle one webhook request. When verification fails, that connection's credentials are
+    /// re-read (the secret may have been rotated since this process started) at most once per
+    /// [`SECRET_REREAD_INTERVAL`], and the request is checked once more.
     pub async fn webhook(&self, req: &WebhookRequest<'_>) -> Result<IntakeReport, IntakeError> {
         let first = self.intake.read().await.handle(&self.engine, req).await;
-        match first {
-            Err(IntakeError::Unauthorized(_)) if !self.config.connections.is_empty() => {
-                if let Ok(fresh) = build_connections(&self.config, self.secrets.as_ref()).await {
-                    let intake = build_intake(&self.config, &fresh);
-                    let again = intake.handle(&self.engine, req).await;
-                    if again.is_ok() {
-                        *self.intake.write().await = intake;
-                    }
-                    return again;
-                }
-                first
+        let Err(IntakeError::Unauthorized(_)) = &first else { return first };
+        let conn = req.connection;
+        if !self.config.connections.contains_key(conn) || !self.may_reread(conn) {
+            return first;
+        }
+        let Ok(fresh) = connect_one(&self.config, conn, self.secrets.as_ref()).await else { return first };
+        let Some(source) = fresh.webhook_source() else { return first };
+        let mut intake = self.intake.read().await.clone();
+        intake.add_source(conn, source);
+        let again = intake.handle(&self.engine, req).await;
+        if again.is_ok() {
+            *self.intake.write().await = intake;
+        }
+        again
+    }
+
+    fn may_reread(&self, connection: &str) -> bool {
+        let mut last = self.last_reread.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match last.get(connection) {
+            Some(t) if now.duration_since(*t) < SECRET_REREAD_INTERVAL => false,
+            _ => {
+                last.insert(connection.to_string(), now);
+                true
             }
-            other => other,
         }
     }
 
-    /// One poll of a flow (discover → enqueue → advance cursor).
+    /// One poll of a flow's source (discover → enqueue → advance the cursor). A shared source
+    /// serves every flow reading it, so polling one polls for all of them.
     pub async fn poll(&self, flow: &str) -> Result<PollReport, EngineError> {
-        let f = self.flows.get(flow).ok_or_else(|| EngineError::UnknownFlow(flow.to_string()))?;
-        f.poll(&self.engine).await
+        if let Some(u) = self.unavailable.iter().find(|u| u.flow == flow) {
+            return Err(EngineError::Unavailable { flow: flow.to_string(), reason: u.reason.clone() });
+        }
+        self.flows.poll(&self.engine, flow).await
     }
 
     /// Handle one queue delivery and settle it (ack / retry later).
@@ -180,8 +150,8 @@ impl Runtime {
     }
 }
 
-/// Build one configured connection (what `mlc ping` checks), with its stored credentials.
-pub async fn build_connection(
+/// Build one configured connection with its stored credentials (what `mlc ping` checks).
+pub async fn connect_one(
     config: &Config,
     name: &str,
     secrets: &dyn SecretStore,
@@ -193,11 +163,11 @@ pub async fn build_connection(
             if known.is_empty() { "none".to_string() } else { known.join(", ") }
         ))
     })?;
-    let Some(builder) = crate::systems::builder(&settings.system) else {
+    let Some(system) = mlc_core::connect::system(&settings.system) else {
         return Err(BuildError(format!(
             "connections.{name}: unknown system {:?} (known: {})",
             settings.system,
-            crate::systems::known().join(", ")
+            mlc_core::connect::system_names().join(", ")
         )));
     };
     let cred_name = config.credentials_name(name);
@@ -208,46 +178,77 @@ pub async fn build_connection(
         .ok_or_else(|| {
             BuildError(format!("no credentials stored for connection {name}: run `mlc credentials set {cred_name}`"))
         })?;
-    builder(name, settings, creds)
+    (system.build)(&settings.spec(name), creds)
 }
 
-async fn build_connections(config: &Config, secrets: &dyn SecretStore) -> Result<Connections, BuildError> {
+/// Every connection that can be built, and why the others cannot.
+async fn build_connections(config: &Config, secrets: &dyn SecretStore) -> (Connections, BTreeMap<String, String>) {
     let mut conns = Connections::default();
+    let mut broken = BTreeMap::new();
     for name in config.connections.keys() {
-        conns.insert(name, build_connection(config, name, secrets).await?);
-    }
-    Ok(conns)
-}
-
-fn build_flows(config: &Config, connections: &Connections) -> Result<FlowRegistry, BuildError> {
-    let mut reg = FlowRegistry::new();
-    for (name, settings) in config.flows.iter().filter(|(_, f)| f.enabled) {
-        let kind = crate::catalog::kind(name).ok_or_else(|| {
-            BuildError(format!(
-                "flows.{name}: unknown flow (known: {})",
-                crate::catalog::kinds().iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        let ctx = FlowContext { name, settings, connections };
-        reg.add((kind.build)(&ctx).map_err(|e| BuildError(format!("flows.{name}: {e}")))?);
-    }
-    Ok(reg)
-}
-
-fn build_intake(config: &Config, connections: &Connections) -> Intake {
-    let mut intake = Intake::new();
-    intake.max_body = config.server.max_body_bytes;
-    for (_, c) in connections.iter() {
-        if let Some(src) = c.webhook_source() {
-            intake.add_source(src);
+        match connect_one(config, name, secrets).await {
+            Ok(c) => conns.insert(name, c),
+            Err(e) => {
+                broken.insert(name.clone(), e.0);
+            }
         }
     }
+    (conns, broken)
+}
+
+fn build_flows(
+    config: &Config,
+    connections: &Connections,
+    broken: &BTreeMap<String, String>,
+) -> (FlowRegistry, Vec<Unavailable>) {
+    let mut registry = RegistryBuilder::new();
+    let mut sources = SourcePool::default();
+    let mut unavailable = Vec::new();
     for (name, settings) in config.flows.iter().filter(|(_, f)| f.enabled) {
-        let (Some(kind), Some(source)) = (crate::catalog::kind(name), config.connections.get(&settings.source)) else {
+        let bad_conn = [&settings.source, &settings.target].into_iter().find(|c| broken.contains_key(*c));
+        if let Some(c) = bad_conn {
+            unavailable.push(Unavailable {
+                flow: name.clone(),
+                connection: Some(c.clone()),
+                reason: format!("connection {c} is not available: {}", broken[c]),
+            });
+            continue;
+        }
+        let Some(kind) = config.kind_of(name) else {
+            unavailable.push(Unavailable {
+                flow: name.clone(),
+                connection: None,
+                reason: format!("unknown flow kind (known: {})", crate::catalog::kind_names().join(", ")),
+            });
             continue;
         };
-        for entity in kind.webhook_entities {
-            intake.route(&source.system, entity, name);
+        let mut ctx = FlowContext { name, settings, connections, sources: &mut sources, registry: &mut registry };
+        if let Err(e) = (kind.build)(&mut ctx) {
+            unavailable.push(Unavailable {
+                flow: name.clone(),
+                connection: None,
+                reason: format!("flows.{name}: {e}"),
+            });
+        }
+    }
+    (registry.build(), unavailable)
+}
+
+fn build_intake(config: &Config, connections: &Connections, flows: &FlowRegistry) -> Intake {
+    let mut intake = Intake::new();
+    intake.max_body = config.server.max_body_bytes;
+    for (name, c) in connections.iter() {
+        if let Some(src) = c.webhook_source() {
+            intake.add_source(name, src);
+        }
+    }
+    for (key, source) in flows.sources() {
+        let spec = source.spec();
+        if !spec.has_webhooks {
+            continue;
+        }
+        for entity in &spec.entities {
+            intake.route_to_source(&spec.connection, entity, key);
         }
     }
     intake

@@ -80,10 +80,10 @@ pub fn suggest_accounts(source: &[GlAccount], target: &[GlAccount], mapped: &Map
         .filter(|a| a.status == Status::Active)
         .filter(|a| matches!(a.kind, AccountKind::Expense | AccountKind::DirectExpense | AccountKind::IndirectExpense))
         .map(|a| {
-            let key = MappingKey::new(SCOPE, MappingKind::Account, &a.code);
+            let key = MappingKey::new(SCOPE, MappingKind::ACCOUNT, &a.code);
             let row = |target: &str, target_name: &str, basis: String| Suggestion {
                 scope: SCOPE.into(),
-                kind: MappingKind::Account,
+                kind: MappingKind::ACCOUNT,
                 source: a.code.clone(),
                 source_name: a.name.clone(),
                 target: target.into(),
@@ -128,14 +128,14 @@ pub fn suggest_vendors(
         .map(|(id, name, tax)| {
             let row = |t: &str, tn: &str, basis: String| Suggestion {
                 scope: SCOPE.into(),
-                kind: MappingKind::Vendor,
+                kind: MappingKind::VENDOR,
                 source: id.clone(),
                 source_name: name.clone(),
                 target: t.into(),
                 target_name: tn.into(),
                 basis,
             };
-            if let Some(t) = mapped.get(&MappingKey::new(SCOPE, MappingKind::Vendor, id)) {
+            if let Some(t) = mapped.get(&MappingKey::new(SCOPE, MappingKind::VENDOR, id)) {
                 return row(t, "", "already mapped".into());
             }
             if let Some(tx) = tax.as_deref().map(digits).filter(|d| d.len() >= 5)
@@ -212,7 +212,7 @@ mod tests {
             acct("10100", "Cash", AccountKind::Asset),
         ];
         let mut mapped = MappingSet::new();
-        mapped.insert(MappingKey::new(SCOPE, MappingKind::Account, "499"), "69900");
+        mapped.insert(MappingKey::new(SCOPE, MappingKind::ACCOUNT, "499"), "69900");
         let s = suggest_accounts(&src, &tgt, &mapped);
         assert_eq!(s.len(), 3, "liabilities are not suggested");
         assert_eq!((s[0].target.as_str(), s[0].basis.as_str()), ("60200", "same code"));

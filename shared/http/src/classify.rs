@@ -177,7 +177,12 @@ pub fn looks_like_json(headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 fn describe_body(a: &Answer<'_>) -> &'static str {
-    let head = String::from_utf8_lossy(&a.body[..a.body.len().min(512)]).to_ascii_lowercase();
+    describe_bytes(a.body)
+}
+
+/// "an HTML page", "markup" or "a non-JSON body".
+pub(crate) fn describe_bytes(body: &[u8]) -> &'static str {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]).to_ascii_lowercase();
     if head.contains("<html") || head.contains("<!doctype html") {
         "an HTML page"
     } else if head.trim_start().starts_with('<') {

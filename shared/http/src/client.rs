@@ -18,9 +18,9 @@ use crate::auth::{Auth, AuthHeaders, TokenClient};
 use crate::classify::{Answer, Classifier, Verdict};
 use crate::config::{CallKind, ConnectionConfig, RetryPolicy};
 use crate::error::HttpError;
-use crate::limit::RateLimiter;
+use crate::limit::Limiter;
 use crate::record::{Attempt, Scrubber, audit_url, short_url};
-use crate::request::{Body, CallContext, Request, Response};
+use crate::request::{Body, CallContext, Request, Response, base_url_fix};
 use crate::retry::{Wait, plan};
 use crate::stats::{CallStats, Counters};
 
@@ -38,7 +38,7 @@ struct Inner {
     http: reqwest::Client,
     auth: Arc<dyn Auth>,
     classifier: Arc<dyn Classifier>,
-    limiter: Option<RateLimiter>,
+    limiter: Option<Limiter>,
     counters: Counters,
 }
 
@@ -76,7 +76,20 @@ impl HttpClient {
         base.set_fragment(None);
 
         let limiter = match config.rate_limit {
-            Some(l) => Some(RateLimiter::new(l).ok_or_else(|| invalid(format!("rate limit {l:?} cannot be kept")))?),
+            Some(l) => {
+                let name = config.budget.clone().unwrap_or_else(|| format!("{system} {base}"));
+                Some(
+                    Limiter::new(
+                        &system,
+                        name,
+                        l,
+                        config.budget_store.clone(),
+                        config.per_path.clone(),
+                        config.rate_headers.clone(),
+                    )
+                    .map_err(&invalid)?,
+                )
+            }
             None => None,
         };
         let mut headers = HeaderMap::new();
@@ -127,11 +140,21 @@ impl HttpClient {
         let inner = &*self.inner;
         let (url, headers) = inner.prepare(&req)?;
         let method = req.method.as_str();
+        let budget = inner
+            .limiter
+            .as_ref()
+            .map(|l| l.budget_for(method, url.path().strip_prefix(inner.base_url.path()).unwrap_or(url.path())));
         let mut attempt: u32 = 1;
         let mut replayed_after_401 = false;
         loop {
-            if let Some(l) = &inner.limiter {
-                l.acquire().await;
+            if let (Some(l), Some(b)) = (&inner.limiter, &budget)
+                && let Err(refusal) = l.acquire(b, inner.retry.park_after).await
+            {
+                let shown = short_url(&url, &Scrubber::new(&inner.auth.secrets()));
+                if matches!(refusal, crate::limit::Refusal::NotBefore(_)) {
+                    inner.counters.parked();
+                }
+                return Err(refusal.into_error(&inner.system, method, &shown, b));
             }
             let mut scrubber = Scrubber::new(&inner.auth.secrets());
             let authorized = {
@@ -139,6 +162,7 @@ impl HttpClient {
                     http: &inner.http,
                     system: &inner.system,
                     limiter: inner.limiter.as_ref(),
+                    park_after: inner.retry.park_after,
                     scrubber: &scrubber,
                 };
                 inner.auth.authorize(&tokens).await
@@ -173,10 +197,14 @@ impl HttpClient {
                 system: inner.system.clone(),
                 method: method.to_string(),
                 url: short_url(&url, &scrubber),
+                base_url: inner.base_url.to_string(),
                 scrubber,
             });
             inner.counters.call();
             let outcome = inner.attempt(&req, &url, &headers, &auth, &call, attempt).await;
+            if let (Some(l), Some(b)) = (&inner.limiter, &budget) {
+                l.observe(b, outcome.as_ref().ok().map(|(_, h, _)| h)).await;
+            }
 
             let (status, answer_headers, body) = match outcome {
                 Ok(answer) => answer,
@@ -271,11 +299,13 @@ impl HttpClient {
                     });
                 }
                 Verdict::Unexpected { reason } => {
+                    // A web page with a 2xx status: the base URL points at the web app, not the API.
                     return Err(HttpError::Unexpected {
                         system: call.system.clone(),
                         method: call.method.clone(),
                         url: call.url.clone(),
                         detail: format!("{reason}: {}", call.scrubber.snippet(&body)),
+                        fix: status.is_success().then(|| base_url_fix(&call.base_url)),
                     });
                 }
             }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::limit::{BudgetStore, PerPath, RateHeaders};
+
 /// Everything about one connection except its credentials and its error rules.
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
@@ -18,8 +20,20 @@ pub struct ConnectionConfig {
     /// Limit on opening the connection. Kept shorter than `timeout` so an unreachable host is seen
     /// as a connect error (nothing sent), which even a write may retry.
     pub connect_timeout: Duration,
-    /// The system's published budget, kept by every clone of the client. `None`: unlimited.
+    /// The system's published budget. `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// The name of the budget the calls count against: the vendor's own key (Cin7's API
+    /// application, Coupa's instance, Procore's app and company, Acumatica's tenant). Clients with
+    /// the same name and store share one count. Default: `{system} {base_url}`.
+    pub budget: Option<String>,
+    /// Where the counts live. Default: the process-wide in-memory budget
+    /// ([`mlc_core::budget::MemoryBudget::shared`]); a shared store (DynamoDB, SQLite) makes the
+    /// budget hold across every worker.
+    pub budget_store: Option<BudgetStore>,
+    /// One budget per API path template instead of one for the connection (Cleo).
+    pub per_path: Option<PerPath>,
+    /// The server's own count, read from every answer, tightens the budget (Procore).
+    pub rate_headers: Option<RateHeaders>,
     pub retry: RetryPolicy,
     pub user_agent: String,
     /// Headers sent on every call (Coupa's `Accept: application/json`, Procore's
@@ -36,6 +50,10 @@ impl ConnectionConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             rate_limit: None,
+            budget: None,
+            budget_store: None,
+            per_path: None,
+            rate_headers: None,
             retry: RetryPolicy::default(),
             user_agent: concat!("ml-connector/", env!("CARGO_PKG_VERSION")).to_string(),
             headers: Vec::new(),
@@ -44,6 +62,30 @@ impl ConnectionConfig {
 
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Name the budget after the vendor's key (see [`ConnectionConfig::budget`]).
+    pub fn budget(mut self, name: impl Into<String>) -> Self {
+        self.budget = Some(name.into());
+        self
+    }
+
+    /// Count against this store instead of the process-wide in-memory one.
+    pub fn budget_store(mut self, store: std::sync::Arc<dyn mlc_core::budget::RateBudget>) -> Self {
+        self.budget_store = Some(BudgetStore(store));
+        self
+    }
+
+    /// Keep the rate limit per API path template (Cleo): see [`PerPath`].
+    pub fn rate_limit_per_path(mut self, per_path: PerPath) -> Self {
+        self.per_path = Some(per_path);
+        self
+    }
+
+    /// Let the server's rate headers correct the budget (Procore: [`RateHeaders::procore`]).
+    pub fn rate_limit_headers(mut self, headers: RateHeaders) -> Self {
+        self.rate_headers = Some(headers);
         self
     }
 

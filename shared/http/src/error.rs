@@ -23,6 +23,11 @@ pub enum HttpError {
     #[error("{system} {method} {url}: rate limited{}: {snippet}", After(*retry_after))]
     RateLimited { system: String, method: String, url: String, retry_after: Option<Duration>, snippet: String },
 
+    /// Not sent: the connection's rate budget has no room within the wait the client may sleep
+    /// ([`crate::RetryPolicy::park_after`]). The item should come back after `wait`.
+    #[error("{system} {method} {url}: not sent: rate budget {budget} has no room for {wait:?}; try again after that")]
+    OverBudget { system: String, method: String, url: String, budget: String, wait: Duration },
+
     /// A failure that may pass (5xx, timeout or connection error on a read, network down), after
     /// the retries the policy allows.
     #[error("{system} {method} {url}: {cause}{}", After(*retry_after))]
@@ -41,8 +46,9 @@ pub enum HttpError {
     Rejected { system: String, method: String, url: String, status: u16, detail: String },
 
     /// An answer that cannot be this system working normally (HTML with status 200, a redirect).
-    #[error("{system} {method} {url}: {detail}")]
-    Unexpected { system: String, method: String, url: String, detail: String },
+    /// `fix` says what a person should check (for a web page with status 200: the base URL).
+    #[error("{system} {method} {url}: {detail}{}", crate::fault::fix_suffix(fix))]
+    Unexpected { system: String, method: String, url: String, detail: String, fix: Option<String> },
 
     /// The body did not decode into what the connector expected.
     #[error("{system} {method} {url}: {detail}")]
@@ -73,6 +79,7 @@ impl HttpError {
             HttpError::RateLimited { retry_after, .. } | HttpError::Transient { retry_after, .. } => {
                 ErrorClass::Retryable { after: *retry_after }
             }
+            HttpError::OverBudget { wait, .. } => ErrorClass::Retryable { after: Some(*wait) },
             HttpError::InDoubt { .. } => ErrorClass::InDoubt,
             HttpError::Rejected { .. }
             | HttpError::Unexpected { .. }
@@ -86,6 +93,7 @@ impl HttpError {
         match self {
             HttpError::Auth { system, .. }
             | HttpError::RateLimited { system, .. }
+            | HttpError::OverBudget { system, .. }
             | HttpError::Transient { system, .. }
             | HttpError::InDoubt { system, .. }
             | HttpError::Rejected { system, .. }

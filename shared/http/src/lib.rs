@@ -35,9 +35,14 @@
 //!    or an HTTP date). A wait longer than [`RetryPolicy::park_after`] is not slept: the call
 //!    returns a retryable error carrying the wait, and the engine parks the item
 //!    (`ErrorClass::Retryable { after }`) instead of idling a worker.
-//! 3. **One rate limiter per connection**, shared by every clone of the client, so all workers in a
-//!    process keep the system's published budget together ([`RateLimit`]). Steady state should
-//!    never see a 429; the limiter waits by reservation and never polls.
+//! 3. **Calls count against the vendor's budget, not the process's** ([`RateLimit`], named with
+//!    [`ConnectionConfig::budget`] after the vendor's key). Every client built with the same
+//!    budget name shares one count, kept through the rate-budget port
+//!    ([`mlc_core::budget::RateBudget`]; in process by default, across workers with a shared
+//!    store). Budgets may be per API path ([`PerPath`], Cleo) and corrected by the server's own
+//!    count ([`RateHeaders`], Procore). Steady state never sees a 429: the limiter waits by
+//!    reservation and never polls, and a budget with no room within `park_after` returns
+//!    [`HttpError::OverBudget`] with the wait instead of holding the worker.
 //! 4. **Credentials refresh before they expire and once on a 401**, with exactly one refresh in
 //!    flight; a second 401 right after fresh credentials is [`HttpError::Auth`], a person's job.
 //! 5. **Answers are judged, not trusted**: a [`Classifier`] per system decides what is data, what
@@ -50,16 +55,55 @@
 //! 7. **Errors are already classified** ([`HttpError::class`], `From<HttpError> for StepError`) and
 //!    name the system, method and URL path, quoting a short, scrubbed piece of the answer.
 //!
+//! # The connector kit: what a new connector declares
+//!
+//! ```no_run
+//! # use std::{sync::Arc, time::Duration};
+//! # use mlc_http::*;
+//! # async fn demo(client_id: String, secret: mlc_core::secret::Redacted<String>) -> Result<(), Box<dyn std::error::Error>> {
+//! // Procore: client credentials, a budget per app and company, the server's headers correct it,
+//! // Link-header paging, tolerant decoding, the shared error shapes.
+//! let config = ConnectionConfig::new("procore", url::Url::parse("https://api.procore.com/rest/v1.0/")?)
+//!     .header("Procore-Company-Id", "7")
+//!     .rate_limit(RateLimit::Window { max: 25, per: Duration::from_secs(10) })
+//!     .rate_limit_headers(RateHeaders::procore())
+//!     .budget(format!("procore {client_id} company 7"));
+//! let auth = ClientCredentials::new(url::Url::parse("https://login.procore.com/oauth/token")?, client_id.clone(), secret);
+//! let procore = HttpClient::new(config, Arc::new(auth), Arc::new(DefaultClassifier::new()))?;
+//!
+//! let first = Request::get("vendors").query("company_id", 7);
+//! let mut pages = Listing::new(&procore, first, Paging::link_header().size("per_page", 100));
+//! while let Some(page) = pages.next_page().await? {
+//!     for item in &page.items {
+//!         let notes = decode::Notes::default();
+//!         let Some(f) = decode::Fields::of(item) else { continue };
+//!         let f = f.noting("vendor", &notes);
+//!         let (_id, _name, _updated) = (f.uint("id"), f.text("name"), f.datetime("updated_at"));
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! | need | use |
+//! |---|---|
+//! | dates, amounts, ids, blanks, flags, keys in any case, odd shapes | [`decode`] (functions, [`decode::Fields`], [`decode::Row`], serde helpers in [`decode::de`]) |
+//! | walking a listing | [`paging`]: [`Paging::page_number`], [`Paging::offset`] (`$skip`/`$top`, `offset`/`limit`, `startIndex`/`count`), [`Paging::link_header`], [`Paging::cursor`]; [`Listing`] |
+//! | keeping the vendor's rate limit | [`ConnectionConfig::rate_limit`] + [`ConnectionConfig::budget`], [`PerPath`], [`RateHeaders`], [`ConnectionConfig::budget_store`] |
+//! | the connector's error type | [`fault`]: [`fault::ConnectorError`], [`step_error_from!`], [`fault::refused`] and the other shared shapes, [`fault::vendor_words`], [`Response::scrub`] |
+//!
 //! Modules: [`config`] (what a connection declares), [`auth`], [`classify`], [`request`]
-//! (request and response), [`error`], [`stats`]; the retry planning, the limiter and the
-//! recording/scrubbing helpers are private.
+//! (request and response), [`error`], [`stats`], [`decode`], [`paging`], [`fault`]; the retry
+//! planning, the limiter and the recording/scrubbing helpers are private.
 
 pub mod auth;
 pub mod classify;
 mod client;
 pub mod config;
+pub mod decode;
 pub mod error;
+pub mod fault;
 mod limit;
+pub mod paging;
 mod record;
 pub mod request;
 mod retry;
@@ -73,6 +117,9 @@ pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_js
 pub use client::HttpClient;
 pub use config::{CallKind, ConnectionConfig, RateLimit, RetryPolicy};
 pub use error::HttpError;
+pub use limit::{BudgetStore, PerPath, RateHeaders};
+pub use mlc_core::budget;
+pub use paging::{Listing, Page, Paging};
 pub use request::{Body, Request, Response};
 pub use retry::retry_after;
 pub use stats::CallStats;

@@ -1,90 +1,237 @@
-//! The per-connection rate limiter: keeps a system's published budget so steady state sees no 429.
+//! The connection's limiter: keeps a system's published budget so steady state sees no 429, by
+//! acquiring every call through the rate-budget port ([`mlc_core::budget::RateBudget`]).
 //!
-//! Both kinds work by *reservation*: a caller takes the next free slot under a short (synchronous)
-//! lock, then sleeps until that slot outside the lock. So callers never poll or busy-wait, they
-//! are served in arrival order, and the lock is never held across an `.await`. A caller dropped
-//! while waiting leaves its slot unused, which errs on the slow side, never the fast one.
+//! What a connection declares ([`crate::ConnectionConfig`]):
+//! - the rule ([`RateLimit`]): a rolling window (Cin7: 60 per 60 s) or a token bucket (Coupa:
+//!   25/s, burst 20);
+//! - the budget's name ([`crate::ConnectionConfig::budget`]): the vendor's own key (Cin7's API
+//!   application, Coupa's instance, Procore's app + company). Every client built with the same
+//!   name against the same store shares one count: in a process by default (the process-wide
+//!   [`MemoryBudget::shared`]), across workers with a shared store
+//!   ([`crate::ConnectionConfig::budget_store`]);
+//! - optionally **per path** ([`PerPath`]; Cleo: about 5/s *per API path*): one budget per path
+//!   template, `{name} GET api/mailboxes/{}/files`;
+//! - optionally **header-driven** ([`RateHeaders`]; Procore: `X-Rate-Limit-Limit/-Remaining/-Reset`
+//!   on every answer): what the server says it has left tightens the budget until its reset.
 //!
-//! Time is `tokio::time::Instant`, so tests run the limiter under tokio's paused clock.
+//! A call waits for a reserved slot when it is near ([`Grant::Wait`]); when the budget has no room
+//! within the client's [`crate::RetryPolicy::park_after`] the call is not sent and not slept:
+//! it returns [`HttpError::OverBudget`] carrying the wait, so the engine parks the item instead
+//! of holding a worker. Waits use tokio's clock, so tests run under its paused clock.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
-use tokio::time::Instant;
+use http::HeaderMap;
+use mlc_core::budget::{BudgetError, BudgetRule, Grant, MemoryBudget, Observed, RateBudget};
 
 use crate::config::RateLimit;
+use crate::error::HttpError;
 
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    state: Mutex<State>,
+/// Where the counts live: a [`RateBudget`] implementation. Default: [`MemoryBudget::shared`].
+#[derive(Clone)]
+pub struct BudgetStore(pub Arc<dyn RateBudget>);
+
+impl std::fmt::Debug for BudgetStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BudgetStore")
+    }
 }
 
-#[derive(Debug)]
-enum State {
-    /// `tokens` goes below zero when callers have reserved tokens not yet refilled.
-    Bucket { per_second: f64, burst: f64, tokens: f64, last: Instant },
-    /// Grant times (some possibly in the future: reservations), oldest first.
-    Window { max: usize, per: Duration, grants: VecDeque<Instant> },
+/// One budget per API path template (Cleo counts per path).
+///
+/// A request's path (relative to the base URL) is matched against `templates`, where `{…}`
+/// matches any one segment (`api/files/{id}`); a path no template matches is keyed by itself with
+/// id-like segments (all digits, or a GUID) replaced by `{}`, so `hosts/123` and `hosts/456` share
+/// a budget without a template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PerPath {
+    pub templates: Vec<String>,
+    /// Count each method apart (`GET x` and `POST x` separately). Default: per path only.
+    pub by_method: bool,
 }
 
-impl RateLimiter {
-    /// `None` when the limit cannot be kept (zero or negative rate): the caller reports it.
-    pub(crate) fn new(limit: RateLimit) -> Option<Self> {
-        let state = match limit {
-            RateLimit::TokenBucket { per_second, burst } => {
-                if !(per_second.is_finite() && per_second > 0.0) || burst == 0 {
-                    return None;
-                }
-                let burst = f64::from(burst);
-                State::Bucket { per_second, burst, tokens: burst, last: Instant::now() }
-            }
-            RateLimit::Window { max, per } => {
-                if max == 0 || per.is_zero() {
-                    return None;
-                }
-                let max = usize::try_from(max).ok()?;
-                State::Window { max, per, grants: VecDeque::with_capacity(max) }
-            }
-        };
-        Some(RateLimiter { state: Mutex::new(state) })
+impl PerPath {
+    pub fn new<S: Into<String>>(templates: impl IntoIterator<Item = S>) -> Self {
+        PerPath { templates: templates.into_iter().map(Into::into).collect(), by_method: false }
     }
 
-    /// Wait for the next slot.
-    pub(crate) async fn acquire(&self) {
-        let at = self.reserve(Instant::now());
-        if at > Instant::now() {
-            tokio::time::sleep_until(at).await;
+    /// The budget key part for `method path`.
+    pub fn key(&self, method: &str, path: &str) -> String {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let template = self
+            .templates
+            .iter()
+            .find(|t| {
+                let ts: Vec<&str> = t.trim_matches('/').split('/').collect();
+                ts.len() == segments.len()
+                    && ts.iter().zip(&segments).all(|(t, s)| (t.starts_with('{') && t.ends_with('}')) || t == s)
+            })
+            .map(|t| t.trim_matches('/').to_string())
+            .unwrap_or_else(|| {
+                segments.iter().map(|s| if looks_like_id(s) { "{}" } else { s }).collect::<Vec<_>>().join("/")
+            });
+        if self.by_method { format!("{method} {template}") } else { template }
+    }
+}
+
+fn looks_like_id(s: &str) -> bool {
+    let hex_dash = s.len() >= 32 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit())) || hex_dash
+}
+
+/// How a server reports its own count on every answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateHeaders {
+    pub limit: String,
+    pub remaining: String,
+    pub reset: String,
+    /// `reset` is a Unix time in seconds (Procore) rather than seconds from now.
+    pub reset_is_epoch: bool,
+}
+
+impl RateHeaders {
+    /// `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining`, `X-Rate-Limit-Reset` (Unix seconds).
+    pub fn procore() -> Self {
+        RateHeaders {
+            limit: "x-rate-limit-limit".into(),
+            remaining: "x-rate-limit-remaining".into(),
+            reset: "x-rate-limit-reset".into(),
+            reset_is_epoch: true,
         }
     }
 
-    /// Take the next free slot at or after `now` and say when it is.
-    fn reserve(&self, now: Instant) -> Instant {
-        // The lock guards plain arithmetic; a poisoned one still holds consistent numbers.
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match &mut *state {
-            State::Bucket { per_second, burst, tokens, last } => {
-                let elapsed = now.saturating_duration_since(*last).as_secs_f64();
-                *tokens = (*tokens + elapsed * *per_second).min(*burst);
-                *last = now;
-                *tokens -= 1.0;
-                if *tokens >= 0.0 { now } else { now + Duration::from_secs_f64(-*tokens / *per_second) }
-            }
-            State::Window { max, per, grants } => {
-                while grants.front().is_some_and(|g| *g + *per <= now) {
-                    grants.pop_front();
+    /// What these headers say, when all three are present and readable.
+    pub fn read(&self, headers: &HeaderMap, now: SystemTime) -> Option<Observed> {
+        let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+        let limit = u32::try_from(num(&self.limit)?).ok()?;
+        let remaining = u32::try_from(num(&self.remaining)?).ok()?;
+        let reset = num(&self.reset)?;
+        let reset_in = if self.reset_is_epoch {
+            (SystemTime::UNIX_EPOCH + Duration::from_secs(reset)).duration_since(now).unwrap_or(Duration::ZERO)
+        } else {
+            Duration::from_secs(reset)
+        };
+        Some(Observed { limit, remaining, reset_in })
+    }
+}
+
+/// The wall clock as the kit reads it: anchored once to the system clock, then advanced by tokio's
+/// clock, so header stamps and waits agree (and tests can pause it). Drift against the system
+/// clock over a process's life is that of the monotonic clock: negligible next to whole seconds.
+pub(crate) fn wall_now() -> SystemTime {
+    static ANCHOR: OnceLock<(SystemTime, tokio::time::Instant)> = OnceLock::new();
+    let (wall, mono) = *ANCHOR.get_or_init(|| (SystemTime::now(), tokio::time::Instant::now()));
+    wall + tokio::time::Instant::now().saturating_duration_since(mono)
+}
+
+/// A connection's limiter.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    system: String,
+    name: String,
+    rule: BudgetRule,
+    store: BudgetStore,
+    per_path: Option<PerPath>,
+    headers: Option<RateHeaders>,
+}
+
+impl From<RateLimit> for BudgetRule {
+    fn from(l: RateLimit) -> Self {
+        match l {
+            RateLimit::TokenBucket { per_second, burst } => BudgetRule::Bucket { per_second, burst },
+            RateLimit::Window { max, per } => BudgetRule::Window { max, per },
+        }
+    }
+}
+
+impl Limiter {
+    /// `Err(why)` when the limit cannot be kept (zero or negative rate).
+    pub(crate) fn new(
+        system: &str,
+        name: String,
+        limit: RateLimit,
+        store: Option<BudgetStore>,
+        per_path: Option<PerPath>,
+        headers: Option<RateHeaders>,
+    ) -> Result<Self, String> {
+        let rule = BudgetRule::from(limit);
+        if let Some(p) = rule.problem() {
+            return Err(format!("rate limit {limit:?} cannot be kept: {p}"));
+        }
+        let store = store.unwrap_or_else(|| BudgetStore(MemoryBudget::shared()));
+        Ok(Limiter { system: system.to_string(), name, rule, store, per_path, headers })
+    }
+
+    /// The budget a call to `method path` counts against.
+    pub(crate) fn budget_for(&self, method: &str, path: &str) -> String {
+        match &self.per_path {
+            Some(p) => format!("{} {}", self.name, p.key(method, path)),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Wait for a slot of `budget` (sleeping only up to `max_wait`), or say when to come back.
+    pub(crate) async fn acquire(&self, budget: &str, max_wait: Duration) -> Result<(), Refusal> {
+        let started = tokio::time::Instant::now();
+        loop {
+            let left = max_wait.saturating_sub(started.elapsed());
+            let wait = match self.store.0.acquire(budget, &self.rule, 1, left).await {
+                Ok(Grant::Go) => return Ok(()),
+                Ok(Grant::Wait(d)) => {
+                    self.sleep(budget, d).await;
+                    return Ok(());
                 }
-                let at = if grants.len() < *max {
-                    // Grants are in time order and may lie in the future: never go before the last.
-                    grants.back().map_or(now, |last| (*last).max(now))
-                } else {
-                    // The call `max` places back must have left the window first.
-                    let oldest_in_way = grants[grants.len() - *max];
-                    (oldest_in_way + *per).max(now)
-                };
-                grants.push_back(at);
-                at
-            }
+                // Nothing reserved but near enough (a header-driven window about to reset):
+                // sleep to it and ask again.
+                Ok(Grant::NotBefore(d)) if d <= left => d,
+                Ok(Grant::NotBefore(d)) => return Err(Refusal::NotBefore(d)),
+                Err(e) => return Err(Refusal::Store(e)),
+            };
+            self.sleep(budget, wait.max(Duration::from_millis(1))).await;
+        }
+    }
+
+    async fn sleep(&self, budget: &str, d: Duration) {
+        let wait_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        tracing::debug!(system = %self.system, budget, wait_ms, "waiting for the rate budget");
+        tokio::time::sleep(d).await;
+    }
+
+    /// After a call: report the server's count (header-driven budgets only).
+    pub(crate) async fn observe(&self, budget: &str, answer: Option<&HeaderMap>) {
+        let Some(rh) = &self.headers else { return };
+        let seen = answer.and_then(|h| rh.read(h, wall_now()));
+        if let Err(e) = self.store.0.observe(budget, &self.rule, seen).await {
+            tracing::warn!(system = %self.system, budget, error = %e, "the rate budget could not record the server's count");
+        }
+    }
+}
+
+/// Why a call was not let through.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    NotBefore(Duration),
+    Store(BudgetError),
+}
+
+impl Refusal {
+    pub(crate) fn into_error(self, system: &str, method: &str, url: &str, budget: &str) -> HttpError {
+        match self {
+            Refusal::NotBefore(wait) => HttpError::OverBudget {
+                system: system.to_string(),
+                method: method.to_string(),
+                url: url.to_string(),
+                budget: budget.to_string(),
+                wait,
+            },
+            Refusal::Store(e) => HttpError::Transient {
+                system: system.to_string(),
+                method: method.to_string(),
+                url: url.to_string(),
+                retry_after: None,
+                cause: format!("not sent: {e}"),
+            },
         }
     }
 }
@@ -92,16 +239,23 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use tokio::time::Instant;
+
+    fn limiter(limit: RateLimit) -> Arc<Limiter> {
+        let store = BudgetStore(Arc::new(MemoryBudget::new()));
+        Arc::new(Limiter::new("t", "t".into(), limit, Some(store), None, None).unwrap())
+    }
+
+    const PATIENT: Duration = Duration::from_secs(3600);
 
     /// Start `n` acquires at once and return when each was let through, relative to the start.
-    async fn release_times(limiter: Arc<RateLimiter>, n: usize) -> Vec<Duration> {
+    async fn release_times(limiter: Arc<Limiter>, n: usize) -> Vec<Duration> {
         let start = Instant::now();
         let mut handles = Vec::new();
         for _ in 0..n {
             let l = limiter.clone();
             handles.push(tokio::spawn(async move {
-                l.acquire().await;
+                l.acquire("t", PATIENT).await.unwrap();
                 Instant::now() - start
             }));
         }
@@ -115,7 +269,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn token_bucket_allows_burst_then_steady_rate() {
-        let l = Arc::new(RateLimiter::new(RateLimit::TokenBucket { per_second: 25.0, burst: 20 }).unwrap());
+        let l = limiter(RateLimit::TokenBucket { per_second: 25.0, burst: 20 });
         let t = release_times(l, 45).await;
         // The burst goes at once...
         assert!(t[..20].iter().all(|d| d.is_zero()), "{t:?}");
@@ -129,7 +283,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn token_bucket_refills_while_idle_up_to_burst_only() {
-        let l = Arc::new(RateLimiter::new(RateLimit::TokenBucket { per_second: 5.0, burst: 2 }).unwrap());
+        let l = limiter(RateLimit::TokenBucket { per_second: 5.0, burst: 2 });
         assert_eq!(release_times(l.clone(), 2).await, [Duration::ZERO, Duration::ZERO]);
         // A long quiet spell refills to the burst (2), not to 5 × 10 s.
         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -140,7 +294,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn window_never_lets_more_than_max_into_any_rolling_period() {
         let per = Duration::from_secs(60);
-        let l = Arc::new(RateLimiter::new(RateLimit::Window { max: 60, per }).unwrap());
+        let l = limiter(RateLimit::Window { max: 60, per });
         let t = release_times(l.clone(), 150).await;
         assert!(t[..60].iter().all(|d| d.is_zero()));
         assert_eq!(t[60], per);
@@ -154,20 +308,61 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn window_is_rolling_not_fixed() {
         let per = Duration::from_secs(60);
-        let l = Arc::new(RateLimiter::new(RateLimit::Window { max: 3, per }).unwrap());
-        l.acquire().await; // t = 0
+        let l = limiter(RateLimit::Window { max: 3, per });
+        l.acquire("t", PATIENT).await.unwrap(); // t = 0
         tokio::time::sleep(Duration::from_secs(30)).await;
         let t = release_times(l.clone(), 3).await; // from t = 30
         // Two fit beside the call at 0; the third waits until that call is 60 s old (t = 60).
         assert_eq!(t, [Duration::ZERO, Duration::ZERO, Duration::from_secs(30)]);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_beyond_max_wait_is_not_slept_and_takes_nothing() {
+        let l = limiter(RateLimit::Window { max: 2, per: Duration::from_secs(60) });
+        let start = Instant::now();
+        l.acquire("t", Duration::ZERO).await.unwrap();
+        l.acquire("t", Duration::ZERO).await.unwrap();
+        let Err(Refusal::NotBefore(d)) = l.acquire("t", Duration::from_secs(5)).await else { panic!("should park") };
+        assert_eq!((d, Instant::now() - start), (Duration::from_secs(60), Duration::ZERO));
+        // The refused caller left its slot: a patient one gets it at 60 s, not 120 s.
+        l.acquire("t", PATIENT).await.unwrap();
+        assert_eq!(Instant::now() - start, Duration::from_secs(60));
+    }
+
     #[test]
     fn impossible_limits_are_refused() {
-        assert!(RateLimiter::new(RateLimit::TokenBucket { per_second: 0.0, burst: 1 }).is_none());
-        assert!(RateLimiter::new(RateLimit::TokenBucket { per_second: f64::NAN, burst: 1 }).is_none());
-        assert!(RateLimiter::new(RateLimit::TokenBucket { per_second: 1.0, burst: 0 }).is_none());
-        assert!(RateLimiter::new(RateLimit::Window { max: 0, per: Duration::from_secs(1) }).is_none());
-        assert!(RateLimiter::new(RateLimit::Window { max: 1, per: Duration::ZERO }).is_none());
+        let bad = |l| Limiter::new("t", "t".into(), l, None, None, None).unwrap_err();
+        assert!(bad(RateLimit::TokenBucket { per_second: 0.0, burst: 1 }).contains("cannot be kept"));
+        bad(RateLimit::TokenBucket { per_second: f64::NAN, burst: 1 });
+        bad(RateLimit::TokenBucket { per_second: 1.0, burst: 0 });
+        bad(RateLimit::Window { max: 0, per: Duration::from_secs(1) });
+        bad(RateLimit::Window { max: 1, per: Duration::ZERO });
+    }
+
+    #[test]
+    fn per_path_keys() {
+        let p = PerPath::new(["api/mailboxes/{mailbox}/files", "api/files/{id}"]);
+        assert_eq!(p.key("GET", "api/mailboxes/7/files"), "api/mailboxes/{mailbox}/files");
+        assert_eq!(p.key("DELETE", "/api/files/abc-1/"), "api/files/{id}");
+        assert_eq!(p.key("GET", "api/hosts/123"), "api/hosts/{}");
+        assert_eq!(p.key("GET", "api/hosts/8b1538e4-aaaa-bbbb-cccc-000000000001/users"), "api/hosts/{}/users");
+        assert_eq!(p.key("GET", "api/hosts"), "api/hosts");
+        let m = PerPath { by_method: true, ..p };
+        assert_eq!(m.key("POST", "api/files/9"), "POST api/files/{id}");
+    }
+
+    #[test]
+    fn procore_headers() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_466_182_240);
+        let mut h = HeaderMap::new();
+        h.insert("X-Rate-Limit-Limit", "25".parse().unwrap());
+        h.insert("X-Rate-Limit-Remaining", "24".parse().unwrap());
+        h.insert("X-Rate-Limit-Reset", "1466182247".parse().unwrap());
+        assert_eq!(
+            RateHeaders::procore().read(&h, now),
+            Some(Observed { limit: 25, remaining: 24, reset_in: Duration::from_secs(7) })
+        );
+        h.insert("X-Rate-Limit-Reset", "soon".parse().unwrap());
+        assert_eq!(RateHeaders::procore().read(&h, now), None);
     }
 }

@@ -91,6 +91,32 @@ impl Request {
         self
     }
 
+    /// Set a query parameter, replacing any value it had (paging moves `page`, `$skip`, `cursor`).
+    pub fn set_query(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        let key = key.into();
+        let value = value.to_string();
+        match self.query.iter().position(|(k, _)| *k == key) {
+            // In place, so the query reads the same from page to page.
+            Some(i) => {
+                self.query[i].1 = value;
+                let mut seen = false;
+                self.query.retain(|(k, _)| *k != key || !std::mem::replace(&mut seen, true));
+            }
+            None => self.query.push((key, value)),
+        }
+        self
+    }
+
+    /// The value of a query parameter, if set.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The same call sent to another URL (a next-page link), without this request's query.
+    pub(crate) fn follow(&self, url: &str) -> Self {
+        Request { target: url.to_string(), query: Vec::new(), ..self.clone() }
+    }
+
     /// Add a header for this call only (connection-wide ones go in `ConnectionConfig::headers`).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -151,6 +177,8 @@ pub(crate) struct CallContext {
     pub system: String,
     pub method: String,
     pub url: String,
+    /// The connection's base URL, for the fix when a web page answers instead of the API.
+    pub base_url: String,
     pub scrubber: Scrubber,
 }
 
@@ -170,6 +198,10 @@ impl Response {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    pub(crate) fn call(&self) -> &CallContext {
+        &self.call
     }
 
     pub fn headers(&self) -> &HeaderMap {
@@ -195,6 +227,25 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| self.decode_error(short_type_name::<T>(), e))
     }
 
+    /// An error for a 2xx answer that is not what this API gives (a web page, a login form):
+    /// names the call, quotes the body (scrubbed) and says to check `base_url`.
+    pub fn unexpected(&self, reason: &str) -> HttpError {
+        let c = &self.call;
+        HttpError::Unexpected {
+            system: c.system.clone(),
+            method: c.method.clone(),
+            url: c.url.clone(),
+            detail: format!("{reason}: {}", c.scrubber.snippet(&self.body)),
+            fix: Some(base_url_fix(&c.base_url)),
+        }
+    }
+
+    /// Scrub this connection's secrets out of text taken from the answer (a vendor's message
+    /// quoted in an error): servers echo what they were sent.
+    pub fn scrub(&self, text: &str) -> String {
+        self.call.scrubber.text(text)
+    }
+
     /// An error for an answer the connector cannot use (a missing field, a shape it did not
     /// expect), naming the call and quoting the body like the kit's own decode errors.
     pub fn decode_error(&self, what: impl std::fmt::Display, detail: impl std::fmt::Display) -> HttpError {
@@ -211,6 +262,15 @@ impl Response {
             ),
         }
     }
+}
+
+/// The fix for a web page where JSON was expected: almost always a `base_url` that does not point
+/// at the API root (the web app answers with its own page and status 200).
+pub(crate) fn base_url_fix(base_url: &str) -> String {
+    format!(
+        "check the connection's base_url ({base_url}): a web page instead of JSON means it does not point at the API \
+         root"
+    )
 }
 
 /// `Vec<my_crate::model::Vendor>` → `Vec<Vendor>`: enough to recognise, short enough to read.
@@ -246,6 +306,7 @@ mod tests {
             system: "cin7".into(),
             method: "GET".into(),
             url: "/ExternalApi/v2/supplier?Page=1".into(),
+            base_url: "https://inventory.dearsystems.com/ExternalApi/v2/".into(),
             scrubber: Scrubber::new(&[mlc_core::secret::Redacted::new("sekrit-key".to_string())]),
         });
         Response::new(StatusCode::OK, HeaderMap::new(), Bytes::from(body.to_string()), call)

@@ -25,6 +25,8 @@ pub struct CallStats {
     pub transport_errors: u64,
     /// Writes that ended in doubt.
     pub in_doubt: u64,
+    /// Calls not sent because the rate budget had no room within `park_after` (the item parks).
+    pub over_budget: u64,
     /// Answers per HTTP status.
     pub by_status: BTreeMap<u16, u64>,
 }
@@ -37,6 +39,7 @@ pub(crate) struct Counters {
     auth_refreshes: AtomicU64,
     transport_errors: AtomicU64,
     in_doubt: AtomicU64,
+    over_budget: AtomicU64,
     by_status: Mutex<BTreeMap<u16, u64>>,
 }
 
@@ -59,6 +62,9 @@ impl Counters {
     pub(crate) fn in_doubt(&self) {
         self.in_doubt.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn parked(&self) {
+        self.over_budget.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn status(&self, status: u16) {
         // A poisoned map only means another thread panicked mid-increment; the counts stay usable.
         let mut m = self.by_status.lock().unwrap_or_else(|p| p.into_inner());
@@ -73,6 +79,7 @@ impl Counters {
             auth_refreshes: self.auth_refreshes.load(Ordering::Relaxed),
             transport_errors: self.transport_errors.load(Ordering::Relaxed),
             in_doubt: self.in_doubt.load(Ordering::Relaxed),
+            over_budget: self.over_budget.load(Ordering::Relaxed),
             by_status: self.by_status.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }

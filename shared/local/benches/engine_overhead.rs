@@ -92,6 +92,7 @@ fn flows() -> FlowRegistry {
             mapping_scope: "src-tgt".into(),
             description: "no-op bills → no-op vouchers".into(),
             has_webhooks: true,
+            ..Default::default()
         },
     }));
     r

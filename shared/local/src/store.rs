@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use mlc_core::engine::memory::{may_write, note_origin, order_and_limit};
 use mlc_core::engine::model::{
     AuditEntry, Claim, Cursor, ItemFilter, ItemKey, ItemState, NewItem, StateCount, Transition, WorkItem,
+    holds_natural_key,
 };
 use mlc_core::engine::ports::{ClaimResult, Store, StoreError};
 use mlc_core::mapping::{Mapping, MappingKey};
@@ -344,17 +345,23 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn posted_by_natural_key(&self, flow: &str, natural_key: &str) -> Result<Vec<WorkItem>, StoreError> {
-        let (flow, nk) = (flow.to_string(), natural_key.to_string());
+    async fn holding_natural_key(
+        &self,
+        scope: &str,
+        legacy_flow: &str,
+        natural_key: &str,
+    ) -> Result<Vec<WorkItem>, StoreError> {
+        let (scope, flow, nk) = (scope.to_string(), legacy_flow.to_string(), natural_key.to_string());
         self.db
             .read(move |c, label| {
+                // The natural-key index covers every state; the body decides (scope, legacy flow).
                 let items = query_items(
                     c,
                     label,
-                    "SELECT body FROM items WHERE flow = ?1 AND natural_key = ?2 AND state = 'posted' ORDER BY key",
-                    &[&flow, &nk],
+                    "SELECT body FROM items WHERE natural_key = ?1 AND state IN ('posted', 'in_doubt') ORDER BY key",
+                    &[&nk],
                 )?;
-                Ok(items.into_iter().filter(|i| i.state == ItemState::Posted).collect())
+                Ok(items.into_iter().filter(|i| holds_natural_key(i, &scope, &flow, &nk)).collect())
             })
             .await
     }

@@ -28,7 +28,7 @@ impl AuthorizationHeader {
 
 impl Verify for AuthorizationHeader {
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
-        let scheme = format!("{} authorization header", req.system);
+        let scheme = format!("{} authorization header", req.connection);
         let got = req.header("authorization").ok_or_else(|| unauthorized(&scheme, "Authorization header missing"))?;
         if matches_any(got.as_bytes(), &self.values) {
             Ok(())

@@ -48,7 +48,7 @@ impl BasicAuth {
 
 impl Verify for BasicAuth {
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
-        let scheme = format!("{} basic auth", req.system);
+        let scheme = format!("{} basic auth", req.connection);
         let value = req.header("authorization").ok_or_else(|| unauthorized(&scheme, "Authorization header missing"))?;
         let (kind, b64) = value.trim().split_once(' ').ok_or_else(|| unauthorized(&scheme, "not Basic credentials"))?;
         if !kind.eq_ignore_ascii_case("basic") {

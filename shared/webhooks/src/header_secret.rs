@@ -43,7 +43,7 @@ impl HeaderSecret {
 
 impl Verify for HeaderSecret {
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
-        let scheme = format!("{} shared-secret header", req.system);
+        let scheme = format!("{} shared-secret header", req.connection);
         let got = req.header(&self.header).ok_or_else(|| unauthorized(&scheme, "header missing"))?;
         if matches_any(got.as_bytes(), &self.secrets) {
             Ok(())

@@ -106,7 +106,7 @@ pub(crate) mod test_support {
     use mlc_core::testkit::t0;
 
     pub fn req<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> WebhookRequest<'a> {
-        WebhookRequest { system: "sys", headers, body, received_at: t0() }
+        WebhookRequest { connection: "sys", headers, body, received_at: t0() }
     }
 
     pub fn h(name: &str, value: &str) -> Vec<(String, String)> {

@@ -152,7 +152,7 @@ fn parse(value: &str) -> Result<Parsed, &'static str> {
 
 impl Verify for SignedTimestamp {
     fn verify(&self, req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
-        let scheme = format!("{} signature", req.system);
+        let scheme = format!("{} signature", req.connection);
         let value = req.header(&self.header).ok_or_else(|| unauthorized(&scheme, "signature header missing"))?;
         let p = parse(value).map_err(|why| unauthorized(&scheme, why))?;
         let skew = (req.received_at.timestamp() - p.t).abs();

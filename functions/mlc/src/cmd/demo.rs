@@ -279,6 +279,7 @@ fn demo_config(dir: &Path, deltek: &SimHandle<DeltekSim>, cin7: &SimHandle<Cin7S
         },
     );
     let flow = |options: &[(&str, Value)]| FlowSettings {
+        kind: None,
         enabled: true,
         source: "cin7".into(),
         target: "deltek".into(),
@@ -370,7 +371,11 @@ fn seed_hand_keyed(deltek: &SimHandle<DeltekSim>, scenario: &mlc_sim::cin7::Cin7
     for (vendor, inv) in &picks {
         let account = inv.accounts.first().and_then(|a| account_of(a)).unwrap_or("60200");
         let (w1, w2, w3) = match inv.project.as_deref().and_then(mlc_core::domain::ProjectRef::parse_key) {
-            Some(p) => (p.wbs1, p.wbs2.unwrap_or_default(), p.wbs3.unwrap_or_default()),
+            Some(p) => (
+                p.top().to_string(),
+                p.segment(1).unwrap_or_default().to_string(),
+                p.segment(2).unwrap_or_default().to_string(),
+            ),
             None => (String::new(), String::new(), String::new()),
         };
         let date = inv.date.and_then(|d| d.and_hms_opt(0, 0, 0));
@@ -427,7 +432,7 @@ async fn import_mappings(home: &Home, dir: &Path, seed: u64) -> anyhow::Result<S
 }
 
 async fn register_webhooks(rt: &Runtime, url: &str) -> anyhow::Result<()> {
-    let conn = rt.connections.client::<mlc_flows::systems::cin7::Cin7Connection>("cin7", "cin7")?;
+    let conn = rt.connections.client::<mlc_cin7::Cin7Connection>("cin7", "cin7")?;
     for ev in EVENTS {
         conn.client.ensure_webhook(ev, url).await.with_context(|| format!("cannot register the Cin7 webhook {ev}"))?;
     }
@@ -551,8 +556,8 @@ async fn report(
             ItemState::NeedsMapping => {
                 for k in &i.missing {
                     // A supplier id means little to a person: name the supplier.
-                    let label = match (k.kind, &i.summary.vendor) {
-                        (mlc_core::mapping::MappingKind::Vendor, Some(v)) => format!("{k} = supplier {v}"),
+                    let label = match &i.summary.vendor {
+                        Some(v) if k.kind == mlc_core::mapping::MappingKind::VENDOR => format!("{k} = supplier {v}"),
                         _ => k.to_string(),
                     };
                     *r.needs_mapping_by_key.entry(label).or_default() += 1;

@@ -139,8 +139,13 @@ pub async fn export(engine: &Engine, scope: Option<&str>, file: Option<&Path>) -
 }
 
 pub async fn list(engine: &Engine, out: Out, scope: Option<&str>, kind: Option<MappingKind>) -> anyhow::Result<()> {
-    let rows: Vec<Mapping> =
-        engine.store.list_mappings(scope).await?.into_iter().filter(|m| kind.is_none_or(|k| m.key.kind == k)).collect();
+    let rows: Vec<Mapping> = engine
+        .store
+        .list_mappings(scope)
+        .await?
+        .into_iter()
+        .filter(|m| kind.as_ref().is_none_or(|k| &m.key.kind == k))
+        .collect();
     out.emit(&rows, || {
         if rows.is_empty() {
             println!("no mappings{}", scope.map(|s| format!(" in scope {s}")).unwrap_or_default());

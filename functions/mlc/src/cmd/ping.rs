@@ -3,13 +3,13 @@
 
 use std::process::ExitCode;
 
-use mlc_flows::runtime::build_connection;
+use mlc_flows::connect_one;
 
 use crate::home::Home;
 use crate::output::Out;
 
 pub async fn run(home: &Home, out: Out, connection: &str) -> anyhow::Result<ExitCode> {
-    let conn = build_connection(&home.config, connection, home.secrets.as_ref()).await?;
+    let conn = connect_one(&home.config, connection, home.secrets.as_ref()).await?;
     let checks = conn.ping().await;
     let all_ok = checks.iter().all(|c| c.ok);
     out.emit(

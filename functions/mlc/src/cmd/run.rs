@@ -29,7 +29,7 @@ struct RunReport {
     flow: String,
     discovered: usize,
     drain: DrainReport,
-    api_calls: std::collections::BTreeMap<String, mlc_flows::runtime::ApiCounters>,
+    api_calls: std::collections::BTreeMap<String, mlc_flows::ApiCounters>,
 }
 
 /// Drain the queue with a spinner that shows progress (hidden with --json).
@@ -143,7 +143,7 @@ async fn webhook(
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
         .collect();
-    let req = WebhookRequest { system: &system, headers: &headers, body: &body, received_at: Utc::now() };
+    let req = WebhookRequest { connection: &system, headers: &headers, body: &body, received_at: Utc::now() };
     match st.rt.webhook(&req).await {
         Ok(report) => {
             st.tally.accepted.fetch_add(1, Ordering::Relaxed);

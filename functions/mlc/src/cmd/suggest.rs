@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use mlc_cin7::Cin7Connection;
 use mlc_core::mapping::MappingSet;
+use mlc_deltek::DeltekConnection;
 use mlc_flows::suggest::{self, Suggestion};
-use mlc_flows::systems::cin7::Cin7Connection;
-use mlc_flows::systems::deltek::DeltekConnection;
 
 use crate::home::Home;
 use crate::output::Out;
@@ -18,8 +18,8 @@ pub async fn run(home: &Home, out: Out, scope: &str, file: Option<&Path>) -> any
         bail!("no suggestions for scope {scope:?} yet (available: cin7-deltek)");
     }
     let (cin7_name, deltek_name) = connections_for(home, "cin7", "deltek")?;
-    let cin7 = mlc_flows::runtime::build_connection(&home.config, &cin7_name, home.secrets.as_ref()).await?;
-    let deltek = mlc_flows::runtime::build_connection(&home.config, &deltek_name, home.secrets.as_ref()).await?;
+    let cin7 = mlc_flows::connect_one(&home.config, &cin7_name, home.secrets.as_ref()).await?;
+    let deltek = mlc_flows::connect_one(&home.config, &deltek_name, home.secrets.as_ref()).await?;
     let cin7 = &cin7.as_any().downcast_ref::<Cin7Connection>().context("cin7 connection")?.client;
     let deltek = &deltek.as_any().downcast_ref::<DeltekConnection>().context("deltek connection")?.client;
     let mapped: MappingSet = home.store.list_mappings(Some(scope)).await?.into_iter().collect();

@@ -130,6 +130,7 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
         },
     );
     let flow = |o: &[(&str, Value)]| FlowSettings {
+        kind: None,
         enabled: true,
         source: "cin7".into(),
         target: "deltek".into(),
@@ -147,7 +148,7 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
         .expect("runtime");
     let rt = Arc::new(rt);
     for (kind, source, target) in
-        [(MappingKind::Account, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::Project, PROJECT, PROJECT)]
+        [(MappingKind::ACCOUNT, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::PROJECT, PROJECT, PROJECT)]
     {
         rt.engine
             .add_mapping(Mapping {
@@ -222,7 +223,7 @@ impl World {
                 .iter()
                 .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
                 .collect();
-            let req = WebhookRequest { system: &system, headers: &headers, body: &body, received_at: Utc::now() };
+            let req = WebhookRequest { connection: &system, headers: &headers, body: &body, received_at: Utc::now() };
             match rt.webhook(&req).await {
                 Ok(_) => StatusCode::ACCEPTED,
                 Err(e) => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
@@ -237,8 +238,7 @@ impl World {
 
     /// Register the Cin7 webhooks through the client, as an admin would.
     pub async fn register_webhooks(&self, url: &str) {
-        let conn =
-            self.rt.connections.client::<mlc_flows::systems::cin7::Cin7Connection>("cin7", "cin7").expect("cin7");
+        let conn = self.rt.connections.client::<mlc_cin7::Cin7Connection>("cin7", "cin7").expect("cin7");
         for ev in ["Purchase/InvoiceAuthorised", "Purchase/Updated", "Supplier/Updated"] {
             conn.client.ensure_webhook(ev, url).await.expect("register webhook");
         }

@@ -34,6 +34,7 @@ impl TestFlow {
                 mapping_scope: "src-tgt".into(),
                 description: "test flow".into(),
                 has_webhooks: true,
+                ..Default::default()
             },
             creds_ok,
             creates,

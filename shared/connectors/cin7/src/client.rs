@@ -221,9 +221,12 @@ impl Classifier for Cin7Rules {
     }
 }
 
-/// One HTTP client (and so one limiter) per API application in the process. Cin7's budget is
-/// per application, whatever we call a connection: two connections (or two flows' clients) with
-/// the same base URL, account and key share these. Entries die with their last client.
+/// One HTTP client per API application in the process, so the application's calls share one
+/// connection pool and one set of counters. The *budget* does not depend on this sharing: it is
+/// the kit's, named after the application (`cin7 <base>|<account>|<sha256 of key>`), so every
+/// client built for the same application counts against one budget in the process, and against
+/// one across workers once the runtime gives the kit a shared store. Entries die with their last
+/// client.
 fn shared_http(settings: &Cin7Settings, creds: &Cin7Credentials) -> Result<Arc<HttpClient>, Cin7Error> {
     type Entry = (Weak<HttpClient>, u32, Duration);
     static SHARED: OnceLock<Mutex<HashMap<String, Entry>>> = OnceLock::new();
@@ -255,6 +258,7 @@ fn shared_http(settings: &Cin7Settings, creds: &Cin7Credentials) -> Result<Arc<H
     let margin = (window / 20).max(Duration::from_millis(50));
     let config = ConnectionConfig::new("cin7", settings.base_url.clone())
         .rate_limit(RateLimit::Window { max: settings.rate_limit_calls, per: window + margin })
+        .budget(format!("cin7 {key}"))
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
         .header("Accept", "application/json")
@@ -351,7 +355,8 @@ impl Cin7Client {
         };
         let status = resp.status();
         if !status.is_success() {
-            let server = exceptions(resp.bytes()).join("; ");
+            // Servers echo what they were sent: quote Cin7's words without our key.
+            let server = resp.scrub(&exceptions(resp.bytes()).join("; "));
             return Err(Cin7Error::Refused {
                 what: what.to_string(),
                 call: call.to_string(),

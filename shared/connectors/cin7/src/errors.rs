@@ -9,24 +9,23 @@
 //! | `Http` | as the HTTP kit says | rate limit (429, 503, or the 400 message), 5xx, network: Retryable; decode: Permanent |
 //!
 //! Every message names Cin7 Core, the call or record, quotes Cin7's own `Exception` text when
-//! there is one, and says what to do.
+//! there is one (scrubbed of the credentials), and says what to do. The message shapes, the
+//! `StepError` conversion and the reading of error bodies are the HTTP kit's error base
+//! ([`mlc_http::fault`]); this file holds only what is Cin7's.
 
-use mlc_core::engine::flow::{ErrorClass, StepError};
+use mlc_core::engine::flow::ErrorClass;
 use mlc_http::HttpError;
-use serde_json::Value;
+use mlc_http::fault::{self, ConnectorError, fix_suffix};
 
 /// A Cin7 Core failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Cin7Error {
     /// A connection option is missing or wrong.
-    #[error("Cin7 connection {connection}: option {key} {problem}")]
+    #[error("{}", fault::bad_option("Cin7", connection, key, problem))]
     Config { connection: String, key: String, problem: String },
 
     /// Credentials are incomplete.
-    #[error(
-        "Cin7 connection {connection}: credentials lack {} (set them with `mlc credentials set {connection}`)",
-        fields.join(", ")
-    )]
+    #[error("{}", fault::missing_credentials("Cin7", connection, fields))]
     MissingCredential { connection: String, fields: Vec<String> },
 
     /// Cin7 refused the `api-auth-accountid` / `api-auth-applicationkey` pair (403).
@@ -38,30 +37,29 @@ pub enum Cin7Error {
     Http(HttpError),
 
     /// Cin7 refused a request (400/404/405 with its error array). `server` is its text.
-    #[error("Cin7 Core refused {what}: \"{server}\" ({call} answered {status}){}", fix_suffix(fix))]
+    #[error("{}", fault::refused("Cin7 Core", what, server, call, *status, fix))]
     Refused { what: String, call: String, status: u16, server: String, fix: Option<String> },
 
     /// A create was sent and its answer lost; it was not re-sent.
     #[error(
-        "Cin7 Core: {what}: in doubt, the request may have been applied but its answer was lost ({detail}); it was \
-         not re-sent: list the records to see whether it exists before trying again"
+        "{}",
+        fault::in_doubt(
+            "Cin7 Core",
+            what,
+            "the request may have been applied",
+            detail,
+            "list the records to see whether it exists before trying again"
+        )
     )]
     InDoubt { what: String, detail: String },
 
     /// An answer that cannot be the Cin7 API working normally (a web page with status 200).
-    #[error("Cin7 Core {call}: {detail}. Fix: {fix}")]
+    #[error("Cin7 Core {call}: {detail}{}", fix_suffix(&Some(fix.clone())))]
     Unexpected { call: String, detail: String, fix: String },
 
     /// Our own checks refused the request before anything was sent.
     #[error("Cin7 Core: {what}: {problem}")]
     Invalid { what: String, problem: String },
-}
-
-fn fix_suffix(fix: &Option<String>) -> String {
-    match fix {
-        Some(f) if !f.is_empty() => format!(". Fix: {f}"),
-        _ => String::new(),
-    }
 }
 
 /// What to do about a wrong base URL (Cin7 answers unknown paths with a web page).
@@ -130,6 +128,7 @@ impl From<HttpError> for Cin7Error {
             HttpError::InDoubt { method, url, cause, .. } => {
                 Cin7Error::InDoubt { what: format!("{method} {url}"), detail: cause }
             }
+            // Cin7's fix names its API root, which the kit's generic base-URL hint cannot.
             HttpError::Unexpected { method, url, detail, .. } => {
                 Cin7Error::Unexpected { call: format!("{method} {url}"), detail, fix: BASE_URL_FIX.to_string() }
             }
@@ -138,32 +137,28 @@ impl From<HttpError> for Cin7Error {
     }
 }
 
-impl From<Cin7Error> for StepError {
-    fn from(e: Cin7Error) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
+impl ConnectorError for Cin7Error {
+    fn class(&self) -> ErrorClass {
+        Cin7Error::class(self)
+    }
+    fn vendor_words(&self) -> Option<&str> {
+        self.server_text()
+    }
+    fn fix(&self) -> Option<&str> {
+        match self {
+            Cin7Error::Auth { fix, .. } | Cin7Error::Unexpected { fix, .. } => Some(fix),
+            Cin7Error::Refused { fix, .. } => fix.as_deref(),
+            _ => None,
+        }
     }
 }
 
+mlc_http::step_error_from!(Cin7Error);
+
 /// The `Exception` texts of a Cin7 error body: an array of `{ErrorCode, Exception}` (observed),
-/// a single object (quoted), or anything else (its text).
+/// a single object (quoted), or anything else (its text). The kit's [`fault::vendor_words`].
 pub fn exceptions(body: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(body);
-    let one = |v: &Value| -> Option<String> {
-        let m = v.as_object()?;
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("Exception") || k.eq_ignore_ascii_case("Message"))
-            .and_then(|(_, v)| v.as_str())
-            .map(|s| s.trim().to_string())
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Array(items)) => items.iter().filter_map(one).collect(),
-        Ok(v @ Value::Object(_)) => one(&v).into_iter().collect(),
-        Ok(Value::String(s)) => vec![s],
-        _ => {
-            let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if t.is_empty() { Vec::new() } else { vec![t.chars().take(300).collect()] }
-        }
-    }
+    fault::vendor_words(body)
 }
 
 /// What a person should do about a Cin7 message, when we recognise it.
@@ -188,6 +183,7 @@ pub fn fix_for(server: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mlc_core::engine::flow::StepError;
 
     #[test]
     fn error_bodies_as_array_object_or_text() {
@@ -222,9 +218,11 @@ mod tests {
             method: "GET".into(),
             url: "/x".into(),
             detail: "answered 200 OK with an HTML page, not JSON".into(),
+            fix: Some("check the connection's base_url".into()),
         }
         .into();
         assert!(u.is_missing_endpoint() && u.to_string().contains("/ExternalApi/v2/"));
+        assert_eq!(u.to_string().matches("Fix:").count(), 1, "Cin7's own fix replaces the kit's: {u}");
         let d: Cin7Error = HttpError::InDoubt {
             system: "cin7".into(),
             method: "POST".into(),

@@ -33,6 +33,10 @@
 //!   [`Cin7Client::ensure_webhook`], [`Cin7Client::delete_webhook`],
 //!   [`Cin7Client::webhook_source`]; checks: [`Cin7Client::ping`]; counters: [`Cin7Client::stats`].
 //!
+//! - as a platform part: [`Cin7Connection`] (registered as system `cin7`: settings check,
+//!   credential fields, ping, webhook source) and the shared sources [`PurchaseSource`] and
+//!   [`SupplierSource`] every Cin7 flow reads through.
+//!
 //! Every method returns [`Cin7Error`], which converts into the engine's `StepError` with its
 //! class (403 → Auth; throttling, 5xx, network → Retryable; lost create → InDoubt; Cin7's
 //! refusals and wrong-URL pages → Permanent, quoting Cin7's text and the fix).
@@ -77,17 +81,21 @@
 
 pub mod auth;
 pub mod client;
+pub mod connection;
 pub mod errors;
 pub mod model;
 pub mod ping;
+pub mod sources;
 pub mod webhook;
 
 pub use client::{Cin7Client, Cin7Settings, PurchaseEndpoint};
+pub use connection::Cin7Connection;
 pub use errors::Cin7Error;
 pub use model::{
     Account, Approach, Charge, CreditNote, DocStatus, Endpoint, Invoice, Line, Order, Page, Payment, Purchase,
     PurchaseSummary, PurchaseType, StockReceipt, Supplier, SupplierAddress, SupplierContact, Totals, Webhook,
 };
+pub use sources::{ListOptions, PurchaseSource, SupplierSource};
 pub use webhook::{
     Cin7Webhook, ENTITY_PURCHASE, ENTITY_PURCHASE_TASK, ENTITY_SUPPLIER, parse_events, split_task_hint, webhook_source,
 };

@@ -11,13 +11,13 @@
 //! GUIDs are lower-cased at the edge ([`norm_id`]): Cin7 writes them in both cases (webhook
 //! examples are upper-case), and a webhook's id and a poll's id must name the same work item.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use mlc_core::domain::{AccountKind, Address, AddressKind, GlAccount, SourceRef, Status, Vendor};
 use mlc_core::money::Currency;
+use mlc_http::decode::{self, Notes};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -540,24 +540,12 @@ pub struct Webhook {
 
 /// Read an ISO 8601 stamp as Cin7 writes them: with or without `Z` (or an offset), 0–7 fraction
 /// digits, `T` or a space, or a date alone. A stamp without a zone is UTC (documented as UTC).
+/// The kit's reader ([`decode::datetime_utc`]).
 pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
-    }
-    let bare = t.strip_suffix('Z').or_else(|| t.strip_suffix('z')).unwrap_or(t);
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(bare, f) {
-            return Some(n.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(bare, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|n| n.and_utc())
+    decode::datetime_utc(s)
 }
 
-/// A date (the date part of a stamp).
+/// A date (the date part of a stamp, read as UTC).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     parse_datetime(s).map(|d| d.date_naive())
 }
@@ -587,46 +575,25 @@ pub fn norm_id(s: &str) -> String {
     if crate::auth::looks_like_guid(inner) { inner.to_ascii_lowercase() } else { t.to_string() }
 }
 
-/// Reads one JSON object with case-insensitive keys, noting what it cannot read.
+/// The kit's tolerant, noting view of one JSON object ([`decode::Fields`]) plus Cin7's own
+/// readings: GUID ids, sub-document statuses, `AdditionalAttribute1..10`, and dates as UTC.
 #[derive(Clone, Copy)]
-pub(crate) struct Fields<'a> {
-    m: &'a Map<String, Value>,
-    what: &'a str,
-    notes: &'a RefCell<Vec<String>>,
+pub(crate) struct Fields<'a>(decode::Fields<'a>);
+
+impl<'a> std::ops::Deref for Fields<'a> {
+    type Target = decode::Fields<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl<'a> Fields<'a> {
-    pub(crate) fn new(m: &'a Map<String, Value>, what: &'a str, notes: &'a RefCell<Vec<String>>) -> Self {
-        Fields { m, what, notes }
+    pub(crate) fn new(m: &'a Map<String, Value>, what: &'a str, notes: &'a Notes) -> Self {
+        Fields(decode::Fields::new(m).noting(what, notes))
     }
 
-    fn note(&self, msg: String) {
-        self.notes.borrow_mut().push(format!("{}: {msg}", self.what));
-    }
-
-    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
-        self.m
-            .get(key)
-            .or_else(|| self.m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
-            .filter(|v| !v.is_null())
-    }
-
-    /// A scalar as trimmed text; blank → `None`.
-    pub(crate) fn text(&self, key: &str) -> Option<String> {
-        let s = match self.get(key)? {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            other => {
-                self.note(format!("{key} is {other}, not text"));
-                return None;
-            }
-        };
-        (!s.is_empty()).then_some(s)
-    }
-
-    pub(crate) fn str(&self, key: &str) -> String {
-        self.text(key).unwrap_or_default()
+    fn sub(&self, m: &'a Map<String, Value>) -> Fields<'a> {
+        Fields(self.0.sub(m))
     }
 
     pub(crate) fn id(&self, key: &str) -> Option<String> {
@@ -634,76 +601,38 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn dec(&self, key: &str) -> Option<Decimal> {
-        let v = self.get(key)?;
-        let t = match v {
-            Value::Number(n) => n.to_string(),
-            Value::String(s) if s.trim().is_empty() => return None,
-            Value::String(s) => s.trim().to_string(),
-            other => {
-                self.note(format!("{key} is {other}, not a number"));
-                return None;
-            }
-        };
-        match Decimal::from_str(&t).or_else(|_| Decimal::from_scientific(&t)) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.note(format!("{key} '{t}' is not a number"));
-                None
-            }
-        }
+        self.decimal(key)
     }
 
     pub(crate) fn boolean(&self, key: &str) -> bool {
-        match self.get(key) {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-            Some(Value::Number(n)) => n.as_i64() == Some(1),
-            _ => false,
-        }
+        self.is(key)
     }
 
     pub(crate) fn stamp(&self, key: &str) -> Option<DateTime<Utc>> {
-        let t = self.text(key)?;
-        let d = parse_datetime(&t);
-        if d.is_none() {
-            self.note(format!("{key} '{t}' is not a date"));
-        }
-        d
+        self.datetime(key)
     }
 
+    /// The date part of a UTC stamp.
     pub(crate) fn date(&self, key: &str) -> Option<NaiveDate> {
-        self.stamp(key).map(|d| d.date_naive())
+        self.datetime(key).map(|d| d.date_naive())
     }
 
     pub(crate) fn status(&self, key: &str) -> DocStatus {
         self.text(key).map(|s| DocStatus::parse(&s)).unwrap_or(DocStatus::NotAvailable)
     }
 
-    /// Objects under a key: an array of objects, or one object (legacy answers).
-    pub(crate) fn objects(&self, key: &str) -> Vec<&'a Map<String, Value>> {
-        match self.get(key) {
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_object).collect(),
-            Some(Value::Object(m)) => vec![m],
-            Some(other) => {
-                self.note(format!("{key} is {other}, not a list"));
-                Vec::new()
-            }
-            None => Vec::new(),
-        }
-    }
-
     pub(crate) fn attributes(&self, key: Option<&str>) -> BTreeMap<String, String> {
         let src = match key {
             Some(k) => self.get(k).and_then(Value::as_object),
-            None => Some(self.m),
+            None => Some(self.map()),
         };
         let mut out = BTreeMap::new();
         if let Some(m) = src {
             for (k, v) in m {
                 if k.to_ascii_lowercase().starts_with("additionalattribute")
-                    && let Some(s) = v.as_str().map(str::trim).filter(|s| !s.is_empty())
+                    && let Some(s) = decode::text(v)
                 {
-                    out.insert(k.clone(), s.to_string());
+                    out.insert(k.clone(), s);
                 }
             }
         }
@@ -745,24 +674,20 @@ fn totals(f: Fields<'_>) -> Totals {
     Totals { before_tax: f.dec("TotalBeforeTax"), tax: f.dec("Tax"), total: f.dec("Total") }
 }
 
-fn sub<'a>(f: Fields<'a>, m: &'a Map<String, Value>) -> Fields<'a> {
-    Fields { m, what: f.what, notes: f.notes }
-}
-
 /// Read one purchase (either endpoint's shape).
 pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
     let m = v.as_object()?;
-    let notes = RefCell::new(Vec::new());
+    let notes = Notes::default();
     let f = Fields::new(m, "purchase", &notes);
     let id = f.id("ID")?;
     let what = format!("purchase {id}");
     let f = Fields::new(m, &what, &notes);
-    let lines = |g: Fields<'_>| g.objects("Lines").into_iter().map(|l| line(sub(g, l))).collect::<Vec<_>>();
+    let lines = |g: Fields<'_>| g.objects("Lines").into_iter().map(|l| line(g.sub(l))).collect::<Vec<_>>();
     let charges =
-        |g: Fields<'_>| g.objects("AdditionalCharges").into_iter().map(|c| charge(sub(g, c))).collect::<Vec<_>>();
+        |g: Fields<'_>| g.objects("AdditionalCharges").into_iter().map(|c| charge(g.sub(c))).collect::<Vec<_>>();
     let order = match f.get("Order").and_then(Value::as_object) {
         Some(o) => {
-            let g = sub(f, o);
+            let g = f.sub(o);
             Order {
                 status: g.status("Status"),
                 memo: g.text("Memo"),
@@ -782,7 +707,7 @@ pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
     let invoices = f
         .objects("Invoice")
         .into_iter()
-        .map(|o| sub(f, o))
+        .map(|o| f.sub(o))
         .filter(|g| g.status("Status") != DocStatus::NotAvailable || !g.objects("Lines").is_empty())
         .map(|g| Invoice {
             task_id: g.id("TaskID").unwrap_or_else(|| id.clone()),
@@ -797,7 +722,7 @@ pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
                 .objects("Payments")
                 .into_iter()
                 .map(|p| {
-                    let p = sub(g, p);
+                    let p = g.sub(p);
                     Payment {
                         id: p.id("ID"),
                         kind: p.text("Type"),
@@ -816,7 +741,7 @@ pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
     let credit_notes = f
         .objects("CreditNote")
         .into_iter()
-        .map(|o| sub(f, o))
+        .map(|o| f.sub(o))
         .filter(|g| g.status("Status") != DocStatus::NotAvailable || !g.objects("Lines").is_empty())
         .map(|g| CreditNote {
             task_id: g.id("TaskID").unwrap_or_else(|| id.clone()),
@@ -832,7 +757,7 @@ pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
     let stock_received = f
         .objects("StockReceived")
         .into_iter()
-        .map(|o| sub(f, o))
+        .map(|o| f.sub(o))
         .filter(|g| g.status("Status") != DocStatus::NotAvailable)
         .map(|g| StockReceipt {
             task_id: g.id("TaskID").unwrap_or_else(|| id.clone()),
@@ -871,13 +796,13 @@ pub fn purchase_from(v: &Value, endpoint: Endpoint) -> Option<Purchase> {
         notes: Vec::new(),
         id,
     };
-    Some(Purchase { notes: notes.into_inner(), ..p })
+    Some(Purchase { notes: notes.take(), ..p })
 }
 
 /// Read one `purchaseList` row.
 pub fn summary_from(v: &Value) -> Option<PurchaseSummary> {
     let m = v.as_object()?;
-    let notes = RefCell::new(Vec::new());
+    let notes = Notes::default();
     let f = Fields::new(m, "purchase list row", &notes);
     let id = f.id("ID")?;
     let s = PurchaseSummary {
@@ -907,13 +832,13 @@ pub fn summary_from(v: &Value) -> Option<PurchaseSummary> {
         notes: Vec::new(),
         id,
     };
-    Some(PurchaseSummary { notes: notes.into_inner(), ..s })
+    Some(PurchaseSummary { notes: notes.take(), ..s })
 }
 
 /// Read one supplier card (also the `{Supplier, Addresses, Contacts}` webhook nesting).
 pub fn supplier_from(v: &Value) -> Option<Supplier> {
     let outer = v.as_object()?;
-    let notes = RefCell::new(Vec::new());
+    let notes = Notes::default();
     let top = Fields::new(outer, "supplier", &notes);
     let m = top.get("Supplier").and_then(Value::as_object).unwrap_or(outer);
     let f = Fields::new(m, "supplier", &notes);
@@ -922,7 +847,7 @@ pub fn supplier_from(v: &Value) -> Option<Supplier> {
     let addresses = lists("Addresses")
         .into_iter()
         .map(|a| {
-            let a = sub(f, a);
+            let a = f.sub(a);
             SupplierAddress {
                 id: a.id("ID"),
                 line1: a.text("Line1"),
@@ -939,7 +864,7 @@ pub fn supplier_from(v: &Value) -> Option<Supplier> {
     let contacts = lists("Contacts")
         .into_iter()
         .map(|c| {
-            let c = sub(f, c);
+            let c = f.sub(c);
             SupplierContact {
                 id: c.id("ID"),
                 name: c.str("Name"),
@@ -968,13 +893,13 @@ pub fn supplier_from(v: &Value) -> Option<Supplier> {
         notes: Vec::new(),
         id,
     };
-    Some(Supplier { notes: notes.into_inner(), ..s })
+    Some(Supplier { notes: notes.take(), ..s })
 }
 
 /// Read one account row.
 pub fn account_from(v: &Value) -> Option<Account> {
     let m = v.as_object()?;
-    let notes = RefCell::new(Vec::new());
+    let notes = Notes::default();
     let f = Fields::new(m, "account", &notes);
     Some(Account {
         code: f.text("Code")?,
@@ -991,7 +916,7 @@ pub fn account_from(v: &Value) -> Option<Account> {
 /// Read one webhook.
 pub fn webhook_from(v: &Value) -> Option<Webhook> {
     let m = v.as_object()?;
-    let notes = RefCell::new(Vec::new());
+    let notes = Notes::default();
     let f = Fields::new(m, "webhook", &notes);
     Some(Webhook {
         id: f.id("ID")?,
@@ -1000,7 +925,7 @@ pub fn webhook_from(v: &Value) -> Option<Webhook> {
         is_active: f.get("IsActive").is_none() || f.boolean("IsActive"),
         url: f.str("ExternalURL"),
         auth_type: f.text("ExternalAuthorizationType"),
-        header_names: f.objects("ExternalHeaders").into_iter().filter_map(|h| sub(f, h).text("Key")).collect(),
+        header_names: f.objects("ExternalHeaders").into_iter().filter_map(|h| f.sub(h).text("Key")).collect(),
     })
 }
 

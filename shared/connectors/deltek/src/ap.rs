@@ -53,7 +53,7 @@ use crate::client::{DeltekClient, Query};
 use crate::decode::{Row, rows};
 use crate::errors::DeltekError;
 use crate::keys;
-use crate::model::{CreatedVoucher, PostOutcome, VoucherRef, VoucherStatus, amount, day, wbs_label};
+use crate::model::{CreatedVoucher, PostOutcome, VoucherRef, VoucherStatus, Wbs, amount, day, wbs_label};
 
 /// A voucher ready to travel in a file.
 #[derive(Debug, Clone)]
@@ -228,9 +228,11 @@ impl DeltekClient {
             total += gross;
             let pkey = keys::line_pkey(&mpk, line.line_no);
             let (w1, w2, w3) = match &line.project {
-                Some(p) => {
-                    (p.wbs1.trim().to_string(), p.wbs2.clone().unwrap_or_default(), p.wbs3.clone().unwrap_or_default())
-                }
+                Some(p) => (
+                    p.wbs1().trim().to_string(),
+                    p.wbs2().unwrap_or_default().to_string(),
+                    p.wbs3().unwrap_or_default().to_string(),
+                ),
                 None => (String::new(), String::new(), String::new()),
             };
             // One entry per line (blank when the line has no project), aligned with `accounts`.
@@ -778,7 +780,16 @@ impl DeltekClient {
         master_pkey: &str,
     ) -> Result<Option<crate::model::FoundVoucher>, DeltekError> {
         let path = format!("DataEntry/apMaster/{}|{}", seg(batch), seg(master_pkey));
-        let q = Query::new().fields(&["Batch", "MasterPKey", "Vendor", "Invoice", "Voucher", "Status", "Posted"]);
+        let q = Query::new().fields(&[
+            "Batch",
+            "MasterPKey",
+            "Vendor",
+            "Invoice",
+            "Voucher",
+            "Status",
+            "Posted",
+            "InvoiceDate",
+        ]);
         let rows = self.get_rows(&path, &q, &format!("voucher {master_pkey} of AP file {batch}")).await?;
         let Some(r) = rows.iter().find(|r| r.text("MasterPKey").eq_ignore_ascii_case(master_pkey)) else {
             return Ok(None);
@@ -800,6 +811,8 @@ impl DeltekClient {
             },
             status,
             ours,
+            invoice_date: r.date("InvoiceDate").map(|d| d.date()),
+            amount: None,
         }))
     }
 
@@ -841,11 +854,7 @@ impl VoucherLine {
         VoucherLine {
             seq: r.int("Seq").unwrap_or(0),
             account: r.text("Account"),
-            project: r.opt_text("WBS1").map(|w1| mlc_core::domain::ProjectRef {
-                wbs1: w1,
-                wbs2: r.opt_text("WBS2"),
-                wbs3: r.opt_text("WBS3"),
-            }),
+            project: r.opt_text("WBS1").map(|w1| crate::model::wbs(&w1, r.opt_text("WBS2"), r.opt_text("WBS3"))),
             description: r.text("Description"),
             amount: r.money("Amount"),
             net_amount: r.money("NetAmount"),

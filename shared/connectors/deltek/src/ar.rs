@@ -24,9 +24,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
-use mlc_core::domain::{
-    Address, AddressKind, ArInvoice, ArInvoiceDraft, ArLine, DocumentKind, Party, ProjectRef, SourceRef,
-};
+use mlc_core::domain::{Address, AddressKind, ArInvoice, ArInvoiceDraft, ArLine, DocumentKind, Party, SourceRef};
 use mlc_core::money::{Currency, Tolerance};
 use rust_decimal::Decimal;
 
@@ -264,7 +262,7 @@ fn build_ar(
             unit_price: amount,
             amount,
             tax_amount: Decimal::ZERO,
-            project: Some(ProjectRef { wbs1: wbs1.to_string(), wbs2: r.opt_text("WBS2"), wbs3: r.opt_text("WBS3") }),
+            project: Some(crate::model::wbs(wbs1, r.opt_text("WBS2"), r.opt_text("WBS3"))),
             account: r.opt_text("Account"),
         });
     }

@@ -9,23 +9,23 @@
 //! | `Http` | as the HTTP kit says | 429/5xx/network are Retryable, a lost write is InDoubt, a second 401 is Auth |
 //!
 //! Every message names the system, the entity and its id (file, voucher, vendor and invoice), quotes
-//! Vantagepoint's own text when there is one, and says what to do.
+//! Vantagepoint's own text when there is one, and says what to do. The message shapes and the
+//! `StepError` conversion are the HTTP kit's error base ([`mlc_http::fault`]); this file holds
+//! only what is Vantagepoint's.
 
-use mlc_core::engine::flow::{ErrorClass, StepError};
+use mlc_core::engine::flow::ErrorClass;
 use mlc_http::HttpError;
+use mlc_http::fault::{self, ConnectorError, fix_suffix};
 
 /// A Deltek Vantagepoint failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeltekError {
     /// A connection option is missing or wrong.
-    #[error("Deltek connection {connection}: option {key} {problem}")]
+    #[error("{}", fault::bad_option("Deltek", connection, key, problem))]
     Config { connection: String, key: String, problem: String },
 
     /// Credentials are incomplete.
-    #[error(
-        "Deltek connection {connection}: credentials lack {} (set them with `mlc credentials set {connection}`)",
-        fields.join(", ")
-    )]
+    #[error("{}", fault::missing_credentials("Deltek", connection, fields))]
     MissingCredential { connection: String, fields: Vec<String> },
 
     /// The token endpoint refused the login, or the API refused fresh credentials.
@@ -37,7 +37,7 @@ pub enum DeltekError {
     Http(HttpError),
 
     /// Vantagepoint refused a request for a business or validation reason. `server` is its text.
-    #[error("Deltek Vantagepoint refused {what}: \"{server}\" ({call} answered {status}){}", fix_suffix(fix))]
+    #[error("{}", fault::refused("Deltek Vantagepoint", what, server, call, *status, fix))]
     Refused { what: String, call: String, status: u16, server: String, fix: Option<String> },
 
     /// The accounting period is closed (found before sending, or said by Vantagepoint).
@@ -59,8 +59,14 @@ pub enum DeltekError {
 
     /// A write was sent and its answer lost; it was not re-sent.
     #[error(
-        "Deltek Vantagepoint: {what}: in doubt, the file may have been saved but its answer was lost ({detail}); \
-         it was not re-sent: the next attempt looks the voucher up by vendor and invoice number first"
+        "{}",
+        fault::in_doubt(
+            "Deltek Vantagepoint",
+            what,
+            "the file may have been saved",
+            detail,
+            "the next attempt looks the voucher up by vendor and invoice number first"
+        )
     )]
     InDoubt { what: String, detail: String },
 
@@ -71,13 +77,6 @@ pub enum DeltekError {
     /// An answer this connector cannot make sense of.
     #[error("Deltek Vantagepoint {call}: {detail}")]
     Unexpected { call: String, detail: String },
-}
-
-fn fix_suffix(fix: &Option<String>) -> String {
-    match fix {
-        Some(f) if !f.is_empty() => format!(". Fix: {f}"),
-        _ => String::new(),
-    }
 }
 
 impl DeltekError {
@@ -145,11 +144,25 @@ impl From<HttpError> for DeltekError {
     }
 }
 
-impl From<DeltekError> for StepError {
-    fn from(e: DeltekError) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
+impl ConnectorError for DeltekError {
+    fn class(&self) -> ErrorClass {
+        DeltekError::class(self)
+    }
+    fn vendor_words(&self) -> Option<&str> {
+        self.server_text()
+    }
+    fn fix(&self) -> Option<&str> {
+        match self {
+            DeltekError::Auth { fix, .. } | DeltekError::Refused { fix, .. } | DeltekError::PostFailed { fix, .. } => {
+                fix.as_deref()
+            }
+            DeltekError::PeriodClosed { fix, .. } => Some(fix),
+            _ => None,
+        }
     }
 }
+
+mlc_http::step_error_from!(DeltekError);
 
 /// What a person should do about a Vantagepoint validation message, when we recognise it.
 pub fn fix_for(server: &str) -> Option<String> {
@@ -210,6 +223,7 @@ pub(crate) fn closed_period_in(server: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mlc_core::engine::flow::StepError;
 
     #[test]
     fn classes() {

@@ -20,7 +20,7 @@ use crate::ap::seg;
 use crate::client::{DeltekClient, Query};
 use crate::errors::DeltekError;
 use crate::keys;
-use crate::model::{JournalRef, PostOutcome, VoucherStatus, amount, day};
+use crate::model::{JournalRef, PostOutcome, VoucherStatus, Wbs, amount, day};
 
 impl DeltekClient {
     /// The file name a journal entry with this reference gets.
@@ -93,7 +93,11 @@ impl DeltekClient {
             d.insert("Seq".into(), json!(i + 1));
             d.insert("Description".into(), json!(l.description.trim().chars().take(255).collect::<String>()));
             let (w1, w2, w3) = match &l.project {
-                Some(p) => (p.wbs1.clone(), p.wbs2.clone().unwrap_or_default(), p.wbs3.clone().unwrap_or_default()),
+                Some(p) => (
+                    p.wbs1().to_string(),
+                    p.wbs2().unwrap_or_default().to_string(),
+                    p.wbs3().unwrap_or_default().to_string(),
+                ),
                 None => Default::default(),
             };
             d.insert("WBS1".into(), json!(w1.trim()));

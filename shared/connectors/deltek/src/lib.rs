@@ -40,7 +40,10 @@
 //! - journals: [`DeltekClient::find_journal_entry`], [`DeltekClient::create_journal_entry`];
 //! - AR for EDI: [`DeltekClient::ar_invoices_since`];
 //! - webhooks: [`DeltekClient::webhook_source`]; checks: [`DeltekClient::ping`];
-//!   counters: [`DeltekClient::stats`], [`DeltekClient::lookup_stats`].
+//!   counters: [`DeltekClient::stats`], [`DeltekClient::lookup_stats`];
+//! - as a platform part: [`DeltekConnection`] (registered as system `deltek`) and the targets
+//!   every flow into Deltek writes through: [`ApVoucherTarget`], [`VendorFirmTarget`],
+//!   [`JournalEntryTarget`] ([`targets`]).
 //!
 //! Every method returns [`DeltekError`], which converts into the engine's `StepError` with its
 //! class (validation → Permanent with Vantagepoint's text and the voucher named; 429/5xx →
@@ -84,6 +87,7 @@ pub mod ap;
 pub mod ar;
 pub mod auth;
 pub mod client;
+pub mod connection;
 pub mod decode;
 pub mod errors;
 pub mod firms;
@@ -95,11 +99,13 @@ pub mod ping;
 pub mod precheck;
 pub mod reference;
 pub mod settings;
+pub mod targets;
 pub mod webhook;
 
 pub use ap::VoucherLine;
 pub use ar::{ArCursor, ArPage};
 pub use client::DeltekClient;
+pub use connection::DeltekConnection;
 pub use errors::DeltekError;
 pub use lookup::LookupStats;
 pub use model::{
@@ -108,4 +114,5 @@ pub use model::{
 };
 pub use reference::Periods;
 pub use settings::{DeltekCredentials, DeltekSettings, PeriodMode, WebhookEntity};
+pub use targets::{ApVoucherTarget, JournalEntryTarget, VendorDoc, VendorFirmTarget, VendorNumbers};
 pub use webhook::DeltekWebhook;

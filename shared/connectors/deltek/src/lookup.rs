@@ -67,6 +67,8 @@ struct PostedVoucher {
     invoice: Option<String>,
     period: Option<i64>,
     post_seq: Option<i64>,
+    date: Option<chrono::NaiveDate>,
+    amount: rust_decimal::Decimal,
 }
 
 #[derive(Default)]
@@ -128,7 +130,16 @@ impl ApIndex {
             let key = natural_key(&r.vendor, &r.invoice);
             st.by_key.insert(
                 key.clone(),
-                Entry { found: FoundVoucher { voucher: r.clone(), status: status.clone(), ours: true }, seen_at: now },
+                Entry {
+                    found: FoundVoucher {
+                        voucher: r.clone(),
+                        status: status.clone(),
+                        ours: true,
+                        invoice_date: None,
+                        amount: None,
+                    },
+                    seen_at: now,
+                },
             );
             st.files_read.insert(r.batch.to_ascii_uppercase(), now);
             self.forget_in_doubt(&key);
@@ -258,6 +269,7 @@ impl DeltekClient {
             "Status",
             "Posted",
             "RejectReason",
+            "InvoiceDate",
         ]);
         let rows = self.get_all(&path, &q, &format!("the vouchers of AP file {batch}")).await?;
         let now = Instant::now();
@@ -285,6 +297,8 @@ impl DeltekClient {
                     },
                     status: s,
                     ours,
+                    invoice_date: r.date("InvoiceDate").map(|d| d.date()),
+                    amount: None,
                 },
                 seen_at: now,
             };
@@ -304,7 +318,7 @@ impl DeltekClient {
     /// Index a vendor's posted vouchers within the look-back window.
     async fn read_posted_vendor(&self, st: &mut IndexState, vendor: &str) -> Result<(), DeltekError> {
         let cutoff = chrono::Utc::now().date_naive() - Days::days(self.inner.settings.posted_lookback_days);
-        let cols = ["Vendor", "Voucher", "Invoice", "Batch", "Period", "PostSeq", "TransDate"];
+        let cols = ["Vendor", "Voucher", "Invoice", "Batch", "Period", "PostSeq", "TransDate", "Amount"];
         let q = Query::new()
             .filter("Vendor", "=", vendor)
             .filter_typed("TransDate", ">=", &fmt_day(cutoff), Some("datetime"))
@@ -335,6 +349,8 @@ impl DeltekClient {
             e.invoice = e.invoice.take().or_else(|| r.opt_text("Invoice"));
             e.period = e.period.or(r.int("Period"));
             e.post_seq = e.post_seq.or(r.int("PostSeq"));
+            e.date = e.date.or(r.date("TransDate").map(|d| d.date()));
+            e.amount += r.money("Amount");
         }
         let now = Instant::now();
         let mut need_files: Vec<String> = Vec::new();
@@ -350,7 +366,7 @@ impl DeltekClient {
         for b in need_files {
             self.read_file_into(st, &b, Some(VoucherStatus::Posted { period: None, post_seq: None })).await?;
         }
-        for ((batch, voucher), PostedVoucher { invoice, period, post_seq }) in vouchers {
+        for ((batch, voucher), PostedVoucher { invoice, period, post_seq, date, amount }) in vouchers {
             let posted = VoucherStatus::Posted { period, post_seq };
             // Already indexed (from its file): mark it posted.
             if let Some(e) = st.by_key.values_mut().find(|e| {
@@ -359,6 +375,8 @@ impl DeltekClient {
                     && (batch.is_empty() || e.found.voucher.batch.eq_ignore_ascii_case(&batch))
             }) {
                 e.found.status = posted;
+                e.found.amount = Some(amount);
+                e.found.invoice_date = e.found.invoice_date.or(date);
                 e.seen_at = now;
                 continue;
             }
@@ -376,6 +394,8 @@ impl DeltekClient {
                             },
                             status: posted,
                             ours: false,
+                            invoice_date: date,
+                            amount: Some(amount),
                         },
                         seen_at: now,
                     });

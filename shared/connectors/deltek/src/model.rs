@@ -97,7 +97,7 @@ impl Project {
     }
 
     pub fn key(&self) -> ProjectRef {
-        ProjectRef { wbs1: self.wbs1.clone(), wbs2: self.wbs2.clone(), wbs3: self.wbs3.clone() }
+        wbs(&self.wbs1, self.wbs2.clone(), self.wbs3.clone())
     }
 
     /// `WBS1 / WBS2 / WBS3`, the way Vantagepoint names a level in its messages.
@@ -106,9 +106,33 @@ impl Project {
     }
 }
 
+/// Deltek's names for a project position's segments: WBS1 (project), WBS2 (phase), WBS3 (task).
+pub trait Wbs {
+    fn wbs1(&self) -> &str;
+    fn wbs2(&self) -> Option<&str>;
+    fn wbs3(&self) -> Option<&str>;
+}
+
+impl Wbs for ProjectRef {
+    fn wbs1(&self) -> &str {
+        self.top()
+    }
+    fn wbs2(&self) -> Option<&str> {
+        self.segment(1)
+    }
+    fn wbs3(&self) -> Option<&str> {
+        self.segment(2)
+    }
+}
+
+/// A project position from Deltek's three levels.
+pub fn wbs(wbs1: &str, wbs2: Option<String>, wbs3: Option<String>) -> ProjectRef {
+    ProjectRef::from_segments([Some(wbs1.to_string()), wbs2, wbs3]).unwrap_or_else(|| ProjectRef::new(wbs1))
+}
+
 /// `2024003.00 / 01 / 001`.
 pub fn wbs_label(p: &ProjectRef) -> String {
-    [Some(p.wbs1.as_str()), p.wbs2.as_deref(), p.wbs3.as_deref()]
+    [Some(p.wbs1()), p.wbs2(), p.wbs3()]
         .into_iter()
         .flatten()
         .map(str::trim)
@@ -388,6 +412,11 @@ pub struct FoundVoucher {
     pub status: VoucherStatus,
     /// Created by this connector (its `MasterPKey` is ours), rather than keyed by hand.
     pub ours: bool,
+    /// The voucher's invoice date (unposted files) or transaction date (posted rows), when read.
+    pub invoice_date: Option<chrono::NaiveDate>,
+    /// The voucher's total as the posted ledger rows add up; `None` for unposted vouchers (their
+    /// lines are read when the amount is needed, see `ApVoucherTarget`).
+    pub amount: Option<Decimal>,
 }
 
 impl FoundVoucher {

@@ -9,7 +9,7 @@ use mlc_core::domain::ApInvoice;
 
 use crate::client::DeltekClient;
 use crate::errors::DeltekError;
-use crate::model::wbs_label;
+use crate::model::{Wbs, wbs_label};
 
 impl DeltekClient {
     /// Vendor exists, is a vendor and is active; every line's account exists and is active; every
@@ -74,8 +74,8 @@ impl DeltekClient {
                     "line {n}: project {label} has phases or tasks below it: map the line to the lowest level"
                 ));
             }
-            let top = if p.wbs2.is_some() {
-                self.project(&mlc_core::domain::ProjectRef::new(p.wbs1.clone())).await?.unwrap_or(level.clone())
+            let top = if p.wbs2().is_some() {
+                self.project(&p.truncated(1)).await?.unwrap_or(level.clone())
             } else {
                 level.clone()
             };

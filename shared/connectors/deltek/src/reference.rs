@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::client::{DeltekClient, Query};
 use crate::errors::DeltekError;
-use crate::model::{Account, Period, Project};
+use crate::model::{Account, Period, Project, Wbs};
 
 /// Periods and which one is active.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,7 +143,11 @@ impl DeltekClient {
     pub async fn project(&self, key: &ProjectRef) -> Result<Option<Project>, DeltekError> {
         let find = |list: &Vec<Project>| {
             list.iter()
-                .find(|p| same(&p.wbs1, &key.wbs1) && same_opt(&p.wbs2, &key.wbs2) && same_opt(&p.wbs3, &key.wbs3))
+                .find(|p| {
+                    same(&p.wbs1, key.wbs1())
+                        && same_opt(&p.wbs2, &key.wbs2().map(str::to_string))
+                        && same_opt(&p.wbs3, &key.wbs3().map(str::to_string))
+                })
                 .cloned()
         };
         let list = self.projects().await?;

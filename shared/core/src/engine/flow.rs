@@ -11,6 +11,12 @@
 //!
 //! Connectors turn their errors into [`StepError`] with an [`ErrorClass`]; that class is all the
 //! engine needs to decide between retrying, parking, failing for a person, and the in-doubt rule.
+//!
+//! Flows are usually not written against this trait directly: a flow file declares a
+//! [`crate::engine::parts::FlowDef`] (eligibility + mapping) between a shared
+//! [`crate::engine::parts::Source`] and [`crate::engine::parts::Target`], and
+//! [`crate::engine::parts::Composed`] implements `Flow` from the three. Tests and small tools may
+//! still implement `Flow` whole.
 
 use std::time::Duration;
 
@@ -18,16 +24,30 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::engine::model::{Cursor, Hint, ItemSummary, TargetRef};
+use crate::engine::model::{Cursor, DocFacts, Hint, ItemSummary, TargetRef};
 use crate::mapping::{MappingKey, MappingSet};
 
 /// Static facts about a flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct FlowSpec {
-    /// `cin7-deltek-ap`, `coupa-deltek-ap` ...
+    /// The flow's name in the configuration (`cin7-deltek-ap`, `cin7-deltek-ap-east` ...).
     pub name: String,
+    /// Its kind (`cin7-deltek-ap`); equal to the name unless the configuration names instances.
+    #[serde(default)]
+    pub kind: String,
     pub source_system: String,
     pub target_system: String,
+    /// The shared source it reads (`cin7/purchase`), empty for a flow that reads on its own.
+    #[serde(default)]
+    pub source: String,
+    /// The target connection: natural keys are unique per target connection, so two flows posting
+    /// into one database share the natural-key lock and the "already posted" check. Empty: the
+    /// target system's name.
+    #[serde(default)]
+    pub target_connection: String,
+    /// How far back a first poll looks (`None`: everything the source has).
+    #[serde(default)]
+    pub lookback: Option<Duration>,
     /// Mapping scope (`cin7-deltek`), shared by the flows between the same two systems.
     pub mapping_scope: String,
     /// One line for people: `Cin7 Core authorised supplier invoices → Deltek AP vouchers`.
@@ -50,12 +70,76 @@ pub struct SourceDoc<R> {
     pub record: R,
 }
 
+impl FlowSpec {
+    /// Where this flow's natural keys are unique (its target connection).
+    pub fn nk_scope(&self) -> &str {
+        if self.target_connection.is_empty() { &self.target_system } else { &self.target_connection }
+    }
+}
+
+/// Why something was skipped or held: a stable code (what reports group by) and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: String,
+    pub text: String,
+}
+
+impl Reason {
+    pub fn new(code: &str, text: impl Into<String>) -> Self {
+        Reason { code: code.to_string(), text: text.into() }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Reason { code: crate::engine::model::codes::INELIGIBLE.into(), text }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Reason::from(text.to_string())
+    }
+}
+
 /// Is a document ready to go?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Eligibility {
     Eligible,
-    /// Not for this flow (draft, voided, order stage ...): the reason is recorded.
-    Skip(String),
+    /// Not for this flow (draft, voided, order stage ...): the reason is recorded with its code.
+    Skip(Reason),
+}
+
+impl Eligibility {
+    /// Skip with a stable code: `Eligibility::skip("order_stage", "purchase PO-1 has no invoice yet")`.
+    pub fn skip(code: &str, text: impl Into<String>) -> Self {
+        Eligibility::Skip(Reason::new(code, text))
+    }
+}
+
+/// What reading a record back found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadBack<T> {
+    /// The record's documents (or, for a large record read in chunks, this chunk's), and where
+    /// the next chunk starts.
+    Found { items: Vec<T>, continuation: Option<String> },
+    /// The source no longer has the record it listed (deleted, or "not found" for an id it had
+    /// just shown): a visible outcome, never a silent skip.
+    Gone(String),
+}
+
+impl<T> ReadBack<T> {
+    pub fn found(items: Vec<T>) -> Self {
+        ReadBack::Found { items, continuation: None }
+    }
+}
+
+/// What a discovery call knows besides the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverContext {
+    pub now: DateTime<Utc>,
+    /// Where a first poll (no cursor yet) starts: `None` = everything the source has.
+    pub start: Option<DateTime<Utc>>,
 }
 
 /// Why `map` could not produce a target document.
@@ -73,6 +157,19 @@ pub struct Found {
     pub target: TargetRef,
     /// True when the found record already matches what we would write (for update-capable flows).
     pub up_to_date: bool,
+    /// What the target's record is (source memo, amount, date), to compare before calling it a duplicate.
+    pub facts: DocFacts,
+}
+
+impl Found {
+    pub fn new(target: TargetRef) -> Self {
+        Found { target, up_to_date: true, facts: DocFacts::default() }
+    }
+
+    pub fn with_facts(mut self, facts: DocFacts) -> Self {
+        self.facts = facts;
+        self
+    }
 }
 
 /// What to do given the lookup.
@@ -81,8 +178,11 @@ pub enum Plan {
     Create,
     /// Update the found record (master data flows).
     Update(TargetRef),
-    /// The target already holds it; nothing to write.
+    /// The target holds a record under this document's key: the engine compares before it calls
+    /// it a duplicate (the same document, or a different one held for review).
     AlreadyPresent(TargetRef),
+    /// Master data found and already as it would be written: nothing to do.
+    Matched(TargetRef),
 }
 
 /// How an error should be treated.
@@ -150,9 +250,24 @@ pub trait Flow: Send + Sync + 'static {
     /// Changes since `cursor` (None: first run — the flow decides how far back to look).
     async fn discover(&self, cursor: Option<&Cursor>, now: DateTime<Utc>) -> Result<DiscoveryPage, StepError>;
 
-    /// Re-read the record a hint names. An empty vec means the record no longer exists or holds no
-    /// document for this flow (the hint is acknowledged with nothing to do).
+    /// [`Flow::discover`] with the context a shared source needs (where a first poll starts).
+    async fn discover_in(&self, cursor: Option<&Cursor>, ctx: &DiscoverContext) -> Result<DiscoveryPage, StepError> {
+        self.discover(cursor, ctx.now).await
+    }
+
+    /// Re-read the record a hint names. An empty vec means the record holds no document for this
+    /// flow (the hint is acknowledged with nothing to do).
     async fn read_back(&self, hint: &Hint) -> Result<Vec<SourceDoc<Self::Record>>, StepError>;
+
+    /// [`Flow::read_back`] with the outcomes a source can report: the record is gone, or it is
+    /// large and read in chunks (using the context's blob store). The default wraps `read_back`.
+    async fn read_back_in(
+        &self,
+        hint: &Hint,
+        _ctx: &crate::engine::parts::ReadContext<'_>,
+    ) -> Result<ReadBack<SourceDoc<Self::Record>>, StepError> {
+        Ok(ReadBack::found(self.read_back(hint).await?))
+    }
 
     fn eligibility(&self, doc: &SourceDoc<Self::Record>) -> Eligibility;
 
@@ -163,6 +278,18 @@ pub trait Flow: Send + Sync + 'static {
 
     /// The key the target is searched by (`VENDOR#INVOICE`), stored with the item.
     fn natural_key(&self, target: &Self::Target) -> String;
+
+    /// What the mapped document is (source document, amount, date), to compare with a record the
+    /// target already holds under the same key. Default: nothing known.
+    fn facts(&self, _target: &Self::Target) -> DocFacts {
+        DocFacts::default()
+    }
+
+    /// Give the document another number (a person's decision for a different bill that collided
+    /// on vendor + number). Default: the flow cannot.
+    fn rekey(&self, _target: &mut Self::Target, number: &str) -> Result<(), String> {
+        Err(format!("{} cannot post a document under another number ({number})", self.spec().name))
+    }
 
     /// Look before you post: find the document in the target by its natural key.
     async fn lookup(&self, target: &Self::Target) -> Result<Option<Found>, StepError>;

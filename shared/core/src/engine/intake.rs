@@ -26,8 +26,8 @@ use crate::engine::ports::StoreError;
 /// An inbound webhook request, as both homes see it.
 #[derive(Debug, Clone)]
 pub struct WebhookRequest<'a> {
-    /// From the route `/webhooks/{system}`.
-    pub system: &'a str,
+    /// From the route `/webhooks/{connection}`: the connection the delivery is for.
+    pub connection: &'a str,
     /// Header names lower-cased. Repeated headers may arrive comma-joined (API Gateway v2).
     pub headers: &'a [(String, String)],
     /// The raw body, exactly as received (already base64-decoded on Lambda).
@@ -67,8 +67,9 @@ pub enum IntakeError {
     /// Verified but unreadable.
     #[error("{0}")]
     BadBody(String),
-    #[error("no webhook source is configured for {0:?}")]
-    UnknownSystem(String),
+    /// No connection by that name takes webhooks. The answer does not say which ones do.
+    #[error("no webhook source is configured for connection {0:?}")]
+    UnknownConnection(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -79,7 +80,7 @@ impl IntakeError {
             IntakeError::Unauthorized(_) => 401,
             IntakeError::TooLarge { .. } => 413,
             IntakeError::BadBody(_) => 400,
-            IntakeError::UnknownSystem(_) => 404,
+            IntakeError::UnknownConnection(_) => 404,
             IntakeError::Store(_) => 503,
         }
     }
@@ -88,6 +89,7 @@ impl IntakeError {
     pub fn public_message(&self) -> String {
         match self {
             IntakeError::Unauthorized(_) => String::new(),
+            IntakeError::UnknownConnection(_) => "not found".into(),
             IntakeError::Store(_) => "temporarily unavailable; retry".into(),
             other => other.to_string(),
         }
@@ -119,11 +121,20 @@ pub struct IntakeReport {
     pub ignored: usize,
 }
 
-/// The webhook front door: sources by system, and which flows consume which (system, entity).
+/// Where an event for one (connection, entity) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// A flow that reads on its own.
+    Flow(String),
+    /// A shared source (`cin7/purchase`): one hint for every flow reading it.
+    Source(String),
+}
+
+/// The webhook front door: verification per connection, and where each (connection, entity) goes.
 #[derive(Clone)]
 pub struct Intake {
     sources: BTreeMap<String, Arc<dyn WebhookSource>>,
-    routes: BTreeMap<(String, String), Vec<String>>,
+    routes: BTreeMap<(String, String), Vec<Route>>,
     /// Bodies above this are refused with 413 (default 1 MiB).
     pub max_body: usize,
 }
@@ -139,19 +150,30 @@ impl Intake {
         Self::default()
     }
 
-    pub fn add_source(&mut self, source: Arc<dyn WebhookSource>) {
-        self.sources.insert(source.system().to_string(), source);
+    /// Deliveries to `/webhooks/{connection}` are verified and read by `source`.
+    pub fn add_source(&mut self, connection: &str, source: Arc<dyn WebhookSource>) {
+        self.sources.insert(connection.to_string(), source);
     }
 
-    /// Events for `entity` from `system` become hints for `flow`.
-    pub fn route(&mut self, system: &str, entity: &str, flow: &str) {
-        let flows = self.routes.entry((system.to_string(), entity.to_string())).or_default();
-        if !flows.iter().any(|f| f == flow) {
-            flows.push(flow.to_string());
+    /// Events for `entity` on `connection` become hints for `flow` (a flow reading on its own).
+    pub fn route(&mut self, connection: &str, entity: &str, flow: &str) {
+        self.add_route(connection, entity, Route::Flow(flow.to_string()));
+    }
+
+    /// Events for `entity` on `connection` become one hint for the shared source `source_key`.
+    pub fn route_to_source(&mut self, connection: &str, entity: &str, source_key: &str) {
+        self.add_route(connection, entity, Route::Source(source_key.to_string()));
+    }
+
+    fn add_route(&mut self, connection: &str, entity: &str, route: Route) {
+        let routes = self.routes.entry((connection.to_string(), entity.to_string())).or_default();
+        if !routes.contains(&route) {
+            routes.push(route);
         }
     }
 
-    pub fn systems(&self) -> impl Iterator<Item = &str> {
+    /// The connections that take webhooks.
+    pub fn connections(&self) -> impl Iterator<Item = &str> {
         self.sources.keys().map(String::as_str)
     }
 
@@ -160,7 +182,10 @@ impl Intake {
         if req.body.len() > self.max_body {
             return Err(IntakeError::TooLarge { size: req.body.len(), limit: self.max_body });
         }
-        let source = self.sources.get(req.system).ok_or_else(|| IntakeError::UnknownSystem(req.system.to_string()))?;
+        let source = self
+            .sources
+            .get(req.connection)
+            .ok_or_else(|| IntakeError::UnknownConnection(req.connection.to_string()))?;
         source.verify(req)?;
         let events = source.parse(req)?;
         let mut report = IntakeReport { events: events.len(), ..Default::default() };
@@ -168,17 +193,28 @@ impl Intake {
         for ev in events {
             if let Some(d) = &ev.delivery_id {
                 let key = format!("{}#{}#{}", ev.event_type, ev.entity, d);
-                if !engine.store.first_delivery(req.system, &key, req.received_at, engine.config.delivery_ttl).await? {
+                if !engine
+                    .store
+                    .first_delivery(req.connection, &key, req.received_at, engine.config.delivery_ttl)
+                    .await?
+                {
                     report.duplicates += 1;
                     continue;
                 }
             }
-            let Some(flows) = self.routes.get(&(req.system.to_string(), ev.entity.clone())) else {
+            let Some(routes) = self.routes.get(&(req.connection.to_string(), ev.entity.clone())) else {
                 report.ignored += 1;
                 continue;
             };
-            for flow in flows {
-                let mut h = Hint::new(flow, req.system, &ev.entity, &ev.id, Origin::Webhook, req.received_at);
+            for route in routes {
+                let mut h = match route {
+                    Route::Flow(flow) => {
+                        Hint::new(flow, req.connection, &ev.entity, &ev.id, Origin::Webhook, req.received_at)
+                    }
+                    Route::Source(key) => {
+                        Hint::for_source(key, req.connection, &ev.entity, &ev.id, Origin::Webhook, req.received_at)
+                    }
+                };
                 h.delivery_id = ev.delivery_id.clone();
                 h.observed_version = ev.observed_version.clone();
                 hints.push(h);
@@ -235,7 +271,7 @@ mod tests {
         let e =
             Engine::new(Arc::new(MemoryStore::new()), Arc::new(q.clone()), Arc::new(clock), EngineConfig::default());
         let mut intake = Intake::new();
-        intake.add_source(Arc::new(HeaderSecret));
+        intake.add_source("src", Arc::new(HeaderSecret));
         intake.route("src", "bill", "flow-a");
         intake.route("src", "bill", "flow-b");
         intake.max_body = 200;
@@ -243,7 +279,7 @@ mod tests {
     }
 
     fn req<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> WebhookRequest<'a> {
-        WebhookRequest { system: "src", headers, body, received_at: t0() }
+        WebhookRequest { connection: "src", headers, body, received_at: t0() }
     }
 
     #[tokio::test]
@@ -281,8 +317,10 @@ mod tests {
         assert!(err.public_message().contains("not JSON"));
         let unrouted = br#"{"id":"X","entity":"widget"}"#;
         assert_eq!(intake.handle(&e, &req(&h, unrouted)).await.unwrap().ignored, 1);
-        let other = WebhookRequest { system: "nope", headers: &h, body: b"{}", received_at: t0() };
-        assert_eq!(intake.handle(&e, &other).await.unwrap_err().status(), 404);
+        let other = WebhookRequest { connection: "nope", headers: &h, body: b"{}", received_at: t0() };
+        let err = intake.handle(&e, &other).await.unwrap_err();
+        assert_eq!(err.status(), 404);
+        assert_eq!(err.public_message(), "not found", "a 404 does not list the connections that exist");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::model::{
     AuditEntry, Claim, Cursor, Hint, ItemFilter, ItemKey, ItemState, NewItem, Origin, StateCount, Transition, WorkItem,
+    holds_natural_key,
 };
 use crate::engine::ports::{ClaimResult, Clock, Delivery, Queue, QueueDepth, SecretStore, Store, StoreError};
 use crate::mapping::{Mapping, MappingKey};
@@ -163,13 +164,14 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn posted_by_natural_key(&self, flow: &str, natural_key: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn holding_natural_key(
+        &self,
+        scope: &str,
+        legacy_flow: &str,
+        natural_key: &str,
+    ) -> Result<Vec<WorkItem>, StoreError> {
         let g = lock(&self.inner);
-        Ok(g.items
-            .values()
-            .filter(|i| i.flow == flow && i.state == ItemState::Posted && i.natural_key.as_deref() == Some(natural_key))
-            .cloned()
-            .collect())
+        Ok(g.items.values().filter(|i| holds_natural_key(i, scope, legacy_flow, natural_key)).cloned().collect())
     }
 
     async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {

@@ -20,10 +20,12 @@
 //! because each store call is atomic and each step is re-entrant.
 
 pub mod capture;
+pub mod cursor;
 pub mod flow;
 pub mod intake;
 pub mod memory;
 pub mod model;
+pub mod parts;
 pub mod ports;
 
 use std::collections::BTreeMap;
@@ -38,11 +40,15 @@ use tracing::{Instrument, info_span, warn};
 
 use crate::mapping::{Mapping, MappingKey, MappingSet};
 use capture::capture;
-use flow::{Eligibility, ErrorClass, Flow, FlowSpec, MapError, Plan, SourceDoc, StepError};
-use model::{
-    AuditEntry, BodyRef, Cursor, Exchange, FailureClass, Hint, ItemFilter, ItemKey, ItemState, NewItem, Origin,
-    TargetRef, Transition, WorkItem,
+use flow::{
+    DiscoverContext, DiscoveryPage, Eligibility, ErrorClass, Flow, FlowSpec, MapError, Plan, ReadBack, SourceDoc,
+    StepError,
 };
+use model::{
+    AuditEntry, BodyRef, Conflict, Cursor, DocFacts, Exchange, FailureClass, Hint, ItemFilter, ItemKey, ItemState,
+    NewItem, Origin, Resolution, TargetRef, Transition, WorkItem, codes,
+};
+use parts::{Discoverer, FlowDef, GroupBuilder, ReadContext, SourceRunner, StoreBlobs};
 use ports::{ClaimResult, Clock, Delivery, Queue, Store, StoreError};
 
 /// Tunables. Defaults suit production; tests shorten them.
@@ -95,6 +101,22 @@ pub enum EngineError {
     CursorMoved { flow: String },
     #[error("unknown flow {0:?}")]
     UnknownFlow(String),
+    #[error("flow {flow} is not available: {reason}")]
+    Unavailable { flow: String, reason: String },
+    #[error("item {key} is {state}, not waiting for review")]
+    NotReviewable { key: String, state: ItemState },
+}
+
+/// A person's decision on a possible duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Both are real bills: post this one under another number (e.g. with a suffix).
+    PostAs(String),
+    /// Leave it out.
+    Skip,
+    /// It is the bill the target already holds.
+    SameDocument,
 }
 
 /// What happened to one document.
@@ -107,6 +129,8 @@ pub enum DocOutcome {
     /// Already done by ml-connector (terminal item, or posted under another version): a duplicate prevented.
     Duplicate,
     NeedsMapping,
+    /// Held for a person: a different document already holds its natural key in the target.
+    NeedsReview,
     FailedRetryable,
     FailedPermanent,
     InDoubt,
@@ -127,6 +151,7 @@ pub struct HintReport {
 /// What a poll did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PollReport {
+    /// The cursor polled: a shared source (`cin7/purchase`) or a flow that reads on its own.
     pub flow: String,
     pub pages: u32,
     pub hints: usize,
@@ -190,10 +215,51 @@ impl<F: Flow> FlowRunner for F {
     }
 }
 
-/// The flows a runtime runs, by name.
+/// The flows a runtime runs, by name, and the shared sources they read, by key.
 #[derive(Clone, Default)]
 pub struct FlowRegistry {
     flows: BTreeMap<String, Arc<dyn FlowRunner>>,
+    sources: BTreeMap<String, Arc<dyn SourceRunner>>,
+}
+
+/// Builds a [`FlowRegistry`]: flows made of parts share their sources' groups.
+#[derive(Default)]
+pub struct RegistryBuilder {
+    flows: BTreeMap<String, Arc<dyn FlowRunner>>,
+    groups: GroupBuilder,
+}
+
+impl RegistryBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a flow declared as source + [`FlowDef`] + target. Flows whose sources have the same
+    /// key (connection + record family) read each record once between them.
+    pub fn add_parts<D: FlowDef>(
+        &mut self,
+        def: D,
+        source: Arc<D::Source>,
+        target: Arc<D::Target>,
+    ) -> Result<(), String> {
+        let flow = Arc::new(parts::Composed::new(def, source, target));
+        let name = Flow::spec(flow.as_ref()).name.clone();
+        if self.flows.contains_key(&name) {
+            return Err(format!("flow {name} is defined twice"));
+        }
+        self.groups.add(flow.clone())?;
+        self.flows.insert(name, flow);
+        Ok(())
+    }
+
+    /// Add a flow that reads on its own (tests, tools).
+    pub fn add(&mut self, flow: Arc<dyn FlowRunner>) {
+        self.flows.insert(flow.spec().name.clone(), flow);
+    }
+
+    pub fn build(self) -> FlowRegistry {
+        FlowRegistry { flows: self.flows, sources: self.groups.finish() }
+    }
 }
 
 impl FlowRegistry {
@@ -207,6 +273,31 @@ impl FlowRegistry {
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn FlowRunner>> {
         self.flows.get(name)
+    }
+
+    /// The shared source a flow reads (when it reads one).
+    pub fn source_of(&self, flow: &str) -> Option<&Arc<dyn SourceRunner>> {
+        let key = &self.flows.get(flow)?.spec().source;
+        self.sources.get(key)
+    }
+
+    pub fn source(&self, key: &str) -> Option<&Arc<dyn SourceRunner>> {
+        self.sources.get(key)
+    }
+
+    /// The shared sources, by key.
+    pub fn sources(&self) -> impl Iterator<Item = (&str, &Arc<dyn SourceRunner>)> {
+        self.sources.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// One poll of the cursor `flow` moves: its shared source (which serves every flow on it),
+    /// or the flow itself.
+    pub async fn poll(&self, engine: &Engine, flow: &str) -> Result<PollReport, EngineError> {
+        if let Some(src) = self.source_of(flow) {
+            return src.poll(engine).await;
+        }
+        let f = self.flows.get(flow).ok_or_else(|| EngineError::UnknownFlow(flow.to_string()))?;
+        f.poll(engine).await
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -231,6 +322,19 @@ pub struct Engine {
     pub config: EngineConfig,
     /// This worker's name in claims and audit entries.
     pub worker: String,
+}
+
+/// The version of the item that stands for a record whose read-back failed or found it gone.
+const UNREAD: &str = "unread";
+
+/// A flow that reads on its own, as a [`Discoverer`].
+struct FlowDiscoverer<'a, F: Flow>(&'a F);
+
+#[async_trait]
+impl<F: Flow> Discoverer for FlowDiscoverer<'_, F> {
+    async fn discover_page(&self, cursor: Option<&Cursor>, ctx: &DiscoverContext) -> Result<DiscoveryPage, StepError> {
+        self.0.discover_in(cursor, ctx).await
+    }
 }
 
 fn to_chrono(d: Duration) -> chrono::Duration {
@@ -292,13 +396,43 @@ impl Engine {
     /// Discover changes since the flow's cursor, enqueue them, then advance the cursor — in that
     /// order, page by page, so a crash never moves the cursor past hints that were not enqueued.
     pub async fn poll<F: Flow>(&self, flow: &F) -> Result<PollReport, EngineError> {
-        let name = flow.spec().name.clone();
+        let spec = flow.spec();
+        let now = self.now();
+        let start = spec.lookback.and_then(|l| chrono::Duration::from_std(l).ok()).map(|l| now - l);
+        let ctx = DiscoverContext { now, start };
+        self.poll_cursor(&spec.name, &[], &ctx, &FlowDiscoverer(flow)).await
+    }
+
+    /// The poll loop behind [`Engine::poll`] and shared sources: page by page, discover since the
+    /// cursor named `name`, enqueue, then compare-and-set the cursor. A source with no cursor of its
+    /// own yet takes over the cursor of the one flow that polled it alone before sources were shared
+    /// (`legacy`), so an upgrade neither re-reads history nor skips anything.
+    pub async fn poll_cursor(
+        &self,
+        name: &str,
+        legacy: &[String],
+        ctx: &DiscoverContext,
+        source: &dyn Discoverer,
+    ) -> Result<PollReport, EngineError> {
+        let name = name.to_string();
         let mut report = PollReport { flow: name.clone(), ..Default::default() };
-        let span = info_span!("poll", flow = %name);
+        if self.store.get_cursor(&name).await?.is_none() {
+            let mut found = Vec::new();
+            for l in legacy {
+                if let Some(c) = self.store.get_cursor(l).await? {
+                    found.push(c);
+                }
+            }
+            if let [only] = found.as_slice() {
+                let adopted = Cursor { flow: name.clone(), value: only.value.clone(), updated_at: self.now() };
+                self.store.cas_cursor(&name, None, &adopted).await?;
+            }
+        }
+        let span = info_span!("poll", cursor = %name);
         async {
             loop {
                 let cursor = self.store.get_cursor(&name).await?;
-                let (page, _) = capture(flow.discover(cursor.as_ref(), self.now())).await;
+                let (page, _) = capture(source.discover_page(cursor.as_ref(), ctx)).await;
                 let page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
                 if !page.hints.is_empty() {
                     self.queue.enqueue(&page.hints).await?;
@@ -328,30 +462,58 @@ impl Engine {
 
     // ---------------------------------------------------------------- handle one hint
 
-    /// Handle one hint end to end. `Err` only for failures of the engine's own ports; the hint is
-    /// then retried as a whole, which is safe because every step is re-entrant.
+    /// Handle one hint end to end through one flow (reading the record back for it alone).
+    /// `Err` only for failures of the engine's own ports; the hint is then retried as a whole,
+    /// which is safe because every step is re-entrant. Hints from shared sources go through
+    /// [`SourceRunner::handle`], which reads once for every flow.
     pub async fn handle<F: Flow>(&self, flow: &F, hint: &Hint) -> Result<HintReport, EngineError> {
-        let span = info_span!("hint", flow = %hint.flow, system = %hint.system, record = %hint.id, origin = hint.origin.as_str());
-        self.handle_inner(flow, hint).instrument(span).await
+        let name = &flow.spec().name;
+        let span =
+            info_span!("hint", flow = %name, system = %hint.system, record = %hint.id, origin = hint.origin.as_str());
+        async {
+            if let Some(v) = &hint.observed_version
+                && self.store.seen_version(&hint.flow_record_key(name)).await?.as_deref() == Some(v.as_str())
+            {
+                return Ok(HintReport { note: Some(format!("version {v} already processed")), ..Default::default() });
+            }
+            let blobs = StoreBlobs(self.store.as_ref());
+            let ctx = ReadContext { now: self.now(), blobs: &blobs };
+            let (read, exchanges) = capture(flow.read_back_in(hint, &ctx)).await;
+            let read_at = self.now();
+            if let Ok(ReadBack::Found { continuation: Some(next), .. }) = &read {
+                let mut more = hint.clone();
+                more.part = Some(next.clone());
+                more.observed_version = None;
+                self.queue.enqueue(&[more]).await?;
+            }
+            self.process_read(flow, hint, read, exchanges, read_at).await
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn handle_inner<F: Flow>(&self, flow: &F, hint: &Hint) -> Result<HintReport, EngineError> {
+    /// Work what a read-back found (or the error it met) through one flow: register, claim and
+    /// post each document. Shared sources call this once per flow with the same read.
+    pub async fn process_read<F: Flow>(
+        &self,
+        flow: &F,
+        hint: &Hint,
+        read: Result<ReadBack<SourceDoc<F::Record>>, StepError>,
+        exchanges: Vec<Exchange>,
+        read_at: DateTime<Utc>,
+    ) -> Result<HintReport, EngineError> {
+        let name = flow.spec().name.clone();
+        // From here on the hint is this flow's (items keep it for replays and releases).
+        let hint = &if hint.flow == name { hint.clone() } else { hint.clone().for_flow(&name) };
         let record_key = hint.record_key();
-        if let Some(v) = &hint.observed_version
-            && self.store.seen_version(&record_key).await?.as_deref() == Some(v.as_str())
-        {
-            return Ok(HintReport { note: Some(format!("version {v} already processed")), ..Default::default() });
-        }
-
-        let (docs, exchanges) = capture(flow.read_back(hint)).await;
-        let docs = match docs {
-            Ok(d) => d,
+        let docs = match read {
+            Ok(ReadBack::Found { items, .. }) => items,
+            Ok(ReadBack::Gone(why)) => return self.read_back_gone(flow, hint, why, exchanges).await,
             Err(e) => return self.read_back_failed(flow, hint, e, exchanges).await,
         };
-        let read_at = self.now();
         // A record that failed to read earlier has an `unread` item; it is settled now.
         if !docs.iter().any(|d| d.id == hint.id) {
-            self.supersede(flow, &hint.id, "unread", "read back successfully").await?;
+            self.supersede(flow, &hint.id, UNREAD, "read back successfully").await?;
         }
         // A re-run whose version the source no longer holds is stale: close it.
         if let Some(rerun) = &hint.rerun_of {
@@ -392,6 +554,39 @@ impl Engine {
         Ok(report)
     }
 
+    /// The visible item that stands for a record whose read-back failed or found it gone:
+    /// registered (once), claimed, and handed to `then`. `Busy`/`Duplicate` when someone else has it.
+    async fn unread_item<F: Flow>(&self, flow: &F, hint: &Hint) -> Result<Result<WorkItem, HintReport>, EngineError> {
+        let new = NewItem {
+            hint: hint.clone(),
+            entity: hint.entity.clone(),
+            doc_id: hint.id.clone(),
+            version: UNREAD.into(),
+            summary: model::ItemSummary {
+                label: format!("{} {} {} (could not be read)", flow.spec().source_system, hint.entity, hint.id),
+                ..Default::default()
+            },
+            read_at: self.now(),
+        };
+        let (item, _) = self.store.register(new, self.now()).await?;
+        let key = item.key.clone();
+        let now = self.now();
+        Ok(match self.store.claim(&key, &self.claim_token(), now, now + to_chrono(self.config.lock_ttl)).await? {
+            ClaimResult::Acquired(item) => Ok(item),
+            ClaimResult::Held { until: u, .. } => Err(HintReport {
+                docs: vec![(key, DocOutcome::Busy)],
+                retry_after: Some(self.busy_wait(now, u)),
+                note: None,
+            }),
+            ClaimResult::Finished(_) => {
+                Err(HintReport { docs: vec![(key, DocOutcome::Duplicate)], ..Default::default() })
+            }
+        })
+    }
+
+    /// Reading the record back failed. Nothing is lost: the record gets a visible `failed` item
+    /// (cause and the source's answer in its trail) that retries by itself when the cause can
+    /// clear, and that a person can replay.
     async fn read_back_failed<F: Flow>(
         &self,
         flow: &F,
@@ -399,62 +594,35 @@ impl Engine {
         e: StepError,
         exchanges: Vec<Exchange>,
     ) -> Result<HintReport, EngineError> {
-        match e.class {
-            ErrorClass::Retryable { after } => {
-                warn!(error = %e.message, "read-back failed; will retry");
-                let delay = after.unwrap_or(self.config.retry_base);
-                Ok(HintReport { retry_after: Some(delay), note: Some(e.message), ..Default::default() })
-            }
-            ErrorClass::Auth | ErrorClass::InDoubt => {
-                warn!(error = %e.message, "read-back failed; will retry");
-                Ok(HintReport {
-                    retry_after: Some(self.config.auth_retry),
-                    note: Some(e.message),
-                    ..Default::default()
-                })
-            }
-            ErrorClass::Permanent => {
-                // Nothing is lost: the record gets a visible item a person can replay.
-                let new = NewItem {
-                    hint: hint.clone(),
-                    entity: hint.entity.clone(),
-                    doc_id: hint.id.clone(),
-                    version: "unread".into(),
-                    summary: model::ItemSummary {
-                        label: format!("{} {} (could not be read)", hint.entity, hint.id),
-                        ..Default::default()
-                    },
-                    read_at: self.now(),
-                };
-                let (item, _) = self.store.register(new, self.now()).await?;
-                let key = item.key.clone();
-                match self
-                    .store
-                    .claim(&key, &self.claim_token(), self.now(), self.now() + to_chrono(self.config.lock_ttl))
-                    .await?
-                {
-                    ClaimResult::Acquired(item) => {
-                        let msg = format!(
-                            "reading {} {} {} back failed: {}",
-                            flow.spec().source_system,
-                            hint.entity,
-                            hint.id,
-                            e.message
-                        );
-                        self.fail(&item, FailureClass::Permanent, msg, exchanges, None).await?;
-                        Ok(HintReport { docs: vec![(key, DocOutcome::FailedPermanent)], ..Default::default() })
-                    }
-                    ClaimResult::Held { until: u, .. } => Ok(HintReport {
-                        docs: vec![(key, DocOutcome::Busy)],
-                        retry_after: Some(self.busy_wait(self.now(), u)),
-                        note: None,
-                    }),
-                    ClaimResult::Finished(_) => {
-                        Ok(HintReport { docs: vec![(key, DocOutcome::Duplicate)], ..Default::default() })
-                    }
-                }
-            }
-        }
+        warn!(error = %e.message, "read-back failed");
+        let item = match self.unread_item(flow, hint).await? {
+            Ok(item) => item,
+            Err(report) => return Ok(report),
+        };
+        let step = format!("reading {} {} {} back", flow.spec().source_system, hint.entity, hint.id);
+        let (outcome, retry) = self.step_failed_coded(&item, &step, e, exchanges, codes::READ_FAILED).await?;
+        Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
+    }
+
+    /// The source no longer has a record it listed: a visible `failed` item coded
+    /// `gone_at_source`, looked at again later (a record can reappear: an eventually consistent
+    /// list, a restore) and, after the attempts run out, left for a person.
+    async fn read_back_gone<F: Flow>(
+        &self,
+        flow: &F,
+        hint: &Hint,
+        why: String,
+        exchanges: Vec<Exchange>,
+    ) -> Result<HintReport, EngineError> {
+        let item = match self.unread_item(flow, hint).await? {
+            Ok(item) => item,
+            Err(report) => return Ok(report),
+        };
+        let msg = format!("{} {} {} is gone at the source: {why}", flow.spec().source_system, hint.entity, hint.id);
+        let e = StepError::retryable(msg);
+        let (outcome, retry) =
+            self.step_failed_coded(&item, "reading it back", e, exchanges, codes::GONE_AT_SOURCE).await?;
+        Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
     }
 
     /// Close open items of `doc_id` other than `keep_version` (older versions, or `unread` markers).
@@ -483,7 +651,7 @@ impl Engine {
         }
         let mut audit = self.audit(old, "superseded", format!("superseded: {why}"));
         audit.to = Some(ItemState::Skipped);
-        let t = Transition::to(ItemState::Skipped, audit).reason(format!("superseded: {why}"));
+        let t = Transition::to(ItemState::Skipped, audit).reason(format!("superseded: {why}")).code(codes::SUPERSEDED);
         match self.store.transition(&old.key, &self.owner_for(old), t, now).await {
             Ok(_) | Err(StoreError::ClaimLost { .. }) => Ok(()),
             Err(e) => Err(e.into()),
@@ -531,12 +699,14 @@ impl Engine {
         message: String,
         exchanges: Vec<Exchange>,
         next: Option<DateTime<Utc>>,
+        code: &str,
     ) -> Result<WorkItem, EngineError> {
         let event = match class {
             FailureClass::Retryable => "failed_retryable",
             FailureClass::Permanent => "failed_permanent",
         };
-        let mut t = Transition::to(ItemState::Failed, self.audit(item, event, message.clone())).reason(message);
+        let mut t =
+            Transition::to(ItemState::Failed, self.audit(item, event, message.clone())).reason(message).code(code);
         t.failure = Some(class);
         t.next_attempt_at = next;
         self.write(item, t, exchanges).await
@@ -544,14 +714,41 @@ impl Engine {
 
     /// Record a failed step according to its class and say when to look again.
     async fn step_failed(&self, item: &WorkItem, step: &str, e: StepError, exchanges: Vec<Exchange>) -> DocResult {
+        let code = match e.class {
+            ErrorClass::Retryable { .. } => codes::RETRYABLE,
+            ErrorClass::Auth => codes::CREDENTIALS,
+            ErrorClass::Permanent => codes::TARGET_REFUSED,
+            ErrorClass::InDoubt => codes::IN_DOUBT,
+        };
+        self.step_failed_coded(item, step, e, exchanges, code).await
+    }
+
+    /// [`Engine::step_failed`] with the reason code to record (credentials problems keep theirs).
+    async fn step_failed_coded(
+        &self,
+        item: &WorkItem,
+        step: &str,
+        e: StepError,
+        exchanges: Vec<Exchange>,
+        code: &str,
+    ) -> DocResult {
         let now = self.now();
+        if item.attempts > self.config.max_attempts && !matches!(e.class, ErrorClass::Permanent | ErrorClass::InDoubt) {
+            let msg = format!(
+                "gave up after {} attempts (last: {step} failed: {}); replay it once the cause is fixed",
+                item.attempts - 1,
+                e.message
+            );
+            self.fail(item, FailureClass::Permanent, msg, exchanges, None, code).await?;
+            return Ok((DocOutcome::FailedPermanent, None));
+        }
         match e.class {
             ErrorClass::Retryable { after } => {
                 let delay = after.unwrap_or_else(|| self.backoff(item.attempts));
                 let next = now + to_chrono(delay);
                 let msg =
                     format!("{step} failed, will retry at {}: {}", next.format("%Y-%m-%d %H:%M:%S UTC"), e.message);
-                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next)).await?;
+                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next), code).await?;
                 Ok((DocOutcome::FailedRetryable, Some(delay)))
             }
             ErrorClass::Auth => {
@@ -562,18 +759,20 @@ impl Engine {
                     e.message,
                     next.format("%Y-%m-%d %H:%M:%S UTC")
                 );
-                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next)).await?;
+                self.fail(item, FailureClass::Retryable, msg, exchanges, Some(next), codes::CREDENTIALS).await?;
                 Ok((DocOutcome::FailedRetryable, Some(delay)))
             }
             ErrorClass::Permanent => {
-                self.fail(item, FailureClass::Permanent, format!("{step} failed: {}", e.message), exchanges, None)
-                    .await?;
+                let msg = format!("{step} failed: {}", e.message);
+                self.fail(item, FailureClass::Permanent, msg, exchanges, None, code).await?;
                 Ok((DocOutcome::FailedPermanent, None))
             }
             ErrorClass::InDoubt => {
                 let settle = self.config.in_doubt_settle;
                 let msg = format!("{step} sent but its answer was lost: {}; will resolve by lookup", e.message);
-                let mut t = Transition::to(ItemState::InDoubt, self.audit(item, "in_doubt", msg.clone())).reason(msg);
+                let mut t = Transition::to(ItemState::InDoubt, self.audit(item, "in_doubt", msg.clone()))
+                    .reason(msg)
+                    .code(codes::IN_DOUBT);
                 t.next_attempt_at = Some(now + to_chrono(settle));
                 self.write(item, t, exchanges).await?;
                 Ok((DocOutcome::InDoubt, Some(settle)))
@@ -609,6 +808,10 @@ impl Engine {
         if item.state.is_terminal() {
             return Ok((DocOutcome::Duplicate, None));
         }
+        if item.state == ItemState::NeedsReview && item.resolution.is_none() {
+            // Waiting for a person's decision: a re-read of the same version changes nothing.
+            return Ok((DocOutcome::NeedsReview, None));
+        }
         let lock_until = now + to_chrono(self.config.lock_ttl);
         let item = match self.store.claim(&item.key, &self.claim_token(), now, lock_until).await? {
             ClaimResult::Acquired(i) => i,
@@ -621,12 +824,14 @@ impl Engine {
                 item.attempts - 1,
                 item.reason.clone().unwrap_or_else(|| "no reason recorded".into())
             );
-            self.fail(&item, FailureClass::Permanent, msg, Vec::new(), None).await?;
+            self.fail(&item, FailureClass::Permanent, msg, Vec::new(), None, codes::GAVE_UP).await?;
             return Ok((DocOutcome::FailedPermanent, None));
         }
 
         if let Eligibility::Skip(reason) = flow.eligibility(&doc) {
-            let t = Transition::to(ItemState::Skipped, self.audit(&item, "skipped", reason.clone())).reason(reason);
+            let t = Transition::to(ItemState::Skipped, self.audit(&item, "skipped", reason.text.clone()))
+                .reason(reason.text)
+                .code(&reason.code);
             self.write(&item, t, Vec::new()).await?;
             return Ok((DocOutcome::Skipped, None));
         }
@@ -637,36 +842,48 @@ impl Engine {
         } else {
             self.store.get_mappings(&keys).await?.into_iter().collect()
         };
-        let target = match flow.map(&doc, &set) {
+        let mut target = match flow.map(&doc, &set) {
             Ok(t) => t,
             Err(MapError::Missing(missing)) => {
                 let list: Vec<String> = missing.iter().map(|k| k.to_string()).collect();
                 let msg = format!("waiting for mappings: {}", list.join(", "));
                 let mut t = Transition::to(ItemState::NeedsMapping, self.audit(&item, "needs_mapping", msg.clone()))
-                    .reason(msg);
+                    .reason(msg)
+                    .code(codes::NEEDS_MAPPING);
                 t.missing = missing;
                 self.write(&item, t, Vec::new()).await?;
                 return Ok((DocOutcome::NeedsMapping, None));
             }
             Err(MapError::Invalid(msg)) => {
-                self.fail(&item, FailureClass::Permanent, format!("cannot map: {msg}"), Vec::new(), None).await?;
+                let msg = format!("cannot map: {msg}");
+                self.fail(&item, FailureClass::Permanent, msg, Vec::new(), None, codes::INVALID).await?;
                 return Ok((DocOutcome::FailedPermanent, None));
             }
         };
+        if let Some(Resolution::PostAs { number, by, .. }) = &item.resolution
+            && let Err(e) = flow.rekey(&mut target, number)
+        {
+            let msg = format!("cannot post it as {number} as {by} decided: {e}");
+            self.fail(&item, FailureClass::Permanent, msg, Vec::new(), None, codes::INVALID).await?;
+            return Ok((DocOutcome::FailedPermanent, None));
+        }
         let nk = flow.natural_key(&target);
 
-        // Only one item at a time may look up and write a given natural key: two versions of one
-        // document, or two documents carrying the same supplier invoice number, must not both
-        // miss on lookup and both create.
+        // Only one item at a time may look up and write a given natural key in one target
+        // connection: two versions of one document, two documents carrying the same supplier
+        // invoice number, or two flows from different sources posting into one database must not
+        // both miss on lookup and both create.
         let owner = self.owner_for(&item);
-        let lock = format!("nk#{}#{}", spec.name, nk);
+        let lock = format!("nk#{}#{}", spec.nk_scope(), nk);
         if let Some(holder) = self.store.try_lock(&lock, &owner, now, lock_until).await? {
             let wait = self.busy_wait(now, holder.until);
             let msg = format!("another item is writing {nk} right now; trying again shortly");
             let mut t = Transition::to(item.state, self.audit(&item, "waiting_for_lock", msg));
             t.reason = item.reason.clone();
+            t.code = item.code.clone();
             t.failure = item.failure;
             t.missing = item.missing.clone();
+            t.conflict = item.conflict.clone();
             self.write(&item, t, Vec::new()).await?;
             return Ok((DocOutcome::Busy, Some(wait)));
         }
@@ -676,7 +893,7 @@ impl Engine {
         result
     }
 
-    /// Lookup, then create/update/skip, under the natural-key lock.
+    /// Lookup, then create/update/skip/hold, under the natural-key lock.
     async fn locked_write<F: Flow>(
         &self,
         flow: &F,
@@ -710,44 +927,31 @@ impl Engine {
                 format!("waiting for an earlier version's in-doubt write to {} to be settled", spec.target_system);
             let mut t = Transition::to(item.state, self.audit(&item, "waiting_for_older_write", msg));
             t.reason = item.reason.clone();
+            t.code = item.code.clone();
             t.failure = item.failure;
             self.write(&item, t, exchanges).await?;
             return Ok((DocOutcome::Busy, Some(self.busy_wait(now, busy_until))));
         }
 
+        let found_facts = found.as_ref().map(|f| f.facts.clone()).unwrap_or_default();
         let update_of = match flow.plan(&target, found) {
-            Plan::AlreadyPresent(tref) => {
-                for old in &older_in_doubt {
-                    self.resolve_posted(old, &tref, "found in the target by a newer version's lookup").await?;
-                }
-                if item.state == ItemState::InDoubt {
-                    let msg = format!("the earlier create landed: found {} in {}", describe(&tref), spec.target_system);
-                    self.post(&item, tref, nk, msg, exchanges).await?;
-                    return Ok((DocOutcome::Posted, None));
-                }
-                let ours = self
-                    .store
-                    .posted_by_natural_key(&spec.name, &nk)
-                    .await?
-                    .into_iter()
-                    .find(|o| o.key != item.key)
-                    .map(|o| o.key)
-                    .or_else(|| older_in_doubt.first().map(|o| o.key.clone()));
-                let (msg, outcome) = match ours {
-                    Some(k) => (
-                        format!("already posted by ml-connector (item {k}) as {}", describe(&tref)),
-                        DocOutcome::Duplicate,
-                    ),
-                    None => (format!("already in {}: {}", spec.target_system, describe(&tref)), DocOutcome::Skipped),
-                };
-                let mut t =
-                    Transition::to(ItemState::Skipped, self.audit(&item, "already_present", msg.clone())).reason(msg);
+            Plan::Matched(tref) => {
+                // Master data found and already as we would write it: nothing to do.
+                let msg = format!("already in {}, up to date: {}", spec.target_system, describe(&tref));
+                let mut t = Transition::to(ItemState::Skipped, self.audit(&item, "already_present", msg.clone()))
+                    .reason(msg)
+                    .code(codes::ALREADY_IN_TARGET);
                 t.target = Some(tref.clone());
                 t.natural_key = Some(nk);
+                t.nk_scope = Some(spec.nk_scope().to_string());
                 self.write(&item, t, exchanges).await?;
-                // A record found in the target still teaches the pairing (a vendor keyed by hand).
                 self.learn_pairings(flow, doc, &item, &tref).await?;
-                return Ok((outcome, None));
+                return Ok((DocOutcome::Skipped, None));
+            }
+            Plan::AlreadyPresent(tref) => {
+                return self
+                    .already_present(flow, doc, &item, &target, nk, tref, found_facts, older_in_doubt, exchanges)
+                    .await;
             }
             Plan::Create => None,
             Plan::Update(existing) => Some(existing),
@@ -769,6 +973,7 @@ impl Engine {
                     let mut t = Transition::to(item.state, self.audit(&item, "in_doubt_wait", msg.clone())).reason(msg);
                     t.next_attempt_at = Some(ready_at);
                     t.failure = item.failure;
+                    t.code = item.code.clone();
                     let outcome = if item.state == ItemState::InDoubt { DocOutcome::InDoubt } else { DocOutcome::Busy };
                     self.write(&item, t, exchanges).await?;
                     return Ok((outcome, Some(wait)));
@@ -785,6 +990,127 @@ impl Engine {
         self.write_target(flow, doc, &item, TargetWrite { target: &target, nk, update_of }, exchanges).await
     }
 
+    /// The target holds a record under this document's natural key. It is "already there" only
+    /// when it is the same source document (our own earlier write, or a re-send of it) or, for a
+    /// record keyed outside ml-connector, when it matches (amount, currency, date). A *different*
+    /// document colliding on the key is held for a person (`needs_review`), side by side, never
+    /// skipped.
+    #[allow(clippy::too_many_arguments)]
+    async fn already_present<F: Flow>(
+        &self,
+        flow: &F,
+        doc: &SourceDoc<F::Record>,
+        item: &WorkItem,
+        target: &F::Target,
+        nk: String,
+        tref: TargetRef,
+        found_facts: DocFacts,
+        older_in_doubt: Vec<WorkItem>,
+        exchanges: Vec<Exchange>,
+    ) -> DocResult {
+        let spec = flow.spec();
+        let scope = spec.nk_scope().to_string();
+        for old in &older_in_doubt {
+            self.resolve_posted(old, &tref, "found in the target by a newer version's lookup").await?;
+        }
+        // Our own items holding this key (posted, or a create in doubt), whichever flow wrote them.
+        let ours: Vec<WorkItem> = self
+            .store
+            .holding_natural_key(&scope, &spec.name, &nk)
+            .await?
+            .into_iter()
+            .filter(|o| o.key != item.key)
+            .collect();
+        if item.state == ItemState::InDoubt {
+            // The record found is this item's lost create, unless another document of ours
+            // already owns that very record.
+            let owned_by_other = ours.iter().any(|o| {
+                o.state == ItemState::Posted
+                    && o.doc_id != item.doc_id
+                    && o.target.as_ref().is_some_and(|t| t.id == tref.id)
+            });
+            if !owned_by_other {
+                let msg = format!("the earlier create landed: found {} in {}", describe(&tref), spec.target_system);
+                self.post(item, tref, nk, &scope, msg, exchanges).await?;
+                return Ok((DocOutcome::Posted, None));
+            }
+        }
+        let same_doc = ours.iter().find(|o| o.flow == item.flow && o.doc_id == item.doc_id);
+        let mut mine = flow.facts(target);
+        if mine.label.is_none() {
+            mine.label = Some(item.summary.label.clone());
+        }
+        let (state, outcome, code, msg, conflict) = if let Some(o) = same_doc {
+            let msg = format!("already posted by ml-connector (item {}) as {}", o.key, describe(&tref));
+            (ItemState::Skipped, DocOutcome::Duplicate, codes::ALREADY_POSTED, msg, None)
+        } else if let Some(o) = older_in_doubt.first() {
+            let msg = format!("already posted by ml-connector (item {}) as {}", o.key, describe(&tref));
+            (ItemState::Skipped, DocOutcome::Duplicate, codes::ALREADY_POSTED, msg, None)
+        } else if let Some(other) = ours.first() {
+            let mut existing = found_facts.clone();
+            existing.label = Some(other.summary.label.clone());
+            if existing.amount.is_none() {
+                existing.amount = other.summary.amount;
+            }
+            let msg = format!(
+                "possible duplicate: {} already holds {nk} as {}, written by ml-connector from a different document ({}); \
+                 this is {}. Decide: `mlc review {} --post-as <another number>` if both are real bills, or \
+                 `--skip --reason ...`",
+                spec.target_system,
+                describe(&tref),
+                other.summary.label,
+                item.summary.label,
+                item.key
+            );
+            let conflict = Conflict {
+                natural_key: nk.clone(),
+                this: mine,
+                existing,
+                existing_target: Some(tref.clone()),
+                existing_item: Some(other.key.clone()),
+            };
+            (ItemState::NeedsReview, DocOutcome::NeedsReview, codes::POSSIBLE_DUPLICATE, msg, Some(conflict))
+        } else {
+            match compare_facts(&mine, &found_facts) {
+                Ok(why) => {
+                    let msg = format!("already in {}: {} ({why})", spec.target_system, describe(&tref));
+                    (ItemState::Skipped, DocOutcome::Skipped, codes::ALREADY_IN_TARGET, msg, None)
+                }
+                Err(why) => {
+                    let msg = format!(
+                        "possible duplicate: {} already holds {nk} as {}, entered outside ml-connector, and it \
+                         differs from this document ({why}); this is {}. Decide: `mlc review {} --post-as <another \
+                         number>`, `--same --reason ...` if it is this bill, or `--skip --reason ...`",
+                        spec.target_system,
+                        describe(&tref),
+                        item.summary.label,
+                        item.key
+                    );
+                    let conflict = Conflict {
+                        natural_key: nk.clone(),
+                        this: mine,
+                        existing: found_facts,
+                        existing_target: Some(tref.clone()),
+                        existing_item: None,
+                    };
+                    (ItemState::NeedsReview, DocOutcome::NeedsReview, codes::POSSIBLE_DUPLICATE, msg, Some(conflict))
+                }
+            }
+        };
+        let event = if state == ItemState::NeedsReview { "possible_duplicate" } else { "already_present" };
+        let mut t = Transition::to(state, self.audit(item, event, msg.clone())).reason(msg).code(code);
+        t.target = (state == ItemState::Skipped).then(|| tref.clone());
+        t.natural_key = Some(nk);
+        t.nk_scope = Some(scope);
+        t.conflict = conflict;
+        self.write(item, t, exchanges).await?;
+        if state == ItemState::Skipped {
+            // A record found in the target still teaches the pairing (a vendor keyed by hand).
+            self.learn_pairings(flow, doc, item, &tref).await?;
+        }
+        Ok((outcome, None))
+    }
+
     async fn write_target<F: Flow>(
         &self,
         flow: &F,
@@ -798,7 +1124,8 @@ impl Engine {
         let (pre, ex2) = capture(flow.preflight(target)).await;
         exchanges.extend(ex2);
         if let Err(e) = pre {
-            return self.step_failed(item, "pre-post check", e, exchanges).await;
+            let code = if e.class == ErrorClass::Permanent { codes::TARGET_RULE } else { codes::RETRYABLE };
+            return self.step_failed_coded(item, "pre-post check", e, exchanges, code).await;
         }
         // The marker: from here until `posted`, a crash or lost answer leaves the item in doubt.
         let verb = if update_of.is_some() { "update" } else { "create" };
@@ -806,6 +1133,8 @@ impl Engine {
         let mut marker = Transition::to(ItemState::InDoubt, self.audit(item, "write_sent", msg.clone())).reason(msg);
         marker.release_claim = false;
         marker.natural_key = Some(nk.clone());
+        marker.nk_scope = Some(spec.nk_scope().to_string());
+        marker.code = Some(codes::IN_DOUBT.into());
         let item = self.write(item, marker, exchanges).await?;
 
         let (res, exchanges) = match &update_of {
@@ -815,7 +1144,7 @@ impl Engine {
         match res {
             Ok(tref) => {
                 let msg = format!("{verb}d in {}: {}", spec.target_system, describe(&tref));
-                self.post(&item, tref.clone(), nk, msg, exchanges).await?;
+                self.post(&item, tref.clone(), nk, spec.nk_scope(), msg, exchanges).await?;
                 self.learn_pairings(flow, doc, &item, &tref).await?;
                 Ok((DocOutcome::Posted, None))
             }
@@ -843,12 +1172,15 @@ impl Engine {
         item: &WorkItem,
         tref: TargetRef,
         nk: String,
+        scope: &str,
         msg: String,
         exchanges: Vec<Exchange>,
     ) -> Result<(), EngineError> {
-        let mut t = Transition::to(ItemState::Posted, self.audit(item, "posted", msg.clone())).reason(msg);
+        let mut t =
+            Transition::to(ItemState::Posted, self.audit(item, "posted", msg.clone())).reason(msg).code(codes::POSTED);
         t.target = Some(tref);
         t.natural_key = Some(nk);
+        t.nk_scope = Some(scope.to_string());
         self.write(item, t, exchanges).await?;
         Ok(())
     }
@@ -858,7 +1190,8 @@ impl Engine {
             return Ok(());
         }
         let msg = format!("in-doubt create resolved: {why}: {}", describe(tref));
-        let mut t = Transition::to(ItemState::Posted, self.audit(old, "posted", msg.clone())).reason(msg);
+        let mut t =
+            Transition::to(ItemState::Posted, self.audit(old, "posted", msg.clone())).reason(msg).code(codes::POSTED);
         t.target = Some(tref.clone());
         match self.write(old, t, Vec::new()).await {
             Ok(_) | Err(EngineError::Store(StoreError::ClaimLost { .. })) => Ok(()),
@@ -885,7 +1218,7 @@ impl Engine {
                     Err(EngineError::Store(StoreError::ClaimLost { .. })) => continue,
                     Err(e) => return Err(e),
                 }
-                let mut hint = item.hint.clone();
+                let mut hint = item.hint.clone().for_flow(&item.flow);
                 hint.origin = Origin::MappingAdded;
                 hint.observed_version = None;
                 hint.at = self.now();
@@ -938,7 +1271,7 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             }
-            let mut hint = item.hint.clone();
+            let mut hint = item.hint.clone().for_flow(&item.flow);
             hint.origin = Origin::Replay;
             hint.observed_version = None;
             hint.reason = Some(reason.to_string());
@@ -948,6 +1281,60 @@ impl Engine {
             report.requeued.push(item.key);
         }
         Ok(report)
+    }
+
+    /// A person's decision on an item held for review (a possible duplicate), recorded with who
+    /// decided and why. `PostAs` re-runs it under another number; `Skip` and `SameDocument` close it.
+    pub async fn review(
+        &self,
+        key: &ItemKey,
+        decision: ReviewDecision,
+        by: &str,
+        reason: &str,
+    ) -> Result<WorkItem, EngineError> {
+        let item = self.store.get_item(key).await?.ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+        if item.state != ItemState::NeedsReview {
+            return Err(EngineError::NotReviewable { key: key.to_string(), state: item.state });
+        }
+        let existing =
+            item.conflict.as_ref().and_then(|c| c.existing_target.as_ref()).map(describe).unwrap_or_default();
+        let t = match &decision {
+            ReviewDecision::PostAs(number) => {
+                let msg = format!("{by} decided to post it as {number}: {reason}");
+                let mut t =
+                    Transition::to(ItemState::Pending, self.audit(&item, "review_post_as", msg.clone())).reason(msg);
+                t.resolution = Some(Some(Resolution::PostAs {
+                    number: number.clone(),
+                    by: by.to_string(),
+                    reason: reason.to_string(),
+                }));
+                t.reset_attempts = true;
+                t
+            }
+            ReviewDecision::Skip => {
+                let msg = format!("skipped by {by}: {reason}");
+                Transition::to(ItemState::Skipped, self.audit(&item, "review_skip", msg.clone()))
+                    .reason(msg)
+                    .code(codes::SKIPPED_BY_PERSON)
+            }
+            ReviewDecision::SameDocument => {
+                let msg = format!("confirmed by {by} as the same bill as {existing}: {reason}");
+                Transition::to(ItemState::Skipped, self.audit(&item, "review_same", msg.clone()))
+                    .reason(msg)
+                    .code(codes::ALREADY_IN_TARGET)
+            }
+        };
+        let updated = self.write(&item, t, Vec::new()).await?;
+        if let ReviewDecision::PostAs(_) = decision {
+            let mut hint = item.hint.clone().for_flow(&item.flow);
+            hint.origin = Origin::Replay;
+            hint.observed_version = None;
+            hint.reason = Some(reason.to_string());
+            hint.rerun_of = Some(item.key.clone());
+            hint.at = self.now();
+            self.queue.enqueue(&[hint]).await?;
+        }
+        Ok(updated)
     }
 
     /// Counts per flow and state, cursors, queue depth and the oldest open item: `mlc status`.
@@ -987,12 +1374,18 @@ impl Engine {
 
     /// Handle one delivery and settle it on the queue (ack, or back with a delay).
     pub async fn settle(&self, flows: &FlowRegistry, d: &Delivery) -> Result<HintReport, EngineError> {
-        let Some(flow) = flows.get(&d.hint.flow) else {
-            // Not lost: it comes back after an hour and dead-letters after the queue's limit.
-            self.queue.retry_later(d, Duration::from_secs(3600)).await?;
-            return Err(EngineError::UnknownFlow(d.hint.flow.clone()));
+        let shared = if d.hint.source.is_empty() { None } else { flows.source(&d.hint.source) };
+        let handled = match (shared, flows.get(&d.hint.flow)) {
+            (Some(src), _) => src.handle(self, &d.hint).await,
+            (None, Some(flow)) => flow.handle(self, &d.hint).await,
+            (None, None) => {
+                // Not lost: it comes back after an hour and dead-letters after the queue's limit.
+                self.queue.retry_later(d, Duration::from_secs(3600)).await?;
+                let name = if d.hint.flow.is_empty() { &d.hint.source } else { &d.hint.flow };
+                return Err(EngineError::UnknownFlow(name.clone()));
+            }
         };
-        match flow.handle(self, &d.hint).await {
+        match handled {
             Ok(report) => {
                 match report.retry_after {
                     Some(delay) => self.queue.retry_later(d, delay).await?,
@@ -1056,6 +1449,38 @@ struct TargetWrite<'a, T> {
     target: &'a T,
     nk: String,
     update_of: Option<TargetRef>,
+}
+
+/// Is the record the target holds this same document? `Ok(why)` when it is (same source
+/// document, or same amount, currency and date), `Err(why not)` when it differs or cannot be told.
+pub fn compare_facts(mine: &DocFacts, theirs: &DocFacts) -> Result<String, String> {
+    if let (Some(a), Some(b)) = (&mine.source_doc, &theirs.source_doc) {
+        return if a == b {
+            Ok(format!("the record there names this same source document, {a}"))
+        } else {
+            Err(format!("the record there was posted from {b}, this is {a}"))
+        };
+    }
+    let mut same = Vec::new();
+    match (mine.amount, theirs.amount) {
+        (Some(a), Some(b)) if (a - b).abs() < rust_decimal::Decimal::new(5, 3) => same.push("same amount"),
+        (Some(a), Some(b)) => return Err(format!("{} there, {} here", b.round_dp(2), a.round_dp(2))),
+        (_, None) => return Err("the target does not show the amount of its record, so they cannot be compared".into()),
+        (None, Some(_)) => return Err("this document has no amount to compare".into()),
+    }
+    if let (Some(a), Some(b)) = (&mine.currency, &theirs.currency) {
+        if !a.eq_ignore_ascii_case(b) {
+            return Err(format!("{b} there, {a} here"));
+        }
+        same.push("same currency");
+    }
+    if let (Some(a), Some(b)) = (mine.date, theirs.date) {
+        if a != b {
+            return Err(format!("dated {b} there, {a} here"));
+        }
+        same.push("same date");
+    }
+    Ok(format!("entered outside ml-connector, {}", same.join(", ")))
 }
 
 fn describe(t: &TargetRef) -> String {

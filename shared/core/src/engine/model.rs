@@ -39,8 +39,14 @@ impl Origin {
 /// the poster reads the record back from the source before acting on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hint {
+    /// The flow this hint is for, or empty: a hint from a shared source (a poll or a webhook)
+    /// is for every flow reading that source, which read the record back once between them.
     pub flow: String,
-    /// Source system id.
+    /// The source the record comes from (`<connection>/<record family>`, e.g. `cin7/purchase`);
+    /// empty on hints written before sources were shared (their flow names the source).
+    #[serde(default)]
+    pub source: String,
+    /// Source system id (the source connection's name for hints from shared sources).
     pub system: String,
     /// Source entity (`purchase`, `supplier` ...), as the flow's `read_back` understands it.
     pub entity: String,
@@ -61,6 +67,10 @@ pub struct Hint {
     /// yields that item's version, the item is closed as superseded.
     #[serde(default)]
     pub rerun_of: Option<ItemKey>,
+    /// Where to resume reading a large record (a file of 500 invoices is read and worked in
+    /// chunks; each chunk's hint carries the next chunk's position). Opaque to the engine.
+    #[serde(default)]
+    pub part: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -68,6 +78,7 @@ impl Hint {
     pub fn new(flow: &str, system: &str, entity: &str, id: &str, origin: Origin, at: DateTime<Utc>) -> Self {
         Hint {
             flow: flow.to_string(),
+            source: String::new(),
             system: system.to_string(),
             entity: entity.to_string(),
             id: id.to_string(),
@@ -76,8 +87,22 @@ impl Hint {
             delivery_id: None,
             reason: None,
             rerun_of: None,
+            part: None,
             at,
         }
+    }
+
+    /// A hint from a shared source: for every flow that reads `source` (`cin7/purchase`).
+    pub fn for_source(source: &str, system: &str, entity: &str, id: &str, origin: Origin, at: DateTime<Utc>) -> Self {
+        let mut h = Hint::new("", system, entity, id, origin, at);
+        h.source = source.to_string();
+        h
+    }
+
+    /// The same hint, for one flow only (replays, mapping releases and retries of one flow's items).
+    pub fn for_flow(mut self, flow: &str) -> Self {
+        self.flow = flow.to_string();
+        self
     }
 
     pub fn with_version(mut self, v: impl Into<String>) -> Self {
@@ -85,16 +110,28 @@ impl Hint {
         self
     }
 
-    /// The record this hint names.
+    /// The record this hint names (scoped to its flow, or to its source for shared hints).
     pub fn record_key(&self) -> String {
-        format!("{}#{}#{}#{}", self.flow, self.system, self.entity, self.id)
+        if self.flow.is_empty() {
+            format!("src#{}#{}#{}", self.source, self.entity, self.id)
+        } else {
+            format!("{}#{}#{}#{}", self.flow, self.system, self.entity, self.id)
+        }
+    }
+
+    /// The record key a flow's own seen-version is stored under (the pre-shared-source form).
+    pub fn flow_record_key(&self, flow: &str) -> String {
+        format!("{}#{}#{}#{}", flow, self.system, self.entity, self.id)
     }
 
     /// Whether a queue may fold `other` into this waiting hint: same record, same origin (the
     /// webhook gap meter counts origins) and the same re-run target (each re-run closes its own
     /// stale item).
     pub fn collapses_with(&self, other: &Hint) -> bool {
-        self.origin == other.origin && self.rerun_of == other.rerun_of && self.record_key() == other.record_key()
+        self.origin == other.origin
+            && self.rerun_of == other.rerun_of
+            && self.part == other.part
+            && self.record_key() == other.record_key()
     }
 
     /// The hint a waiting message becomes when `newer` is folded into it. The observed version is
@@ -140,16 +177,20 @@ pub enum ItemState {
     NeedsMapping,
     Failed,
     InDoubt,
+    /// Held for a person: the target already holds a *different* document under the same natural
+    /// key (a possible duplicate), shown side by side with the ways out (`mlc review`).
+    NeedsReview,
 }
 
 impl ItemState {
-    pub const ALL: [ItemState; 6] = [
+    pub const ALL: [ItemState; 7] = [
         ItemState::Pending,
         ItemState::Posted,
         ItemState::Skipped,
         ItemState::NeedsMapping,
         ItemState::Failed,
         ItemState::InDoubt,
+        ItemState::NeedsReview,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -160,6 +201,7 @@ impl ItemState {
             ItemState::NeedsMapping => "needs_mapping",
             ItemState::Failed => "failed",
             ItemState::InDoubt => "in_doubt",
+            ItemState::NeedsReview => "needs_review",
         }
     }
 
@@ -176,7 +218,7 @@ impl fmt::Display for ItemState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown state {0:?}: expected pending, posted, skipped, needs_mapping, failed or in_doubt")]
+#[error("unknown state {0:?}: expected pending, posted, skipped, needs_mapping, needs_review, failed or in_doubt")]
 pub struct UnknownState(pub String);
 
 impl FromStr for ItemState {
@@ -210,6 +252,17 @@ pub struct TargetRef {
     /// The target's own status for the record (`draft (N)`, `pending approval`): reported, not an error.
     #[serde(default)]
     pub status: Option<String>,
+}
+
+/// Whether `item` holds `natural_key` in `scope` for [`crate::engine::ports::Store::holding_natural_key`]
+/// (every store filters with this, so all three agree).
+pub fn holds_natural_key(item: &WorkItem, scope: &str, legacy_flow: &str, natural_key: &str) -> bool {
+    matches!(item.state, ItemState::Posted | ItemState::InDoubt)
+        && item.natural_key.as_deref() == Some(natural_key)
+        && match item.nk_scope.as_deref() {
+            Some(s) => s == scope,
+            None => item.flow == legacy_flow,
+        }
 }
 
 /// What people see in lists: a short label and the money, for tie-outs.
@@ -263,6 +316,20 @@ pub struct WorkItem {
     /// The target-side natural key (vendor + invoice number, file name ...).
     #[serde(default)]
     pub natural_key: Option<String>,
+    /// Where the natural key is unique: the target connection (two flows posting into one Deltek
+    /// database share it). `None` on items from before connections were the identity.
+    #[serde(default)]
+    pub nk_scope: Option<String>,
+    /// Why the item is where it is, as a stable code (`order_stage`, `possible_duplicate`,
+    /// `gone_at_source` ...; see [`codes`]); `reason` is the sentence for people.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// For `needs_review`: the two documents side by side.
+    #[serde(default)]
+    pub conflict: Option<Conflict>,
+    /// A person's decision on a held item (post under another number, or skip), applied on its next run.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
     #[serde(default)]
     pub summary: ItemSummary,
     pub attempts: u32,
@@ -304,6 +371,10 @@ impl WorkItem {
             missing: Vec::new(),
             target: None,
             natural_key: None,
+            nk_scope: None,
+            code: None,
+            conflict: None,
+            resolution: None,
             summary: new.summary,
             attempts: 0,
             claim: None,
@@ -340,12 +411,20 @@ impl WorkItem {
         self.state = t.to;
         self.failure = if t.to == ItemState::Failed { t.failure.or(Some(FailureClass::Retryable)) } else { None };
         self.reason = t.reason.clone();
+        self.code = t.code.clone();
+        self.conflict = if t.to == ItemState::NeedsReview { t.conflict.clone() } else { None };
+        if let Some(r) = &t.resolution {
+            self.resolution = r.clone();
+        }
         self.missing = if t.to == ItemState::NeedsMapping { t.missing.clone() } else { Vec::new() };
         if let Some(target) = &t.target {
             self.target = Some(target.clone());
         }
         if let Some(nk) = &t.natural_key {
             self.natural_key = Some(nk.clone());
+        }
+        if let Some(scope) = &t.nk_scope {
+            self.nk_scope = Some(scope.clone());
         }
         if let Some(s) = &t.summary {
             self.summary = s.clone();
@@ -388,6 +467,12 @@ pub struct Transition {
     pub missing: Vec<MappingKey>,
     pub target: Option<TargetRef>,
     pub natural_key: Option<String>,
+    pub nk_scope: Option<String>,
+    /// Stable reason code (see [`codes`]).
+    pub code: Option<String>,
+    pub conflict: Option<Conflict>,
+    /// `Some(x)` sets the item's resolution to `x` (`Some(None)` clears it).
+    pub resolution: Option<Option<Resolution>>,
     pub summary: Option<ItemSummary>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub reset_attempts: bool,
@@ -405,6 +490,10 @@ impl Transition {
             missing: Vec::new(),
             target: None,
             natural_key: None,
+            nk_scope: None,
+            code: None,
+            conflict: None,
+            resolution: None,
             summary: None,
             next_attempt_at: None,
             reset_attempts: false,
@@ -417,6 +506,84 @@ impl Transition {
         self.reason = Some(r.into());
         self
     }
+
+    pub fn code(mut self, c: &str) -> Self {
+        self.code = Some(c.to_string());
+        self
+    }
+}
+
+/// What a document is, for comparing two documents that share a natural key: the source document
+/// it came from, its amount, currency and date. Targets fill what they can read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocFacts {
+    /// The source document (`cin7 purchase P1 invoice T2`), when the record says (our memo).
+    #[serde(default)]
+    pub source_doc: Option<String>,
+    #[serde(default)]
+    pub amount: Option<Decimal>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub date: Option<chrono::NaiveDate>,
+    /// One line for people: `RENT-202411 from Harbor Realty, USD 17,963.33, 2024-11-01`.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// A possible duplicate, side by side: this item's document and what already holds its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub natural_key: String,
+    pub this: DocFacts,
+    pub existing: DocFacts,
+    /// The record in the target that holds the key.
+    #[serde(default)]
+    pub existing_target: Option<TargetRef>,
+    /// Our own item that posted it, when ml-connector did.
+    #[serde(default)]
+    pub existing_item: Option<ItemKey>,
+}
+
+/// A person's decision on a held item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Resolution {
+    /// Post under this document number instead (e.g. `RENT-202411-2`): a different bill that
+    /// collided with another on vendor + number.
+    PostAs { number: String, by: String, reason: String },
+}
+
+/// Stable reason codes on items (`WorkItem::code`): what reports group by, never matched text.
+pub mod codes {
+    /// The flow does not take this document (draft, order stage ...): flows add their own codes.
+    pub const INELIGIBLE: &str = "ineligible";
+    /// ml-connector already posted this same source document (another version, a re-send).
+    pub const ALREADY_POSTED: &str = "already_posted";
+    /// The target holds it already and it matches (keyed by hand, same amount and date).
+    pub const ALREADY_IN_TARGET: &str = "already_in_target";
+    /// The target holds a different document under the same key.
+    pub const POSSIBLE_DUPLICATE: &str = "possible_duplicate";
+    /// A newer version of the document replaced this one.
+    pub const SUPERSEDED: &str = "superseded";
+    /// A person chose to skip it.
+    pub const SKIPPED_BY_PERSON: &str = "skipped_by_person";
+    pub const NEEDS_MAPPING: &str = "needs_mapping";
+    /// Reading the record back from the source failed.
+    pub const READ_FAILED: &str = "read_failed";
+    /// The source no longer has the record it listed.
+    pub const GONE_AT_SOURCE: &str = "gone_at_source";
+    /// The document cannot be mapped (bad data at the source).
+    pub const INVALID: &str = "invalid";
+    /// A pre-post check of the target's rules held it (closed period, currency, inactive vendor).
+    pub const TARGET_RULE: &str = "target_rule";
+    pub const TARGET_REFUSED: &str = "target_refused";
+    pub const RETRYABLE: &str = "retryable";
+    pub const CREDENTIALS: &str = "credentials";
+    pub const IN_DOUBT: &str = "in_doubt";
+    pub const GAVE_UP: &str = "gave_up";
+    pub const POSTED: &str = "posted";
+    pub const UPDATED: &str = "updated";
 }
 
 /// A body kept with an audit entry: inline when small, by content hash when large (stored once).

@@ -85,8 +85,15 @@ pub trait Store: Send + Sync {
     /// Items in `needs_mapping` whose missing keys include `key`.
     async fn items_waiting_for(&self, key: &MappingKey) -> Result<Vec<WorkItem>, StoreError>;
 
-    /// Items of `flow` with this target natural key that are posted.
-    async fn posted_by_natural_key(&self, flow: &str, natural_key: &str) -> Result<Vec<WorkItem>, StoreError>;
+    /// Items holding this natural key in the target connection `scope`, whichever flow wrote
+    /// them: posted, or in doubt (a create whose answer was lost). Items written before natural keys
+    /// were scoped (no `nk_scope`) are found through `legacy_flow`, the flow asking.
+    async fn holding_natural_key(
+        &self,
+        scope: &str,
+        legacy_flow: &str,
+        natural_key: &str,
+    ) -> Result<Vec<WorkItem>, StoreError>;
 
     /// Non-terminal items for the same source document (other versions), for superseding.
     async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError>;

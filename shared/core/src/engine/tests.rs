@@ -107,9 +107,9 @@ impl Store for FusedStore {
     async fn items_waiting_for(&self, key: &MappingKey) -> Result<Vec<WorkItem>, StoreError> {
         self.inner.items_waiting_for(key).await
     }
-    async fn posted_by_natural_key(&self, flow: &str, nk: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn holding_natural_key(&self, scope: &str, flow: &str, nk: &str) -> Result<Vec<WorkItem>, StoreError> {
         self.fuse.tick().await;
-        self.inner.posted_by_natural_key(flow, nk).await
+        self.inner.holding_natural_key(scope, flow, nk).await
     }
     async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {
         self.fuse.tick().await;
@@ -213,8 +213,8 @@ enum CreateFault {
 struct World {
     /// id → (version, bill)
     source: BTreeMap<String, (u32, Bill)>,
-    /// natural key → voucher id
-    target: BTreeMap<String, String>,
+    /// natural key → (voucher id, cents)
+    target: BTreeMap<String, (String, i64)>,
     creates: BTreeMap<String, u32>,
     faults: Vec<CreateFault>,
     read_back_fails: bool,
@@ -239,6 +239,7 @@ impl FakeFlow {
                 mapping_scope: "src-tgt".into(),
                 description: "fake bills → fake vouchers".into(),
                 has_webhooks: true,
+                ..Default::default()
             },
             world,
             fuse,
@@ -304,12 +305,12 @@ impl Flow for FakeFlow {
     }
 
     fn required_mappings(&self, doc: &SourceDoc<Bill>) -> Vec<MappingKey> {
-        vec![MappingKey::new("src-tgt", MappingKind::Account, &doc.record.account)]
+        vec![MappingKey::new("src-tgt", MappingKind::ACCOUNT, &doc.record.account)]
     }
 
     fn map(&self, doc: &SourceDoc<Bill>, set: &MappingSet) -> Result<Voucher, MapError> {
         let mut r = Resolver::new(set, "src-tgt");
-        let account = r.resolve(MappingKind::Account, &doc.record.account);
+        let account = r.resolve(MappingKind::ACCOUNT, &doc.record.account);
         r.finish().map_err(MapError::Missing)?;
         Ok(Voucher {
             nk: format!("{}#{}", doc.record.vendor, doc.record.invoice),
@@ -322,19 +323,29 @@ impl Flow for FakeFlow {
         t.nk.clone()
     }
 
+    fn facts(&self, t: &Voucher) -> DocFacts {
+        DocFacts { amount: Some(rust_decimal::Decimal::new(t.cents, 2)), ..Default::default() }
+    }
+
+    fn rekey(&self, t: &mut Voucher, number: &str) -> Result<(), String> {
+        let vendor = t.nk.split('#').next().unwrap_or_default().to_string();
+        t.nk = format!("{vendor}#{number}");
+        Ok(())
+    }
+
     async fn lookup(&self, t: &Voucher) -> Result<Option<Found>, StepError> {
         self.fuse.tick().await;
         let mut w = self.w();
         w.lookups += 1;
-        Ok(w.target.get(&t.nk).map(|id| Found {
-            target: TargetRef {
+        Ok(w.target.get(&t.nk).map(|(id, cents)| {
+            Found::new(TargetRef {
                 system: "tgt".into(),
                 entity: "voucher".into(),
                 id: id.clone(),
                 display: None,
                 status: None,
-            },
-            up_to_date: true,
+            })
+            .with_facts(DocFacts { amount: Some(rust_decimal::Decimal::new(*cents, 2)), ..Default::default() })
         }))
     }
 
@@ -346,7 +357,7 @@ impl Flow for FakeFlow {
         };
         let commit = |w: &mut World| {
             let id = format!("V{:04}", w.target.len() + 1);
-            w.target.insert(t.nk.clone(), id.clone());
+            w.target.insert(t.nk.clone(), (id.clone(), t.cents));
             *w.creates.entry(t.nk.clone()).or_default() += 1;
             id
         };
@@ -434,7 +445,7 @@ impl Harness {
 
     async fn map_account(&self, code: &str) -> ReleaseReport {
         let m = Mapping {
-            key: MappingKey::new("src-tgt", MappingKind::Account, code),
+            key: MappingKey::new("src-tgt", MappingKind::ACCOUNT, code),
             target: format!("GL{code}"),
             note: None,
             updated_at: self.clock.now(),
@@ -522,7 +533,7 @@ async fn missing_mapping_parks_the_item_and_adding_it_releases_exactly_those_ite
         assert_eq!(h.item(id, 1).await.state, ItemState::NeedsMapping);
     }
     let b1 = h.item("B1", 1).await;
-    assert_eq!(b1.missing, vec![MappingKey::new("src-tgt", MappingKind::Account, "300")]);
+    assert_eq!(b1.missing, vec![MappingKey::new("src-tgt", MappingKind::ACCOUNT, "300")]);
     assert!(b1.reason.unwrap().contains("\"300\""));
 
     let released = h.map_account("300").await;
@@ -579,7 +590,7 @@ async fn a_document_keyed_by_hand_is_skipped_with_its_target_ids() {
     let h = Harness::new();
     h.bill("B1", "ACME", "INV-1", "200", true);
     h.map_account("200").await;
-    h.world.lock().unwrap().target.insert("ACME#INV-1".into(), "HAND-1".into());
+    h.world.lock().unwrap().target.insert("ACME#INV-1".into(), ("HAND-1".into(), 10_000));
     h.webhook("B1").await;
     let r = h.drain().await;
     assert_eq!(r.outcomes.get(&DocOutcome::Skipped), Some(&1));
@@ -906,10 +917,26 @@ async fn run_scenario(n_docs: usize, drafts: Vec<bool>, steps: Vec<Step>) {
     for (nk, n) in &w.creates {
         assert!(*n <= 1, "{nk} was created {n} times");
     }
-    // Every item ends terminal, with a reason a person can read.
+    // Every item ends terminal with a reason a person can read, or waits visibly for a person: a
+    // *different* bill that collided with a posted one on vendor + invoice number is held for
+    // review with both documents side by side, never skipped as "already posted".
     for i in &items {
+        if i.state == ItemState::NeedsReview {
+            let c = i.conflict.as_ref().unwrap_or_else(|| panic!("item {} held for review without a conflict", i.key));
+            let other = c.existing_item.as_ref().expect("the colliding item is named");
+            let other = items.iter().find(|o| &o.key == other).expect("the colliding item exists");
+            assert_ne!(other.doc_id, i.doc_id, "item {} held against its own document", i.key);
+            assert_eq!(other.state, ItemState::Posted);
+            continue;
+        }
         assert!(i.state.is_terminal(), "item {} left {} ({:?})", i.key, i.state_label(), i.reason);
         assert!(i.state == ItemState::Posted || i.reason.is_some(), "item {} skipped without a reason", i.key);
+        if i.code.as_deref() == Some(codes::ALREADY_POSTED) {
+            let posted = items
+                .iter()
+                .any(|o| o.doc_id == i.doc_id && o.state == ItemState::Posted && o.natural_key == i.natural_key);
+            assert!(posted, "item {} skipped as already posted, but its own document never posted", i.key);
+        }
     }
     // Nothing lost: every authorised bill is in the target exactly once; no draft is.
     for (id, (_, b)) in &w.source {

@@ -27,7 +27,7 @@ use url::Url;
 
 use crate::auth::AuthHeaders;
 use crate::error::HttpError;
-use crate::limit::RateLimiter;
+use crate::limit::Limiter;
 use crate::record::{Attempt, Scrubber, audit_url, short_url};
 use crate::retry::retry_after;
 
@@ -43,7 +43,9 @@ pub struct TokenResponse {
 pub struct TokenClient<'a> {
     pub(crate) http: &'a reqwest::Client,
     pub(crate) system: &'a str,
-    pub(crate) limiter: Option<&'a RateLimiter>,
+    pub(crate) limiter: Option<&'a Limiter>,
+    /// The longest wait for the rate budget worth sleeping.
+    pub(crate) park_after: Duration,
     pub(crate) scrubber: &'a Scrubber,
 }
 
@@ -61,10 +63,14 @@ impl TokenClient<'_> {
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,
     ) -> Result<TokenResponse, HttpError> {
-        if let Some(l) = self.limiter {
-            l.acquire().await;
-        }
         let shown = short_url(url, self.scrubber);
+        // The token endpoint counts against the connection's budget (its own one when per path).
+        let budget = self.limiter.map(|l| l.budget_for("POST", "(token)"));
+        if let (Some(l), Some(b)) = (self.limiter, &budget)
+            && let Err(refusal) = l.acquire(b, self.park_after).await
+        {
+            return Err(refusal.into_error(self.system, "POST", &shown, b));
+        }
         let mut rb = self.http.post(url.clone()).form(form);
         if let Some((id, secret)) = basic {
             rb = rb.basic_auth(id, Some(secret));

@@ -7,6 +7,8 @@
 //! scrubs what servers send back.
 
 mod auth;
+mod limits;
+mod paging;
 mod retry;
 mod secrets;
 

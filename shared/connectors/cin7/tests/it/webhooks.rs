@@ -30,7 +30,7 @@ async fn endpoint(source: mlc_cin7::Cin7Webhook) -> (String, Got) {
             .iter()
             .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
             .collect();
-        let req = WebhookRequest { system: "cin7", headers: &hs, body: &body, received_at: chrono::Utc::now() };
+        let req = WebhookRequest { connection: "cin7", headers: &hs, body: &body, received_at: chrono::Utc::now() };
         let r = source.verify(&req).and_then(|_| source.parse(&req));
         let status = match &r {
             Ok(_) => 200,
@@ -106,7 +106,7 @@ async fn the_source_verifies_the_secret_header_before_reading() {
     assert_eq!(src.system(), "cin7");
     let body = br#"{"TaskID":"8B1538E4-AAAA-BBBB-CCCC-000000000001","PurchaseOrderNumber":"PO-00042","EventType":"Purchase/InvoiceAuthorised"}"#;
     let req = |h: &[(String, String)]| -> Result<Vec<WebhookEvent>, u16> {
-        let r = WebhookRequest { system: "cin7", headers: h, body, received_at: chrono::Utc::now() };
+        let r = WebhookRequest { connection: "cin7", headers: h, body, received_at: chrono::Utc::now() };
         src.verify(&r).and_then(|_| src.parse(&r)).map_err(|e| e.status())
     };
     let hdr = |v: &str| vec![("x-mlc-webhook-secret".to_string(), v.to_string())];
@@ -117,7 +117,7 @@ async fn the_source_verifies_the_secret_header_before_reading() {
     assert_eq!(req(&[("x-other".to_string(), "s3cret-now".to_string())]), Err(401), "missing header");
     // Verified garbage is a 400 naming what was wrong; unverified garbage is a 401.
     let garbage = WebhookRequest {
-        system: "cin7",
+        connection: "cin7",
         headers: &hdr("s3cret-now"),
         body: b"<xml/>",
         received_at: chrono::Utc::now(),
@@ -130,7 +130,7 @@ async fn the_source_verifies_the_secret_header_before_reading() {
     let custom = Credentials::new().with("webhook_secret", "t0k").with("webhook_header", "Verification-Token");
     let src2 = mlc_cin7::webhook_source("cin7", &custom).expect("source");
     let ok = WebhookRequest {
-        system: "cin7",
+        connection: "cin7",
         headers: &[("verification-token".into(), "t0k".into())],
         body,
         received_at: chrono::Utc::now(),

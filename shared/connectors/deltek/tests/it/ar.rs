@@ -19,7 +19,7 @@ async fn new_invoices_are_read_once_by_posting_order() {
     assert_eq!(inv.buyer.name, "Harbor County Department of Transportation");
     assert!(inv.buyer.address.as_ref().is_some_and(|a| a.city.as_deref() == Some("Port Harbor")));
     assert_eq!(inv.seller.name, "Harbor & Pine Engineering, Inc.");
-    assert_eq!(inv.lines[0].project.as_ref().map(|p| p.wbs1.as_str()), Some("2023014.00"));
+    assert_eq!(inv.lines[0].project.as_ref().map(|p| p.top()), Some("2023014.00"));
     assert!(inv.due_date.is_some());
 
     // Nothing new since the returned cursor.

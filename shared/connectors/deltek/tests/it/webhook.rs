@@ -30,7 +30,7 @@ fn basic(user: &str, pass: &str) -> String {
 }
 
 fn req<'a>(headers: &'a [(String, String)], body: &'a [u8]) -> WebhookRequest<'a> {
-    WebhookRequest { system: "deltek", headers, body, received_at: chrono::Utc::now() }
+    WebhookRequest { connection: "deltek", headers, body, received_at: chrono::Utc::now() }
 }
 
 #[test]

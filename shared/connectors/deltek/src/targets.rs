@@ -1,0 +1,357 @@
+//! Deltek Vantagepoint as a target: AP vouchers, vendor firms and journal entries, written once
+//! here and used by every flow into Deltek (Cin7, Procore, Coupa, Cleo).
+//!
+//! - [`ApVoucherTarget`]: an [`ApInvoice`] becomes a voucher in a batched AP file. Natural key:
+//!   vendor + the vendor's invoice number. Lookup finds it whether ml-connector or a person entered
+//!   it, posted or not, and reads what it is (amount, date) so the engine can tell the same bill
+//!   from a different one that shares the number. Pre-post checks read Vantagepoint's own rules
+//!   (open period, active vendor, active accounts, project/account fit, allowed currency).
+//! - [`VendorFirmTarget`]: a [`Vendor`] becomes a vendor firm, paired with an existing firm by
+//!   the stored pairing, the tax number, or the exact name (a firm keyed by hand is reused, never
+//!   duplicated); an update sends only what differs; the firm's status stays Deltek's decision.
+//! - [`JournalEntryTarget`]: a balanced [`JournalEntry`] in its own JE file, found by reference.
+
+use async_trait::async_trait;
+use mlc_core::domain::{ApInvoice, JournalEntry, Status, Vendor};
+use mlc_core::engine::flow::{Found, StepError};
+use mlc_core::engine::model::{DocFacts, TargetRef};
+use mlc_core::engine::parts::{Target, TargetSpec};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::client::DeltekClient;
+use crate::model::VendorFirm;
+
+fn spec(connection: &str, entity: &str) -> TargetSpec {
+    TargetSpec { connection: connection.to_string(), system: "deltek".into(), entity: entity.into() }
+}
+
+/// `cin7 purchase-invoice P1/invoice/T2`: how a source document is named in facts.
+pub fn source_doc_label(s: &mlc_core::domain::SourceRef) -> String {
+    format!("{} {} {}", s.system, s.entity, s.id)
+}
+
+/// AP invoices as Vantagepoint vouchers.
+pub struct ApVoucherTarget {
+    spec: TargetSpec,
+    client: DeltekClient,
+    /// Run the pre-post checks before each create.
+    precheck: bool,
+}
+
+impl ApVoucherTarget {
+    pub fn new(connection: &str, client: DeltekClient, precheck: bool) -> Self {
+        ApVoucherTarget { spec: spec(connection, "ap-voucher"), client, precheck }
+    }
+}
+
+#[async_trait]
+impl Target for ApVoucherTarget {
+    type Doc = ApInvoice;
+
+    fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    fn natural_key(&self, doc: &ApInvoice) -> String {
+        doc.natural_key()
+    }
+
+    fn facts(&self, doc: &ApInvoice) -> DocFacts {
+        DocFacts {
+            source_doc: Some(source_doc_label(&doc.source)),
+            amount: Some(doc.signed_total()),
+            currency: Some(doc.currency.to_string()),
+            date: Some(doc.invoice_date),
+            label: Some(format!(
+                "{} from {}, {} {}, {}",
+                doc.invoice_number,
+                doc.vendor_name.as_deref().unwrap_or(&doc.vendor),
+                doc.currency,
+                doc.signed_total().round_dp(2),
+                doc.invoice_date
+            )),
+        }
+    }
+
+    fn rekey(&self, doc: &mut ApInvoice, number: &str) -> Result<(), String> {
+        let mut d = doc.clone().into_draft();
+        d.invoice_number = number.trim().to_string();
+        *doc = ApInvoice::try_new(d).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    async fn lookup(&self, doc: &ApInvoice) -> Result<Option<Found>, StepError> {
+        let Some(f) = self.client.find_ap_invoice(&doc.vendor, &doc.invoice_number).await? else {
+            return Ok(None);
+        };
+        // Only a found voucher is read further: what it is decides "same bill" or "possible duplicate".
+        let amount = match f.amount {
+            Some(a) => Some(a),
+            None if !f.voucher.master_pkey.is_empty() => {
+                let lines = self.client.read_voucher_lines(&f.voucher).await?;
+                Some(lines.iter().map(|l| l.amount).sum::<Decimal>())
+            }
+            None => None,
+        };
+        let facts = DocFacts {
+            source_doc: None,
+            amount,
+            currency: None,
+            date: f.invoice_date,
+            label: Some(format!(
+                "{} from vendor {}{}{}",
+                f.voucher.invoice,
+                f.voucher.vendor,
+                amount.map(|a| format!(", {}", a.round_dp(2))).unwrap_or_default(),
+                f.invoice_date.map(|d| format!(", {d}")).unwrap_or_default()
+            )),
+        };
+        Ok(Some(Found::new(f.target_ref()).with_facts(facts)))
+    }
+
+    async fn preflight(&self, doc: &ApInvoice) -> Result<(), StepError> {
+        if self.precheck {
+            self.client.check_ap_invoice(doc).await?;
+        }
+        Ok(())
+    }
+
+    async fn create(&self, doc: &ApInvoice) -> Result<TargetRef, StepError> {
+        Ok(self.client.create_ap_invoice(doc).await?.target_ref())
+    }
+}
+
+/// A source's vendor, ready to become (or update) a vendor firm.
+#[derive(Debug, Clone)]
+pub struct VendorDoc {
+    pub vendor: Vendor,
+    /// The Deltek vendor number this source record is already paired with (a `vendor` mapping).
+    pub paired: Option<String>,
+    /// The source record's id, for new vendor numbers made from it.
+    pub source_id: String,
+}
+
+/// How new vendor numbers are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorNumbers {
+    /// Up to 8 capitals from the name (`Cascade Land Surveying LLC` → `CASCLAND`).
+    #[default]
+    FromName,
+    /// The source record's id, first 8 letters and digits (option value `supplier_id`).
+    #[serde(alias = "supplier_id")]
+    SourceId,
+}
+
+/// Vendor firms.
+pub struct VendorFirmTarget {
+    spec: TargetSpec,
+    client: DeltekClient,
+    numbers: VendorNumbers,
+}
+
+impl VendorFirmTarget {
+    pub fn new(connection: &str, client: DeltekClient, numbers: VendorNumbers) -> Self {
+        VendorFirmTarget { spec: spec(connection, "vendor-firm"), client, numbers }
+    }
+
+    /// The firm this vendor is: its pairing, else a vendor firm with its tax number, else one with
+    /// its exact name.
+    async fn firm_for(&self, t: &VendorDoc) -> Result<Option<VendorFirm>, StepError> {
+        if let Some(v) = &t.paired
+            && let Some(f) = self.client.find_vendor(v).await?
+        {
+            return Ok(Some(f));
+        }
+        if let Some(tax) = t.vendor.tax_id.as_deref().filter(|x| !x.trim().is_empty())
+            && let Some(f) = self.client.find_vendors_by_tax_id(tax).await?.into_iter().find(|f| f.is_vendor)
+        {
+            return Ok(Some(f));
+        }
+        let name = t.vendor.name.trim();
+        Ok(self.client.find_vendors_by_name(name).await?.into_iter().find(|f| f.name.trim().eq_ignore_ascii_case(name)))
+    }
+
+    /// A free vendor number for `t`.
+    async fn new_vendor_number(&self, t: &VendorDoc) -> Result<String, StepError> {
+        let base = match self.numbers {
+            VendorNumbers::FromName => vendor_number_from_name(&t.vendor.name),
+            VendorNumbers::SourceId => {
+                t.source_id.chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect::<String>().to_uppercase()
+            }
+        };
+        let base = if base.is_empty() { "VENDOR".to_string() } else { base };
+        for n in 0..100u32 {
+            let candidate = if n == 0 { base.clone() } else { format!("{}{n:02}", &base[..base.len().min(6)]) };
+            if self.client.find_vendor(&candidate).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Err(StepError::permanent(format!(
+            "no free Deltek vendor number like {base} for {:?}: map it by hand (mlc mappings import)",
+            t.vendor.name
+        )))
+    }
+}
+
+/// `Cascade Land Surveying LLC` → `CASCLAND`: up to 8 capitals from the first words.
+pub fn vendor_number_from_name(name: &str) -> String {
+    const SUFFIXES: [&str; 10] = ["INC", "LLC", "LTD", "CO", "CORP", "COMPANY", "PTY", "LLP", "PLC", "THE"];
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(|w| w.to_ascii_uppercase())
+        .filter(|w| !w.is_empty() && !SUFFIXES.contains(&w.as_str()))
+        .collect();
+    let mut out = String::new();
+    match words.len() {
+        0 => {}
+        1 => out.extend(words[0].chars().take(8)),
+        _ => {
+            out.extend(words[0].chars().take(4));
+            for w in &words[1..] {
+                let room = 8 - out.len();
+                if room == 0 {
+                    break;
+                }
+                out.extend(w.chars().take(room.min(4)));
+            }
+        }
+    }
+    out
+}
+
+/// What an existing firm should look like: the source's details under the firm's own vendor
+/// number and status. A sync never re-activates a vendor someone deactivated in Deltek (and never
+/// touches its approval for AP processing).
+fn wanted_for(firm: &VendorFirm, vendor: &Vendor) -> Vendor {
+    let mut want = vendor.clone();
+    want.code = firm.vendor.clone();
+    want.status = if firm.active() { Status::Active } else { Status::Inactive };
+    want
+}
+
+/// `vendor|ClientID` as the id, so a pairing can be read back from it.
+pub fn firm_ref(f: &VendorFirm) -> TargetRef {
+    TargetRef {
+        system: "deltek".into(),
+        entity: "vendor".into(),
+        id: format!("{}|{}", f.vendor, f.client_id),
+        display: Some(format!("vendor {} ({})", f.vendor, f.name)),
+        status: Some(if f.status == "A" || f.status.is_empty() {
+            "active".into()
+        } else {
+            format!("status {}", f.status)
+        }),
+    }
+}
+
+/// The vendor number in a vendor firm's [`TargetRef`] id.
+pub fn vendor_number_of(target: &TargetRef) -> String {
+    target.id.split('|').next().unwrap_or_default().to_string()
+}
+
+#[async_trait]
+impl Target for VendorFirmTarget {
+    type Doc = VendorDoc;
+
+    fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    fn natural_key(&self, t: &VendorDoc) -> String {
+        format!("vendor#{}", t.vendor.name.trim().to_uppercase())
+    }
+
+    async fn lookup(&self, t: &VendorDoc) -> Result<Option<Found>, StepError> {
+        let Some(firm) = self.firm_for(t).await? else { return Ok(None) };
+        let want = wanted_for(&firm, &t.vendor);
+        let up_to_date = self.client.vendor_is_up_to_date(&firm, &want);
+        let mut found = Found::new(firm_ref(&firm));
+        found.up_to_date = up_to_date;
+        Ok(Some(found))
+    }
+
+    async fn create(&self, t: &VendorDoc) -> Result<TargetRef, StepError> {
+        let mut v = t.vendor.clone();
+        v.code = self.new_vendor_number(t).await?;
+        Ok(firm_ref(&self.client.create_vendor(&v).await?))
+    }
+
+    async fn update(&self, t: &VendorDoc, existing: &TargetRef) -> Result<TargetRef, StepError> {
+        let vendor_no = vendor_number_of(existing);
+        let firm = self.client.find_vendor(&vendor_no).await?.ok_or_else(|| {
+            StepError::retryable(format!("Deltek vendor {vendor_no} was found a moment ago and is gone now"))
+        })?;
+        let v = wanted_for(&firm, &t.vendor);
+        Ok(firm_ref(&self.client.update_vendor(&firm, &v).await?))
+    }
+}
+
+/// Journal entries.
+pub struct JournalEntryTarget {
+    spec: TargetSpec,
+    client: DeltekClient,
+}
+
+impl JournalEntryTarget {
+    pub fn new(connection: &str, client: DeltekClient) -> Self {
+        JournalEntryTarget { spec: spec(connection, "journal-entry"), client }
+    }
+}
+
+#[async_trait]
+impl Target for JournalEntryTarget {
+    type Doc = JournalEntry;
+
+    fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    fn natural_key(&self, je: &JournalEntry) -> String {
+        format!("je#{}", je.reference.trim().to_uppercase())
+    }
+
+    fn facts(&self, je: &JournalEntry) -> DocFacts {
+        DocFacts {
+            source_doc: Some(source_doc_label(&je.source)),
+            amount: Some(je.total()),
+            currency: Some(je.currency.to_string()),
+            date: Some(je.date),
+            label: Some(format!("journal entry {} ({})", je.reference, je.description)),
+        }
+    }
+
+    async fn lookup(&self, je: &JournalEntry) -> Result<Option<Found>, StepError> {
+        Ok(self.client.find_journal_entry(&je.reference).await?.map(|r| {
+            // A JE file is named from the reference, so a found entry is ours; its amount is the
+            // one we wrote.
+            Found::new(r.target_ref()).with_facts(self.facts(je))
+        }))
+    }
+
+    async fn create(&self, je: &JournalEntry) -> Result<TargetRef, StepError> {
+        Ok(self.client.create_journal_entry(je).await?.target_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_numbers_from_names() {
+        assert_eq!(vendor_number_from_name("Cascade Land Surveying LLC"), "CASCLAND");
+        assert_eq!(vendor_number_from_name("Granite Geotechnical, Inc."), "GRANGEOT");
+        assert_eq!(vendor_number_from_name("3M"), "3M");
+        assert_eq!(vendor_number_from_name("The Blueprint Co"), "BLUEPRIN");
+        assert_eq!(vendor_number_from_name("A B C D E"), "ABCDE");
+        assert_eq!(vendor_number_from_name("---"), "");
+    }
+
+    #[test]
+    fn vendor_number_options_accept_the_old_spelling() {
+        let v: VendorNumbers = serde_json::from_value(serde_json::json!("supplier_id")).unwrap();
+        assert_eq!(v, VendorNumbers::SourceId);
+    }
+}
