@@ -140,6 +140,23 @@ pub(crate) struct Inner {
     probe: Mutex<Option<Result<ServerInfo, AcumaticaError>>>,
 }
 
+impl Drop for Inner {
+    /// The last clone of a cookie-session client logs its session out in the background (when
+    /// a runtime is there to run it): an unclosed session holds a licence slot for 10 minutes.
+    /// `close()` is still the way to wait for it.
+    fn drop(&mut self) {
+        if let Some(c) = self.cookie.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                if let Err(e) = c.logout().await {
+                    tracing::debug!(system = "acumatica", error = %e, "logout on drop failed; the session lapses in 10 minutes");
+                }
+            });
+        }
+    }
+}
+
 impl std::fmt::Debug for AcumaticaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcumaticaClient")

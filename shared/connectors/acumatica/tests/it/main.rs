@@ -2,6 +2,7 @@
 //! time to run on its own).
 
 mod auth;
+mod calls;
 mod limits;
 mod ping;
 mod reads;
