@@ -27,7 +27,9 @@
 //! ```
 //!
 //! A snapshot ([`snapshot`]) is this format with everything in it (plus internal values under
-//! `_hidden` and the refresh tokens), so [`apply`] on a fresh tenant restores it.
+//! `_hidden` and the refresh tokens), so [`apply`] on a fresh tenant restores it. Access tokens,
+//! sessions, long operations and licence counters are not kept: a restored simulator is a server
+//! after a restart (clients sign in again; a stored refresh token still works).
 
 use std::collections::BTreeMap;
 
