@@ -77,7 +77,10 @@
 //!   `mlc-webhooks` scheme, constant time) before parsing; the payload is only a hint. For
 //!   Advanced purchases the `TaskID` may be a sub-task id, so [`Cin7Client::resolve_purchase_task`]
 //!   falls back to the order number. Deliveries have no id: the body hash stands in.
-//! - **Read-only**: nothing is written to Cin7's purchases, suppliers or chart of accounts.
+//! - **Writes only where a flow needs them** ([`writes`]): purchases raised in Acumatica (header,
+//!   draft order, then the separate authorise) and suppliers kept in line with Acumatica vendors,
+//!   each create looked up by its natural key before and after a lost answer. Nothing else is
+//!   written; the chart of accounts is read-only.
 
 pub mod auth;
 pub mod client;
@@ -87,6 +90,7 @@ pub mod model;
 pub mod ping;
 pub mod sources;
 pub mod webhook;
+pub mod writes;
 
 pub use client::{Cin7Client, Cin7Settings, PurchaseEndpoint};
 pub use connection::Cin7Connection;

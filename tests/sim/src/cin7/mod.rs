@@ -51,6 +51,7 @@ pub mod scenario;
 pub mod state;
 pub mod switches;
 pub mod webhooks;
+mod writes;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ mod limits;
 mod ping;
 mod reads;
 mod webhooks;
+mod writes;
 
 use chrono::{DateTime, Utc};
 use mlc_cin7::{Cin7Client, Cin7Settings};
