@@ -49,7 +49,7 @@ pub fn note_origin(item: &mut WorkItem, origin: Origin) {
     match origin {
         Origin::Webhook => item.seen_by_webhook = true,
         Origin::Poll => item.seen_by_poll = true,
-        Origin::Replay | Origin::MappingAdded => {}
+        Origin::Replay | Origin::MappingAdded | Origin::Sweep => {}
     }
 }
 
