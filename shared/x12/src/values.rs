@@ -61,6 +61,29 @@ pub fn text_cow(raw: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     }
 }
 
+/// Like [`text_cow`], with the release character (declared by an ISX) removed where it escapes
+/// a delimiter: `STAR?*CO` with release `?` reads `STAR*CO`.
+pub fn text_escaped(raw: &[u8], release: Option<u8>) -> (std::borrow::Cow<'_, str>, bool) {
+    match release {
+        Some(r) if raw.contains(&r) => {
+            let mut plain = Vec::with_capacity(raw.len());
+            let mut bytes = raw.iter();
+            while let Some(&b) = bytes.next() {
+                if b == r {
+                    if let Some(&next) = bytes.next() {
+                        plain.push(next);
+                    }
+                } else {
+                    plain.push(b);
+                }
+            }
+            let (t, latin1) = text(&plain);
+            (std::borrow::Cow::Owned(t), latin1)
+        }
+        _ => text_cow(raw),
+    }
+}
+
 const MAX_DIGITS: usize = 28;
 
 /// Digits and an optional decimal point into (negative, mantissa, scale).
@@ -237,6 +260,13 @@ mod tests {
         assert_eq!(text(b"  ACME  "), ("ACME".to_string(), false));
         assert_eq!(text(b"M\xfcller"), ("Müller".to_string(), true));
         assert_eq!(text("Müller".as_bytes()), ("Müller".to_string(), false));
+    }
+
+    #[test]
+    fn release_character_is_removed_from_text() {
+        assert_eq!(text_escaped(b"STAR?*ALLIANCE??", Some(b'?')).0, "STAR*ALLIANCE?");
+        assert_eq!(text_escaped(b"PLAIN", Some(b'?')).0, "PLAIN");
+        assert_eq!(text_escaped(b"A?B", None).0, "A?B");
     }
 
     #[test]
