@@ -27,7 +27,7 @@ use crate::writer::{LineEnding, RenderError, Usage, Writer, check_isa_party};
 
 /// The 997 for one inbound group, from its set summaries and its own findings.
 pub fn acknowledge(group: &Group) -> Ack997 {
-    let sets: Vec<SetAck> = group.summaries.iter().map(|s| s.ack.clone()).collect();
+    let sets: Vec<SetAck> = group.summaries.iter().map(|s| s.ack()).collect();
     let accepted = sets.iter().filter(|s| s.status.is_accepted()).count();
     let mut codes: Vec<String> = Vec::new();
     for e in group.findings.errors.iter().filter(|e| e.rejects()) {

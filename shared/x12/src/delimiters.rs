@@ -202,7 +202,7 @@ pub fn detect_isa(input: &[u8], start: usize) -> Result<DetectedIsa, X12Error> {
     if let Some(p) = isa[..s16].iter().position(|&b| b == segment) {
         return Err(err(start + p, "segment terminator occurs inside an ISA field")
             .with_expected(format!("no {} before ISA16", show_byte(segment)))
-            .with_found(format!("one at byte {}", start + p)));
+            .with_found(format!("one {p} bytes into the ISA")));
     }
     let end = s16 + 3;
     // Cross-check: after the terminator (and any line break) comes a segment id and a separator,

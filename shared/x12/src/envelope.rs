@@ -32,6 +32,7 @@
 //! The file structure is kept even when it is broken: every problem lands on the level it belongs
 //! to (file, interchange, group, set) so acknowledgments can say which group and set failed.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -145,15 +146,47 @@ impl SetStatus {
 }
 
 /// One set in a group's summary: enough to acknowledge it and to report it, kept in streaming
-/// mode where the set itself is not.
+/// mode where the set itself is not. Small on purpose — a group of 100 000 sets keeps 100 000 of
+/// them: an accepted set costs its two control strings; only a set with errors keeps its notes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SetSummary {
-    pub id: String,
-    pub control: String,
+    /// ST01 (`810`, `997`, `850` ...).
+    pub id: Cow<'static, str>,
+    /// ST02.
+    pub control: Box<str>,
+    /// ST03, echoed in a 005010 AK203.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<Box<str>>,
     pub status: SetStatus,
-    /// The AK2…AK5 that acknowledges it.
-    pub ack: SetAck,
-    pub location: Location,
+    /// The AK2…AK5 of a set that is not simply accepted; `None` for an accepted set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Box<SetAck>>,
+}
+
+impl SetSummary {
+    /// The AK2…AK5 that acknowledges the set.
+    pub fn ack(&self) -> SetAck {
+        match &self.notes {
+            Some(a) => (**a).clone(),
+            None => SetAck {
+                set_id: self.id.to_string(),
+                control: self.control.to_string(),
+                implementation: self.implementation.as_deref().map(str::to_string),
+                segments: Vec::new(),
+                status: crate::ack997::AckCode::Accepted,
+                codes: Vec::new(),
+            },
+        }
+    }
+}
+
+/// ST01 without an allocation for the sets every mailbag carries.
+fn set_id(id: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 10] = ["810", "997", "999", "850", "855", "856", "820", "860", "846", "832"];
+    match KNOWN.iter().find(|k| **k == id) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(id.to_string()),
+    }
 }
 
 /// One GS…GE functional group.
@@ -1009,7 +1042,10 @@ impl Machine {
                         X12Error::new(
                             ErrorKind::UnsupportedTransactionSet,
                             loc.clone().element(1),
-                            format!("a {other} set in a group of {gs01} ({})", sets.join(", ")),
+                            format!(
+                                "transaction set {other} in functional group {gs01}, which carries {}",
+                                sets.join(", ")
+                            ),
                         )
                         .with_expected(sets.join(" or "))
                         .with_found(other.to_string()),
@@ -1167,13 +1203,20 @@ impl Machine {
         let after = (set.findings.errors.len(), set.findings.dropped_errors);
         self.count_new(before, after);
         if let Some(g) = self.gs.as_mut() {
-            let ack = ack997::set_ack(&set.header, &set.findings, set.segment_count, &g.release, set.is_handled());
+            let status = set.status();
+            let notes = (status != SetStatus::Accepted).then(|| {
+                Box::new(ack997::set_ack(&set.header, &set.findings, set.segment_count, &g.release, set.is_handled()))
+            });
             g.summaries.push(SetSummary {
-                id: set.header.id.clone(),
-                control: set.header.control.clone(),
-                status: set.status(),
-                ack,
-                location: set.location.clone(),
+                id: set_id(&set.header.id),
+                control: set.header.control.as_str().into(),
+                implementation: if g.release.is_5010() {
+                    set.header.implementation.as_deref().map(Into::into)
+                } else {
+                    None
+                },
+                status,
+                notes,
             });
         }
         set

@@ -256,6 +256,10 @@ pub fn step(buf: &[u8], pos: &mut usize, eof: bool, st: &mut LexState) -> Step {
                 return Step::NeedMore;
             }
             if !rest.starts_with(b"ST") {
+                if rest.len() < 16 && !eof {
+                    // The error quotes up to 16 bytes: wait for them.
+                    return Step::NeedMore;
+                }
                 let shown = String::from_utf8_lossy(&rest[..rest.len().min(16)]).into_owned();
                 return Step::Error(
                     X12Error::new(

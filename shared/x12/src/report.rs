@@ -155,8 +155,8 @@ fn group_report(g: &Group<'_>, ic_rejects: bool, scope: AckScope) -> GroupReport
         g.summaries
             .iter()
             .map(|s| SetLine {
-                id: s.id.clone(),
-                control: s.control.clone(),
+                id: s.id.to_string(),
+                control: s.control.to_string(),
                 status: if above && s.status != SetStatus::NotHandled { SetStatus::Rejected } else { s.status },
                 document: None,
             })

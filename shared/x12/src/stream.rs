@@ -138,6 +138,8 @@ pub struct Reader<R: Read> {
     frame: Vec<Bound>,
     started: bool,
     finished: bool,
+    /// A lexer error that cut the last set off: recorded, and the input ended, after that set.
+    deferred_error: Option<X12Error>,
     /// Bytes read from the inner reader, for the peak buffer figure.
     peak_buffer: usize,
 }
@@ -161,6 +163,7 @@ impl<R: Read> Reader<R> {
             frame: Vec::new(),
             started: false,
             finished: false,
+            deferred_error: None,
             peak_buffer: 0,
         }
     }
@@ -216,10 +219,12 @@ impl<R: Read> Reader<R> {
         self.base + self.pos + rel
     }
 
-    fn fix_error(&self, mut e: X12Error) -> X12Error {
+    /// A lexer error's location in the input: its offset was relative to the frame, and the
+    /// segment it is in comes after `index` segments.
+    fn fix_error(&self, mut e: X12Error, index: usize) -> X12Error {
         e.location.offset += self.base + self.pos;
         if e.location.index == 0 && !e.location.segment.is_empty() {
-            e.location.index = self.index + 1;
+            e.location.index = index + 1;
         }
         e
     }
@@ -252,6 +257,11 @@ impl<R: Read> Reader<R> {
             if self.finished {
                 return Ok(None);
             }
+            if let Some(e) = self.deferred_error.take() {
+                self.m.file_error(e);
+                self.end();
+                continue;
+            }
             if self.m.over_budget() {
                 self.end();
                 continue;
@@ -273,7 +283,7 @@ impl<R: Read> Reader<R> {
                     self.end();
                 }
                 Step::Error(e) => {
-                    let e = self.fix_error(e);
+                    let e = self.fix_error(e, self.index);
                     if !self.started {
                         return Err(StreamError::Unreadable(e));
                     }
@@ -350,7 +360,10 @@ impl<R: Read> Reader<R> {
                 Step::End => break FrameEnd::Eof,
                 Step::Error(e) => {
                     scan = before;
-                    break FrameEnd::Error(self.fix_error(e));
+                    // Indexed once the set's segments are counted, below.
+                    let mut e = e;
+                    e.location.offset += self.base + self.pos;
+                    break FrameEnd::Error(e);
                 }
                 Step::Empty { .. } => self.m.empty_segment(),
                 Step::Isa { start, .. } => {
@@ -391,32 +404,33 @@ impl<R: Read> Reader<R> {
             index += 1;
             m.set_segment(&mut open, make_segment(buf, base, b, index));
         }
-        let (set, set_end, error) = match end {
+        let (set, error) = match end {
             FrameEnd::Closed => {
                 index += 1;
                 let last = &frame[frame.len() - 1];
-                (m.se(open, &make_segment(buf, base, last, index)), last.end, None)
+                (m.se(open, &make_segment(buf, base, last, index)), None)
             }
             FrameEnd::Cut { at, id } => {
                 let loc = Location { segment: id, index: index + 1, offset: base + at, ..Location::default() };
-                (m.cut_set(open, &loc), at, None)
+                (m.cut_set(open, &loc), None)
             }
             FrameEnd::Eof => {
                 let at = m.eof_location(total);
-                (m.cut_set(open, &at), scan, None)
+                (m.cut_set(open, &at), None)
             }
-            FrameEnd::Error(e) => {
+            FrameEnd::Error(mut e) => {
+                if e.location.index == 0 && !e.location.segment.is_empty() {
+                    e.location.index = index + 1;
+                }
                 let at = m.eof_location(e.location.offset);
-                (m.cut_set(open, &at), scan, Some(e))
+                (m.cut_set(open, &at), Some(e))
             }
         };
-        if let Some(e) = error {
-            m.file_error(e);
-            end_into(m, &mut self.pending, total);
-            self.finished = true;
-        }
+        self.deferred_error = error;
         self.index = index;
-        let input = &buf[st.start..set_end.max(st.start)];
+        // The set's bytes, as `parse` gives them: ST through SE, or to where it was cut off.
+        let (from, to) = (set.bytes.start.saturating_sub(base), set.bytes.end.saturating_sub(base));
+        let input = buf.get(from..to.max(from)).unwrap_or_default();
         self.pos += scan;
         self.frame = frame;
         Ok(Event::Set(SetEvent { set, input, interchange: self.m.interchange(), group: self.m.group() }))
