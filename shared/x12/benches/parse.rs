@@ -1,8 +1,16 @@
-//! Parse throughput and peak memory on 1, 50 and 200 MB mailbags: mlc-x12 reading the whole file
-//! into memory, mlc-x12 streaming it from a reader, and `x12-types`, in one run.
+//! Parse throughput and peak memory on 1, 50 and 200 MB mailbags: mlc-x12 streaming from a reader
+//! (what the inbound flow uses), the same with every invoice mapped to an `ApInvoice`, mlc-x12
+//! reading the whole file into memory, the parser as it was before issue 20, and `x12-types`, in
+//! one run.
 //!
 //! `cargo bench -p mlc-x12 --bench parse`                (1, 50 and 200 MB)
 //! `cargo bench -p mlc-x12 --bench parse -- --sizes 1,50` (MB, any list)
+//! `cargo bench -p mlc-x12 --bench parse -- --baseline PATH`
+//!
+//! `--baseline PATH` adds the parser before issue 20: PATH is this bench built at commit 4f2a572
+//! (`git worktree add /tmp/x12-before 4f2a572 && cd /tmp/x12-before && cargo bench -p mlc-x12
+//! --bench parse --no-run`, then the `target/release/deps/parse-*` it prints). Its `--child whole`
+//! is the old whole-file parse, so the ratios come from one run on one machine.
 //!
 //! The parent generates each file (deterministic seed) in a temp dir, then runs each parser in its
 //! own child process of this same binary (`--child <parser> <file>`) so peak memory (VmHWM from
@@ -176,6 +184,31 @@ fn child(parser: &str, path: &str) {
     let base = vm_hwm_kb();
     let start = Instant::now();
     let sets = match parser {
+        "stream" | "stream+ap" => {
+            let file = std::fs::File::open(path).expect("open bench file");
+            let mut r = mlc_x12::Reader::new(file);
+            let opts = mlc_x12::MapOptions::default();
+            let mut sets = 0;
+            while let Some(e) = r.next_event().expect("read bench file") {
+                match e {
+                    mlc_x12::Event::Set(s) => {
+                        assert!(
+                            s.set.is_accepted(),
+                            "generated set must be valid: {:?}",
+                            s.set.findings.errors.first()
+                        );
+                        if parser == "stream+ap" {
+                            std::hint::black_box(s.set_ref().to_ap_invoice(&opts).expect("ap invoice"));
+                        }
+                        sets += 1;
+                    }
+                    mlc_x12::Event::GroupEnd(g) => assert!(!g.findings.has_errors(), "{:?}", g.findings),
+                    mlc_x12::Event::InterchangeEnd(i) => assert!(!i.findings.has_errors(), "{:?}", i.findings),
+                    _ => {}
+                }
+            }
+            sets
+        }
         "whole" => {
             let bytes = std::fs::read(path).expect("read bench file");
             let f = mlc_x12::parse(&bytes).expect("mlc-x12 parse");
@@ -209,9 +242,12 @@ struct Run {
     peak_kb: u64,
 }
 
-fn run_child(parser: &str, path: &str) -> Run {
-    let exe = std::env::current_exe().expect("current exe");
-    let out = Command::new(exe).args(["--child", parser, path]).output().expect("spawn child");
+fn run_child(parser: &str, path: &str, baseline: Option<&str>) -> Run {
+    let (exe, child) = match (parser, baseline) {
+        ("before", Some(b)) => (std::path::PathBuf::from(b), "whole"),
+        _ => (std::env::current_exe().expect("current exe"), parser),
+    };
+    let out = Command::new(exe).args(["--child", child, path]).output().expect("spawn child");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
@@ -244,7 +280,10 @@ fn summarise(rs: &[Run]) -> Summary {
 
 fn label(parser: &str) -> &'static str {
     match parser {
+        "stream" => "mlc-x12 stream::Reader(File)",
+        "stream+ap" => "mlc-x12 stream + ApInvoice per set",
         "whole" => "mlc-x12 parse(&whole file)",
+        "before" => "mlc-x12 before issue 20 (whole file)",
         _ => "x12-types 0.12 Transmission<_810>",
     }
 }
@@ -273,8 +312,13 @@ fn main() {
     }
     let mut sizes = sizes_from_args(&args);
     sizes.sort_unstable();
+    let baseline = args.iter().position(|a| a == "--baseline").and_then(|i| args.get(i + 1)).cloned();
     let dir = tempfile::tempdir().expect("temp dir");
-    let parsers = ["whole", "x12-types"];
+    let mut parsers = vec!["stream", "stream+ap", "whole"];
+    if baseline.is_some() {
+        parsers.push("before");
+    }
+    parsers.push("x12-types");
     // x12-types peak bytes per input byte, from the smallest size it ran at.
     let mut x12_types_factor: Option<f64> = None;
     let mut lines = Vec::new();
@@ -306,7 +350,7 @@ fn main() {
         for _ in 0..RUNS {
             for (i, p) in parsers.iter().enumerate() {
                 if skipped[i].is_none() {
-                    runs[i].push(run_child(p, &path));
+                    runs[i].push(run_child(p, &path, baseline.as_deref()));
                 }
             }
         }
@@ -336,12 +380,29 @@ fn main() {
             }
             summaries.push(Some(s));
         }
-        if let (Some(w), Some(x)) = (&summaries[0], &summaries[1]) {
+        let get = |name: &str| parsers.iter().position(|p| *p == name).and_then(|i| summaries[i].as_ref());
+        let stream = get("stream");
+        if let Some(s) = stream {
+            let largest_mb = largest as f64 / (1024.0 * 1024.0);
+            let within = s.above_mb <= 2.0 * largest_mb && (mb < 200 || s.above_mb <= 64.0);
             lines.push(format!(
-                "{mb} MB: whole / x12-types: throughput {:.2}x, peak RSS {:.2}x",
-                x.secs / w.secs,
-                w.peak_mb / x.peak_mb
+                "{mb} MB: stream peak above base {:.1} MB vs largest interchange {:.2} MB: {} (goal: at most 2x the largest interchange{})",
+                s.above_mb,
+                largest_mb,
+                if within { "goal met" } else { "GOAL MISSED" },
+                if mb >= 200 { " and 64 MB" } else { "" }
             ));
+        }
+        for (other, name) in [("whole", "whole-file parse"), ("before", "before issue 20"), ("x12-types", "x12-types")]
+        {
+            if let (Some(s), Some(o)) = (stream, get(other)) {
+                lines.push(format!(
+                    "{mb} MB: stream / {name}: throughput {:.2}x, peak RSS {:.2}x, peak above base {:.3}x",
+                    o.secs / s.secs,
+                    s.peak_mb / o.peak_mb,
+                    s.above_mb / o.above_mb
+                ));
+            }
         }
     }
     println!();

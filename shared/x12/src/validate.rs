@@ -89,9 +89,17 @@ pub fn check(
     out: &mut Findings,
 ) -> Unreadable {
     let mut cx = Ctx { seg, check: c, unreadable: Unreadable::default() };
+    // Which elements hold something, once: the element loop, the notes and the comments all ask.
+    let mut present = 0u64;
+    for n in 1..=fields.len().min(crate::lexer::MAX_FIELDS) {
+        if fields.has(n) {
+            present |= 1 << n;
+        }
+    }
+    let has = |n: usize| n < 64 && present & (1 << n) != 0;
     for (i, d) in def.elements.iter().enumerate() {
         let n = i + 1;
-        if !fields.has(n) {
+        if !has(n) {
             if d.req == Req::Mandatory {
                 let e = X12Error::new(ErrorKind::MissingElement, cx.loc(n, None), format!("{} is mandatory", d.name))
                     .with_expected(format!("{} ({})", d.ty.label(), d.reference));
@@ -102,7 +110,7 @@ pub fn check(
         element(&mut cx, n, fields.get(n), d, out);
     }
     let max = usize::from(def.max_elements);
-    let used = (1..=fields.len().min(crate::lexer::MAX_FIELDS)).rev().find(|&n| fields.has(n)).unwrap_or(0);
+    let used = if present == 0 { 0 } else { 63 - present.leading_zeros() as usize };
     if used > max || fields.extra > 0 {
         let e = X12Error::new(ErrorKind::TooManyElements, cx.loc(max + 1, None), format!("{} elements", def.id))
             .with_expected(format!("at most {max}"))
@@ -110,11 +118,11 @@ pub fn check(
         cx.report(out, max + 1, e, false);
     }
     for note in def.notes {
-        syntax_note(&mut cx, fields, def, note, out);
+        syntax_note(&mut cx, &has, def, note, out);
     }
     for cm in def.comments {
         let code = values::trim(fields.get(usize::from(cm.element)));
-        if cm.codes.iter().any(|k| k.as_bytes() == code) && !cm.then_any.iter().any(|&n| fields.has(usize::from(n))) {
+        if cm.codes.iter().any(|k| k.as_bytes() == code) && !cm.then_any.iter().any(|&n| has(usize::from(n))) {
             out.warn(Warning::new(
                 WarningKind::Comment,
                 Some(cx.loc(usize::from(cm.then_any[0]), None)),
@@ -185,11 +193,20 @@ fn simple(
     out: &mut Findings,
 ) {
     let t = values::trim(raw);
-    let loc = cx.loc(n, component);
     let max = usize::from(d.max_for(cx.check.release_5010));
     let min = usize::from(d.min);
+    // Locations are built only when something is reported: most elements are fine.
+    let seg = cx.seg;
+    let set_position = cx.check.set_position;
+    let loc = move || {
+        let mut l = seg.location();
+        l.set_position = set_position;
+        l.element = Some(n);
+        l.component = component;
+        l
+    };
     let bad = |kind: ErrorKind, expected: String| {
-        X12Error::new(kind, loc.clone(), d.name.to_string()).with_expected(expected).with_found(values::shown(raw))
+        X12Error::new(kind, loc(), d.name.to_string()).with_expected(expected).with_found(values::shown(raw))
     };
     let len = match d.ty {
         DataType::N(decimals) => match numeric_digits(t, decimals > 0) {
@@ -197,7 +214,7 @@ fn simple(
                 if point {
                     out.warn(Warning::new(
                         WarningKind::ExplicitDecimalInImpliedField,
-                        Some(loc.clone()),
+                        Some(loc()),
                         format!(
                             "{} {} has a decimal point in an implied-decimal (N{decimals}) field; read as written, not as hundredths",
                             d.name,
@@ -239,6 +256,7 @@ fn simple(
                 return;
             }
         },
+        DataType::AN | DataType::ID if t.is_ascii() => t.len(),
         DataType::AN | DataType::ID => std::str::from_utf8(t).map_or(t.len(), |s| s.chars().count()),
         DataType::Composite(_) => t.len(),
     };
@@ -275,8 +293,14 @@ fn name_of(def: &SegmentDef, n: u8) -> String {
     format!("{}{n:02}", def.id)
 }
 
-fn syntax_note(cx: &mut Ctx<'_, '_, '_>, fields: &Fields<'_>, def: &SegmentDef, note: &SyntaxNote, out: &mut Findings) {
-    let has = |n: u8| fields.has(usize::from(n));
+fn syntax_note(
+    cx: &mut Ctx<'_, '_, '_>,
+    present: &dyn Fn(usize) -> bool,
+    def: &SegmentDef,
+    note: &SyntaxNote,
+    out: &mut Findings,
+) {
+    let has = |n: u8| present(usize::from(n));
     let els = note.elements;
     let list = |els: &[u8]| els.iter().map(|&n| name_of(def, n)).collect::<Vec<_>>().join(", ");
     let (kind, at, what) = match note.kind {
