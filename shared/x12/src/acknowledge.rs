@@ -31,7 +31,11 @@ pub fn acknowledge(group: &Group) -> Ack997 {
     let accepted = sets.iter().filter(|s| s.status.is_accepted()).count();
     let mut codes: Vec<String> = Vec::new();
     for e in group.findings.errors.iter().filter(|e| e.rejects()) {
-        let c = e.kind.ak9_code();
+        let c = match (e.location.segment.as_str(), e.location.element) {
+            // GS08 missing: the version cannot be told.
+            ("GS", Some(8)) => "2",
+            _ => e.kind.ak9_code(),
+        };
         if codes.len() < 5 && !codes.iter().any(|x| x == c) {
             codes.push(c.to_string());
         }

@@ -449,3 +449,66 @@ fn streaming_hands_out_groups_and_interchanges_ready_to_answer() {
     assert_eq!(groups.last().unwrap(), &("505".to_string(), AckCode::PartiallyAccepted));
     assert_eq!(response.unwrap().status, AckCode::Accepted);
 }
+
+// ------------------------------------------------------------------------------------------
+// Every separator set.
+
+/// The mailbag rewritten with other delimiters: element, component, terminator, line ending.
+fn with_separators(text: &str, element: char, component: char, terminator: char, eol: &str) -> Vec<u8> {
+    let mut out = String::new();
+    for seg in text.split("~\r\n").filter(|s| !s.is_empty()) {
+        let seg = if seg.starts_with("ISA") {
+            // ISA16 is the component separator itself; the ISA keeps its fixed width.
+            let (head, _) = seg.split_at(seg.len() - 1);
+            format!("{}{component}", head.replace('*', &element.to_string()))
+        } else {
+            seg.replace('*', &element.to_string())
+        };
+        out.push_str(&seg);
+        out.push(terminator);
+        out.push_str(eol);
+    }
+    let mut bytes = out.into_bytes();
+    // NEL (0x85) as a single byte, as partners send it, not as UTF-8.
+    if terminator == '\u{85}' {
+        let mut single = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i..].starts_with("\u{85}".as_bytes()) {
+                single.push(0x85);
+                i += 2;
+            } else {
+                single.push(bytes[i]);
+                i += 1;
+            }
+        }
+        bytes = single;
+    }
+    bytes
+}
+
+#[test]
+fn the_mailbag_reads_the_same_with_every_separator_set() {
+    let text = String::from_utf8(load("mailbag_mixed_groups.edi")).unwrap();
+    let reference = mlc_x12::report(&parse(text.as_bytes()).unwrap(), None, &InboundRules::default());
+    for (element, component, terminator, eol) in [
+        ('*', ':', '~', "\r\n"),
+        ('|', '>', '~', "\n"),
+        ('^', '}', '~', ""),
+        ('!', '@', '~', "\r"),
+        ('~', '>', '*', "\n"),
+        ('*', '>', '\n', ""),
+        ('*', '>', '\u{85}', ""),
+    ] {
+        let bytes = with_separators(&text, element, component, terminator, eol);
+        let f = parse(&bytes).unwrap_or_else(|e| panic!("{element}{component}{terminator:?}: {e}"));
+        let d = f.interchanges[0].delimiters;
+        assert_eq!((d.element, d.component), (element as u8, component as u8));
+        let r = mlc_x12::report(&f, None, &InboundRules::default());
+        assert_eq!(r.interchanges, reference.interchanges, "{element}{component}{terminator:?}");
+        assert_eq!(r.counts, reference.counts, "{element}{component}{terminator:?}");
+        let totals: Vec<_> = f.invoices().iter().map(|(_, i)| i.totals.total).collect();
+        assert_eq!(totals, [dec!(25.00), dec!(7.25), dec!(6.00), dec!(95.00)]);
+        assert_eq!(streamed(&bytes), parsed(&bytes), "{element}{component}{terminator:?}");
+    }
+}
