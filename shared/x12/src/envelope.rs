@@ -840,7 +840,7 @@ impl Machine {
         let ic = self.ic.as_mut()?;
         let f = seg.fields();
         let before = (ic.findings.errors.len(), ic.findings.dropped_errors);
-        check_envelope(seg, &f, &[], false, &mut ic.findings);
+        let bad = check_envelope(seg, &f, &[], false, &mut ic.findings);
         if !ic.groups.is_empty() {
             ic.findings.warn(Warning::new(
                 WarningKind::ServiceSegment,
@@ -850,10 +850,7 @@ impl Machine {
         }
         let mut release = None;
         match seg.id {
-            b"TA1" => {
-                let bad = Unreadable::default();
-                ic.ta1.push(ta1::read(seg, &f, bad));
-            }
+            b"TA1" => ic.ta1.push(ta1::read(seg, &f, bad)),
             id => {
                 if id == b"ISX" && f.has(1) {
                     let r = values::trim(f.get(1));

@@ -27,6 +27,7 @@ use mlc_core::domain::{Address, ArInvoice, DocumentKind, Party};
 
 use crate::ack997::OutboundGroup;
 use crate::control::{ControlNumbers, MAX_CONTROL, Numbers};
+use crate::values::trim_str;
 use crate::writer::{Writer, check_isa_party};
 
 pub use crate::profile::{PartnerProfile, Separators};
@@ -67,7 +68,7 @@ fn yyyymmdd(d: chrono::NaiveDate) -> String {
 /// Splits text into pieces of at most `max` characters, breaking at spaces where possible.
 pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = text.trim();
+    let mut rest = trim_str(text);
     while !rest.is_empty() {
         let chars: Vec<(usize, char)> = rest.char_indices().collect();
         if chars.len() <= max {
@@ -76,8 +77,8 @@ pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
         }
         let (hard, at) = chars[max];
         let cut = if at == ' ' { hard } else { rest[..hard].rfind(' ').filter(|&p| p > 0).unwrap_or(hard) };
-        out.push(rest[..cut].trim_end().to_string());
-        rest = rest[cut..].trim_start();
+        out.push(rest[..cut].trim_end_matches(|c: char| c <= ' ' || c == '\u{7f}').to_string());
+        rest = rest[cut..].trim_start_matches(|c: char| c <= ' ' || c == '\u{7f}');
     }
     out
 }
@@ -91,7 +92,7 @@ struct InvoiceWriter<'w> {
 impl InvoiceWriter<'_> {
     /// Free text cut to `max` characters, with a warning when cut.
     fn fit(&mut self, field: &str, text: &str, max: usize) -> String {
-        let t = text.trim();
+        let t = trim_str(text);
         if t.chars().count() <= max {
             return t.to_string();
         }
@@ -128,7 +129,7 @@ impl InvoiceWriter<'_> {
 
     fn party(&mut self, entity: &str, qualifier: &str, p: &Party) -> Result<(), RenderError> {
         let name = self.fit(&format!("{entity} name"), &p.name, 60);
-        let id = p.id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let id = p.id.as_deref().map(trim_str).filter(|s| !s.is_empty());
         if let Some(id) = id
             && !(2..=80).contains(&id.len())
         {
@@ -148,7 +149,7 @@ impl InvoiceWriter<'_> {
         let lines: Vec<String> = a
             .lines
             .iter()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !trim_str(l).is_empty())
             .map(|l| self.fit(&format!("{entity} address line"), l, 55))
             .collect();
         if lines.len() > 4 {
@@ -160,7 +161,7 @@ impl InvoiceWriter<'_> {
         }
         let city = a.city.as_deref().map(|c| self.fit(&format!("{entity} city"), c, 30)).unwrap_or_default();
         let city = self.at_least(&format!("{entity} city"), city, 2);
-        let state = a.state.as_deref().map(str::trim).unwrap_or("");
+        let state = a.state.as_deref().map(trim_str).unwrap_or("");
         let state = if state.len() == 2 {
             state.to_string()
         } else {
@@ -175,7 +176,7 @@ impl InvoiceWriter<'_> {
         let postal =
             a.postcode.as_deref().map(|p| self.fit(&format!("{entity} postal code"), p, 15)).unwrap_or_default();
         let postal = self.at_least(&format!("{entity} postal code"), postal, 3);
-        let country = a.country.as_deref().map(str::trim).unwrap_or("");
+        let country = a.country.as_deref().map(trim_str).unwrap_or("");
         let country = if (2..=3).contains(&country.len()) {
             country.to_string()
         } else {
@@ -207,7 +208,7 @@ impl InvoiceWriter<'_> {
 
 fn check_id(invoice: &str, field: &str, value: &str, max: usize) -> Result<(), RenderError> {
     let n = value.chars().count();
-    if value.trim().is_empty() || n > max {
+    if trim_str(value).is_empty() || n > max {
         return Err(field_err(invoice, field, format!("{value:?} must be 1-{max} characters")));
     }
     Ok(())
@@ -220,16 +221,16 @@ fn render_set(
     st02: &str,
     profile: &PartnerProfile,
 ) -> Result<Vec<String>, RenderError> {
-    let number = inv.invoice_number.trim().to_string();
+    let number = trim_str(&inv.invoice_number).to_string();
     check_id(&number, "invoice_number", &number, 22)?;
-    if inv.seller.name.trim().is_empty() {
+    if trim_str(&inv.seller.name).is_empty() {
         return Err(field_err(&number, "seller.name", "is empty; N1*SE needs a name"));
     }
     let mut iw = InvoiceWriter { w, number: number.clone(), warnings: Vec::new() };
     iw.w.start_count();
     let cleaned_before = iw.w.cleaned;
     iw.w.seg("ST", &["810", st02]);
-    let po = inv.po_number.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let po = inv.po_number.as_deref().map(trim_str).filter(|p| !p.is_empty());
     let (big_po, ref_po) = match po {
         Some(p) if p.chars().count() <= 22 => (p, None),
         Some(p) => {
@@ -261,7 +262,7 @@ fn render_set(
     }
     for line in &inv.lines {
         let line_no = line.line_no.to_string();
-        let unit = if line.unit.trim().is_empty() { "EA" } else { line.unit.trim() };
+        let unit = if trim_str(&line.unit).is_empty() { "EA" } else { trim_str(&line.unit) };
         if unit.len() != 2 || !unit.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(field_err(
                 &number,
@@ -272,7 +273,7 @@ fn render_set(
         let max_qty = if profile.release.is_5010() { 15 } else { 10 };
         let qty = iw.digits(&format!("lines[{}].quantity", line.line_no), fmt_real(line.quantity), max_qty)?;
         let price = iw.digits(&format!("lines[{}].unit_price", line.line_no), fmt_real(line.unit_price), 17)?;
-        let item = line.item_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let item = line.item_id.as_deref().map(trim_str).filter(|s| !s.is_empty());
         if let Some(item) = item {
             check_id(&number, &format!("lines[{}].item_id", line.line_no), item, 48)?;
         }
@@ -281,7 +282,7 @@ fn render_set(
             None => iw.w.seg("IT1", &[&line_no, &qty, unit, &price]),
         }
         let pieces = split_text(&line.description, 80);
-        if pieces.join(" ") != line.description.trim() {
+        if pieces.join(" ") != trim_str(&line.description) {
             iw.warnings.push(format!(
                 "invoice {number}: lines[{}].description split into 80-character PIDs inside a word or at repeated spaces",
                 line.line_no
@@ -351,8 +352,8 @@ pub fn render_810(
     let d = profile.separators.delimiters(&profile.release)?;
     check_isa_party("sender", &profile.sender_qualifier, &profile.sender_id, &d)?;
     check_isa_party("receiver", &profile.receiver_qualifier, &profile.receiver_id, &d)?;
-    let gs_sender = profile.gs_sender.clone().unwrap_or_else(|| profile.sender_id.trim().to_string());
-    let gs_receiver = profile.gs_receiver.clone().unwrap_or_else(|| profile.receiver_id.trim().to_string());
+    let gs_sender = profile.gs_sender.clone().unwrap_or_else(|| trim_str(&profile.sender_id).to_string());
+    let gs_receiver = profile.gs_receiver.clone().unwrap_or_else(|| trim_str(&profile.receiver_id).to_string());
     for (what, v) in [("GS02", &gs_sender), ("GS03", &gs_receiver)] {
         if !(2..=15).contains(&v.len()) {
             return Err(RenderError::Profile(format!("{what} {v:?} must be 2-15 characters")));
@@ -360,8 +361,8 @@ pub fn render_810(
     }
     let mut w = Writer::new(d, profile.separators.line_ending);
     w.isa(
-        (&profile.sender_qualifier, profile.sender_id.trim()),
-        (&profile.receiver_qualifier, profile.receiver_id.trim()),
+        (&profile.sender_qualifier, trim_str(&profile.sender_id)),
+        (&profile.receiver_qualifier, trim_str(&profile.receiver_id)),
         now,
         &profile.release,
         numbers.interchange,
@@ -385,8 +386,8 @@ pub fn render_810(
         bytes: w.out,
         group: OutboundGroup {
             partner: profile.partner.clone(),
-            sender_id: profile.sender_id.trim().to_string(),
-            receiver_id: profile.receiver_id.trim().to_string(),
+            sender_id: trim_str(&profile.sender_id).to_string(),
+            receiver_id: trim_str(&profile.receiver_id).to_string(),
             interchange_control: numbers.interchange,
             group_control: numbers.group,
             functional_id: "IN".into(),

@@ -42,6 +42,13 @@ pub fn trim(raw: &[u8]) -> &[u8] {
     &raw[start..end]
 }
 
+/// The [`trim`] rule on text: what the reader trims from an element (spaces and ASCII control
+/// characters), so the writer trims exactly the same and a rendered value reads back as written.
+/// Not `str::trim`, which also strips Unicode spaces such as U+00A0 that the reader keeps.
+pub fn trim_str(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ' || c == '\u{7f}')
+}
+
 /// Text of an element, trimmed. UTF-8 when it is; otherwise each byte is read as Latin-1 and the
 /// second value is `true` so the caller can warn once.
 pub fn text(raw: &[u8]) -> (String, bool) {
