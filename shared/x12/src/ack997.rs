@@ -24,6 +24,10 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Findings, Location, X12Error};
+
+// The paths these had before issue 20, for callers written against them (the Cleo simulator);
+// they live in `crate::acknowledge`, which builds on this module.
+pub use crate::acknowledge::{AckOptions, acknowledge, acknowledge_file, match_file, render_997};
 use crate::headers::{Release, StHeader, control_key, same_control};
 use crate::lexer::{Fields, Segment};
 use crate::validate::Unreadable;
