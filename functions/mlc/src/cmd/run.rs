@@ -168,6 +168,10 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     let addr: SocketAddr = rt.config.server.listen.parse().with_context(|| {
         format!("server.listen {:?} is not an address like 127.0.0.1:8080", rt.config.server.listen)
     })?;
+    // Bind first: a second `mlc serve` on the same address must fail before it starts any work.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another `mlc serve` running?)"))?;
 
     // Scheduler: one task per enabled flow.
     for (name, settings) in rt.config.flows.iter().filter(|(_, f)| f.enabled) {
@@ -188,6 +192,24 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
         });
     }
 
+    // Sweeper: items left with no message (a crash between steps) are queued again.
+    {
+        let (rt, wake) = (rt.clone(), wake.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                match rt.engine.sweep(Duration::from_secs(300)).await {
+                    Ok(r) if !r.requeued.is_empty() => {
+                        info!(items = r.requeued.len(), "sweep queued items that had no message left");
+                        wake.notify_one();
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "sweep failed; next try in a minute"),
+                }
+            }
+        });
+    }
+
     // Worker: drain whenever woken, and at least every few seconds (delayed retries come due).
     {
         let (rt, wake) = (rt.clone(), wake.clone());
@@ -204,7 +226,6 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     }
 
     let app = webhook_app(rt.clone(), wake, Arc::new(IntakeTally::default()));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     eprintln!(
         "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
         rt.flows.names().count()

@@ -814,6 +814,29 @@ impl DeltekClient {
             Err(DeltekError::PeriodClosed { fix, .. }) => return Ok(PostOutcome::Refused { message: fix }),
             Err(e) => return Err(e),
         };
+        if trans_type == "AP"
+            && let Some(why) = unclear_post_answer(batch, &answer)
+        {
+            // Decide from what Vantagepoint's ledger shows, and say one thing.
+            return Ok(match self.file_status(batch).await {
+                Ok(VoucherStatus::Posted { period, post_seq }) => PostOutcome::Posted {
+                    period: period.unwrap_or(0),
+                    post_seq: post_seq.unwrap_or(0),
+                    message: format!("the answer to the post was unclear ({why}); the file shows as posted"),
+                },
+                Ok(VoucherStatus::Submitted) => PostOutcome::AwaitingApproval {
+                    message: format!("the answer to the post was unclear ({why}); the file waits for approval"),
+                },
+                Ok(_) => PostOutcome::Refused {
+                    message: format!("the answer to the post was unclear ({why}) and the file is not posted"),
+                },
+                Err(e) => PostOutcome::InDoubt {
+                    detail: format!(
+                        "the answer to the post was unclear ({why}) and the file's status could not be read: {e}"
+                    ),
+                },
+            });
+        }
         Ok(read_post_answer(batch, &answer))
     }
 
@@ -947,6 +970,20 @@ fn refused_post(server: String, fix: Option<String>) -> PostOutcome {
 
 /// Read `PostTransFile`'s answer: a JSON *string* holding `{typeList, batchList, retList,
 /// periodList, postseqList, msg}` with pipe-joined lists (an object is accepted too).
+/// Why a post answer cannot be read for `batch` (no result row, the file not in its list, or no
+/// `0`/`1` result for it), or `None` when it can.
+pub(crate) fn unclear_post_answer(batch: &str, answer: &Value) -> Option<String> {
+    let Some(r) = rows(answer.clone()).into_iter().next() else {
+        return Some("no result in it".into());
+    };
+    let batches: Vec<String> = r.text("batchList").split('|').map(|s| s.trim().to_string()).collect();
+    let Some(pos) = batches.iter().position(|b| b.eq_ignore_ascii_case(batch)) else {
+        return Some(format!("file {batch} is not in its batchList"));
+    };
+    let ret = r.text("retList").split('|').nth(pos).map(|s| s.trim().to_string()).unwrap_or_default();
+    (ret != "0" && ret != "1").then(|| format!("retList {ret:?} for file {batch}"))
+}
+
 pub(crate) fn read_post_answer(batch: &str, answer: &Value) -> PostOutcome {
     let Some(r) = rows(answer.clone()).into_iter().next() else {
         return PostOutcome::Refused {
@@ -1200,6 +1237,14 @@ mod tests {
         assert!(matches!(read_post_answer("B1", &obj), PostOutcome::Refused { message } if message.contains("closed")));
         let appr = json!({"batchList": "B1", "retList": "0", "msg": "AP file B1; 0 of 1 records posted; File B1 has not been approved.\r\n"});
         assert!(matches!(read_post_answer("B1", &appr), PostOutcome::AwaitingApproval { .. }));
+        assert_eq!(unclear_post_answer("B1", &ok), None);
+        assert_eq!(unclear_post_answer("B1", &appr), None);
+        // Malformed answers that *say* "posted" are not taken at their word.
+        let says_posted = json!({"msg": "AP file B1; 1 of 1 records posted"});
+        assert!(unclear_post_answer("B1", &says_posted).unwrap().contains("not in its batchList"));
+        let no_ret = json!({"batchList": "B1", "msg": "posted"});
+        assert!(unclear_post_answer("B1", &no_ret).unwrap().contains("retList"));
+        assert!(unclear_post_answer("B1", &json!("")).is_some());
     }
 
     #[test]

@@ -210,8 +210,10 @@ impl Intake {
         if req.body.len() > self.max_body {
             return Err(IntakeError::TooLarge { size: req.body.len(), limit: self.max_body });
         }
-        let source =
-            self.sources.get(req.connection).ok_or_else(|| IntakeError::UnknownConnection(req.connection.to_string()))?;
+        let source = self
+            .sources
+            .get(req.connection)
+            .ok_or_else(|| IntakeError::UnknownConnection(req.connection.to_string()))?;
         source.verify(req)?;
         let mut events = source.parse(req)?;
         let mut report = IntakeReport { events: events.len(), ..Default::default() };
