@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlc_core::engine::DrainReport;
-use mlc_core::engine::ledger::{FlowLedger, LedgerRecorder, RunLedger};
 use mlc_core::engine::intake::WebhookRequest;
+use mlc_core::engine::ledger::{FlowLedger, LedgerRecorder, RunLedger};
 use mlc_flows::Runtime;
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -49,7 +49,9 @@ pub fn print_flow_ledgers<'a>(ledgers: impl Iterator<Item = &'a FlowLedger>) {
             l.records_queued
         );
         println!("    {}{}", l.equation(), if l.balances() { "" } else { "   <-- DOES NOT BALANCE" });
-        for (what, m) in [("skipped", &l.skipped_by_reason), ("held", &l.held_by_reason), ("failed", &l.failed_by_reason)] {
+        for (what, m) in
+            [("skipped", &l.skipped_by_reason), ("held", &l.held_by_reason), ("failed", &l.failed_by_reason)]
+        {
             if !m.is_empty() {
                 let parts: Vec<String> = m.iter().map(|(k, n)| format!("{k} {n}")).collect();
                 println!("    {what}: {}", parts.join(", "));
@@ -129,7 +131,9 @@ pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
         println!("see `mlc status` and `mlc items --flow {flow}` for details");
     })?;
     if !balanced {
-        anyhow::bail!("the run ledger does not balance (see UNACCOUNTED above): records may have been lost; report this");
+        anyhow::bail!(
+            "the run ledger does not balance (see UNACCOUNTED above): records may have been lost; report this"
+        );
     }
     Ok(())
 }

@@ -156,12 +156,10 @@ impl LedgerRecorder {
 
     /// The ledger, each document classified by its state now.
     pub async fn finish(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<RunLedger, StoreError> {
-        let (listed, source_of, worked, items) = self.with(|t| {
-            (t.listed.clone(), t.source_of.clone(), t.worked.clone(), t.items.clone())
-        });
+        let (listed, source_of, worked, items) =
+            self.with(|t| (t.listed.clone(), t.source_of.clone(), t.worked.clone(), t.items.clone()));
         let mut ledger = RunLedger { started_at: self.started_at, finished_at: Some(now), flows: BTreeMap::new() };
-        let flows: BTreeSet<String> =
-            source_of.keys().chain(worked.keys()).chain(items.keys()).cloned().collect();
+        let flows: BTreeSet<String> = source_of.keys().chain(worked.keys()).chain(items.keys()).cloned().collect();
         for flow in flows {
             let mut l = FlowLedger { flow: flow.clone(), ..Default::default() };
             let no_records = BTreeMap::new();

@@ -1525,13 +1525,7 @@ impl Engine {
             .filter(|c| !c.state.is_terminal())
             .filter_map(|c| c.oldest.map(|t| (c.flow.clone(), c.state, t)))
             .min_by_key(|(_, _, t)| *t);
-        Ok(StatusReport {
-            counts,
-            cursors,
-            ledgers,
-            queue: self.queue.depth().await?,
-            oldest_open,
-        })
+        Ok(StatusReport { counts, cursors, ledgers, queue: self.queue.depth().await?, oldest_open })
     }
 
     /// Items of `flow` first found since `since` by a poll that no webhook announced: webhooks the
