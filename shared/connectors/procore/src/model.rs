@@ -158,6 +158,20 @@ pub struct Named {
     pub name: Option<String>,
 }
 
+/// `currency_configuration` on financial records (absent: the company's currency).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub struct CurrencyConfiguration {
+    #[serde(deserialize_with = "de::opt_text", default)]
+    pub currency_iso_code: Option<String>,
+}
+
+impl CurrencyConfiguration {
+    /// The ISO code, when Procore gave one.
+    pub fn code(c: &Option<CurrencyConfiguration>) -> Option<&str> {
+        c.as_ref().and_then(|c| c.currency_iso_code.as_deref()).map(str::trim).filter(|s| !s.is_empty())
+    }
+}
+
 fn stamp(t: &Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
 }
@@ -480,6 +494,8 @@ pub struct Commitment {
     pub origin_id: Option<String>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_code: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -549,6 +565,8 @@ pub struct ChangeOrder {
     pub reviewed_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -707,6 +725,8 @@ pub struct Requisition {
     pub items: Vec<RequisitionItem>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -804,6 +824,8 @@ pub struct DirectCost {
     pub employee: Option<Named>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
