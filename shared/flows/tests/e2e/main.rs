@@ -3,4 +3,5 @@
 //! test binary for every integration (one module each), so they link once.
 
 mod platform;
+mod procore;
 mod support;
