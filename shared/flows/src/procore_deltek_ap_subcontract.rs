@@ -16,7 +16,7 @@
 //! are skipped with their own codes ([`codes`]).
 //!
 //! **Mapping** (scope `procore-deltek`, see [`crate::procore_deltek`]): the **commitment's vendor**
-//! (v1.1 `vendor_id`, else the commitment's) → Deltek vendor (`vendor`, learnt by
+//! (else the invoice's v1.1 `vendor_id`; v1.0 names the vendor only by name) → Deltek vendor (`vendor`, learnt by
 //! `procore-deltek-vendors`); the project → WBS1 (`project`); each G703 row's cost code → phase
 //! (`cost_code`) and its cost type → GL account (`cost_type`). A row's cost code is its
 //! `wbs_code`, else its commitment line's, else the project's cost code list; its cost type is its
@@ -437,7 +437,7 @@ impl FlowDef for SubcontractAp {
         let rec = &doc.record;
         let lines: Vec<CostLine> = self.rows(rec).into_iter().map(|r| r.line).collect();
         let mut keys = self.placer.keys(rec.project_id, &lines, false);
-        if let Some(v) = rec.requisition.vendor_id.or_else(|| rec.commitment.as_ref().and_then(|c| c.vendor_id())) {
+        if let Some(v) = rec.commitment.as_ref().and_then(|c| c.vendor_id()).or(rec.requisition.vendor_id) {
             keys.push(MappingKey::new(&self.placer.scope, MappingKind::VENDOR, v.to_string()));
         }
         keys
@@ -461,7 +461,7 @@ impl FlowDef for SubcontractAp {
                 r.commitment_id.map(|c| c.to_string()).unwrap_or_else(|| "(none)".into())
             ))
         })?;
-        let vendor_id = r.vendor_id.or(commitment.vendor_id()).ok_or_else(|| {
+        let vendor_id = commitment.vendor_id().or(r.vendor_id).ok_or_else(|| {
             MapError::Invalid(format!(
                 "{it}: neither the invoice nor commitment {} names a vendor in Procore",
                 contract_number(rec)

@@ -42,6 +42,9 @@
 //!   [`ProcoreClient::set_direct_cost_origin_id`];
 //! - webhooks: [`ProcoreClient::ensure_hook`], [`ProcoreClient::list_hooks`],
 //!   [`ProcoreClient::delete_hook`], [`webhook_source`], [`split_hint`];
+//! - sources for the flows ([`sources`]): [`RequisitionSource`], [`DirectCostSource`],
+//!   [`CommitmentSource`] (work orders, purchase orders, change orders), [`VendorSource`] — per
+//!   project, one page per discovery call, each record read back with what the flows need;
 //! - checks and counters: [`ProcoreClient::ping`], [`ProcoreClient::stats`]; registration:
 //!   [`connection`] (`mlc_core::connect::system("procore")`).
 //!

@@ -82,7 +82,7 @@ macro_rules! open_enum {
 }
 
 open_enum!(
-    /// A subcontractor invoice's status **[C]**.
+    /// A subcontractor invoice's status **\[C\]**.
     RequisitionStatus {
         Draft = "draft",
         UnderReview = "under_review",
@@ -94,7 +94,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A commitment's status: Title Case, different per type **[C]**.
+    /// A commitment's status: Title Case, different per type **\[C\]**.
     CommitmentStatus {
         Draft = "Draft",
         OutForBid = "Out For Bid",
@@ -112,7 +112,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A change order's status **[C]**.
+    /// A change order's status **\[C\]**.
     ChangeOrderStatus {
         Draft = "draft",
         NotPricing = "not_pricing",
@@ -130,7 +130,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A direct cost's status **[C]**.
+    /// A direct cost's status **\[C\]**.
     DirectCostStatus {
         Draft = "draft",
         Pending = "pending",
@@ -140,7 +140,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A direct cost's type **[C]**.
+    /// A direct cost's type **\[C\]**.
     DirectCostType {
         Invoice = "invoice",
         Expense = "expense",
@@ -336,7 +336,7 @@ pub struct CostCode {
     pub origin_id: Option<String>,
 }
 
-/// A cost type (`line_item_types`); `base_type` may be null **[C]**.
+/// A cost type (`line_item_types`); `base_type` may be null **\[C\]**.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct CostType {
     #[serde(deserialize_with = "de::int")]
