@@ -911,6 +911,33 @@ options = { work_order_account = "58100", purchase_order_account = "58200" }
     );
     let e = Config::parse(&bad, "mlc.toml").unwrap_err().to_string();
     assert!(e.contains("retainage_account"), "{e}");
+    // The README's example configuration is accepted as written.
+    let example = toml.split("[flows.").next().expect("connections").to_string()
+        + r#"
+[flows.procore-deltek-vendors]
+source = "procore"
+target = "deltek"
+every = "1d"
+
+[flows.procore-deltek-ap-subcontract]
+source = "procore"
+target = "deltek"
+every = "15m"
+options = { retainage = "gross", retainage_account = "20150" }
+
+[flows.procore-deltek-ap-direct]
+source = "procore"
+target = "deltek"
+every = "1d"
+
+[flows.procore-deltek-commitments]
+source = "procore"
+target = "deltek"
+every = "1d"
+options = { work_order_account = "58100", purchase_order_account = "58200", offset_account = "29100" }
+"#;
+    let cfg = Config::parse(&example, "mlc.toml").expect("the README example parses");
+    assert_eq!(cfg.flows.len(), 4);
     let kinds = mlc_flows::catalog::kind_names();
     for k in [VENDORS, SUBCONTRACT, DIRECT, COMMITMENTS] {
         assert!(kinds.contains(&k), "{k} registers itself");
