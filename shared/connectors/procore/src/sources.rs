@@ -19,8 +19,9 @@
 //! moved to the newest stamp seen minus the overlap when the last page is read), and the pass in
 //! progress (the projects still to visit, the listing, the `Total` the first page reported). A
 //! poller that dies resumes at its page; a project added in Procore joins the next pass (from the
-//! flows' first-poll start); a project the app may no longer read is skipped for this pass with
-//! a warning and keeps its `since`, so nothing it holds is lost when access returns.
+//! flows' first-poll start); a project the app may no longer read (403, or 404: deleted) is
+//! skipped for this pass with a warning and keeps its `since`, so nothing it holds is lost when
+//! access returns.
 //!
 //! **Records moving while we page.** Procore lists in storage order; a record created during a
 //! pass lands on a later page, but one deleted (or moved out of the window) shifts the rest
@@ -263,8 +264,9 @@ impl ProjectPoller {
         let what = format!("the {} of project {project}", listing.key().replace('_', " "));
         let page = match self.client.list_page(&path, &query, pos.page, &what).await {
             Ok(p) => p,
-            Err(e @ ProcoreError::Forbidden { .. }) => {
-                // The app may no longer read this project: the others go on; its `since` stays.
+            Err(e) if matches!(e, ProcoreError::Forbidden { .. }) || e.is_not_found() => {
+                // The app may no longer read this project (or it is gone): the others go on; its
+                // `since` stays, so nothing it holds is lost when access returns.
                 tracing::warn!(system = "procore", project, error = %e, "skipping a project this pass");
                 c.pass.remove(0);
                 c.listing = 0;

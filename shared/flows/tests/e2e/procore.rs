@@ -363,8 +363,15 @@ async fn net_retainage_direct_cost_rules_and_the_unmapped_cost_code_waits_then_r
 }
 
 fn requisition_client(w: &SimWorld, page_size: u32) -> ProcoreClient {
+    client_with(w, json!({"page_size": page_size}))
+}
+
+fn client_with(w: &SimWorld, extra: Value) -> ProcoreClient {
     let c = w.connection("procore").expect("procore");
-    let mut opts = json!({"base_url": c.base_url, "spike_limit": 0, "page_size": page_size, "timeout_secs": 5});
+    let mut opts = json!({"base_url": c.base_url, "spike_limit": 0, "timeout_secs": 5});
+    if let (Some(o), Value::Object(x)) = (opts.as_object_mut(), extra) {
+        o.extend(x);
+    }
     for (k, v) in c.settings {
         opts[k] = v;
     }
@@ -436,6 +443,43 @@ async fn discovery_pages_by_link_per_project_and_misses_nothing_added_or_removed
     let value: Value = serde_json::from_str(&cursor.as_ref().expect("cursor").value).expect("json");
     assert!(value["at"][format!("{p0}/requisitions")]["since"].is_string(), "{value}");
     assert!(value["pass"].as_array().is_some_and(|a| a.is_empty()), "the pass is over: {value}");
+}
+
+/// Every hint of one full pass of `src` from `cursor`; returns the hints and the cursor after.
+async fn one_pass(src: &RequisitionSource, mut cursor: Option<Cursor>) -> (BTreeSet<String>, Option<Cursor>) {
+    let ctx = DiscoverContext { now: Utc::now(), start: None };
+    let mut seen = BTreeSet::new();
+    for _ in 0..100 {
+        let page = src.discover(cursor.as_ref(), &ctx).await.expect("discover");
+        seen.extend(page.hints.iter().map(|h| h.id.clone()));
+        cursor = Some(Cursor {
+            flow: "procore/requisition".into(),
+            value: page.next_cursor.expect("cursor"),
+            updated_at: Utc::now(),
+        });
+        if !page.has_more {
+            break;
+        }
+    }
+    (seen, cursor)
+}
+
+#[tokio::test]
+async fn a_project_the_app_may_no_longer_read_is_skipped_and_read_in_full_when_access_returns() {
+    let s = Setup::new(2);
+    let w = world(&s).await;
+    let (p0, p1) = (project_id(0), project_id(1));
+    let src = RequisitionSource::new("procore", client_with(&w, json!({"projects": [p0, p1]})), PollOptions::default());
+    action(&w, "set_install", json!({"projects": [p1]})).await;
+    let (seen, cursor) = one_pass(&src, None).await;
+    assert!(
+        !seen.is_empty() && seen.iter().all(|h| h.starts_with(&format!("{p1}/"))),
+        "the other job is read: {seen:?}"
+    );
+    action(&w, "set_install", json!({"projects": null})).await;
+    let (seen, _) = one_pass(&src, cursor).await;
+    let p0_all = procore(&w).lock().requisitions.iter().filter(|r| r.project_id == p0).count();
+    assert_eq!(seen.iter().filter(|h| h.starts_with(&format!("{p0}/"))).count(), p0_all, "nothing of it was lost");
 }
 
 #[tokio::test]
@@ -655,7 +699,14 @@ async fn token_expiry_mid_run_and_a_restart_mid_run_post_everything_once() {
     h.run(VENDORS).await;
     // The first poll of direct costs dies part-way: Procore fails the listing after two pages.
     let faults = w.handle("procore").expect("procore").faults().clone();
-    let rule = faults.add(FaultRule::new("GET", "*/direct_costs", Fault::status(404)).skip(2));
+    let uninstalled = Fault::Status {
+        status: 403,
+        retry_after_secs: None,
+        retry_after_http_date: false,
+        body: Some(r#"{"errors":["App is not connected to this company."]}"#.into()),
+        content_type: None,
+    };
+    let rule = faults.add(FaultRule::new("GET", "*/direct_costs", uninstalled).skip(2));
     assert!(h.rt.poll(DIRECT).await.is_err(), "discovery stopped mid-pass");
     let cursor = store.get_cursor("procore/direct-cost").await.expect("cursor").expect("kept at its page");
     faults.remove(rule);
