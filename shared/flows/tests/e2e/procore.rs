@@ -496,6 +496,37 @@ async fn commitments_post_once_revisions_post_only_the_difference_and_every_entr
         assert!(je.debits == je.credits && !je.debits.is_zero(), "{r} balances");
         assert!(je.lines.iter().any(|l| l.0 == "29100" && l.1 == "|"), "{r}: offset line without a project");
     }
+    // Every status rule: committed commitments and approved change orders post, the rest wait
+    // or are skipped with their code.
+    let items = h.items(COMMITMENTS).await;
+    let sim = procore(&w);
+    let (commitments, change_orders) = {
+        let st = sim.lock();
+        (st.commitments.clone(), st.change_orders.clone())
+    };
+    for c in &commitments {
+        let prefix = match c.kind {
+            mlc_sim::procore::model::CommitmentKind::WorkOrderContract => "wo",
+            mlc_sim::procore::model::CommitmentKind::PurchaseOrderContract => "po",
+        };
+        let it = item(&items, &format!("{prefix}:{}/{}", c.project_id, c.id)).expect("every commitment has an item");
+        let want = match c.status.as_str() {
+            "Approved" | "Complete" | "Partially Received" | "Received" | "Closed" => "posted",
+            "Void" | "Terminated" => "void",
+            _ => "not_committed",
+        };
+        assert_eq!(it.code.as_deref(), Some(want), "{} {}: {:?}", c.number, c.status, it.reason);
+    }
+    for co in &change_orders {
+        let it = item(&items, &format!("co:{}/{}", co.project_id, co.id)).expect("every change order has an item");
+        let want = match co.status.as_str() {
+            "approved" => "posted",
+            "void" | "rejected" | "not_proceeding" => "change_order_void",
+            "no_charge" => "no_charge",
+            _ => "change_order_pending",
+        };
+        assert_eq!(it.code.as_deref(), Some(want), "change order {} {}: {:?}", co.id, co.status, it.reason);
+    }
     // A second poll of the same data posts nothing.
     h.run(COMMITMENTS).await;
     assert_eq!(journal_entries(&w).len(), first.len());
