@@ -607,6 +607,46 @@ async fn commitments_post_once_revisions_post_only_the_difference_and_every_entr
     }
 }
 
+#[tokio::test]
+async fn origin_id_write_back_is_off_by_default_and_when_on_stamps_each_posted_record_once() {
+    let s = Setup::new(2);
+    let w = world(&s).await;
+    let mut fl = flows();
+    fl[1] = (
+        SUBCONTRACT,
+        flow(None, "procore", "deltek", json!({"initial_lookback_days": 0, "write_back_origin_id": true})),
+    );
+    let h = Harness::new(&w, fl).await;
+    map_reference_data(&h, 2, true).await;
+    run_all(&h).await;
+    let (reqs, dcs) = {
+        let st = procore(&w);
+        let st = st.lock();
+        (st.requisitions.clone(), st.direct_costs.clone())
+    };
+    // Off by default: no direct cost carries an origin id.
+    assert!(h.count(DIRECT, ItemState::Posted).await > 0);
+    assert!(dcs.iter().all(|d| d.origin_id.is_none()), "nothing written to Procore by the direct flow");
+    // On: every posted invoice is stamped with its voucher (and so locked in Procore).
+    let items = h.items(SUBCONTRACT).await;
+    let posted: Vec<&WorkItem> = items.iter().filter(|i| i.state == ItemState::Posted).collect();
+    assert!(!posted.is_empty());
+    for i in &posted {
+        let id: i64 = i.doc_id.split('/').nth(1).and_then(|x| x.parse().ok()).expect("id");
+        let r = reqs.iter().find(|r| r.id == id).expect("requisition");
+        let target = i.target.as_ref().expect("target");
+        assert_eq!(r.origin_id.as_deref(), Some(format!("deltek:{}", target.id).as_str()), "{}", i.key);
+        let trail = h.store.audit_trail(&i.key).await.expect("trail");
+        assert!(trail.iter().any(|a| a.event == "source_told"), "{}", i.key);
+    }
+    assert!(reqs.iter().filter(|r| r.status != "approved").all(|r| r.origin_id.is_none()), "only posted ones");
+    // The stamp changes Procore's updated_at, not the document: the next poll posts nothing.
+    let before = vouchers(&w).len();
+    h.run(SUBCONTRACT).await;
+    assert_eq!(vouchers(&w).len(), before);
+    assert_eq!(h.count(SUBCONTRACT, ItemState::Posted).await, posted.len());
+}
+
 /// Deltek with one posted AP voucher (so the visibility check has amounts to read).
 fn deltek_with_posted_history(projects: usize) -> DeltekScenario {
     let file = mlc_sim::deltek::state::ApFile::new("HANDKEYED0601", "Keyed by hand", 202_506).voucher(
