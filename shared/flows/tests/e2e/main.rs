@@ -3,5 +3,6 @@
 //! test binary for every integration (one module each), so they link once.
 
 mod platform;
+mod procore;
 mod reliability;
 mod support;
