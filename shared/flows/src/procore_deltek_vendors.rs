@@ -84,7 +84,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let poll = PollOptions { overlap: chrono::Duration::seconds(opts.overlap_secs as i64) };
     let conn = ctx.settings.source.clone();
     let source = ctx.source("vendor", || Ok(VendorSource::new(&conn, procore, poll)))?;
-    let target = Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers));
+    let target =
+        Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers, ctx.engine.sequences()));
     let flow = Vendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND) };
     ctx.add(flow, source, target)
 }

@@ -129,10 +129,9 @@ pub struct VendorDoc {
     pub vendor: Vendor,
     /// The Deltek vendor number this source record is already paired with (a `vendor` mapping).
     pub paired: Option<String>,
-    /// The source record's id, for new vendor numbers made from it.
+    /// The source record's id, for new vendor numbers made from it (and to remember its values
+    /// as last synced).
     pub source_id: String,
-    /// Where the source's values as last synced are remembered (see [`VendorFirmTarget::remember`]).
-    pub memo_key: String,
 }
 
 /// How new vendor numbers are made.
@@ -161,17 +160,23 @@ impl VendorFirmTarget {
         VendorFirmTarget { spec: spec(connection, "vendor-firm"), client, numbers, memory }
     }
 
+    /// Where a source vendor's values as last synced into this connection are remembered.
+    fn memo_key(&self, doc: &VendorDoc) -> String {
+        let system = doc.vendor.source.as_ref().map(|s| s.system.as_str()).unwrap_or("");
+        format!("synced#{}#{system}#{}", self.spec.connection, doc.source_id)
+    }
+
     /// Remember the source's values as now synced (after a create, an update or a pairing).
-    pub async fn remember(&self, doc: &VendorDoc) -> Result<(), StepError> {
+    async fn remember(&self, doc: &VendorDoc) -> Result<(), StepError> {
         let json = serde_json::to_string(&doc.vendor).unwrap_or_default();
-        self.memory.remember(&doc.memo_key, &json).await.map_err(|e| StepError::retryable(e.to_string()))
+        self.memory.remember(&self.memo_key(doc), &json).await.map_err(|e| StepError::retryable(e.to_string()))
     }
 
     /// What the firm should become: `None` the first time this source record meets this firm
     /// (pairing alone writes nothing); otherwise the firm as it is, with the fields whose source
     /// value changed since the last sync.
     async fn wanted(&self, firm: &VendorFirm, t: &VendorDoc) -> Result<Option<Vendor>, StepError> {
-        let memo = self.memory.recall(&t.memo_key).await.map_err(|e| StepError::retryable(e.to_string()))?;
+        let memo = self.memory.recall(&self.memo_key(t)).await.map_err(|e| StepError::retryable(e.to_string()))?;
         let Some(prev) = memo.and_then(|m| serde_json::from_str::<Vendor>(&m).ok()) else {
             return Ok(None);
         };
@@ -311,7 +316,12 @@ impl Target for VendorFirmTarget {
     async fn lookup(&self, t: &VendorDoc) -> Result<Option<Found>, StepError> {
         let Some(firm) = self.firm_for(t).await? else { return Ok(None) };
         let up_to_date = match self.wanted(&firm, t).await? {
-            None => true,
+            None => {
+                // First meeting of this source record and this firm: the pairing writes nothing,
+                // and what the source says now is the base later changes are measured against.
+                self.remember(t).await?;
+                true
+            }
             Some(want) => self.client.vendor_is_up_to_date(&firm, &want),
         };
         let mut found = Found::new(firm_ref(&firm));
@@ -322,7 +332,9 @@ impl Target for VendorFirmTarget {
     async fn create(&self, t: &VendorDoc) -> Result<TargetRef, StepError> {
         let mut v = t.vendor.clone();
         v.code = self.new_vendor_number(t).await?;
-        Ok(firm_ref(&self.client.create_vendor(&v).await?))
+        let created = firm_ref(&self.client.create_vendor(&v).await?);
+        self.remember(t).await?;
+        Ok(created)
     }
 
     async fn update(&self, t: &VendorDoc, existing: &TargetRef) -> Result<TargetRef, StepError> {
@@ -331,7 +343,9 @@ impl Target for VendorFirmTarget {
             StepError::retryable(format!("Deltek vendor {vendor_no} was found a moment ago and is gone now"))
         })?;
         let v = self.wanted(&firm, t).await?.unwrap_or_else(|| wanted_for(&firm, &firm.to_domain()));
-        Ok(firm_ref(&self.client.update_vendor(&firm, &v).await?))
+        let updated = firm_ref(&self.client.update_vendor(&firm, &v).await?);
+        self.remember(t).await?;
+        Ok(updated)
     }
 }
 
