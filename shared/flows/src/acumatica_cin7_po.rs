@@ -21,7 +21,7 @@
 //!
 //! **Target** ([`PurchaseTarget`]): found by its origin (`Acumatica Normal PO000013`, in
 //! `AdditionalAttribute<origin_attribute>` and the note) before any create and after a lost
-//! answer; created `DRAFT`, lines posted as a draft order, then authorised. A purchase an earlier
+//! answer (once made, by the learnt pairing `cin7_purchase`, read by ID); created `DRAFT`, lines posted as a draft order, then authorised. A purchase an earlier
 //! attempt left at the draft stage is finished, never created twice. A later change of the
 //! Acumatica order is refused once Cin7 has authorised the purchase (Cin7 takes no changes to an
 //! authorised order), naming the purchase.
@@ -35,7 +35,7 @@ use mlc_cin7::writes::{OrderLineDraft, PurchaseDraft};
 use mlc_cin7::{Cin7Connection, PurchaseDoc, PurchaseTarget};
 use mlc_core::connect::BuildError;
 use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc};
-use mlc_core::engine::model::ItemSummary;
+use mlc_core::engine::model::{ItemSummary, TargetRef};
 use mlc_core::engine::parts::{FlowDef, SourceRecord};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use rust_decimal::Decimal;
@@ -61,6 +61,15 @@ mlc_core::register_mapping_kind!(
     "cin7_product",
     &["cin7-product", "cin7_sku"],
     "Acumatica InventoryID → Cin7 product SKU"
+);
+
+/// Acumatica purchase order (its `id`) → the Cin7 purchase ml-connector raised for it (learnt).
+pub const CIN7_PURCHASE: MappingKind = MappingKind::named("cin7_purchase");
+mlc_core::register_mapping_kind!(
+    K_CIN7_PURCHASE,
+    "cin7_purchase",
+    &["cin7-purchase"],
+    "Acumatica purchase order id → the Cin7 purchase raised for it (learnt; read by ID instead of searched)"
 );
 
 /// Stable skip codes of this flow.
@@ -246,7 +255,7 @@ impl FlowDef for AcumaticaCin7Po {
     fn required_mappings(&self, doc: &SourceDoc<Arc<PurchaseOrder>>) -> Vec<MappingKey> {
         let po = &doc.record;
         let k = |kind: MappingKind, s: &str| MappingKey::new(&self.scope, kind, s);
-        let mut keys = vec![k(CIN7_SUPPLIER, &po.vendor_id), k(PO_ORIGIN, &po.id)];
+        let mut keys = vec![k(CIN7_SUPPLIER, &po.vendor_id), k(PO_ORIGIN, &po.id), k(CIN7_PURCHASE, &po.id)];
         if let Some(w) = warehouse_of(po) {
             keys.push(k(CIN7_LOCATION, w));
         }
@@ -265,6 +274,7 @@ impl FlowDef for AcumaticaCin7Po {
         let name = format!("{} {}", po.kind, po.order_nbr);
         let mut r = Resolver::new(set, &self.scope);
         let known = r.resolve_optional(PO_ORIGIN, &po.id).and_then(|o| o.strip_prefix("cin7:").map(str::to_string));
+        let paired = r.resolve_optional(CIN7_PURCHASE, &po.id);
         let supplier = r.resolve(CIN7_SUPPLIER, &po.vendor_id);
         let location = match warehouse_of(po) {
             Some(w) => r.resolve(CIN7_LOCATION, w),
@@ -322,7 +332,13 @@ impl FlowDef for AcumaticaCin7Po {
             memo: po.description.clone(),
             lines,
         };
-        Ok(PurchaseDoc { draft, label: format!("Acumatica order {name} (vendor {})", po.vendor_id), known })
+        Ok(PurchaseDoc {
+            draft,
+            label: format!("Acumatica order {name} (vendor {})", po.vendor_id),
+            known,
+            paired,
+            not_before: None,
+        })
     }
 
     fn plan(&self, _doc: &PurchaseDoc, found: Option<Found>) -> Plan {
@@ -331,6 +347,10 @@ impl FlowDef for AcumaticaCin7Po {
             Some(f) if f.up_to_date => Plan::Matched(f.target),
             Some(f) => Plan::Update(f.target),
         }
+    }
+
+    fn pairings(&self, doc: &SourceDoc<Arc<PurchaseOrder>>, target: &TargetRef) -> Vec<(MappingKey, String)> {
+        vec![(MappingKey::new(&self.scope, CIN7_PURCHASE, &doc.record.id), target.id.clone())]
     }
 }
 

@@ -250,7 +250,16 @@ impl Target for BillTarget {
         let mut draft = self.link(doc).await?;
         draft.description = Some(doc.origin.clone());
         draft.hold = doc.state == BillState::Hold;
-        let bill = self.client.create_bill_once(&draft).await?.into_record();
+        // The engine looked the bill up just before, under the natural-key lock: create without a
+        // second lookup; a lost answer is looked up at once (and left in doubt if not found).
+        let bill = match self.client.create_bill(&draft).await {
+            Ok(b) => b,
+            Err(e) if e.is_in_doubt() => match self.existing(doc).await? {
+                Some(b) => b,
+                None => return Err(e.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
         let what = Self::tref(&bill).display.unwrap_or_default();
         match self.advance(bill, doc.state).await {
             Ok(b) => Ok(Self::tref(&b)),
@@ -379,8 +388,16 @@ impl Target for PurchaseOrderTarget {
     }
 
     async fn create(&self, doc: &PoDoc) -> Result<TargetRef, StepError> {
-        let p = self.client.create_purchase_order_once(&doc.draft).await?;
-        Ok(Self::tref(p.record()))
+        // Looked up by the engine just before, under the natural-key lock; a lost answer is looked up at once.
+        let p = match self.client.create_purchase_order(&doc.draft).await {
+            Ok(p) => p,
+            Err(e) if e.is_in_doubt() => match self.existing(doc).await? {
+                Some(p) => p,
+                None => return Err(e.into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self::tref(&p))
     }
 
     async fn update(&self, doc: &PoDoc, existing: &TargetRef) -> Result<TargetRef, StepError> {

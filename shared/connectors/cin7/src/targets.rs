@@ -14,6 +14,7 @@
 //!   write; this part reads and writes.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use mlc_core::engine::flow::{Found, StepError};
 use mlc_core::engine::model::{DocFacts, TargetRef};
 use mlc_core::engine::parts::{Target, TargetSpec};
@@ -39,6 +40,12 @@ pub struct PurchaseDoc {
     /// The Cin7 purchase this order is already known to be (the order came from Cin7 in the first
     /// place): it is read by ID instead of searched for, and never written.
     pub known: Option<String>,
+    /// The purchase ml-connector made for this origin before (the stored pairing): read by ID,
+    /// and used when it still carries the origin, instead of searching the supplier's purchases.
+    pub paired: Option<String>,
+    /// Only purchases Cin7 stamped after this can be this one: bounds the search to the supplier's
+    /// recent purchases. Leave it `None` unless the bound is certain (a missed match is a second purchase).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl PurchaseDoc {
@@ -83,9 +90,17 @@ impl PurchaseTarget {
         Ok(d)
     }
 
-    async fn existing(&self, draft: &PurchaseDraft) -> Result<Option<Purchase>, Cin7Error> {
-        let found = self.client.find_purchases_by_reference(&draft.supplier_name, &draft.reference, None).await?;
-        Ok(found.into_iter().find(|p| !p.is_voided()))
+    async fn existing(&self, doc: &PurchaseDoc, draft: &PurchaseDraft) -> Result<Option<Purchase>, Cin7Error> {
+        if let Some(id) = &doc.paired
+            && let Some(p) = self.client.get_purchase(id).await?
+            && carries(&p, &draft.reference)
+            && !p.is_voided()
+        {
+            return Ok(Some(p));
+        }
+        let found =
+            self.client.find_purchase_by_reference(&draft.supplier_name, &draft.reference, doc.not_before).await?;
+        Ok(found.filter(|p| !p.is_voided()))
     }
 
     /// Whether the purchase's order holds exactly the draft's lines (product, quantity, price).
@@ -142,7 +157,7 @@ impl Target for PurchaseTarget {
             return Ok(Some(f));
         }
         let draft = self.named(doc).await?;
-        let Some(p) = self.existing(&draft).await? else { return Ok(None) };
+        let Some(p) = self.existing(doc, &draft).await? else { return Ok(None) };
         let facts = DocFacts {
             source_doc: Some(doc.draft.reference.clone()),
             amount: p.order.totals.before_tax,
@@ -157,7 +172,8 @@ impl Target for PurchaseTarget {
 
     async fn create(&self, doc: &PurchaseDoc) -> Result<TargetRef, StepError> {
         let draft = self.named(doc).await?;
-        Ok(Self::tref(self.client.create_purchase_once(&draft, None).await?.record()))
+        // The engine looked it up just before, under the natural-key lock: create without a second search.
+        Ok(Self::tref(self.client.finish_purchase(None, &draft, doc.not_before).await?.record()))
     }
 
     async fn update(&self, doc: &PurchaseDoc, existing: &TargetRef) -> Result<TargetRef, StepError> {
@@ -171,10 +187,18 @@ impl Target for PurchaseTarget {
                 )))
             }
             Some(p) if p.order.status == DocStatus::Authorised => Ok(Self::tref(&p)),
-            // Left at the draft stage by an earlier attempt (or deleted): finish it, found by reference.
-            _ => Ok(Self::tref(self.client.create_purchase_once(&draft, None).await?.record())),
+            // Left at the draft stage by an earlier attempt: finish it.
+            Some(p) => Ok(Self::tref(self.client.finish_purchase(Some(p), &draft, doc.not_before).await?.record())),
+            // Gone since the lookup: made again, found by reference first.
+            None => Ok(Self::tref(self.client.create_purchase_once(&draft, doc.not_before).await?.record())),
         }
     }
+}
+
+/// Whether a purchase carries `reference` (in an additional attribute or its note).
+fn carries(p: &Purchase, reference: &str) -> bool {
+    let r = reference.trim();
+    p.additional_attributes.values().any(|v| v.trim() == r) || p.note.as_deref().is_some_and(|n| n.trim() == r)
 }
 
 /// Suppliers, read and written for the two-way supplier sync (which decides what to write).

@@ -374,6 +374,17 @@ impl Cin7Client {
         }
     }
 
+    /// The newest purchase of `supplier_name` carrying `reference` (reads candidates newest first
+    /// and stops at the first match: the lookup before a create).
+    pub async fn find_purchase_by_reference(
+        &self,
+        supplier_name: &str,
+        reference: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Option<Purchase>, Cin7Error> {
+        Ok(self.purchases_by_reference(supplier_name, reference, since, true).await?.into_iter().next())
+    }
+
     /// Make one Cin7 purchase for `draft`: found by reference (among those Cin7 stamped after
     /// `since`, when given) or created as a draft; its lines posted as a draft, then authorised in
     /// the separate call. Resumes a purchase an earlier attempt left at the draft stage.
@@ -382,9 +393,21 @@ impl Cin7Client {
         draft: &PurchaseDraft,
         since: Option<DateTime<Utc>>,
     ) -> Result<Written<Purchase>, Cin7Error> {
+        let found = self.find_purchase_by_reference(&draft.supplier_name, &draft.reference, since).await?;
+        self.finish_purchase(found, draft, since).await
+    }
+
+    /// [`Cin7Client::create_purchase_once`] after its lookup (a caller that has just looked the
+    /// purchase up, under a lock, need not look twice): `found` is finished (lines, authorise);
+    /// `None` creates the header first, and a lost answer is resolved by looking up again.
+    pub async fn finish_purchase(
+        &self,
+        found: Option<Purchase>,
+        draft: &PurchaseDraft,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Written<Purchase>, Cin7Error> {
         let mut created = false;
-        let first = self.purchases_by_reference(&draft.supplier_name, &draft.reference, since, true).await?;
-        let purchase = match first.into_iter().next() {
+        let purchase = match found {
             Some(p) => p,
             None => match self.create_purchase(draft).await {
                 Ok(p) => {
@@ -392,9 +415,7 @@ impl Cin7Client {
                     p
                 }
                 Err(e @ Cin7Error::InDoubt { .. }) => {
-                    let again =
-                        self.purchases_by_reference(&draft.supplier_name, &draft.reference, since, true).await?;
-                    match again.into_iter().next() {
+                    match self.find_purchase_by_reference(&draft.supplier_name, &draft.reference, since).await? {
                         Some(p) => p,
                         None => return Err(e),
                     }

@@ -647,7 +647,13 @@ async fn calls_per_bill_per_supplier_and_per_purchase_with_deltek_flows_on_the_s
     let cin7 = w.handle("cin7").expect("cin7");
     let reads0 = cin7.calls().count("GET", "/advanced-purchase");
     let a1 = acu_calls();
+    let routes0 = w.handle("acumatica").expect("acumatica").calls().counts();
     poll(&h, BILL).await;
+    let routes1 = w.handle("acumatica").expect("acumatica").calls().counts();
+    let diff = |k: &String, n: &usize| n - routes0.get(k).copied().unwrap_or(0);
+    let by_route: Vec<String> =
+        routes1.iter().filter(|(k, n)| diff(k, n) > 0).map(|(k, n)| format!("{k} {}", diff(k, n))).collect();
+    let bill_calls: usize = routes1.iter().filter(|(k, _)| k.contains("/Bill")).map(|(k, n)| diff(k, n)).sum();
     let bills = h.count(BILL, ItemState::Posted).await;
     let orders = h.count(PO, ItemState::Posted).await;
     let acu_docs = (acu_calls() - a1) as f64;
@@ -658,9 +664,11 @@ async fn calls_per_bill_per_supplier_and_per_purchase_with_deltek_flows_on_the_s
     println!("\nCin7 ↔ Acumatica calls (issue 13, measure)");
     println!("  Acumatica calls per synced supplier (first sync, {synced} suppliers): {per_supplier:.2}");
     println!(
-        "  Acumatica calls for {bills} bills and {orders} orders: {acu_docs} ({:.2} per document)",
-        acu_docs / (bills + orders) as f64
+        "  Acumatica calls for {bills} bills and {orders} orders: {acu_docs} ({:.2} per document); on bill routes {bill_calls} ({:.2} per posted bill)",
+        acu_docs / (bills + orders) as f64,
+        bill_calls as f64 / bills as f64
     );
+    println!("  by route: {}", by_route.join(", "));
     println!(
         "  Cin7 purchase reads: {reads} for {purchases} purchases, feeding 3 flows ({deltek_items} Deltek AP items too): {:.2} per purchase",
         reads as f64 / purchases as f64
@@ -669,4 +677,5 @@ async fn calls_per_bill_per_supplier_and_per_purchase_with_deltek_flows_on_the_s
     assert!(deltek_items >= purchases, "the Deltek AP flow saw every purchase from the same reads");
     assert!(per_supplier < 4.0, "{per_supplier}");
     assert!(acu_docs / ((bills + orders) as f64) < 8.0, "{acu_docs}");
+    assert!(bill_calls <= 2 * bills, "a lookup and a create per bill: {bill_calls} for {bills}");
 }
