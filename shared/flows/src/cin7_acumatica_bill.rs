@@ -380,24 +380,42 @@ impl FlowDef for Cin7AcumaticaBill {
                     codes::DRAFT,
                     format!("supplier invoice of purchase {} is a draft in Cin7 (not authorised yet)", p.order_number),
                 ),
-                DocStatus::Voided => Eligibility::skip(codes::VOIDED, "supplier invoice was voided in Cin7"),
-                other => {
-                    Eligibility::skip(codes::OTHER_STATUS, format!("supplier invoice status is {}", other.as_str()))
-                }
+                DocStatus::Voided => Eligibility::skip(
+                    codes::VOIDED,
+                    format!("the supplier invoice of purchase {} was voided in Cin7", p.order_number),
+                ),
+                other => Eligibility::skip(
+                    codes::OTHER_STATUS,
+                    format!(
+                        "the supplier invoice of purchase {} is {} in Cin7; only authorised (or paid) invoices post",
+                        p.order_number,
+                        other.as_str()
+                    ),
+                ),
             },
             (_, _, Some(c)) => match &c.status {
                 s if s.is_authorised() => match self.opts.credit_notes {
                     CreditNotes::DebitAdjustment => Eligibility::Eligible,
                     CreditNotes::Hold => Eligibility::skip(
                         codes::CREDIT_NOTE_HELD,
-                        "credit note held (option credit_notes = \"hold\"): enter the debit adjustment in Acumatica by hand, or set credit_notes = \"debit_adjustment\" and replay",
+                        format!(
+                            "credit note of purchase {} held (option credit_notes = \"hold\"): enter the debit adjustment in Acumatica by hand, or set credit_notes = \"debit_adjustment\" and replay",
+                            p.order_number
+                        ),
                     ),
                 },
-                DocStatus::Draft => {
-                    Eligibility::skip(codes::DRAFT, "credit note is a draft in Cin7 (not authorised yet)")
-                }
-                DocStatus::Voided => Eligibility::skip(codes::VOIDED, "credit note was voided in Cin7"),
-                other => Eligibility::skip(codes::OTHER_STATUS, format!("credit note status is {}", other.as_str())),
+                DocStatus::Draft => Eligibility::skip(
+                    codes::DRAFT,
+                    format!("the credit note of purchase {} is a draft in Cin7 (not authorised yet)", p.order_number),
+                ),
+                DocStatus::Voided => Eligibility::skip(
+                    codes::VOIDED,
+                    format!("the credit note of purchase {} was voided in Cin7", p.order_number),
+                ),
+                other => Eligibility::skip(
+                    codes::OTHER_STATUS,
+                    format!("the credit note of purchase {} is {} in Cin7", p.order_number, other.as_str()),
+                ),
             },
             _ => Eligibility::skip(codes::VOIDED, "the document is no longer in the purchase"),
         }

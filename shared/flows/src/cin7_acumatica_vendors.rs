@@ -504,10 +504,27 @@ impl<S: PartySide> SyncTarget<S> {
         doc.code.clone().or_else(|| p.code.clone())
     }
 
+    /// The record found carries no shared code yet: it gets this one.
     fn needs_code(doc: &SyncDoc<S::Extra>, p: &Party<S::Record>) -> bool {
-        doc.code
-            .as_deref()
-            .is_some_and(|c| p.code.as_deref().is_none_or(|pc| !pc.trim().eq_ignore_ascii_case(c.trim())))
+        doc.code.is_some() && p.code.is_none()
+    }
+
+    /// The record found (by name) belongs to another pair: it carries another shared code. Never
+    /// overwritten; a person tells the two apart.
+    fn other_pair(&self, doc: &SyncDoc<S::Extra>, p: &Party<S::Record>) -> Result<(), StepError> {
+        match (&doc.code, &p.code) {
+            (Some(mine), Some(theirs)) if !mine.trim().eq_ignore_ascii_case(theirs.trim()) => {
+                Err(StepError::permanent(format!(
+                    "{}: the {} record with its name, {}, already carries the shared code {theirs}, not {mine}: \
+                 two parties share a name — rename one of them, or correct the code in Cin7 ({}), then replay",
+                    doc.label,
+                    self.side.title(),
+                    p.tref.display.as_deref().unwrap_or(&p.tref.id),
+                    "its additional attribute"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn plan(&self, doc: &SyncDoc<S::Extra>, p: &Party<S::Record>) -> Result<(Option<String>, Merge), StepError> {
@@ -603,6 +620,7 @@ impl<S: PartySide> Target for SyncTarget<S> {
 
     async fn lookup(&self, doc: &Self::Doc) -> Result<Option<Found>, StepError> {
         let Some(p) = self.side.find(doc).await? else { return Ok(None) };
+        self.other_pair(doc, &p)?;
         let (_, m) = self.plan(doc, &p).await?;
         let mut found =
             Found::new(p.tref.clone()).with_facts(DocFacts { label: p.tref.display.clone(), ..Default::default() });
@@ -628,6 +646,7 @@ impl<S: PartySide> Target for SyncTarget<S> {
                 existing.display.as_deref().unwrap_or(&existing.id)
             ))
         })?;
+        self.other_pair(doc, &p)?;
         let (code, m) = self.plan(doc, &p).await?;
         let set_code = Self::needs_code(doc, &p);
         let mut tref = p.tref.clone();

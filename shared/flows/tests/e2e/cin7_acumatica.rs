@@ -679,3 +679,30 @@ async fn calls_per_bill_per_supplier_and_per_purchase_with_deltek_flows_on_the_s
     assert!(acu_docs / ((bills + orders) as f64) < 8.0, "{acu_docs}");
     assert!(bill_calls <= 2 * bills, "a lookup and a create per bill: {bill_calls} for {bills}");
 }
+
+#[tokio::test]
+async fn a_supplier_of_the_same_name_carrying_another_code_is_never_taken_over() {
+    let w = world().await;
+    let h = Harness::new(&w, flows(json!({}), docs())).await;
+    // Cin7 already has a "Millbrook Facility Services" paired with another code.
+    let mut attributes = BTreeMap::new();
+    attributes.insert(1u8, "V99999".to_string());
+    let draft = mlc_cin7::writes::SupplierDraft {
+        name: Some("Millbrook Facility Services".into()),
+        currency: Some("USD".into()),
+        payment_term: Some("30 days".into()),
+        account_payable: Some("800".into()),
+        tax_rule: Some("Tax Exempt".into()),
+        attributes,
+        ..Default::default()
+    };
+    cin7_client(&h).create_supplier_once(&draft).await.expect("supplier");
+    let before = puts(&w, "cin7", "PUT", "/supplier");
+    poll(&h, SUPPLIERS).await;
+    let item = h.items(SUPPLIERS).await.into_iter().find(|i| i.summary.label.contains("V10038")).expect("item");
+    let why = item.reason.clone().unwrap_or_default();
+    assert_eq!(item.state, ItemState::Failed, "{why}");
+    assert!(why.contains("already carries the shared code V99999") && why.contains("rename one of them"), "{why}");
+    assert_eq!(supplier_with_code(&h, "V99999").await.name, "Millbrook Facility Services", "its code is untouched");
+    assert_eq!(puts(&w, "cin7", "PUT", "/supplier") - before, 0, "nothing written to it");
+}
