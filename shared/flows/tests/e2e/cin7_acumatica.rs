@@ -706,3 +706,43 @@ async fn a_supplier_of_the_same_name_carrying_another_code_is_never_taken_over()
     assert_eq!(supplier_with_code(&h, "V99999").await.name, "Millbrook Facility Services", "its code is untouched");
     assert_eq!(puts(&w, "cin7", "PUT", "/supplier") - before, 0, "nothing written to it");
 }
+
+#[tokio::test]
+async fn the_remaining_skip_rules_each_carry_their_code() {
+    let w = world().await;
+    let mut all = flows(json!({}), docs());
+    for (name, f) in all.iter_mut() {
+        if *name == BILL {
+            f.options.insert("credit_notes".into(), json!("hold"));
+        }
+    }
+    let h = Harness::new(&w, all).await;
+    reference_mappings(&h).await;
+    // A supplier deprecated in Cin7, and an Acumatica order sent back for approval.
+    let s = supplier_with_code(&h, "V10020").await;
+    let deprecate = mlc_cin7::writes::SupplierDraft { status: Some("Deprecated".into()), ..Default::default() };
+    cin7_client(&h).update_supplier(&s.id, &deprecate).await.expect("deprecate");
+    acu(&w)
+        .action(
+            "edit_record".into(),
+            json!({"entity": "PurchaseOrder", "keys": ["Normal", "PO000003"], "fields": {"Status": {"value": "Pending Approval"}}}),
+        )
+        .await
+        .expect("pending approval");
+    poll(&h, VENDORS).await;
+    poll(&h, SUPPLIERS).await;
+    poll(&h, BILL).await;
+    poll(&h, PO_IN).await;
+    let codes = |items: Vec<WorkItem>| by_code(&items);
+    assert!(codes(h.items(VENDORS).await).contains_key("skipped:supplier_deprecated"));
+    let bills = codes(h.items(BILL).await);
+    assert_eq!(bills.get("skipped:credit_note_held"), Some(&1), "{bills:?}");
+    assert_eq!(bills.get("posted:posted"), Some(&4), "the invoices still post: {bills:?}");
+    let inbound = h.items(PO_IN).await;
+    let pending = inbound.iter().find(|i| i.code.as_deref() == Some("not_approved")).expect("not_approved");
+    assert!(
+        pending.reason.as_deref().is_some_and(|r| r.contains("PO000003") && r.contains("approval")),
+        "{:?}",
+        pending.reason
+    );
+}
