@@ -7,7 +7,12 @@
 //! source record holds, which are eligible, the mappings they need and how they map. It
 //! registers its kind with [`register_flow_kind!`]. The engine does everything around it.
 
+pub mod acumatica_cin7_po;
+pub mod acumatica_cin7_suppliers;
 pub mod catalog;
+pub mod cin7_acumatica_bill;
+pub mod cin7_acumatica_po;
+pub mod cin7_acumatica_vendors;
 pub mod cin7_deltek_ap;
 pub mod cin7_deltek_vendors;
 pub mod config;

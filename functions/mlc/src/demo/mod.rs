@@ -11,6 +11,7 @@
 //! what was skipped by reason code, what waits for a mapping or a person's review, what failed and
 //! why, the run ledger, API calls per connection, and what to do next.
 
+pub mod cin7_acumatica;
 pub mod cin7_deltek;
 pub mod procore_deltek;
 
