@@ -93,19 +93,20 @@ pub mod ping;
 pub mod purchase_orders;
 pub mod reference;
 pub mod settings;
+pub mod sources;
 pub mod suppliers;
 pub mod webhook;
 
 pub use client::{CoupaClient, CoupaRules};
 pub use connection::{CREDENTIAL_FIELDS, CoupaConnection};
 pub use errors::CoupaError;
-pub use invoices::{ExportMark, ExportPass};
+pub use invoices::{ExportMark, ExportPass, InvoiceStamp, StampPage};
 pub use model::{
     Account, Address, Allocation, BankAddress, Charge, Contact, Country, Currency, CurrencyRef, IntegrationRecord,
     Invoice, InvoiceLine, OrderLine, PaymentTerm, Phone, PurchaseOrder, RemitTo, Supplier, SupplierInformation,
     SupplierRef, TaxLine,
 };
-pub use paging::Pager;
+pub use paging::{KeysetPage, Pager};
 pub use settings::{ClientAuthMode, CoupaCredentials, CoupaSettings};
 pub use suppliers::SupplierChanges;
 pub use webhook::{CoupaWebhook, ENTITY_INVOICE, ENTITY_PURCHASE_ORDER, ENTITY_SUPPLIER, parse_events, webhook_source};
