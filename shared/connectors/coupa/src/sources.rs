@@ -126,6 +126,18 @@ pub fn content_version(inv: &Invoice) -> String {
     Sha256::digest(&json).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The observed version of a listed approved invoice: its stamp (what a webhook says too), plus
+/// the number of whole `period`s it has waited since, once it has waited one (so a poll reads a
+/// waiting invoice again once per period, and not more often).
+pub fn recheck_version(updated_at: DateTime<Utc>, now: DateTime<Utc>, period: Duration) -> String {
+    let stamp = version_stamp(updated_at);
+    let period = period.num_seconds().max(60);
+    match (now - updated_at).num_seconds() / period {
+        n if n <= 0 => stamp,
+        n => format!("{stamp}#r{n}"),
+    }
+}
+
 /// The version the invoice had while approved (for a voided one: what its AP item was keyed by).
 fn approved_twin(inv: &Invoice) -> String {
     let mut v = inv.clone();
@@ -205,15 +217,8 @@ impl InvoiceSource {
         &self.client
     }
 
-    /// The observed version of a listed approved invoice: its stamp, plus the recheck period
-    /// count once it has waited longer than one period.
     fn observed(&self, updated_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-        let stamp = version_stamp(updated_at);
-        let period = self.opts.recheck.num_seconds().max(60);
-        match (now - updated_at).num_seconds() / period {
-            n if n <= 0 => stamp,
-            n => format!("{stamp}#r{n}"),
-        }
+        recheck_version(updated_at, now, self.opts.recheck)
     }
 
     fn item_key(flow: &str, hint: &Hint, inv: &Invoice, version: &str) -> ItemKey {
@@ -455,6 +460,22 @@ impl Source for SupplierSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiting_invoice_is_read_again_once_per_recheck_period() {
+        let t = Utc::now() - Duration::minutes(150);
+        let hour = Duration::minutes(60);
+        let stamp = version_stamp(t);
+        assert_eq!(recheck_version(t, t + Duration::minutes(59), hour), stamp, "fresh: what a webhook says");
+        assert_eq!(recheck_version(t, t + Duration::minutes(61), hour), format!("{stamp}#r1"));
+        assert_eq!(recheck_version(t, t + Duration::minutes(119), hour), format!("{stamp}#r1"), "once per period");
+        assert_eq!(recheck_version(t, t + Duration::minutes(125), hour), format!("{stamp}#r2"));
+        assert_eq!(
+            recheck_version(t, t + Duration::seconds(90), Duration::seconds(5)),
+            format!("{stamp}#r1"),
+            "a minute at least"
+        );
+    }
 
     #[test]
     fn versions_ignore_the_flag_the_stamps_and_written_back_fields() {
