@@ -609,3 +609,62 @@ async fn facts(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Out;
+
+    fn ctx(dir: &Path) -> DemoCtx {
+        DemoCtx {
+            dir: dir.join("coupa-deltek"),
+            out: Out { json: true },
+            args: super::super::DemoArgs {
+                integration: Some("coupa-deltek".into()),
+                list: false,
+                fresh: false,
+                seed: mlc_sim::coupa::DEFAULT_SEED,
+                purchases: 0,
+                webhook_loss: 0.0,
+                rate_window_ms: 1000,
+            },
+        }
+    }
+
+    /// The demo tells every story of the issue, and a second run posts nothing new.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_tells_its_stories_and_a_second_run_posts_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let r = run(ctx(tmp.path())).await.expect("first run");
+        assert!(r.first_run);
+        let ap = &r.flows[AP];
+        assert!(ap.posted >= 20, "{:?}", ap.posted);
+        assert_eq!(
+            ap.needs_mapping_by_key.keys().collect::<Vec<_>>(),
+            [&format!("account \"{}\" ({SCOPE})", demo::UNMAPPED_SEGMENT)]
+        );
+        assert!(ap.failed.is_empty() && r.flows[VOIDS].failed.is_empty() && r.flows[VENDORS].failed.is_empty());
+        assert_eq!(r.flows[VOIDS].posted, 1, "the void after export is reversed");
+        let fact = |k: &str| r.facts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        for k in [
+            "Coupa calls per posted invoice",
+            "webhook receipt → voucher posted",
+            "429 burst",
+            "multi-project bill",
+            "PO revised after approval",
+            "voided after export",
+            "remit-to change",
+        ] {
+            assert!(!fact(k).is_empty(), "fact {k:?} missing: {:?}", r.facts);
+        }
+        assert!(fact("signed webhooks").contains("2 refused with 401"), "{}", fact("signed webhooks"));
+        assert_eq!(r.duplicate_deliveries, 1);
+        assert!(r.next_steps[0].contains("fix-mappings.csv"), "{:?}", r.next_steps);
+
+        let again = run(ctx(tmp.path())).await.expect("second run");
+        assert!(!again.first_run);
+        for (flow, t) in &again.flows {
+            assert_eq!(t.posted, 0, "{flow} posted again");
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! Invoices: what the AP and voids flows call.
 //!
 //! The export-flag pattern (fact sheet §5): collect the ids of `status=approved&exported=false`
-//! (and, in a separate pass, `status=voided&exported=false`), read each invoice, post it, then
+//! (and, in a separate pass, `status=voided&exported=false`), or page them by key
+//! ([`CoupaClient::invoice_stamps_after`], what the flows' source does; its voided pass goes by
+//! watermark instead, see there), read each invoice, post it, then
 //! mark it with `PUT /api/invoices/{id}?exported=true` — a request of its own, since Coupa may
 //! ignore other changes sent with it. The optional write-back of the Deltek voucher id into a
 //! custom field is another, separate PUT. With one read and one mark per invoice and the id
