@@ -211,6 +211,10 @@ impl Coding {
             let total: Decimal = coding.iter().map(|(_, a)| *a).sum();
             let mut tax_left = line_tax;
             for (i, (account, amount)) in coding.iter().enumerate() {
+                if amount.is_zero() && line_tax.is_zero() {
+                    // A zero line (a comment, a fully credited split) moves nothing and needs no mapping.
+                    continue;
+                }
                 let account_code = account.and_then(|a| self.gl_code(a)).ok_or_else(|| {
                     MapError::Invalid(format!(
                         "line {} ({}) of {what} has no GL code: its Coupa account lacks segment {:?}; code the line in Coupa, then replay",
@@ -833,6 +837,130 @@ mod tests {
         assert!(bad.check().unwrap_err().contains("page_size = 80"));
         let bad = ApOptions { voucher_id_field: Some(" ".into()), ..ApOptions::default() };
         assert!(bad.check().unwrap_err().contains("voucher_id_field"));
+    }
+
+    fn coupa_invoice(v: serde_json::Value) -> Invoice {
+        serde_json::from_value(v).expect("invoice")
+    }
+
+    fn acc(id: i64, segs: [&str; 3]) -> serde_json::Value {
+        serde_json::json!({"id": id, "segment-1": segs[0], "segment-2": segs[1], "segment-3": segs[2]})
+    }
+
+    fn mappings(skip: &[&str]) -> MappingSet {
+        let mut set = MappingSet::new();
+        for (kind, code, target) in [
+            (MappingKind::VENDOR, "5", "CASCSTRU"),
+            (MappingKind::ACCOUNT, "5110", "52100"),
+            (MappingKind::ACCOUNT, "6310", "60300"),
+            (MappingKind::PROJECT, "2024031", "2024031.00"),
+            (MappingKind::PROJECT, "2023014", "2023014.00"),
+            (MappingKind::PROJECT, "0000000", "OH-0001.00"),
+        ] {
+            if !skip.contains(&code) {
+                set.insert(MappingKey::new(SCOPE, kind, code), target);
+            }
+        }
+        set
+    }
+
+    fn source() -> SourceRef {
+        SourceRef { system: "coupa".into(), entity: "invoice".into(), id: "8001".into(), version: "v".into() }
+    }
+
+    /// Split coding, a PO line, a charge without an account, header tax: every amount lands.
+    #[test]
+    fn coupa_coding_becomes_voucher_lines() {
+        let inv = coupa_invoice(serde_json::json!({
+            "id": 8001, "invoice-number": "CSE-1", "invoice-date": "2025-06-01", "status": "approved",
+            "currency": {"code": "USD"}, "supplier": {"id": 5, "name": "Cascadia"},
+            "net-due-date": "2025-07-01", "payment-term": {"code": "Net 30"},
+            "total-with-taxes": "1323.25", "tax-amount": "98.25",
+            "invoice-lines": [
+                {"line-num": 1, "description": "Review", "price": "1000", "total": "1000.00",
+                 "account": acc(1, ["5110", "100", "2024031"]),
+                 "account-allocations": [{"amount": "600", "account": acc(1, ["5110", "100", "2024031"])},
+                                         {"amount": "400", "account": acc(2, ["5110", "100", "2023014"])}]},
+                {"line-num": 2, "description": "Paper", "quantity": "4", "price": "50", "total": "200.00",
+                 "po-number": "4500001", "account": acc(3, ["6310", "100", "0000000"])},
+                {"line-num": 3, "description": "Note", "price": "0", "total": "0", "account": acc(9, ["9999", "", ""])}
+            ],
+            "invoice-charges": [{"type": "InvoiceShippingCharge", "total": "25.00"}],
+            "tax-lines": [{"amount": "98.25", "rate": "10.25", "code": "WA-SALES"}]
+        }));
+        let coding = Coding::default();
+        let keys = coding.keys(SCOPE, &inv);
+        assert!(!keys.iter().any(|k| k.source == "9999"), "a zero line needs no mapping: {keys:?}");
+        let v = coding.voucher(SCOPE, source(), &inv, &mappings(&[]), None).expect("voucher");
+        let lines: Vec<(&str, Decimal, Option<&str>, Option<&str>)> = v
+            .lines
+            .iter()
+            .map(|l| (l.account.as_str(), l.net_amount, l.project.as_ref().map(|p| p.top()), l.po_number.as_deref()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("52100", Decimal::from(600), Some("2024031.00"), None),
+                ("52100", Decimal::from(400), Some("2023014.00"), None),
+                ("60300", Decimal::from(200), Some("OH-0001.00"), Some("4500001")),
+                ("52100", Decimal::from(25), Some("2024031.00"), None),
+            ]
+        );
+        assert_eq!(v.lines[3].description, "Shipping");
+        assert_eq!(
+            (v.header_tax, v.total, v.po_number.as_deref()),
+            (Decimal::new(9825, 2), Decimal::new(132325, 2), Some("4500001"))
+        );
+        assert_eq!((v.vendor.as_str(), v.terms.as_deref()), ("CASCSTRU", Some("Net 30")));
+        assert_eq!(v.due_date, NaiveDate::from_ymd_opt(2025, 7, 1));
+
+        // Every missing mapping at once.
+        match coding.voucher(SCOPE, source(), &inv, &mappings(&["5", "6310"]), None) {
+            Err(MapError::Missing(m)) => assert_eq!(m.len(), 2, "{m:?}"),
+            other => panic!("{other:?}"),
+        }
+        // Tax as its own line needs the tax code's account.
+        let line_tax = Coding { tax: TaxMode::Line, ..Coding::default() };
+        match line_tax.voucher(SCOPE, source(), &inv, &mappings(&[]), None) {
+            Err(MapError::Missing(m)) => assert_eq!(m[0].source, "tax:WA-SALES"),
+            other => panic!("{other:?}"),
+        }
+        // The reversal: a credit memo of the same lines, numbered -VOID, dated the void.
+        let day = NaiveDate::from_ymd_opt(2025, 6, 20).expect("date");
+        let r = coding.voucher(SCOPE, source(), &inv, &mappings(&[]), Some(day)).expect("reversal");
+        assert_eq!((r.invoice_number.as_str(), r.kind, r.invoice_date), ("CSE-1-VOID", DocumentKind::CreditMemo, day));
+        assert_eq!(r.signed_total(), -v.total);
+    }
+
+    #[test]
+    fn a_credit_note_books_negative_and_bad_data_names_the_fix() {
+        let cn = coupa_invoice(serde_json::json!({
+            "id": 8002, "invoice-number": "77", "invoice-date": "2025-06-02", "status": "approved",
+            "document-type": "Credit Note", "currency": {"code": "USD"}, "supplier": {"id": 5, "name": "Cascadia"},
+            "total-with-taxes": "-250.00",
+            "invoice-lines": [{"line-num": 1, "description": "Credit", "price": "-250", "total": "-250.00",
+                               "account": acc(1, ["5110", "100", "2024031"])}]
+        }));
+        let v = Coding::default().voucher(SCOPE, source(), &cn, &mappings(&[]), None).expect("voucher");
+        assert_eq!(
+            (v.invoice_number.as_str(), v.kind, v.total),
+            ("CN-77", DocumentKind::CreditMemo, Decimal::from(250))
+        );
+        assert_eq!(v.signed_total(), Decimal::from(-250));
+        let mut bad = cn.clone();
+        bad.total_with_taxes = Decimal::from(-300);
+        match Coding::default().voucher(SCOPE, source(), &bad, &mappings(&[]), None) {
+            Err(MapError::Invalid(m)) => assert!(m.contains("total-with-taxes") && m.contains("77"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let mut uncoded = cn.clone();
+        uncoded.invoice_lines[0].account = None;
+        match Coding::default().voucher(SCOPE, source(), &uncoded, &mappings(&[]), None) {
+            Err(MapError::Invalid(m)) => {
+                assert!(m.contains("has no GL code") && m.contains("code the line in Coupa"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
