@@ -25,9 +25,9 @@ use std::sync::Arc;
 
 use mlc_cin7::{Cin7Connection, ListOptions, Supplier, SupplierSource};
 use mlc_core::connect::BuildError;
-use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc};
+use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc, StepError};
 use mlc_core::engine::model::{ItemSummary, TargetRef};
-use mlc_core::engine::parts::{FlowDef, SourceRecord};
+use mlc_core::engine::parts::{FlowDef, SourceRecord, Target};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet};
 use mlc_deltek::targets::vendor_number_of;
 use mlc_deltek::{DeltekConnection, VendorDoc, VendorFirmTarget, VendorNumbers};
@@ -87,14 +87,18 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let list = ListOptions { page_size: opts.page_size, overlap: chrono::Duration::seconds(opts.overlap_secs as i64) };
     let conn = ctx.settings.source.clone();
     let source = ctx.source("supplier", || Ok(SupplierSource::new(&conn, cin7, list)))?;
-    let target = Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers));
-    let flow = Cin7DeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND) };
+    let target =
+        Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers, ctx.engine.sequences()));
+    let flow =
+        Cin7DeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND), target: target.clone() };
     ctx.add(flow, source, target)
 }
 
 pub struct Cin7DeltekVendors {
     name: String,
     scope: String,
+    /// To remember what was synced (the target keeps that memory).
+    target: Arc<VendorFirmTarget>,
 }
 
 fn fingerprint(s: &Supplier) -> String {
@@ -167,7 +171,8 @@ impl FlowDef for Cin7DeltekVendors {
         }
         // The Deltek vendor number is decided at write time (pairing, found firm, or new number).
         vendor.code = paired.clone().unwrap_or_default();
-        Ok(VendorDoc { vendor, paired, source_id: doc.record.id.clone() })
+        let memo_key = format!("synced#{}#{}#{}", self.scope, doc.record.id, self.target.spec().connection);
+        Ok(VendorDoc { vendor, paired, source_id: doc.record.id.clone(), memo_key })
     }
 
     fn plan(&self, _t: &VendorDoc, found: Option<Found>) -> Plan {
@@ -180,5 +185,14 @@ impl FlowDef for Cin7DeltekVendors {
 
     fn pairings(&self, doc: &SourceDoc<Arc<Supplier>>, target: &TargetRef) -> Vec<(MappingKey, String)> {
         vec![(MappingKey::new(&self.scope, MappingKind::VENDOR, &doc.record.id), vendor_number_of(target))]
+    }
+
+    async fn after_settled(&self, doc: &SourceDoc<Arc<Supplier>>, _target: &TargetRef) -> Result<(), StepError> {
+        // What was synced now is the base the next change is measured against.
+        let set = MappingSet::new();
+        match self.map(doc, &set) {
+            Ok(v) => self.target.remember(&v).await,
+            Err(_) => Ok(()),
+        }
     }
 }

@@ -4,4 +4,5 @@
 
 mod coupa_deltek;
 mod platform;
+mod reliability;
 mod support;
