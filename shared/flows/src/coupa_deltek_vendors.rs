@@ -17,7 +17,10 @@
 //!
 //! **Finding the firm** ([`VendorFirmTarget`]): the stored pairing, else a firm with the same tax
 //! number, else one with the exact name — a vendor keyed by hand in Deltek is reused and its
-//! pairing learnt, never duplicated. New vendor numbers follow `vendor_numbers` (`from_name`:
+//! pairing learnt, never duplicated. Pairing alone writes nothing (the firm keeps Deltek's own
+//! spelling); afterwards only fields whose Coupa value changed since the last sync are sent (the
+//! target remembers the supplier as last synced, per supplier and Deltek connection), so a
+//! remit-to changed in Coupa moves the firm's payment address and Deltek's own edits stay. New vendor numbers follow `vendor_numbers` (`from_name`:
 //! `Cascadia Structural Engineers` → `CASCSTRU`; `supplier_id`: the Coupa supplier number).
 //!
 //! **Eligibility** ([`codes`]): `active` suppliers sync; `draft` ones wait until Coupa activates
@@ -28,9 +31,9 @@ use std::sync::Arc;
 
 use mlc_core::connect::BuildError;
 use mlc_core::domain::{Address, AddressKind, SourceRef, Status, Vendor};
-use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc};
+use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc, StepError};
 use mlc_core::engine::model::{ItemSummary, TargetRef};
-use mlc_core::engine::parts::{FlowDef, SourceRecord};
+use mlc_core::engine::parts::{FlowDef, SourceRecord, Target};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use mlc_coupa::CoupaConnection;
 use mlc_coupa::sources::{SupplierListOptions, SupplierRecord, SupplierSource};
@@ -112,8 +115,14 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     };
     let conn = ctx.settings.source.clone();
     let source = ctx.source("supplier", || Ok(SupplierSource::new(&conn, coupa, list)))?;
-    let target = Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers));
-    let flow = CoupaDeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND), opts };
+    let target =
+        Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers, ctx.engine.sequences()));
+    let flow = CoupaDeltekVendors {
+        name: ctx.name.to_string(),
+        scope: ctx.mapping_scope(&KIND),
+        opts,
+        target: target.clone(),
+    };
     ctx.add(flow, source, target)
 }
 
@@ -121,6 +130,8 @@ pub struct CoupaDeltekVendors {
     name: String,
     scope: String,
     opts: VendorOptions,
+    /// To remember what was synced (the target keeps that memory).
+    target: Arc<VendorFirmTarget>,
 }
 
 fn address(kind: AddressKind, a: &mlc_coupa::Address) -> Option<Address> {
@@ -266,7 +277,8 @@ impl FlowDef for CoupaDeltekVendors {
         let mut vendor = to_vendor(&doc.record, terms);
         vendor.code = paired.clone().unwrap_or_default();
         let source_id = s.number.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| s.id.to_string());
-        Ok(VendorDoc { vendor, paired, source_id })
+        let memo_key = format!("synced#{}#coupa-supplier-{}#{}", self.scope, s.id, self.target.spec().connection);
+        Ok(VendorDoc { vendor, paired, source_id, memo_key })
     }
 
     fn plan(&self, _t: &VendorDoc, found: Option<Found>) -> Plan {
@@ -282,6 +294,14 @@ impl FlowDef for CoupaDeltekVendors {
             MappingKey::new(&self.scope, MappingKind::VENDOR, doc.record.supplier.id.to_string()),
             vendor_number_of(target),
         )]
+    }
+
+    async fn after_settled(&self, doc: &SourceDoc<SupplierRecord>, _target: &TargetRef) -> Result<(), StepError> {
+        // What was synced now is the base the supplier's next change is measured against.
+        match self.map(doc, &MappingSet::new()) {
+            Ok(v) => self.target.remember(&v).await,
+            Err(_) => Ok(()),
+        }
     }
 }
 
