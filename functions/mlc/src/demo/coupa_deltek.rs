@@ -664,6 +664,7 @@ mod tests {
         assert!(fact("signed webhooks").contains("2 refused with 401"), "{}", fact("signed webhooks"));
         assert_eq!(r.duplicate_deliveries, 1);
         assert!(r.next_steps[0].contains("fix-mappings.csv"), "{:?}", r.next_steps);
+        assert!(r.ledger.flows.values().all(|l| l.balances()), "every record accounted for: {:?}", r.ledger);
 
         let again = run(ctx(tmp.path())).await.expect("second run");
         assert!(!again.first_run);

@@ -851,3 +851,72 @@ async fn coupa_calls_per_posted_invoice_stay_near_two() {
     assert!(posted >= 100);
     assert!(ratio <= 2.5, "{ratio:.2} calls per posted invoice");
 }
+
+#[tokio::test]
+async fn suppliers_pair_by_tax_number_without_writing_and_later_changes_move_only_what_changed() {
+    let w = firm(0).await;
+    let h = Harness::new(&w.world, flows(json!({}), json!({}))).await;
+    h.run(VENDORS).await;
+    let items = h.items(VENDORS).await;
+    let states = by_state(&items);
+    assert_eq!(states.get("skipped:already_in_target"), Some(&20), "paired by tax number: {states:?}");
+    assert_eq!(states.get("posted"), Some(&4), "the four suppliers Deltek lacks are created: {states:?}");
+    let deltek = w.world.handle("deltek").expect("deltek");
+    assert_eq!(deltek.calls().count("PUT", "*firm*"), 0, "pairing alone writes nothing");
+    // Every supplier is paired (the AP flow's vendor mappings).
+    let ids: Vec<i64> = w.coupa.lock().suppliers.iter().map(|s| s.id).collect();
+    let keys: Vec<MappingKey> =
+        ids.iter().map(|id| MappingKey::new(SCOPE, MappingKind::VENDOR, id.to_string())).collect();
+    assert_eq!(h.store.get_mappings(&keys).await.expect("mappings").len(), ids.len());
+
+    // The remit-to moves to a lockbox (announced by the call-out): the payment address follows.
+    let (sid, name) = w
+        .coupa
+        .lock()
+        .suppliers
+        .iter()
+        .find(|s| s.number.as_deref() == Some(demo::REMIT_CHANGE_SUPPLIER))
+        .map(|s| (s.id, s.name.clone()))
+        .expect("supplier");
+    let before = w
+        .deltek
+        .lock()
+        .firms
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| (f.fed_id.clone(), f.vendor.clone()))
+        .expect("firm");
+    events_on(&w, demo::WEBHOOK_SECRET, None).await;
+    w.clock.advance(chrono::Duration::minutes(2));
+    action(
+        &w.coupa,
+        "update_supplier",
+        json!({"supplier_number": demo::REMIT_CHANGE_SUPPLIER,
+               "remit_to": {"street1": "PO Box 84120", "city": "Seattle", "state": "WA", "postal-code": "98124"}}),
+    )
+    .await;
+    deliver(&w, &h, Event::SupplierUpdated(sid), SendOptions::default()).await;
+    h.settle(Duration::from_secs(10)).await;
+    {
+        let st = w.deltek.lock();
+        let f = st.firms.iter().find(|f| f.name == name).expect("firm");
+        assert!(
+            f.addresses.iter().any(|a| a.payment.eq_ignore_ascii_case("y") && a.address1 == "PO Box 84120"),
+            "{:?}",
+            f.addresses
+        );
+        assert_eq!(
+            (f.fed_id.clone(), f.vendor.clone()),
+            before,
+            "the firm's tax number and vendor number stay Deltek's"
+        );
+    }
+    // Inactive and draft suppliers are left alone, with their reason.
+    w.clock.advance(chrono::Duration::minutes(2));
+    action(&w.coupa, "update_supplier", json!({"supplier_number": "S-1001", "status": "inactive"})).await;
+    action(&w.coupa, "update_supplier", json!({"supplier_number": "S-1002", "status": "draft"})).await;
+    h.run(VENDORS).await;
+    let items = h.items(VENDORS).await;
+    let codes: Vec<&str> = items.iter().filter_map(|i| i.code.as_deref()).collect();
+    assert!(codes.contains(&"supplier_inactive") && codes.contains(&"supplier_draft"), "{codes:?}");
+}
