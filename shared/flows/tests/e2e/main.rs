@@ -3,6 +3,7 @@
 //! test binary for every integration (one module each), so they link once.
 
 mod cin7_acumatica;
+mod coupa_deltek;
 mod platform;
 mod procore;
 mod reliability;
