@@ -31,9 +31,9 @@ use std::sync::Arc;
 
 use mlc_core::connect::BuildError;
 use mlc_core::domain::{Address, AddressKind, SourceRef, Status, Vendor};
-use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc, StepError};
+use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc};
 use mlc_core::engine::model::{ItemSummary, TargetRef};
-use mlc_core::engine::parts::{FlowDef, SourceRecord, Target};
+use mlc_core::engine::parts::{FlowDef, SourceRecord};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use mlc_coupa::CoupaConnection;
 use mlc_coupa::sources::{SupplierListOptions, SupplierRecord, SupplierSource};
@@ -117,12 +117,7 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let source = ctx.source("supplier", || Ok(SupplierSource::new(&conn, coupa, list)))?;
     let target =
         Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers, ctx.engine.sequences()));
-    let flow = CoupaDeltekVendors {
-        name: ctx.name.to_string(),
-        scope: ctx.mapping_scope(&KIND),
-        opts,
-        target: target.clone(),
-    };
+    let flow = CoupaDeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND), opts };
     ctx.add(flow, source, target)
 }
 
@@ -130,8 +125,6 @@ pub struct CoupaDeltekVendors {
     name: String,
     scope: String,
     opts: VendorOptions,
-    /// To remember what was synced (the target keeps that memory).
-    target: Arc<VendorFirmTarget>,
 }
 
 fn address(kind: AddressKind, a: &mlc_coupa::Address) -> Option<Address> {
@@ -277,8 +270,7 @@ impl FlowDef for CoupaDeltekVendors {
         let mut vendor = to_vendor(&doc.record, terms);
         vendor.code = paired.clone().unwrap_or_default();
         let source_id = s.number.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| s.id.to_string());
-        let memo_key = format!("synced#{}#coupa-supplier-{}#{}", self.scope, s.id, self.target.spec().connection);
-        Ok(VendorDoc { vendor, paired, source_id, memo_key })
+        Ok(VendorDoc { vendor, paired, source_id })
     }
 
     fn plan(&self, _t: &VendorDoc, found: Option<Found>) -> Plan {
@@ -294,14 +286,6 @@ impl FlowDef for CoupaDeltekVendors {
             MappingKey::new(&self.scope, MappingKind::VENDOR, doc.record.supplier.id.to_string()),
             vendor_number_of(target),
         )]
-    }
-
-    async fn after_settled(&self, doc: &SourceDoc<SupplierRecord>, _target: &TargetRef) -> Result<(), StepError> {
-        // What was synced now is the base the supplier's next change is measured against.
-        match self.map(doc, &MappingSet::new()) {
-            Ok(v) => self.target.remember(&v).await,
-            Err(_) => Ok(()),
-        }
     }
 }
 
