@@ -47,10 +47,10 @@
 //!   a refused password is never retried in a loop (VersaLex locks accounts).
 //! - **Base URL** ([`settings`]): a full configuration value (tenant domains differ; on premises
 //!   has its own host and port), never built from a tenant name.
-//! - **Rate limit** ([`client`]): about 5 requests/s *per API path* **[U]**: a token bucket per
-//!   path template (default 4/s) with jitter; 429 with or without `Retry-After`, and 503, backed
-//!   off by the kit with full jitter.
-//! - **Collections** ([`client`], [`kit_pending`]): `startIndex`/`count` advancing by what came
+//! - **Rate limit** ([`client`]): about 5 requests/s *per API path* **[U]**: the kit's per-path
+//!   budget (one token bucket per path template, default 4/s, shared by every client of the
+//!   tenant); 429 with or without `Retry-After`, and 503, backed off by the kit with full jitter.
+//! - **Collections** ([`client`]): the kit's `startIndex`/`count` paging advancing by what came
 //!   back **[C]**; page size limits unknown, so the server's clamp is followed; files arriving
 //!   between pages are caught (repeats dropped by id, a second walk when the total moved).
 //! - **Navigation by href** **[C]**: server-relative `_links.*.href` joined to the tenant's origin.
@@ -68,7 +68,7 @@
 //!   (SSO/proxy) is never data; redirects are not followed.
 //! - No webhooks: Cleo does not send any; inbound files are found by polling.
 //!
-//! Modules, bottom up: [`kit_pending`] (generic pieces bound for `mlc-http`), [`settings`],
+//! Modules, bottom up: [`settings`],
 //! [`errors`], [`auth`], [`model`], [`client`] (transport), [`folders`], [`files`], [`api`]
 //! ([`CleoClient`]), [`ping`], [`connection`].
 
@@ -79,7 +79,6 @@ pub mod connection;
 pub mod errors;
 pub mod files;
 pub mod folders;
-pub mod kit_pending;
 pub mod model;
 pub mod ping;
 pub mod settings;
