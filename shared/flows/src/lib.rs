@@ -10,6 +10,9 @@
 pub mod catalog;
 pub mod cin7_deltek_ap;
 pub mod cin7_deltek_vendors;
+pub mod cleo_deltek_ap810;
+pub mod cleo_deltek_ar997;
+pub mod deltek_cleo_ar810;
 pub mod config;
 pub mod runtime;
 pub mod schedule;

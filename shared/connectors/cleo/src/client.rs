@@ -36,11 +36,12 @@ use crate::model::CollectionPage;
 use crate::settings::{CleoCredentials, CleoSettings};
 
 /// The API's path templates, one rate budget each (relative to the tenant root).
-pub const PATH_TEMPLATES: [&str; 7] = [
+pub const PATH_TEMPLATES: [&str; 8] = [
     "api/authentication",
     "api/mailboxes",
     "api/mailboxes/{mailbox}",
     "api/mailboxes/{mailbox}/folders",
+    "api/mailboxes/{mailbox}/folders/{folder}",
     "api/mailboxes/{mailbox}/folders/{folder}/files",
     "api/mailboxes/{mailbox}/folders/{folder}/files/{file}",
     "api/mailboxes/{mailbox}/folders/{folder}/files/{file}/content",

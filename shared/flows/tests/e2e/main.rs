@@ -2,5 +2,6 @@
 //! the engine's in-memory ports, against the vendor simulators over real HTTP on loopback. One
 //! test binary for every integration (one module each), so they link once.
 
+mod deltek_cleo;
 mod platform;
 mod support;

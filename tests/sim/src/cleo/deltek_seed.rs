@@ -77,6 +77,21 @@ pub fn po_projects(c: &DemoCompany) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The mappings (scope `cleo-deltek`) a finance team prepares for the subcontractor's inbound
+/// 810s: `(kind, source, target)` — its N1 seller id → the Deltek vendor, → the subcontract
+/// expense account, and each subcontract PO → the project it belongs to.
+pub fn demo_mappings(c: &DemoCompany) -> Vec<(String, String, String)> {
+    let seller = c.subcontractor.profile.sender_id.trim().to_string();
+    let mut out = vec![
+        ("vendor".to_string(), seller.clone(), c.subcontractor.deltek_id.clone()),
+        ("account".to_string(), seller, SUBCONTRACT_ACCOUNT.to_string()),
+    ];
+    for (po, wbs1, wbs2) in po_projects(c) {
+        out.push(("project".to_string(), po, format!("{wbs1}|{wbs2}")));
+    }
+    out
+}
+
 /// The Deltek scenario for the demo seed, as the JSON `/__sim/seed` takes.
 pub fn deltek_seed_json(seed: u64) -> Value {
     deltek_seed(&demo_company(seed)).to_json()
