@@ -20,7 +20,14 @@ use mlc_sim::deltek::DeltekSim;
 use mlc_sim::world::SimWorld;
 use serde_json::{Value, json};
 
-use crate::support::{Harness, flow};
+use mlc_core::domain::{ArInvoice, ArInvoiceDraft, ArLine, DocumentKind, Party, SourceRef};
+use mlc_core::engine::memory::{MemoryQueue, MemorySecrets, MemoryStore};
+use mlc_core::engine::ports::{Clock, Queue, SecretStore, SystemClock};
+use mlc_flows::Runtime;
+use mlc_flows::config::Config;
+use rust_decimal::Decimal;
+
+use crate::support::{Harness, flow, quick};
 
 const AR: &str = "deltek-cleo-ar810";
 const AP: &str = "cleo-deltek-ap810";
@@ -37,6 +44,57 @@ struct Env {
 /// The demo company in both simulators (partners poll only when told), Cleo's rate limit on
 /// (5/s per path, the client paces at 4/s), and the three flows.
 async fn env_with(cleo_scenario: CleoScenario, switches: CleoSwitches, cleo_opts: Value) -> Env {
+    let (world, cleo, deltek) = world(cleo_scenario, switches, cleo_opts).await;
+    let h = harness(&world, None).await;
+    Env { world, cleo, deltek, h }
+}
+
+/// The configuration of the three flows over a world.
+fn config(world: &SimWorld) -> Config {
+    let mut c = world.config();
+    quick(&mut c);
+    for (name, f) in [
+        (AR, flow(None, "deltek", "cleo", json!({"start_period": 202505}))),
+        (AP, flow(None, "cleo", "deltek", json!({}))),
+        (ACK, flow(None, "cleo", "cleo", json!({}))),
+    ] {
+        c.flows.insert(name.into(), f);
+    }
+    c
+}
+
+/// A runtime over `ports` (fresh when `None`): a restart is a new runtime over the same store.
+async fn harness(
+    world: &SimWorld,
+    ports: Option<(&Arc<MemoryStore>, &Arc<MemoryQueue>, &Arc<MemorySecrets>)>,
+) -> Harness {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, queue, secrets) = match ports {
+        Some((s, q, x)) => (s.clone(), q.clone(), x.clone()),
+        None => {
+            let secrets = Arc::new(MemorySecrets::default());
+            world.store_credentials(secrets.as_ref()).await.expect("credentials");
+            (Arc::new(MemoryStore::new()), Arc::new(MemoryQueue::new(clock.clone(), 25)), secrets)
+        }
+    };
+    let rt = Runtime::build(
+        config(world),
+        store.clone() as Arc<dyn mlc_core::engine::ports::Store>,
+        queue.clone() as Arc<dyn Queue>,
+        secrets.clone() as Arc<dyn SecretStore>,
+        clock,
+    )
+    .await
+    .expect("runtime");
+    assert!(rt.unavailable.is_empty(), "flows unavailable: {:?}", rt.unavailable);
+    Harness { rt, store, queue, secrets }
+}
+
+async fn world(
+    cleo_scenario: CleoScenario,
+    switches: CleoSwitches,
+    cleo_opts: Value,
+) -> (SimWorld, Arc<CleoSim>, Arc<DeltekSim>) {
     let clock = SimClock::real();
     let company = demo_company(DEFAULT_SEED);
     let mut world = SimWorld::new(clock.clone());
@@ -55,16 +113,7 @@ async fn env_with(cleo_scenario: CleoScenario, switches: CleoSwitches, cleo_opts
     }
     world.set_option("deltek", "max_calls_per_second", json!(0));
     world.set_option("deltek", "batch_linger_ms", json!(10));
-    let h = Harness::new(
-        &world,
-        vec![
-            (AR, flow(None, "deltek", "cleo", json!({"start_period": 202505}))),
-            (AP, flow(None, "cleo", "deltek", json!({}))),
-            (ACK, flow(None, "cleo", "cleo", json!({}))),
-        ],
-    )
-    .await;
-    Env { world, cleo, deltek, h }
+    (world, cleo, deltek)
 }
 
 fn quiet() -> CleoSwitches {
@@ -111,6 +160,54 @@ impl Env {
     }
 }
 
+/// An 810 from the subcontractor, rendered with its own profile: `numbers` invoices from
+/// `first`, all quoting the first subcontract PO.
+fn sub_810(first: u32, count: u32, isa13: u32) -> Vec<u8> {
+    let c = demo_company(DEFAULT_SEED);
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 5, 28).expect("date");
+    let invoices: Vec<ArInvoice> = (first..first + count)
+        .map(|n| {
+            let amount = Decimal::new(100_000 + i64::from(n) * 7, 2);
+            ArInvoice::try_new(ArInvoiceDraft {
+                source: SourceRef { system: "test".into(), entity: "i".into(), id: n.to_string(), version: "1".into() },
+                kind: DocumentKind::Invoice,
+                invoice_number: format!("GRD-T{n:05}"),
+                invoice_date: day,
+                due_date: None,
+                currency: mlc_core::money::Currency::USD,
+                seller: Party { name: c.subcontractor.name.clone(), id: Some("GRANITERIDGE".into()), address: None },
+                buyer: Party { name: c.name.clone(), id: Some(c.isa_id.clone()), address: None },
+                po_number: Some(c.subcontract_pos[0].clone()),
+                terms: None,
+                lines: vec![ArLine {
+                    line_no: 1,
+                    description: "Geotechnical borings and logs".into(),
+                    item_id: Some("SVC-101".into()),
+                    quantity: Decimal::ONE,
+                    unit: "HR".into(),
+                    unit_price: amount,
+                    amount,
+                    tax_amount: Decimal::ZERO,
+                    project: None,
+                    account: None,
+                }],
+                header_tax: Decimal::ZERO,
+                charges: Decimal::ZERO,
+                total: amount,
+                tolerance: Default::default(),
+            })
+            .expect("invoice")
+        })
+        .collect();
+    let now = chrono::NaiveDate::from_ymd_opt(2025, 5, 29).and_then(|d| d.and_hms_opt(9, 0, 0)).expect("now");
+    mlc_x12::render_810(&invoices, &c.subcontractor.profile, mlc_x12::Numbers::single(isa13), now).expect("810").bytes
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 fn isa13(bytes: &[u8]) -> u32 {
     let f = mlc_x12::parse(bytes).expect("x12");
     f.interchanges[0].header.control.trim().parse().expect("isa13")
@@ -121,9 +218,6 @@ async fn outbound_810s_go_to_each_partner_and_997s_accept_or_reject_them() {
     let e = env().await;
     e.h.run(AR).await;
     let company = demo_company(DEFAULT_SEED);
-    for i in e.h.items(AR).await {
-        eprintln!("{} {:?} {:?} {}", i.key, i.state, i.code, i.reason.clone().unwrap_or_default());
-    }
     let posted = e.items_in(AR, ItemState::Posted).await;
     assert!(posted.len() >= 6, "every EDI client's invoices: {}", posted.len());
     let skipped = e.items_in(AR, ItemState::Skipped).await;
@@ -176,4 +270,126 @@ async fn outbound_810s_go_to_each_partner_and_997s_accept_or_reject_them() {
     let calls = e.world.handle("cleo").expect("cleo").calls().count("POST", FILES);
     e.h.run(AR).await;
     assert_eq!(e.world.handle("cleo").expect("cleo").calls().count("POST", FILES), calls);
+}
+
+#[tokio::test]
+async fn inbound_810s_post_once_broken_files_are_held_whole_and_resends_are_recognised() {
+    let e = env().await;
+    e.map_inbound().await;
+    e.h.run(AP).await;
+    let log = e.action("partner_log", json!({"mailbox": "GRANITERIDGE"})).await;
+    let sent: Vec<&Value> = log["sent"].as_array().expect("sent").iter().collect();
+    let invoices = |variant: &str| -> Vec<String> {
+        sent.iter()
+            .filter(|s| s["variant"] == variant)
+            .flat_map(|s| s["invoices"].as_array().cloned().unwrap_or_default())
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let valid = invoices("valid");
+    assert!(valid.len() >= 6, "a month of invoices: {valid:?}");
+    let posted = e.items_in(AP, ItemState::Posted).await;
+    assert_eq!(posted.len(), valid.len(), "every valid invoice once: {:?}", e.h.items(AP).await);
+    let mut vouchers = e.vouchers();
+    vouchers.sort();
+    let mut want = valid.clone();
+    want.sort();
+    assert_eq!(vouchers, want, "one voucher per invoice, the duplicate re-send included");
+
+    // The broken file: held whole, the parser's precise error, rejected back by 997.
+    let failed = e.items_in(AP, ItemState::Failed).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let reason = failed[0].reason.clone().unwrap_or_default();
+    assert_eq!(failed[0].code.as_deref(), Some("invalid"));
+    assert!(
+        reason.contains("held whole") && reason.contains("SE01 at segment") && reason.contains("expected"),
+        "{reason}"
+    );
+    for b in invoices("broken") {
+        assert!(!vouchers.contains(&b), "nothing of the broken file posts ({b})");
+    }
+    // Picked up (kept, then deleted), and answered once per file: the re-send is not answered again.
+    assert!(e.files("GRANITERIDGE", "inbound").is_empty(), "every file picked up");
+    let answers = e.files("GRANITERIDGE", "acks");
+    assert_eq!(answers.len(), sent.len() - 1, "a 997 per file but the re-send");
+    let statuses: Vec<String> = answers
+        .iter()
+        .map(|(_, b)| {
+            let f = mlc_x12::parse(b).expect("997");
+            f.sets().iter().filter_map(|s| s.set.ack().map(|a| a.status.code().to_string())).collect::<String>()
+        })
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| s.as_str() == "R").count(), 1, "the broken file is rejected: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| s.as_str() == "A").count(), answers.len() - 1, "{statuses:?}");
+
+    // A renamed duplicate (same bytes, new name) posts nothing new; a changed file under an
+    // old name is not lost.
+    e.action("partner_send_810", json!({"mailbox": "GRANITERIDGE", "variant": "renamed_duplicate"})).await;
+    let old_name = sent[0]["name"].as_str().expect("name").to_string();
+    let changed = sub_810(1, 2, 777_001);
+    e.action(
+        "drop_file",
+        json!({"mailbox": "GRANITERIDGE", "folder": "inbound", "name": old_name, "base64": b64(&changed)}),
+    )
+    .await;
+    let outcomes = e.h.run(AP).await;
+    let now_posted = e.items_in(AP, ItemState::Posted).await;
+    assert_eq!(now_posted.len(), valid.len() + 2, "the two invoices of the changed file: {outcomes:?}");
+    assert_eq!(e.vouchers().len(), valid.len() + 2, "and nothing of the renamed duplicate");
+    assert!(outcomes.get(&mlc_core::engine::DocOutcome::Duplicate).copied().unwrap_or(0) >= 1, "{outcomes:?}");
+    // Everything seen again: nothing new.
+    e.h.run(AP).await;
+    assert_eq!(e.vouchers().len(), valid.len() + 2);
+}
+
+#[tokio::test]
+async fn a_500_invoice_interchange_posts_500_vouchers_none_twice_through_a_crash() {
+    let (world, cleo, deltek) =
+        world(demo(DEFAULT_SEED), quiet(), json!({"chunk_sets": 50, "requests_per_second": 0})).await;
+    // Only the big file in the inbound folder.
+    cleo.lock().mailboxes.iter_mut().filter(|m| m.alias == "GRANITERIDGE").for_each(|m| {
+        m.folders.iter_mut().for_each(|f| f.files.clear());
+    });
+    let big = sub_810(1, 500, 424_242);
+    let h1 = harness(&world, None).await;
+    let e = Env { world, cleo: cleo.clone(), deltek: deltek.clone(), h: h1 };
+    e.map_inbound().await;
+    e.action(
+        "drop_file",
+        json!({"mailbox": "GRANITERIDGE", "folder": "inbound", "name": "810_big.edi", "base64": b64(&big)}),
+    )
+    .await;
+    // One AP file's answer is lost (it was written): resolved by lookup, not written again.
+    e.world
+        .handle("deltek")
+        .expect("deltek")
+        .faults()
+        .add(FaultRule::new("POST", "/DataEntry/apControl", Fault::commit_then_reset(30)).skip(2).times(1));
+    e.h.rt.poll(AP).await.expect("poll");
+    // Work part of it, then "crash": deliveries taken and never settled (their lease lapses).
+    for _ in 0..4 {
+        for d in e.h.queue.receive(1, Duration::from_secs(30)).await.expect("receive") {
+            e.h.rt.settle(&d).await.expect("settle");
+        }
+    }
+    let abandoned = e.h.queue.receive(2, Duration::from_millis(300)).await.expect("receive");
+    assert!(!abandoned.is_empty(), "something in flight at the crash");
+    let mid = e.items_in(AP, ItemState::Posted).await.len();
+    assert!(mid > 0 && mid < 500, "the crash is in the middle: {mid} posted");
+    // Restart: a new runtime over the same store and queue.
+    let (store, queue, secrets) = (e.h.store.clone(), e.h.queue.clone(), e.h.secrets.clone());
+    let h2 = harness(&e.world, Some((&store, &queue, &secrets))).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    h2.settle(Duration::from_secs(60)).await;
+    let e = Env { h: h2, ..e };
+    let posted = e.items_in(AP, ItemState::Posted).await;
+    assert_eq!(
+        posted.len(),
+        500,
+        "{:?}",
+        e.h.items(AP).await.iter().filter(|i| i.state != ItemState::Posted).take(3).collect::<Vec<_>>()
+    );
+    let vouchers = e.vouchers();
+    let distinct: BTreeSet<&String> = vouchers.iter().collect();
+    assert_eq!((vouchers.len(), distinct.len()), (500, 500), "500 vouchers, none twice");
 }
