@@ -141,7 +141,7 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
 /// One document of an inbound file, as this flow sees it.
 #[derive(Debug, Clone)]
 pub enum InboundDoc {
-    Invoice { file: Arc<InboundFile>, invoice: InboundInvoice },
+    Invoice { file: Arc<InboundFile>, invoice: Box<InboundInvoice> },
     Held { file: Arc<InboundFile>, held: HeldFile },
 }
 
@@ -216,7 +216,7 @@ impl FlowDef for CleoDeltekAp810 {
                     currency: i.currency.as_deref().and_then(|c| c.parse().ok()),
                     document_date: i.date,
                 },
-                record: InboundDoc::Invoice { file: file.clone(), invoice: i.clone() },
+                record: InboundDoc::Invoice { file: file.clone(), invoice: Box::new(i.clone()) },
             });
         }
         out

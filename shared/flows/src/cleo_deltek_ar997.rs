@@ -73,7 +73,7 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
 /// One document of an inbound file for this flow.
 #[derive(Debug, Clone)]
 pub enum AckInDoc {
-    Ack { file: Arc<InboundFile>, ack: InboundAck },
+    Ack { file: Arc<InboundFile>, ack: Box<InboundAck> },
     Held { file: Arc<InboundFile>, held: HeldFile },
 }
 
@@ -131,7 +131,7 @@ impl FlowDef for CleoDeltekAr997 {
                     vendor: Some(file.partner_name.clone()),
                     ..Default::default()
                 },
-                record: AckInDoc::Ack { file: file.clone(), ack: a.clone() },
+                record: AckInDoc::Ack { file: file.clone(), ack: Box::new(a.clone()) },
             });
         }
         out
@@ -158,7 +158,7 @@ impl FlowDef for CleoDeltekAr997 {
         match &doc.record {
             AckInDoc::Held { file, held } => Err(MapError::Invalid(held.reason(file))),
             AckInDoc::Ack { file, ack } => {
-                Ok(AckDoc { partner: file.partner.clone(), ack: ack.clone(), file: file.label() })
+                Ok(AckDoc { partner: file.partner.clone(), ack: (**ack).clone(), file: file.label() })
             }
         }
     }

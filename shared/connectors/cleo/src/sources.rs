@@ -144,10 +144,10 @@ impl InboundSource {
         let conn = &self.spec.connection;
         let book = ledger::received_book(&self.engine, conn, &partner.key);
         let kept = book.get(hint_id).await.map_err(|e| store_error("the received book", e))?;
-        if let Some(entry) = kept {
-            if let Some(bytes) = ctx.blobs.get(&entry.sha256).await.map_err(|e| store_error("the kept file", e))? {
-                return Ok(Ok((bytes, entry)));
-            }
+        if let Some(entry) = kept
+            && let Some(bytes) = ctx.blobs.get(&entry.sha256).await.map_err(|e| store_error("the kept file", e))?
+        {
+            return Ok(Ok((bytes, entry)));
         }
         let folder = self.client.folder(folder_key).await?;
         let listed = self.client.find_files(&folder, name).await?;

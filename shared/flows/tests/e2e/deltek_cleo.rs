@@ -239,6 +239,7 @@ async fn outbound_810s_go_to_each_partner_and_997s_accept_or_reject_them() {
         }
     }
     assert_eq!(numbers.len(), posted.len(), "one file per posted invoice");
+    assert_eq!(e.h.rt.counters()["cleo"].throttled, 0, "paced under the per-path limit: no 429");
 
     // The partners collect and answer; Harbor County rejects the second invoice it reads.
     e.action("partner_tick", json!({})).await;
@@ -392,4 +393,157 @@ async fn a_500_invoice_interchange_posts_500_vouchers_none_twice_through_a_crash
     let vouchers = e.vouchers();
     let distinct: BTreeSet<&String> = vouchers.iter().collect();
     assert_eq!((vouchers.len(), distinct.len()), (500, 500), "500 vouchers, none twice");
+}
+
+/// Work the queue one delivery at a time until nothing waits (faults then hit one item at a time).
+async fn settle_one_by_one(h: &Harness, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        h.rt.engine.drain(&h.rt.flows, 1).await.expect("drain");
+        let d = h.queue.depth().await.expect("depth");
+        if d.ready + d.in_flight + d.delayed == 0 || std::time::Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lost_upload_answer_is_resolved_by_listing_in_both_same_name_modes() {
+    for mode in [SameName::Duplicate, SameName::Overwrite] {
+        let switches = CleoSwitches { same_name: mode, rate_limit_per_second: 0, ..quiet() };
+        let e = env_with(
+            demo(DEFAULT_SEED),
+            switches,
+            json!({"max_attempts": 2, "retry_base_ms": 5, "requests_per_second": 0}),
+        )
+        .await;
+        let cleo = e.world.handle("cleo").expect("cleo");
+        // The first upload is stored but its answer lost, and the listing right after fails too:
+        // the invoice is in doubt until a later look finds the file.
+        cleo.faults().add(FaultRule::new("POST", FILES, Fault::commit_then_reset(30)).times(1));
+        cleo.faults().add(FaultRule::new("GET", FILES, Fault::status(500)).skip(1).times(2));
+        e.h.rt.poll(AR).await.expect("poll");
+        settle_one_by_one(&e.h, Duration::from_secs(20)).await;
+        let posted = e.items_in(AR, ItemState::Posted).await;
+        assert!(posted.len() >= 6, "{mode:?}: {:?}", e.h.items(AR).await);
+        let mut doubted = 0;
+        for i in &posted {
+            let trail = e.h.store.audit_trail(&i.key).await.expect("trail");
+            if trail.iter().any(|a| a.event == "in_doubt") {
+                doubted += 1;
+                assert!(trail.last().is_some_and(|a| a.event == "posted"), "{mode:?}: resolved by the lookup");
+            }
+        }
+        assert_eq!(doubted, 1, "{mode:?}: exactly the one lost answer");
+        let mut files = 0;
+        for c in &demo_company(DEFAULT_SEED).clients {
+            let names: Vec<String> = e.files(&c.alias, &c.outbound_folder).into_iter().map(|(n, _)| n).collect();
+            let distinct: BTreeSet<&String> = names.iter().collect();
+            assert_eq!(distinct.len(), names.len(), "{mode:?}: no second copy of any file in {}", c.alias);
+            files += names.len();
+        }
+        assert_eq!(files, posted.len(), "{mode:?}: one file per invoice");
+        assert_eq!(cleo.calls().count("POST", FILES), posted.len(), "{mode:?}: the lost one was not uploaded again");
+    }
+}
+
+#[tokio::test]
+async fn control_numbers_are_never_reused_across_a_restart() {
+    let unlimited = CleoSwitches { rate_limit_per_second: 0, ..quiet() };
+    let e = env_with(demo(DEFAULT_SEED), unlimited, json!({"requests_per_second": 0})).await;
+    e.h.run(AR).await;
+    let first = e.items_in(AR, ItemState::Posted).await.len();
+    // Two more invoices for the State DOT (posted now, after everything read), then the process
+    // restarts: a new runtime over the same store.
+    let day = Some(e.world.clock.now().naive_utc());
+    let mut more = mlc_sim::deltek::DeltekScenario::new();
+    for n in ["0099001", "0099002"] {
+        more = more.ar_invoice(mlc_sim::deltek::model::ArInvoice::new(n, "2025-EDI-01", day).line(
+            "01",
+            "40100",
+            Decimal::new(123_400, 2),
+            "F",
+            "Professional services",
+        ));
+    }
+    e.deltek.seed_scenario(&more).expect("seed");
+    let (store, queue, secrets) = (e.h.store.clone(), e.h.queue.clone(), e.h.secrets.clone());
+    drop(e.h);
+    let h2 = harness(&e.world, Some((&store, &queue, &secrets))).await;
+    h2.run(AR).await;
+    let posted = h2.items(AR).await.into_iter().filter(|i| i.state == ItemState::Posted).count();
+    assert_eq!(posted, first + 2, "only the two new invoices went after the restart");
+    let files = e.cleo.files("STATEDOT", "to-partner");
+    let numbers: Vec<u32> = files.iter().map(|(_, b)| isa13(b)).collect();
+    let distinct: BTreeSet<u32> = numbers.iter().copied().collect();
+    assert_eq!(distinct.len(), numbers.len(), "no control number twice: {numbers:?}");
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "they only grow: {numbers:?}");
+    assert_eq!(e.world.handle("cleo").expect("cleo").calls().count("POST", FILES), first + 2);
+}
+
+#[tokio::test]
+async fn the_per_path_limit_is_kept_and_429s_with_retry_after_are_waited_out() {
+    // Paced at 4/s against the simulator's 5/s per path: no 429 at all.
+    let e = env().await;
+    e.h.run(AR).await;
+    assert!(e.items_in(AR, ItemState::Posted).await.len() >= 6);
+    assert_eq!(e.h.rt.counters()["cleo"].throttled, 0, "steady state sees no 429");
+    // Unpaced against 3/s: 429s with `Retry-After: 1`, each waited out.
+    let switches = CleoSwitches { rate_limit_per_second: 3, rate_limit_retry_after: Some(1), ..quiet() };
+    let e = env_with(demo(DEFAULT_SEED), switches, json!({"requests_per_second": 0, "max_attempts": 8})).await;
+    e.h.run(AR).await;
+    assert!(e.items_in(AR, ItemState::Posted).await.len() >= 6, "{:?}", e.h.items(AR).await);
+    assert!(e.h.rt.counters()["cleo"].throttled > 0, "the limit was hit");
+    assert_eq!(e.items_in(AR, ItemState::Failed).await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_backed_off_with_jitter() {
+    let switches = CleoSwitches { rate_limit_per_second: 3, rate_limit_retry_after: None, ..quiet() };
+    let e = env_with(
+        demo(DEFAULT_SEED),
+        switches,
+        json!({"requests_per_second": 0, "max_attempts": 10, "retry_base_ms": 200}),
+    )
+    .await;
+    e.h.run(AR).await;
+    assert!(e.items_in(AR, ItemState::Posted).await.len() >= 6, "{:?}", e.h.items(AR).await);
+    let c = &e.h.rt.counters()["cleo"];
+    assert!(c.throttled > 0 && c.retries > 0, "{c:?}");
+    assert_eq!(e.items_in(AR, ItemState::Failed).await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_renewed_and_a_2fa_account_is_refused_with_the_fix() {
+    let e = env_with(demo(DEFAULT_SEED), quiet(), json!({"requests_per_second": 0})).await;
+    e.h.run(AR).await;
+    // Every token (and refresh token) revoked mid-stream: the next call's 401 leads to a new login.
+    e.action("revoke_tokens", json!({})).await;
+    e.action("partner_tick", json!({})).await;
+    e.h.run(ACK).await;
+    assert!(!e.items_in(ACK, ItemState::Posted).await.is_empty(), "{:?}", e.h.items(ACK).await);
+    assert!(e.h.rt.counters()["cleo"].auth_refreshes >= 2, "{:?}", e.h.rt.counters()["cleo"]);
+
+    // The same connection with a person's TOTP account: refused with the fix, nothing uploaded.
+    let (world, cleo, _) = world(demo(DEFAULT_SEED), quiet(), json!({"requests_per_second": 0})).await;
+    let secrets = Arc::new(MemorySecrets::default());
+    world.store_credentials(secrets.as_ref()).await.expect("credentials");
+    let mut creds = mlc_core::secret::Credentials::new();
+    creds.set("username", mlc_sim::cleo::scenario::demo::TWO_FACTOR_USERNAME);
+    creds.set("password", mlc_sim::cleo::scenario::demo::TWO_FACTOR_PASSWORD);
+    secrets.put("cleo", &creds).await.expect("put");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, queue) = (Arc::new(MemoryStore::new()), Arc::new(MemoryQueue::new(clock, 25)));
+    let h = harness(&world, Some((&store, &queue, &secrets))).await;
+    h.rt.poll(AR).await.expect("the Deltek side polls");
+    h.settle(Duration::from_secs(10)).await;
+    let items = h.items(AR).await;
+    let refused: Vec<&WorkItem> = items.iter().filter(|i| i.code.as_deref() == Some("credentials")).collect();
+    assert!(!refused.is_empty(), "{items:?}");
+    let why = refused[0].reason.clone().unwrap_or_default();
+    assert!(why.contains("use a service account without 2FA"), "{why}");
+    assert!(cleo.files("STATEDOT", "to-partner").is_empty());
+    let e = h.rt.poll(AP).await.expect_err("the inbound poll is refused too");
+    assert!(e.to_string().contains("without 2FA"), "{e}");
 }
