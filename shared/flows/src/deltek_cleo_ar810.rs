@@ -229,6 +229,20 @@ impl FlowDef for DeltekCleoAr810 {
     }
 }
 
+/// 810s sent through the Cleo connection `connection` that have had no 997 for longer than
+/// their partner's `ack_within_hours` (for reports: `mlc demo`, status views). Each is also noted
+/// on its work item by the inbound source's polls.
+pub async fn overdue_acks(rt: &crate::Runtime, connection: &str) -> Result<Vec<mlc_cleo::ledger::Overdue>, BuildError> {
+    let cleo = rt.connections.client::<CleoConnection>(connection, "cleo")?;
+    let s = cleo.client().settings();
+    let partners = Partners::from_settings(&s.edi, &s.partners);
+    let now = rt.engine.clock.now();
+    let found = mlc_cleo::ledger::overdue(&rt.engine, connection, &partners, now)
+        .await
+        .map_err(|e| BuildError(format!("the sent 810s of {connection} cannot be read: {e}")))?;
+    Ok(found.into_iter().map(|(o, _)| o).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@
 //! why, the run ledger, API calls per connection, and what to do next.
 
 pub mod cin7_deltek;
+pub mod deltek_cleo;
 
 use std::collections::BTreeMap;
 use std::future::Future;
