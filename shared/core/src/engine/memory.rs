@@ -49,7 +49,7 @@ pub fn note_origin(item: &mut WorkItem, origin: Origin) {
     match origin {
         Origin::Webhook => item.seen_by_webhook = true,
         Origin::Poll => item.seen_by_poll = true,
-        Origin::Replay | Origin::MappingAdded => {}
+        Origin::Replay | Origin::MappingAdded | Origin::Sweep => {}
     }
 }
 
@@ -262,6 +262,11 @@ impl Store for MemoryStore {
             g.locks.remove(name);
         }
         Ok(())
+    }
+
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let g = lock(&self.inner);
+        Ok(g.deliveries.get(&(system.to_string(), delivery_id.to_string())).is_some_and(|e| *e > now))
     }
 
     async fn first_delivery(

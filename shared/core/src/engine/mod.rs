@@ -28,6 +28,7 @@ pub mod model;
 pub mod parts;
 pub mod ports;
 pub mod sequence;
+pub mod timing;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -166,6 +167,12 @@ pub struct ReleaseReport {
     pub released: Vec<ItemKey>,
     /// Items still waiting for other mappings.
     pub still_waiting: Vec<ItemKey>,
+}
+
+/// What a sweep re-enqueued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub requeued: Vec<ItemKey>,
 }
 
 /// What a replay request did.
@@ -378,9 +385,18 @@ impl Engine {
         }
     }
 
-    /// When to look again at something another worker holds until `held_until`.
+    /// When to look again at a natural key another item is writing until `held_until`: soon (that
+    /// write normally ends in moments).
     fn busy_wait(&self, now: DateTime<Utc>, held_until: DateTime<Utc>) -> Duration {
         until(now, held_until).min(self.config.busy_retry).max(Duration::from_millis(200))
+    }
+
+    /// When to look again at an item whose claim another worker holds until `held_until`: when
+    /// that claim lapses. The holder settles the item itself; this message only matters if the
+    /// holder died, and then not before its claim lapses. (Retrying sooner only spends queue
+    /// receives: on SQS five quick looks would dead-letter the message while the item waits.)
+    fn claim_wait(&self, now: DateTime<Utc>, held_until: DateTime<Utc>) -> Duration {
+        until(now, held_until) + Duration::from_secs(1)
     }
 
     /// Full-jitter exponential backoff for the `attempt`-th failure (1-based).
@@ -576,7 +592,7 @@ impl Engine {
             ClaimResult::Acquired(item) => Ok(item),
             ClaimResult::Held { until: u, .. } => Err(HintReport {
                 docs: vec![(key, DocOutcome::Busy)],
-                retry_after: Some(self.busy_wait(now, u)),
+                retry_after: Some(self.claim_wait(now, u)),
                 note: None,
             }),
             ClaimResult::Finished(_) => {
@@ -816,7 +832,7 @@ impl Engine {
         let lock_until = now + to_chrono(self.config.lock_ttl);
         let item = match self.store.claim(&item.key, &self.claim_token(), now, lock_until).await? {
             ClaimResult::Acquired(i) => i,
-            ClaimResult::Held { until: u, .. } => return Ok((DocOutcome::Busy, Some(self.busy_wait(now, u)))),
+            ClaimResult::Held { until: u, .. } => return Ok((DocOutcome::Busy, Some(self.claim_wait(now, u)))),
             ClaimResult::Finished(_) => return Ok((DocOutcome::Duplicate, None)),
         };
         if item.attempts > self.config.max_attempts {
@@ -931,7 +947,7 @@ impl Engine {
             t.code = item.code.clone();
             t.failure = item.failure;
             self.write(&item, t, exchanges).await?;
-            return Ok((DocOutcome::Busy, Some(self.busy_wait(now, busy_until))));
+            return Ok((DocOutcome::Busy, Some(self.claim_wait(now, busy_until))));
         }
 
         let found_facts = found.as_ref().map(|f| f.facts.clone()).unwrap_or_default();
@@ -1306,6 +1322,50 @@ impl Engine {
         Ok(report)
     }
 
+    /// Re-enqueue every item that waits with nothing left to move it: `pending`, `in_doubt` or
+    /// `failed (retryable)`, not claimed, whose next attempt was due more than `grace` ago. Its
+    /// message was lost, dead-lettered, or its worker died between steps; without the sweep it
+    /// would wait forever. A message that still exists only makes the item look once more (claims
+    /// make that harmless). Run by both homes on a schedule.
+    pub async fn sweep(&self, grace: Duration) -> Result<SweepReport, EngineError> {
+        let now = self.now();
+        let mut report = SweepReport::default();
+        for state in [ItemState::Pending, ItemState::InDoubt, ItemState::Failed] {
+            let items = self
+                .store
+                .list_items(&ItemFilter { state: Some(state), limit: Some(1000), ..Default::default() })
+                .await?;
+            for item in items {
+                if item.state == ItemState::Failed && item.failure != Some(FailureClass::Retryable) {
+                    continue;
+                }
+                let due = item.next_attempt_at.unwrap_or(item.updated_at);
+                if item.is_claimed_at(now) || due + to_chrono(grace) > now {
+                    continue;
+                }
+                let mut hint = item.hint.clone().for_flow(&item.flow);
+                hint.origin = Origin::Sweep;
+                hint.observed_version = None;
+                hint.at = now;
+                // The re-run must settle this very item (or close it when the source moved on).
+                hint.rerun_of = Some(item.key.clone());
+                self.queue.enqueue(&[hint]).await?;
+                self.store
+                    .append_audit(
+                        &item.key,
+                        self.audit(
+                            &item,
+                            "swept",
+                            format!("found {} with no message left to move it; queued again", item.state_label()),
+                        ),
+                    )
+                    .await?;
+                report.requeued.push(item.key);
+            }
+        }
+        Ok(report)
+    }
+
     /// A person's decision on an item held for review (a possible duplicate), recorded with who
     /// decided and why. `PostAs` re-runs it under another number; `Skip` and `SameDocument` close it.
     pub async fn review(
@@ -1378,7 +1438,7 @@ impl Engine {
             .code(codes::REJECTED_BY_RECEIVER);
         t.failure = Some(FailureClass::Permanent);
         t.target = item.target.clone();
-        Ok(self.write(&item, t, Vec::new()).await?)
+        self.write(&item, t, Vec::new()).await
     }
 
     /// Counters and memories in this engine's store (control numbers, what a partner sent).

@@ -22,6 +22,9 @@ pub enum Origin {
     Replay,
     /// A mapping it was waiting for was added.
     MappingAdded,
+    /// The sweep found it waiting with no message left to settle it (a lost or dead-lettered
+    /// message, a worker that died between steps).
+    Sweep,
 }
 
 impl Origin {
@@ -31,6 +34,7 @@ impl Origin {
             Origin::Poll => "poll",
             Origin::Replay => "replay",
             Origin::MappingAdded => "mapping_added",
+            Origin::Sweep => "sweep",
         }
     }
 }

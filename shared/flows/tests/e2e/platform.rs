@@ -96,7 +96,8 @@ async fn two_instances_of_one_flow_kind_post_into_their_own_deltek_databases_rea
     };
     assert_eq!((ours(&deltek_e), ours(&deltek_w)), (east, west), "one voucher per posted item in each database");
     // One read per purchase serves both instances: reads = purchases listed, not twice that.
-    let listed = h.items("ap-east").await.iter().map(|i| i.hint.id.clone()).collect::<std::collections::BTreeSet<_>>().len();
+    let listed =
+        h.items("ap-east").await.iter().map(|i| i.hint.id.clone()).collect::<std::collections::BTreeSet<_>>().len();
     assert!(purchase_reads as usize <= listed + 2, "{purchase_reads} purchase reads for {listed} purchases");
     assert!(supplier_reads > 0);
 }

@@ -109,10 +109,7 @@ impl Harness {
     }
 
     pub async fn items(&self, flow: &str) -> Vec<WorkItem> {
-        self.store
-            .list_items(&ItemFilter { flow: Some(flow.into()), ..Default::default() })
-            .await
-            .expect("items")
+        self.store.list_items(&ItemFilter { flow: Some(flow.into()), ..Default::default() }).await.expect("items")
     }
 
     pub async fn count(&self, flow: &str, state: ItemState) -> usize {
