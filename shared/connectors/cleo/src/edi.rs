@@ -1,33 +1,45 @@
-//! The X12 side of the Cleo parts, on `mlc-x12`: what an inbound file holds (read in bounded
-//! chunks of transaction sets), the 997s that answer it, and outbound 810s rendered per partner
-//! profile and proven valid before they move.
+//! The X12 side of the Cleo parts, on `mlc-x12`: what an inbound file holds (read with the
+//! library's streaming reader, a bounded chunk of transaction sets at a time), the responses (997s
+//! and TA1s) that answer it, and outbound 810s rendered per partner profile and proven valid
+//! before they move.
 //!
-//! **Inbound, what is ours.** 810s and 997s are ours, in whatever group they come; groups of other
-//! documents (850, 856, 820 …) are not read, but are acknowledged (the 997 tells the partner
-//! they were not processed) and never hold good invoices back.
+//! **Inbound, what is ours.** 810s and 997s are ours, in whatever group they come; other sets
+//! (850, 856, 820 …) are not read, never hold good invoices back, and are answered per the
+//! partner's rules (`acknowledge = "all"`: rejected as not supported, so the partner knows).
 //!
 //! **A broken file is held whole.** Any error that rejects part of what is ours — at file,
 //! interchange or group level, or in one of our sets (an SE count that does not match, a missing
-//! BIG) — holds the whole file: one visible item naming the parser's precise errors, and a 997
-//! that rejects every set of it (each bad set with its AK3/AK4/AK5 codes). A miscounted set means
-//! segments may have moved between sets, so no part of such a file is trusted; the partner
-//! re-sends it whole, corrected.
+//! BIG) — holds the whole file: one visible item naming the parser's precise errors, and a
+//! response that rejects every set of it (each bad set with its AK3/AK4/AK5 codes; a TA1 when the
+//! partner asks for one). A miscounted set means segments may have moved between sets, so no part
+//! of such a file is trusted; the partner re-sends it whole, corrected. Errors the library only
+//! *notes* (AK5 `E`) hold nothing.
 //!
-//! **Re-sends.** An interchange whose ISA13 this partner already sent is marked re-sent: its
-//! sets keep their identities (partner, ISA13, GS06, ST02) and versions (a hash of the set's
-//! bytes), so the engine recognises an identical re-send as work already done, and it is not
-//! acknowledged a second time.
+//! **Re-sends.** Each interchange's ISA13 and digest (SHA-256 of its bytes) are checked against
+//! what the partner sent before ([`mlc_x12::resend`]). An identical re-send keeps its sets'
+//! identities (partner, ISA13, GS06, ST02) and versions (a hash of each set's bytes), so the engine
+//! recognises it as work already done, and it is not answered a second time. A number reused for
+//! *different* content is the partner's error: the interchange is rejected (TA1 note `025`) and
+//! the file held.
+//!
+//! **Memory.** The streaming reader keeps one set (and ~70 bytes per set of the open group), so a
+//! read costs the file's bytes plus a small constant, not the ~8× a whole-file parse holds. Each
+//! chunk is one pass over the file; the pass that hands out the first chunk also decides whether
+//! the file is held, the pass of the last chunk also collects what the responses need.
 
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use mlc_core::domain::{ApInvoice, ArInvoice, DocumentKind};
 use mlc_x12::ack997::Ack997;
-use mlc_x12::envelope::{Group, SetRef, X12File};
-use mlc_x12::{AckCode, AckOptions, MapOptions, Numbers, Rendered, SetContent};
+use mlc_x12::envelope::{Group, Interchange};
+use mlc_x12::profile::InboundRules;
+use mlc_x12::resend;
+use mlc_x12::{AckCode, AckOptions, Event, MapOptions, Numbers, Reader, Rendered, SetContent};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::files::sha256_hex;
 use crate::partners::Partner;
 
 /// How many findings a held file names (the rest are counted).
@@ -46,8 +58,7 @@ pub struct InboundFile {
     pub name: String,
     pub size: u64,
     pub sha256: String,
-    /// Interchanges in the file, in order: control number, sender id, and whether the partner
-    /// already sent that control number (a re-send).
+    /// Interchanges in the file, in order, and whether the partner sent each before.
     pub interchanges: Vec<InterchangeSeen>,
 }
 
@@ -62,8 +73,13 @@ impl InboundFile {
         format!("{}|{}|{}|{}", self.folder, self.name, self.size, self.sha256)
     }
 
+    fn seen(&self, isa13: &str) -> Option<&InterchangeSeen> {
+        self.interchanges.iter().find(|i| mlc_x12::envelope::same_control(&i.control, isa13))
+    }
+
+    /// An identical copy of an interchange the partner already sent.
     pub fn is_resent(&self, isa13: &str) -> bool {
-        self.interchanges.iter().any(|i| i.resent && same_control(&i.control, isa13))
+        self.seen(isa13).is_some_and(|i| i.resent)
     }
 }
 
@@ -74,7 +90,14 @@ pub struct InterchangeSeen {
     pub sender: String,
     /// ISA15 = T.
     pub test: bool,
+    /// The partner sent these very bytes under this ISA13 before.
     pub resent: bool,
+    /// The partner used this ISA13 before for *other* content (rejected, TA1 note 025).
+    #[serde(default)]
+    pub reused: bool,
+    /// SHA-256 of the interchange's bytes.
+    #[serde(default)]
+    pub digest: String,
 }
 
 /// One 810 of an inbound file.
@@ -91,7 +114,8 @@ pub struct InboundInvoice {
     pub currency: Option<String>,
     pub total: Option<Decimal>,
     pub po: Option<String>,
-    /// Seller's N1 id, else its name, else the interchange sender: what the `vendor` mapping keys.
+    /// The vendor key as the library decides it (seller's `N103:N104`, N104 alone when N103 is
+    /// `92`, else the partner's `ISA05:ISA06`): what the `vendor` mapping keys.
     pub vendor_key: String,
     pub seller: String,
     /// The invoice as the library maps it (vendor and accounts not yet mapped), or why it cannot be.
@@ -134,8 +158,8 @@ impl HeldFile {
     pub fn reason(&self, file: &InboundFile) -> String {
         let more = if self.more > 0 { format!(" (and {} more)", self.more) } else { String::new() };
         format!(
-            "file {} from {} is held whole: {}{more}. The partner was sent a 997 rejecting it and must re-send it \
-             corrected; `mlc x12 validate` on the kept copy shows every finding",
+            "file {} from {} is held whole: {}{more}. The partner was sent a response rejecting it and must re-send \
+             it corrected; `mlc x12 validate` on the kept copy shows every finding",
             file.label(),
             file.partner_name,
             self.errors.join("; ")
@@ -154,67 +178,176 @@ pub struct InboundChunk {
     pub held: Option<HeldFile>,
 }
 
-/// A parsed chunk and where the next one starts.
+/// A chunk, where the next one starts, and (on the last chunk) what the responses need.
 pub struct ChunkRead {
     pub chunk: InboundChunk,
     pub next: Option<usize>,
+    /// Every interchange with its groups and their set summaries (the last chunk only).
+    pub interchanges: Vec<Interchange<'static>>,
 }
 
-fn same_control(a: &str, b: &str) -> bool {
-    mlc_x12::envelope::same_control(a, b)
-}
-
-/// Whether a group is ours (810s or 997s in it, or declared IN/FA).
+/// Whether a group is ours: declared IN or FA, or holding an 810 or 997.
 fn ours(g: &Group<'_>) -> bool {
     matches!(g.header.functional_id.as_str(), "IN" | "FA")
-        || g.sets.iter().any(|s| matches!(s.content, SetContent::Invoice(_) | SetContent::Ack(_)))
-}
-
-/// Every rejecting finding in what is ours, precisely, in file order.
-pub fn problems(file: &X12File<'_>) -> (Vec<String>, usize) {
-    let mut out: Vec<String> = Vec::new();
-    let mut dropped = file.findings.dropped_errors;
-    out.extend(file.findings.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
-    for s in &file.loose_sets {
-        out.extend(s.findings.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
-        dropped += s.findings.dropped_errors;
-    }
-    for ic in &file.interchanges {
-        out.extend(ic.findings.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
-        dropped += ic.findings.dropped_errors;
-        for g in ic.groups.iter().filter(|g| ours(g)) {
-            out.extend(g.findings.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
-            dropped += g.findings.dropped_errors;
-            for s in &g.sets {
-                out.extend(s.findings.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
-                dropped += s.findings.dropped_errors;
-            }
-        }
-    }
-    (out, dropped)
-}
-
-/// The sets of the file that are ours, in order (the unit chunks count).
-fn our_sets<'f, 'a>(file: &'f X12File<'a>) -> Vec<SetRef<'f, 'a>> {
-    file.sets().into_iter().filter(|s| matches!(s.set.content, SetContent::Invoice(_) | SetContent::Ack(_))).collect()
+        || g.summaries.iter().any(|s| matches!(&*s.id, "810" | "997"))
 }
 
 fn short_hash(bytes: &[u8]) -> String {
-    crate::files::sha256_hex(bytes)[..16].to_string()
+    sha256_hex(bytes)[..16].to_string()
 }
 
-/// Read the interchanges of a file (for the re-send check at pickup): `(ISA13, ISA06, test)`.
-pub fn interchanges(bytes: &[u8]) -> Vec<(String, String, bool)> {
-    match mlc_x12::parse(bytes) {
-        Ok(f) => f
-            .interchanges
-            .iter()
-            .map(|i| {
-                (i.header.control.trim().to_string(), i.header.sender_id.trim().to_string(), i.header.usage == "T")
-            })
-            .collect(),
-        Err(_) => Vec::new(),
+/// What one streaming pass found.
+struct Pass {
+    invoices: Vec<InboundInvoice>,
+    acks: Vec<InboundAck>,
+    /// Our sets in the whole file.
+    total: usize,
+    problems: Vec<String>,
+    dropped: usize,
+    has_invoices: bool,
+    interchanges: Vec<Interchange<'static>>,
+    /// `(header, digest)` of each interchange.
+    seen: Vec<(mlc_x12::headers::IsaHeader, String)>,
+}
+
+/// One pass over `bytes`: our sets in `[start, start + size)` kept (owned), every rejecting
+/// finding in what is ours noted, interchanges (with groups) kept when `responses`.
+fn pass(
+    bytes: &[u8],
+    file: Option<&InboundFile>,
+    partner: &Partner,
+    start: usize,
+    size: usize,
+    responses: bool,
+) -> Result<Pass, String> {
+    let key = &partner.key;
+    let rules = &partner.profile.inbound;
+    let map = MapOptions {
+        file_name: None,
+        default_currency: partner.currency,
+        remit_to_names_vendor: rules.remit_to_names_vendor,
+        ..Default::default()
+    };
+    let mut p = Pass {
+        invoices: Vec::new(),
+        acks: Vec::new(),
+        total: 0,
+        problems: Vec::new(),
+        dropped: 0,
+        has_invoices: false,
+        interchanges: Vec::new(),
+        seen: Vec::new(),
+    };
+    let mut groups: Vec<Group<'static>> = Vec::new();
+    let opts = mlc_x12::ParseOptions {
+        tax_in_tds: rules.tax_in_tds,
+        default_currency: partner.currency,
+        ..Default::default()
+    };
+    let mut reader = Reader::with_options(bytes, opts);
+    let note = |p: &mut Pass, f: &mlc_x12::error::Findings| {
+        p.problems.extend(f.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
+        p.dropped += f.dropped_errors;
+    };
+    loop {
+        let ev = reader.next_event().map_err(|e| format!("not readable as X12: {e}"))?;
+        let Some(ev) = ev else { break };
+        match ev {
+            Event::InterchangeStart(_) => {}
+            Event::Set(s) => {
+                let ours = matches!(s.set.content, SetContent::Invoice(_) | SetContent::Ack(_));
+                if !ours {
+                    continue;
+                }
+                note(&mut p, &s.set.findings);
+                let index = p.total;
+                p.total += 1;
+                if index < start || index >= start + size.max(1) {
+                    continue;
+                }
+                let r = s.set_ref();
+                let isa13 = s.interchange.map(|i| i.header.control.trim().to_string()).unwrap_or_default();
+                let gs06 = s.group.map(|g| g.header.control.trim().to_string()).unwrap_or_default();
+                let st02 = s.set.header.control.trim().to_string();
+                let resent = file.is_some_and(|f| f.is_resent(&isa13));
+                let sender = s.interchange.map(|i| i.header.sender_id.trim().to_string()).unwrap_or_default();
+                match &s.set.content {
+                    SetContent::Invoice(inv) => {
+                        let identity = r.vendor_identity(rules.remit_to_names_vendor);
+                        let vendor_key = identity.as_ref().map(|v| v.key.clone()).unwrap_or_else(|| sender.clone());
+                        let seller = identity.as_ref().and_then(|v| v.name.clone()).unwrap_or_else(|| {
+                            if partner.name.is_empty() { vendor_key.clone() } else { partner.name.clone() }
+                        });
+                        p.invoices.push(InboundInvoice {
+                            doc_id: format!("{key}/{isa13}/{gs06}/{st02}"),
+                            version: short_hash(s.input),
+                            control: r.control_path(),
+                            number: inv.invoice_number.to_string(),
+                            date: Some(inv.invoice_date),
+                            currency: inv
+                                .currency
+                                .as_deref()
+                                .map(str::to_string)
+                                .or_else(|| Some(partner.currency.to_string())),
+                            total: Some(inv.totals.total),
+                            po: inv.purchase_order().map(str::to_string).filter(|x| !x.trim().is_empty()),
+                            vendor_key,
+                            seller,
+                            invoice: r.to_ap_invoice(&map).map_err(|e| e.to_string()),
+                            test: s.interchange.is_some_and(|i| i.header.usage == "T"),
+                            resent,
+                            warnings: s.set.findings.warnings.iter().map(|w| w.to_string()).collect(),
+                        });
+                    }
+                    SetContent::Ack(a) => p.acks.push(InboundAck {
+                        doc_id: format!("{key}/997/{isa13}/{gs06}/{st02}"),
+                        version: short_hash(s.input),
+                        control: r.control_path(),
+                        sender,
+                        ack: (**a).clone(),
+                        resent,
+                    }),
+                    _ => {}
+                }
+            }
+            Event::GroupEnd(g) => {
+                if g.header.functional_id != "FA" {
+                    p.has_invoices = true;
+                }
+                if ours(&g) {
+                    note(&mut p, &g.findings);
+                }
+                if responses {
+                    groups.push(*g);
+                }
+            }
+            Event::InterchangeEnd(ic) => {
+                let mut ic = *ic;
+                let digest = sha256_hex(bytes.get(ic.bytes.clone()).unwrap_or_default());
+                if let Some(seen) = file.and_then(|f| f.seen(&ic.header.control)).filter(|s| s.reused) {
+                    let resent = resend::Resent {
+                        partner: ic.header.partner_key(),
+                        control: seen.control.clone(),
+                        same_content: Some(false),
+                    };
+                    resend::mark(&mut ic, &resent);
+                }
+                note(&mut p, &ic.findings);
+                p.seen.push((ic.header.clone(), digest));
+                if responses {
+                    ic.groups = std::mem::take(&mut groups);
+                    p.interchanges.push(ic);
+                }
+            }
+            Event::End(f) => note(&mut p, &f),
+        }
     }
+    Ok(p)
+}
+
+/// The interchanges of a file (at pickup, for the re-send check): header and digest each.
+pub fn interchanges(bytes: &[u8], partner: &Partner) -> Vec<(mlc_x12::headers::IsaHeader, String)> {
+    pass(bytes, None, partner, 0, 0, false).map(|p| p.seen).unwrap_or_default()
 }
 
 /// Read chunk `start..start + size` of an inbound file.
@@ -227,103 +360,47 @@ pub fn read_chunk(bytes: &[u8], file: Arc<InboundFile>, partner: &Partner, start
         errors: errors.into_iter().take(MAX_NAMED).collect(),
         has_invoices,
     };
-    let parsed = match mlc_x12::parse(bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            let h = held(vec![format!("not readable as X12: {e}")], 0, true);
-            return ChunkRead {
-                chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
-                next: None,
-            };
-        }
+    let empty = |file: Arc<InboundFile>, h: HeldFile, interchanges: Vec<Interchange<'static>>| ChunkRead {
+        chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
+        next: None,
+        interchanges,
     };
-    let (errors, dropped) = problems(&parsed);
-    if !errors.is_empty() || dropped > 0 {
-        let has_invoices = parsed.interchanges.iter().flat_map(|i| &i.groups).any(|g| g.header.functional_id != "FA")
-            || !parsed.loose_sets.is_empty();
-        let h = held(errors, dropped, has_invoices);
-        return ChunkRead {
-            chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
-            next: None,
-        };
+    // The last chunk is the one that reaches the end; only then are responses collected.
+    let p = match pass(bytes, Some(&file), partner, start, size, true) {
+        Ok(p) => p,
+        Err(e) => return empty(file.clone(), held(vec![e], 0, true), Vec::new()),
+    };
+    if !p.problems.is_empty() || p.dropped > 0 {
+        let h = held(p.problems, p.dropped, p.has_invoices);
+        return empty(file, h, p.interchanges);
     }
-    let sets = our_sets(&parsed);
-    let end = (start + size.max(1)).min(sets.len());
-    let map = MapOptions { file_name: None, default_currency: partner.currency, ..Default::default() };
-    let mut invoices = Vec::new();
-    let mut acks = Vec::new();
-    for s in sets.iter().skip(start).take(end.saturating_sub(start)) {
-        let isa13 = s.interchange.map(|i| i.header.control.trim().to_string()).unwrap_or_default();
-        let gs06 = s.group.map(|g| g.header.control.trim().to_string()).unwrap_or_default();
-        let st02 = s.set.header.control.trim().to_string();
-        let control = s.control_path();
-        let version = short_hash(s.bytes());
-        let resent = file.is_resent(&isa13);
-        let sender = s.interchange.map(|i| i.header.sender_id.trim().to_string()).unwrap_or_default();
-        match &s.set.content {
-            SetContent::Invoice(inv) => {
-                let seller = inv.seller();
-                let vendor_key = seller
-                    .and_then(|p| p.id.as_deref().map(str::to_string))
-                    .or_else(|| seller.and_then(|p| p.name.as_deref().map(str::to_string)))
-                    .unwrap_or_else(|| sender.clone());
-                let invoice = s.to_ap_invoice(&map).map_err(|e| e.to_string());
-                invoices.push(InboundInvoice {
-                    doc_id: format!("{key}/{isa13}/{gs06}/{st02}"),
-                    version,
-                    control,
-                    number: inv.invoice_number.to_string(),
-                    date: Some(inv.invoice_date),
-                    currency: inv
-                        .currency
-                        .as_deref()
-                        .map(str::to_string)
-                        .or_else(|| Some(partner.currency.to_string())),
-                    total: Some(inv.totals.total),
-                    po: inv.purchase_order().map(str::to_string).filter(|p| !p.trim().is_empty()),
-                    seller: seller
-                        .and_then(|p| p.name.as_deref().map(str::to_string))
-                        .unwrap_or_else(|| vendor_key.clone()),
-                    vendor_key,
-                    invoice,
-                    test: s.interchange.is_some_and(|i| i.header.usage == "T"),
-                    resent,
-                    warnings: s.set.findings.warnings.iter().map(|w| w.to_string()).collect(),
-                });
-            }
-            SetContent::Ack(a) => acks.push(InboundAck {
-                doc_id: format!("{key}/997/{isa13}/{gs06}/{st02}"),
-                version,
-                control,
-                sender,
-                ack: (**a).clone(),
-                resent,
-            }),
-            _ => {}
-        }
+    let end = (start + size.max(1)).min(p.total);
+    let next = (end < p.total).then_some(end);
+    ChunkRead {
+        chunk: InboundChunk { file, start, invoices: p.invoices, acks: p.acks, held: None },
+        interchanges: if next.is_none() { p.interchanges } else { Vec::new() },
+        next,
     }
-    let next = (end < sets.len()).then_some(end);
-    ChunkRead { chunk: InboundChunk { file, start, invoices, acks, held: None }, next }
 }
 
-/// The 997 interchanges answering a file (one per interchange that holds groups other than 997s
-/// and is not a re-send), numbered by `numbers`. A held file's sets are all rejected.
-pub fn answer_997s(
-    bytes: &[u8],
+/// The responses (997s, TA1s) answering a file's interchanges under the partner's rules: one
+/// interchange each, numbered by `numbers`, none for an identical re-send. A held file's sets are
+/// all rejected.
+pub fn respond(
+    interchanges: &[Interchange<'static>],
     file: &InboundFile,
+    rules: &InboundRules,
     held: bool,
     mut numbers: impl FnMut() -> Result<Numbers, String>,
     now: NaiveDateTime,
 ) -> Result<Vec<(Numbers, Vec<u8>)>, String> {
-    let parsed = mlc_x12::parse(bytes).map_err(|e| format!("no 997 can answer {}: {e}", file.label()))?;
     let mut out = Vec::new();
-    for ic in &parsed.interchanges {
+    for ic in interchanges {
         if file.is_resent(ic.header.control.trim()) {
             continue;
         }
-        let mut acks: Vec<Ack997> =
-            ic.groups.iter().filter(|g| g.header.functional_id != "FA").map(mlc_x12::acknowledge).collect();
-        if acks.is_empty() {
+        let (mut acks, _, ta1) = mlc_x12::acknowledge::plan(ic, rules);
+        if acks.is_empty() && ta1.is_none() {
             continue;
         }
         if held {
@@ -338,8 +415,8 @@ pub fn answer_997s(
             }
         }
         let n = numbers()?;
-        let bytes = mlc_x12::render_997(ic, &acks, &AckOptions::new(n, now))
-            .map_err(|e| format!("the 997 answering {} could not be written: {e}", file.label()))?;
+        let bytes = mlc_x12::render_response(ic, &acks, ta1.as_ref(), &AckOptions::new(n, now))
+            .map_err(|e| format!("the response to {} could not be written: {e}", file.label()))?;
         out.push((n, bytes));
     }
     Ok(out)
@@ -355,12 +432,9 @@ pub fn render_810(
     let r = mlc_x12::render_810(std::slice::from_ref(invoice), &partner.profile, numbers, now)
         .map_err(|e| format!("the 810 for {} could not be written: {e}", partner.label()))?;
     let back = mlc_x12::parse(&r.bytes).map_err(|e| format!("the rendered 810 does not read back: {e}"))?;
-    let (errors, dropped) = problems(&back);
-    if !errors.is_empty() || dropped > 0 {
-        return Err(format!(
-            "the rendered 810 does not validate, so it was not sent: {}",
-            errors.into_iter().take(MAX_NAMED).collect::<Vec<_>>().join("; ")
-        ));
+    if !back.is_valid() {
+        let errors: Vec<String> = back.errors().iter().take(MAX_NAMED).map(|e| e.to_string()).collect();
+        return Err(format!("the rendered 810 does not validate, so it was not sent: {}", errors.join("; ")));
     }
     let read = back.invoices();
     let ok = read.len() == 1

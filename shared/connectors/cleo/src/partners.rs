@@ -12,8 +12,9 @@
 use std::collections::BTreeMap;
 
 use mlc_core::money::Currency;
+use mlc_x12::profile::InboundRules;
 use mlc_x12::render::LineEnding as X12LineEnding;
-use mlc_x12::{PartnerProfile, Release, Separators, Usage};
+use mlc_x12::{AckScope, PartnerProfile, Release, Separators, Ta1Policy, Usage};
 
 use crate::settings::{Direction, EdiIdentity, FolderSetting, LineEnding, PartnerSetting, UsageSetting};
 
@@ -35,8 +36,6 @@ pub struct Partner {
     pub buyer_id: Option<String>,
     /// Hours before a missing 997 is overdue (0 = never).
     pub ack_within_hours: u32,
-    /// Answer its groups with 997s.
-    pub acknowledge: bool,
     pub currency: Currency,
 }
 
@@ -151,6 +150,13 @@ fn resolve(edi: &Option<EdiIdentity>, key: &str, p: &PartnerSetting) -> Result<P
         UsageSetting::Information => Usage::Information,
     };
     profile.ack_requested = p.ta1_requested;
+    profile.inbound = InboundRules {
+        ta1: p.ta1,
+        acknowledge: p.acknowledge,
+        remit_to_names_vendor: p.remit_to_names_vendor,
+        tax_in_tds: p.tax_in_tds,
+        default_currency: Some(currency),
+    };
     Ok(Partner {
         key: key.to_string(),
         name: p.name.clone(),
@@ -160,7 +166,6 @@ fn resolve(edi: &Option<EdiIdentity>, key: &str, p: &PartnerSetting) -> Result<P
         clients: p.clients.clone(),
         buyer_id: p.buyer_id.clone(),
         ack_within_hours: p.ack_within_hours,
-        acknowledge: p.acknowledge,
         currency,
     })
 }
@@ -211,11 +216,12 @@ pub fn check(
         if !p.clients.is_empty() && p.outbound.is_none() {
             return Err((at("outbound"), "is missing: 810s for its clients need a folder to be uploaded into".into()));
         }
-        if p.acknowledge && p.inbound.is_some() && p.outbound.is_none() {
+        let answers = p.acknowledge != AckScope::None || p.ta1 != Ta1Policy::Never;
+        if answers && p.inbound.is_some() && p.outbound.is_none() {
             return Err((
                 at("outbound"),
-                "is missing: its files are acknowledged with 997s, which need a folder to be uploaded into (or set \
-                 acknowledge = false)"
+                "is missing: its files are answered with 997s (and TA1s when asked), which need a folder to be \
+                 uploaded into (or set acknowledge = \"none\" and ta1 = \"never\")"
                     .into(),
             ));
         }

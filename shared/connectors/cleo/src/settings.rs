@@ -30,10 +30,12 @@
 //! id = "STATEDOTAP"
 //! outbound = "statedot-out"     # folders.<key> we upload 810s and 997s into
 //! inbound = "statedot-in"       # folders.<key> its 810s and 997s arrive in
-//! clients = ["STATEDOT"]        # Deltek client ids invoiced by EDI through this partner
+//! clients = ["STATEDOT"]        # Deltek clients (firm number, or ClientID) invoiced by EDI through it
 //! release = "004010"            # or "005010"
 //! separators = { element = "*", component = ">", segment = "~", line_ending = "lf" }
 //! ack_within_hours = 24         # a sent 810 without a 997 after this is reported overdue (0 = never)
+//! acknowledge = "all"           # 997s for its groups: all | handled (invoices only) | none
+//! ta1 = "when_requested"        # TA1s for its interchanges: when_requested | always | never
 //! ```
 //!
 //! Directions are configuration: Harmony's own names are server-perspective (`inbox` is where a
@@ -167,7 +169,8 @@ pub struct PartnerSetting {
     /// `folders.<key>` its files (810s, 997s) arrive in.
     #[serde(default)]
     pub inbound: Option<String>,
-    /// Deltek client ids invoiced by EDI through this partner (outbound 810s).
+    /// Deltek clients invoiced by EDI through this partner (outbound 810s): the firm's number
+    /// (`Client`), or its `ClientID`.
     #[serde(default)]
     pub clients: Vec<String>,
     /// `004010` or `005010`.
@@ -186,9 +189,19 @@ pub struct PartnerSetting {
     /// Hours after which a sent 810 without a 997 is reported overdue (0 = never).
     #[serde(default = "default_ack_hours")]
     pub ack_within_hours: u32,
-    /// Answer the partner's groups with 997s.
-    #[serde(default = "yes")]
-    pub acknowledge: bool,
+    /// Which of its groups get a 997: `all` (default: groups this product does not read are
+    /// answered "not supported"), `handled` (only invoices), `none`.
+    #[serde(default)]
+    pub acknowledge: mlc_x12::AckScope,
+    /// When its interchanges get a TA1: `when_requested` (ISA14 = 1, default), `always`, `never`.
+    #[serde(default)]
+    pub ta1: mlc_x12::Ta1Policy,
+    /// Let N1*RE/RI name the vendor when no seller party does (off: a remit-to may be a bank).
+    #[serde(default)]
+    pub remit_to_names_vendor: bool,
+    /// Whether its TDS01 includes TXI tax: `auto` (default), `included`, `excluded`.
+    #[serde(default)]
+    pub tax_in_tds: mlc_x12::TaxInTds,
     /// Currency of its invoices when they carry no CUR segment.
     #[serde(default = "default_currency")]
     pub currency: String,
@@ -200,10 +213,6 @@ fn default_release() -> String {
 
 fn default_ack_hours() -> u32 {
     24
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_currency() -> String {

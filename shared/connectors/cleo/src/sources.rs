@@ -10,8 +10,9 @@
 //!
 //! **Pickup** (the first read of a file): download (checked against the listing's size and hash)
 //! → keep the exact bytes in the engine's store ([`ReadContext::blobs`]) → note the file in the
-//! partner's received book (with, per interchange, whether its ISA13 was already sent:
-//! `sequences().seen_before("isa13#…")`) → only then delete it in Cleo (404 is success; without
+//! partner's received book (with, per interchange, whether the partner sent its ISA13 before, and
+//! with the same bytes: `sequences().seen_before("isa13#…")` on the number and on number + digest)
+//! → only then delete it in Cleo (404 is success; without
 //! delete permission the file stays and is tracked by the book). A file tracked by folder + name +
 //! size + content hash: a re-sent identical file is recognised, a changed file under an old name
 //! is not lost.
@@ -20,10 +21,12 @@
 //! item per invoice); the rest of the file is the continuation `<sha256>:<next set>`, read from
 //! the kept copy. A file of 500 invoices is 500 items over ten reads.
 //!
-//! **Answers.** When the last chunk of a file is read, the 997s answering it (AK5 per set, AK9
-//! per group; a held file rejected) are numbered from the partner's control sequence, kept, and
-//! uploaded to the partner's outbound folder under unique names — once: a retry finds them kept
-//! and looks each name up before uploading.
+//! **Answers.** When the last chunk of a file is read, the responses answering it — a 997 per
+//! group the partner's `acknowledge` rule covers (AK5 per set, AK9 per group; a held file
+//! rejected) and a TA1 when its `ta1` rule says so — are numbered from the partner's control
+//! sequence, kept, and uploaded to the partner's outbound folder under unique names, once: a
+//! retry finds them kept and looks each name up before uploading. An identical re-send is not
+//! answered again.
 //!
 //! A file listed but gone at read time is [`ReadBack::Gone`]; a read that fails is an error with
 //! its class (the engine keeps a visible failed item and retries it).
@@ -159,16 +162,28 @@ impl InboundSource {
         };
         let d = self.client.download(file).await?;
         let sha = ctx.blobs.put(&d.bytes).await.map_err(|e| store_error("keeping the downloaded file", e))?;
+        // A re-send: the ISA13 seen before from this partner (and with these very bytes, or not).
         let mut seen = Vec::new();
-        for (control, sender, test) in edi::interchanges(&d.bytes) {
-            let memory = format!("isa13#{conn}#{}", partner.key);
-            let resent = self
-                .engine
-                .sequences()
-                .seen_before(&memory, control.trim_start_matches('0'), ISA13_MEMORY)
+        for (header, digest) in edi::interchanges(&d.bytes, partner) {
+            let control = header.control.trim().to_string();
+            let key = mlc_x12::headers::control_key(&control);
+            let numbers = format!("isa13#{conn}#{}", partner.key);
+            let contents = format!("isa13-digest#{conn}#{}", partner.key);
+            let seq = self.engine.sequences();
+            let number_seen =
+                seq.seen_before(&numbers, &key, ISA13_MEMORY).await.map_err(|e| store_error("the ISA13 memory", e))?;
+            let same_seen = seq
+                .seen_before(&contents, &format!("{key}:{digest}"), ISA13_MEMORY)
                 .await
                 .map_err(|e| store_error("the ISA13 memory", e))?;
-            seen.push(InterchangeSeen { control, sender, test, resent });
+            seen.push(InterchangeSeen {
+                control,
+                sender: header.sender_id.trim().to_string(),
+                test: header.usage == "T",
+                resent: number_seen && same_seen,
+                reused: number_seen && !same_seen,
+                digest,
+            });
         }
         let entry = Received {
             name: name.to_string(),
@@ -197,18 +212,20 @@ impl InboundSource {
         Ok(Ok((d.bytes, entry)))
     }
 
-    /// Upload the 997s answering a file, once.
+    /// Upload the responses (997s, TA1s) answering a file, once.
+    #[allow(clippy::too_many_arguments)]
     async fn answer(
         &self,
         hint_id: &str,
         partner: &Partner,
-        bytes: &[u8],
+        interchanges: &[mlc_x12::envelope::Interchange<'static>],
         file: &InboundFile,
         held: bool,
         ctx: &ReadContext<'_>,
     ) -> Result<(), StepError> {
         let conn = &self.spec.connection;
-        let (true, Some(out)) = (partner.acknowledge, partner.outbound.as_deref()) else { return Ok(()) };
+        let Some(out) = partner.outbound.as_deref() else { return Ok(()) };
+        let rules = &partner.profile.inbound;
         let book = ledger::received_book(&self.engine, conn, &partner.key);
         let Some(mut entry) = book.get(hint_id).await.map_err(|e| store_error("the received book", e))? else {
             return Ok(());
@@ -217,7 +234,8 @@ impl InboundSource {
             return Ok(());
         }
         if entry.answers.is_empty() {
-            let needed = edi::answer_997s(bytes, file, held, || Ok(Numbers::single(1)), ctx.now.naive_utc())
+            let now = ctx.now.naive_utc();
+            let needed = edi::respond(interchanges, file, rules, held, || Ok(Numbers::single(1)), now)
                 .map(|v| v.len())
                 .unwrap_or(0);
             let mut numbers = Vec::with_capacity(needed);
@@ -231,31 +249,29 @@ impl InboundSource {
                 numbers.push(Numbers::single(u32::try_from(n).unwrap_or(1)));
             }
             let mut given = numbers.into_iter();
-            let rendered = edi::answer_997s(
-                bytes,
+            let rendered = edi::respond(
+                interchanges,
                 file,
+                rules,
                 held,
                 || given.next().ok_or_else(|| "more interchanges than numbers taken".to_string()),
-                ctx.now.naive_utc(),
+                now,
             )
             .map_err(StepError::permanent)?;
             for (n, body) in rendered {
-                let sha = ctx.blobs.put(&body).await.map_err(|e| store_error("keeping a 997", e))?;
+                let sha = ctx.blobs.put(&body).await.map_err(|e| store_error("keeping a response", e))?;
                 let name = outbound_file_name("997", &partner.key, n.interchange, ctx.now);
                 entry.answers.push(AnswerSent { name, control: n.interchange, sha256: sha, uploaded: false });
             }
             entry.answered = entry.answers.is_empty();
-            let e2 = entry.clone();
-            book.put(hint_id, e2).await.map_err(|e| store_error("the received book", e))?;
+            book.put(hint_id, entry.clone()).await.map_err(|e| store_error("the received book", e))?;
         }
         let folder = self.client.folder(out).await?;
         for a in entry.answers.iter().filter(|a| !a.uploaded) {
-            let body = ctx
-                .blobs
-                .get(&a.sha256)
-                .await
-                .map_err(|e| store_error("a kept 997", e))?
-                .ok_or_else(|| StepError::permanent(format!("the kept 997 {} is gone from the store", a.name)))?;
+            let body =
+                ctx.blobs.get(&a.sha256).await.map_err(|e| store_error("a kept response", e))?.ok_or_else(|| {
+                    StepError::permanent(format!("the kept response {} is gone from the store", a.name))
+                })?;
             self.client.upload_once(&folder, &a.name, &body).await?;
             let name = a.name.clone();
             book.modify(hint_id, |e| {
@@ -359,9 +375,16 @@ impl Source for InboundSource {
                             size: bytes.len() as u64,
                             sha256: sha.clone(),
                             picked_at: ctx.now,
-                            interchanges: edi::interchanges(&bytes)
+                            interchanges: edi::interchanges(&bytes, partner)
                                 .into_iter()
-                                .map(|(control, sender, test)| InterchangeSeen { control, sender, test, resent: false })
+                                .map(|(h, digest)| InterchangeSeen {
+                                    control: h.control.trim().to_string(),
+                                    sender: h.sender_id.trim().to_string(),
+                                    test: h.usage == "T",
+                                    resent: false,
+                                    reused: false,
+                                    digest,
+                                })
                                 .collect(),
                             in_cleo: "unknown".into(),
                             answers: Vec::new(),
@@ -388,7 +411,7 @@ impl Source for InboundSource {
         });
         let read = edi::read_chunk(&bytes, file.clone(), partner, start, self.client.settings().chunk_sets);
         if read.next.is_none() {
-            self.answer(&hint.id, partner, &bytes, &file, read.chunk.held.is_some(), ctx).await?;
+            self.answer(&hint.id, partner, &read.interchanges, &file, read.chunk.held.is_some(), ctx).await?;
         }
         let record = SourceRecord {
             entity: ENTITY_FILE.into(),

@@ -163,6 +163,10 @@ impl Env {
 /// An 810 from the subcontractor, rendered with its own profile: `numbers` invoices from
 /// `first`, all quoting the first subcontract PO.
 fn sub_810(first: u32, count: u32, isa13: u32) -> Vec<u8> {
+    sub_810_with(first, count, isa13, false)
+}
+
+fn sub_810_with(first: u32, count: u32, isa13: u32, ta1: bool) -> Vec<u8> {
     let c = demo_company(DEFAULT_SEED);
     let day = chrono::NaiveDate::from_ymd_opt(2025, 5, 28).expect("date");
     let invoices: Vec<ArInvoice> = (first..first + count)
@@ -200,7 +204,18 @@ fn sub_810(first: u32, count: u32, isa13: u32) -> Vec<u8> {
         })
         .collect();
     let now = chrono::NaiveDate::from_ymd_opt(2025, 5, 29).and_then(|d| d.and_hms_opt(9, 0, 0)).expect("now");
-    mlc_x12::render_810(&invoices, &c.subcontractor.profile, mlc_x12::Numbers::single(isa13), now).expect("810").bytes
+    let mut profile = c.subcontractor.profile.clone();
+    profile.ack_requested = ta1;
+    mlc_x12::render_810(&invoices, &profile, mlc_x12::Numbers::single(isa13), now).expect("810").bytes
+}
+
+/// A mailbag: the 810 interchange with a purchase-order group (an 850) added before its IEA.
+fn with_po_group(x12: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(x12.to_vec()).expect("ascii");
+    let at = text.find("IEA*1*").expect("IEA");
+    let po = "GS*PO*GRANITERIDGE*CASCADERIDGE*20250529*0900*77*X*004010~\nST*850*0001~\nBEG*00*SA*PO-1**20250529~\n\
+              SE*3*0001~\nGE*1*77~\n";
+    format!("{}{po}IEA*2*{}", &text[..at], &text[at + 6..]).into_bytes()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -546,4 +561,47 @@ async fn a_revoked_token_is_renewed_and_a_2fa_account_is_refused_with_the_fix() 
     assert!(cleo.files("STATEDOT", "to-partner").is_empty());
     let e = h.rt.poll(AP).await.expect_err("the inbound poll is refused too");
     assert!(e.to_string().contains("without 2FA"), "{e}");
+}
+
+#[tokio::test]
+async fn a_mailbag_keeps_its_invoices_and_a_reused_interchange_number_is_rejected() {
+    let e = env_with(demo(DEFAULT_SEED), quiet(), json!({"requests_per_second": 0})).await;
+    e.cleo.lock().mailboxes.iter_mut().filter(|m| m.alias == "GRANITERIDGE").for_each(|m| {
+        m.folders.iter_mut().for_each(|f| f.files.clear());
+    });
+    e.map_inbound().await;
+    // 810s beside an 850 in one interchange, a TA1 asked for.
+    let bag = with_po_group(&sub_810_with(1, 2, 600_001, true));
+    e.action(
+        "drop_file",
+        json!({"mailbox": "GRANITERIDGE", "folder": "inbound", "name": "mailbag.edi", "base64": b64(&bag)}),
+    )
+    .await;
+    e.h.run(AP).await;
+    assert_eq!(e.items_in(AP, ItemState::Posted).await.len(), 2, "{:?}", e.h.items(AP).await);
+    let answers = e.files("GRANITERIDGE", "acks");
+    assert_eq!(answers.len(), 1);
+    let r = mlc_x12::parse(&answers[0].1).expect("response");
+    let ic = &r.interchanges[0];
+    assert!(!ic.ta1.is_empty() || String::from_utf8_lossy(&answers[0].1).contains("TA1*"), "a TA1 was asked for");
+    let acks: Vec<(String, String)> = r
+        .sets()
+        .iter()
+        .filter_map(|s| s.set.ack().map(|a| (a.functional_id.clone(), a.status.code().to_string())))
+        .collect();
+    assert_eq!(acks, vec![("IN".into(), "A".into()), ("PO".into(), "R".into())], "the 850 is answered as not handled");
+
+    // The same ISA13 again with other invoices: a reused number, rejected and held, not posted.
+    let reused = sub_810(7, 1, 600_001);
+    e.action(
+        "drop_file",
+        json!({"mailbox": "GRANITERIDGE", "folder": "inbound", "name": "reused.edi", "base64": b64(&reused)}),
+    )
+    .await;
+    e.h.run(AP).await;
+    assert_eq!(e.items_in(AP, ItemState::Posted).await.len(), 2);
+    let failed = e.items_in(AP, ItemState::Failed).await;
+    assert_eq!(failed.len(), 1, "{:?}", e.h.items(AP).await);
+    let why = failed[0].reason.clone().unwrap_or_default();
+    assert!(why.contains("already used for a different interchange"), "{why}");
 }

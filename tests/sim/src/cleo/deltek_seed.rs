@@ -78,10 +78,12 @@ pub fn po_projects(c: &DemoCompany) -> Vec<(String, String, String)> {
 }
 
 /// The mappings (scope `cleo-deltek`) a finance team prepares for the subcontractor's inbound
-/// 810s: `(kind, source, target)` — its N1 seller id → the Deltek vendor, → the subcontract
-/// expense account, and each subcontract PO → the project it belongs to.
+/// 810s: `(kind, source, target)` — its vendor key (the N1*SE id with its qualifier, `ZZ:…`, as
+/// `mlc-x12` keys a seller) → the Deltek vendor, → the subcontract expense account, and each
+/// subcontract PO → the project it belongs to.
 pub fn demo_mappings(c: &DemoCompany) -> Vec<(String, String, String)> {
-    let seller = c.subcontractor.profile.sender_id.trim().to_string();
+    let p = &c.subcontractor.profile;
+    let seller = format!("{}:{}", p.seller_id_qualifier.trim(), p.sender_id.trim());
     let mut out = vec![
         ("vendor".to_string(), seller.clone(), c.subcontractor.deltek_id.clone()),
         ("account".to_string(), seller, SUBCONTRACT_ACCOUNT.to_string()),
