@@ -178,11 +178,56 @@ pub struct InboundChunk {
     pub held: Option<HeldFile>,
 }
 
-/// A chunk, where the next one starts, and (on the last chunk) what the responses need.
+/// Where a chunk starts in the kept file, so a read goes on from there without reading the sets
+/// before it: the set's index among ours, the byte ranges of its interchange's header (the ISA and
+/// any service segments before the first GS) and of its group's GS segment, and where its ST is.
+/// A read feeds the reader those headers and then the file from the ST on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub index: usize,
+    pub isa: (usize, usize),
+    pub gs: (usize, usize),
+    pub set: usize,
+}
+
+impl Resume {
+    /// `<index>:<isa start>-<isa end>:<gs start>-<gs end>:<set>`.
+    pub fn encode(&self) -> String {
+        format!("{}:{}-{}:{}-{}:{}", self.index, self.isa.0, self.isa.1, self.gs.0, self.gs.1, self.set)
+    }
+
+    pub fn decode(s: &str) -> Option<Resume> {
+        let mut parts = s.split(':');
+        let index = parts.next()?.parse().ok()?;
+        let range = |p: Option<&str>| -> Option<(usize, usize)> {
+            let (a, b) = p?.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        let isa = range(parts.next())?;
+        let gs = range(parts.next())?;
+        let set = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(Resume { index, isa, gs, set })
+    }
+
+    fn prefix_len(&self) -> usize {
+        (self.isa.1 - self.isa.0) + (self.gs.1 - self.gs.0)
+    }
+
+    /// Valid for `bytes`: every range inside and in order.
+    fn fits(&self, len: usize) -> bool {
+        self.isa.0 <= self.isa.1
+            && self.isa.1 <= self.gs.0
+            && self.gs.0 <= self.gs.1
+            && self.gs.1 <= self.set
+            && self.set <= len
+    }
+}
+
+/// A chunk, where the next one starts, and (on the first read) what the responses need.
 pub struct ChunkRead {
     pub chunk: InboundChunk,
-    pub next: Option<usize>,
-    /// Every interchange with its groups and their set summaries (the last chunk only).
+    pub next: Option<Resume>,
+    /// Every interchange with its groups and their set summaries (the first read only).
     pub interchanges: Vec<Interchange<'static>>,
 }
 
@@ -200,7 +245,7 @@ fn short_hash(bytes: &[u8]) -> String {
 struct Pass {
     invoices: Vec<InboundInvoice>,
     acks: Vec<InboundAck>,
-    /// Our sets in the whole file.
+    /// Our sets read (in the whole file, for a first pass).
     total: usize,
     problems: Vec<String>,
     dropped: usize,
@@ -208,15 +253,66 @@ struct Pass {
     interchanges: Vec<Interchange<'static>>,
     /// `(header, digest)` of each interchange.
     seen: Vec<(mlc_x12::headers::IsaHeader, String)>,
+    /// Where the set after the kept ones starts.
+    next: Option<Resume>,
 }
 
-/// One pass over `bytes`: our sets in `[start, start + size)` kept (owned), every rejecting
-/// finding in what is ours noted, interchanges (with groups) kept when `responses`.
+/// How a pass maps offsets of what it reads back to the kept file.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// The whole file from its first byte.
+    Whole,
+    /// Headers of `from` and then the file from `from.set` on.
+    From(Resume),
+}
+
+impl Frame {
+    fn absolute(&self, offset: usize) -> usize {
+        match self {
+            Frame::Whole => offset,
+            Frame::From(r) => offset.saturating_sub(r.prefix_len()) + r.set,
+        }
+    }
+
+    /// Whether an offset read falls in the replayed headers (not in the file's tail).
+    fn in_prefix(&self, offset: usize) -> bool {
+        matches!(self, Frame::From(r) if offset < r.prefix_len())
+    }
+}
+
+/// Where the set of `ev` starts, as a [`Resume`] in the kept file.
+fn resume_at(ev: &mlc_x12::SetEvent<'_>, index: usize, frame: Frame, bytes: &[u8]) -> Option<Resume> {
+    let ic = ev.interchange?;
+    let g = ev.group?;
+    let terminator = ic.delimiters.segment;
+    let end_of_segment = |abs: usize| -> usize {
+        bytes.get(abs..).and_then(|t| t.iter().position(|b| *b == terminator)).map_or(bytes.len(), |p| abs + p + 1)
+    };
+    let (isa, gs) = match frame {
+        Frame::From(r) if frame.in_prefix(ic.location.offset) && frame.in_prefix(g.location.offset) => (r.isa, r.gs),
+        Frame::From(r) if frame.in_prefix(ic.location.offset) => {
+            let gs0 = frame.absolute(g.location.offset);
+            (r.isa, (gs0, end_of_segment(gs0)))
+        }
+        _ => {
+            let isa0 = frame.absolute(ic.location.offset);
+            let first_gs = ic.groups.first().map_or(g.location.offset, |f| f.location.offset);
+            let gs0 = frame.absolute(g.location.offset);
+            ((isa0, frame.absolute(first_gs)), (gs0, end_of_segment(gs0)))
+        }
+    };
+    Some(Resume { index, isa, gs, set: frame.absolute(ev.set.bytes.start) })
+}
+
+/// One pass: our sets from `start` (at most `size`) kept, owned. A whole-file pass (`Frame::Whole`)
+/// reads to the end and also notes every rejecting finding in what is ours, the interchanges'
+/// digests and, when `responses`, the interchanges with their groups; a resumed pass stops at the
+/// first set it does not keep.
 fn pass(
     bytes: &[u8],
     file: Option<&InboundFile>,
     partner: &Partner,
-    start: usize,
+    frame: Frame,
     size: usize,
     responses: bool,
 ) -> Result<Pass, String> {
@@ -237,14 +333,32 @@ fn pass(
         has_invoices: false,
         interchanges: Vec::new(),
         seen: Vec::new(),
+        next: None,
     };
-    let mut groups: Vec<Group<'static>> = Vec::new();
+    let whole = matches!(frame, Frame::Whole);
+    let first = match frame {
+        Frame::Whole => 0,
+        Frame::From(r) => r.index,
+    };
+    let input: Box<dyn std::io::Read + '_> = match frame {
+        Frame::Whole => Box::new(bytes),
+        Frame::From(r) => {
+            if !r.fits(bytes.len()) {
+                return Err(format!("resume point {} does not fit a file of {} bytes", r.encode(), bytes.len()));
+            }
+            Box::new(std::io::Read::chain(
+                std::io::Read::chain(&bytes[r.isa.0..r.isa.1], &bytes[r.gs.0..r.gs.1]),
+                &bytes[r.set..],
+            ))
+        }
+    };
     let opts = mlc_x12::ParseOptions {
         tax_in_tds: rules.tax_in_tds,
         default_currency: partner.currency,
         ..Default::default()
     };
-    let mut reader = Reader::with_options(bytes, opts);
+    let mut reader = Reader::with_options(input, opts);
+    let mut groups: Vec<Group<'static>> = Vec::new();
     let note = |p: &mut Pass, f: &mlc_x12::error::Findings| {
         p.problems.extend(f.errors.iter().filter(|e| e.rejects()).map(|e| e.to_string()));
         p.dropped += f.dropped_errors;
@@ -255,15 +369,22 @@ fn pass(
         match ev {
             Event::InterchangeStart(_) => {}
             Event::Set(s) => {
-                let ours = matches!(s.set.content, SetContent::Invoice(_) | SetContent::Ack(_));
-                if !ours {
+                if !matches!(s.set.content, SetContent::Invoice(_) | SetContent::Ack(_)) {
                     continue;
                 }
-                note(&mut p, &s.set.findings);
-                let index = p.total;
+                if whole {
+                    note(&mut p, &s.set.findings);
+                }
+                let index = first + p.total;
                 p.total += 1;
-                if index < start || index >= start + size.max(1) {
-                    continue;
+                if index >= first + size {
+                    if p.next.is_none() {
+                        p.next = resume_at(&s, index, frame, bytes);
+                    }
+                    if whole {
+                        continue;
+                    }
+                    break;
                 }
                 let r = s.set_ref();
                 let isa13 = s.interchange.map(|i| i.header.control.trim().to_string()).unwrap_or_default();
@@ -310,7 +431,7 @@ fn pass(
                     _ => {}
                 }
             }
-            Event::GroupEnd(g) => {
+            Event::GroupEnd(g) if whole => {
                 if g.header.functional_id != "FA" {
                     p.has_invoices = true;
                 }
@@ -321,7 +442,7 @@ fn pass(
                     groups.push(*g);
                 }
             }
-            Event::InterchangeEnd(ic) => {
+            Event::InterchangeEnd(ic) if whole => {
                 let mut ic = *ic;
                 let digest = sha256_hex(bytes.get(ic.bytes.clone()).unwrap_or_default());
                 if let Some(seen) = file.and_then(|f| f.seen(&ic.header.control)).filter(|s| s.reused) {
@@ -339,7 +460,8 @@ fn pass(
                     p.interchanges.push(ic);
                 }
             }
-            Event::End(f) => note(&mut p, &f),
+            Event::End(f) if whole => note(&mut p, &f),
+            _ => {}
         }
     }
     Ok(p)
@@ -347,12 +469,20 @@ fn pass(
 
 /// The interchanges of a file (at pickup, for the re-send check): header and digest each.
 pub fn interchanges(bytes: &[u8], partner: &Partner) -> Vec<(mlc_x12::headers::IsaHeader, String)> {
-    pass(bytes, None, partner, 0, 0, false).map(|p| p.seen).unwrap_or_default()
+    pass(bytes, None, partner, Frame::Whole, 0, false).map(|p| p.seen).unwrap_or_default()
 }
 
-/// Read chunk `start..start + size` of an inbound file.
-pub fn read_chunk(bytes: &[u8], file: Arc<InboundFile>, partner: &Partner, start: usize, size: usize) -> ChunkRead {
+/// Read one chunk of an inbound file: the first (`from = None`: the whole file is read, which
+/// decides whether it is held and gathers what its responses need) or the one at `from`.
+pub fn read_chunk(
+    bytes: &[u8],
+    file: Arc<InboundFile>,
+    partner: &Partner,
+    from: Option<Resume>,
+    size: usize,
+) -> ChunkRead {
     let key = &file.partner;
+    let start = from.map_or(0, |r| r.index);
     let held = |errors: Vec<String>, more: usize, has_invoices: bool| HeldFile {
         doc_id: format!("{key}/file/{}", &file.sha256[..file.sha256.len().min(16)]),
         version: file.sha256[..file.sha256.len().min(16)].to_string(),
@@ -360,26 +490,30 @@ pub fn read_chunk(bytes: &[u8], file: Arc<InboundFile>, partner: &Partner, start
         errors: errors.into_iter().take(MAX_NAMED).collect(),
         has_invoices,
     };
-    let empty = |file: Arc<InboundFile>, h: HeldFile, interchanges: Vec<Interchange<'static>>| ChunkRead {
-        chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
-        next: None,
-        interchanges,
-    };
-    // The last chunk is the one that reaches the end; only then are responses collected.
-    let p = match pass(bytes, Some(&file), partner, start, size, true) {
+    let frame = from.map_or(Frame::Whole, Frame::From);
+    let p = match pass(bytes, Some(&file), partner, frame, size.max(1), from.is_none()) {
         Ok(p) => p,
-        Err(e) => return empty(file.clone(), held(vec![e], 0, true), Vec::new()),
+        Err(e) => {
+            let h = held(vec![e], 0, true);
+            return ChunkRead {
+                chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
+                next: None,
+                interchanges: Vec::new(),
+            };
+        }
     };
     if !p.problems.is_empty() || p.dropped > 0 {
         let h = held(p.problems, p.dropped, p.has_invoices);
-        return empty(file, h, p.interchanges);
+        return ChunkRead {
+            chunk: InboundChunk { file, start, invoices: vec![], acks: vec![], held: Some(h) },
+            next: None,
+            interchanges: p.interchanges,
+        };
     }
-    let end = (start + size.max(1)).min(p.total);
-    let next = (end < p.total).then_some(end);
     ChunkRead {
         chunk: InboundChunk { file, start, invoices: p.invoices, acks: p.acks, held: None },
-        interchanges: if next.is_none() { p.interchanges } else { Vec::new() },
-        next,
+        next: p.next,
+        interchanges: p.interchanges,
     }
 }
 
@@ -452,5 +586,146 @@ pub fn signed(kind: DocumentKind, amount: Decimal) -> Decimal {
     match kind {
         DocumentKind::CreditMemo => -amount,
         _ => amount,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlc_core::domain::{ArInvoiceDraft, ArLine, Party, SourceRef};
+
+    fn partner() -> Partner {
+        let settings: crate::settings::PartnerSetting = serde_json::from_value(serde_json::json!({
+            "qualifier": "ZZ", "id": "THEM", "outbound": "out", "inbound": "in"
+        }))
+        .expect("setting");
+        let edi = Some(crate::settings::EdiIdentity { qualifier: "ZZ".into(), id: "US".into(), gs_id: None });
+        let all = crate::partners::Partners::from_settings(&edi, &[("P".to_string(), settings)].into_iter().collect());
+        all.get("P").cloned().expect("partner")
+    }
+
+    fn invoice(n: u32) -> ArInvoice {
+        let day = NaiveDate::from_ymd_opt(2025, 5, 1).expect("day");
+        let amount = Decimal::new(10_000 + i64::from(n), 2);
+        ArInvoice::try_new(ArInvoiceDraft {
+            source: SourceRef { system: "t".into(), entity: "i".into(), id: n.to_string(), version: "1".into() },
+            kind: DocumentKind::Invoice,
+            invoice_number: format!("INV-{n}"),
+            invoice_date: day,
+            due_date: None,
+            currency: mlc_core::money::Currency::USD,
+            seller: Party { name: "Them".into(), id: Some("THEM".into()), address: None },
+            buyer: Party { name: "Us".into(), id: Some("US".into()), address: None },
+            po_number: None,
+            terms: None,
+            lines: vec![ArLine {
+                line_no: 1,
+                description: "work".into(),
+                item_id: None,
+                quantity: Decimal::ONE,
+                unit: "EA".into(),
+                unit_price: amount,
+                amount,
+                tax_amount: Decimal::ZERO,
+                project: None,
+                account: None,
+            }],
+            header_tax: Decimal::ZERO,
+            charges: Decimal::ZERO,
+            total: amount,
+            tolerance: Default::default(),
+        })
+        .expect("invoice")
+    }
+
+    /// Three interchanges of 4, 1 and 5 invoices; the second also carries a purchase-order group.
+    fn mailbag() -> Vec<u8> {
+        let profile = mlc_x12::PartnerProfile::new("THEM", ("ZZ", "THEM"), ("ZZ", "US"));
+        let now = NaiveDate::from_ymd_opt(2025, 5, 2).and_then(|d| d.and_hms_opt(8, 0, 0)).expect("now");
+        let mut out = Vec::new();
+        let mut n = 0;
+        for (i, count) in [4u32, 1, 5].into_iter().enumerate() {
+            let invoices: Vec<ArInvoice> = (0..count)
+                .map(|_| {
+                    n += 1;
+                    invoice(n)
+                })
+                .collect();
+            let r = mlc_x12::render_810(&invoices, &profile, Numbers::single(100 + i as u32), now).expect("810");
+            let mut text = String::from_utf8(r.bytes).expect("ascii");
+            if i == 1 {
+                let at = text.find("IEA*1*").expect("IEA");
+                let po = "GS*PO*THEM*US*20250502*0800*9*X*004010~\nST*850*0001~\nBEG*00*SA*PO-1**20250502~\nSE*3*0001~\nGE*1*9~\n";
+                text = format!("{}{po}IEA*2*{}", &text[..at], &text[at + 6..]);
+            }
+            out.extend_from_slice(text.as_bytes());
+        }
+        out
+    }
+
+    fn file(bytes: &[u8]) -> Arc<InboundFile> {
+        Arc::new(InboundFile {
+            connection: "cleo".into(),
+            partner: "P".into(),
+            partner_name: "Them".into(),
+            folder_key: "in".into(),
+            folder: "M/in".into(),
+            name: "bag.edi".into(),
+            size: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+            interchanges: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn chunks_read_from_their_resume_points_give_every_set_once_in_order() {
+        let bytes = mailbag();
+        let p = partner();
+        let whole = read_chunk(&bytes, file(&bytes), &p, None, 1000);
+        assert!(whole.chunk.held.is_none(), "{:?}", whole.chunk.held);
+        assert!(whole.next.is_none());
+        let all: Vec<String> = whole.chunk.invoices.iter().map(|i| i.doc_id.clone()).collect();
+        assert_eq!(all.len(), 10);
+        assert_eq!(whole.interchanges.len(), 3, "the first read gathers what the responses need");
+        for size in [1, 3, 4, 7] {
+            let mut got = Vec::new();
+            let mut at = None;
+            let mut reads = 0;
+            loop {
+                let r = read_chunk(&bytes, file(&bytes), &p, at, size);
+                assert!(r.chunk.held.is_none());
+                assert!(r.chunk.invoices.len() <= size);
+                assert!(r.chunk.invoices.iter().all(|i| i.invoice.is_ok()), "every set maps on its own");
+                got.extend(r.chunk.invoices.iter().map(|i| i.doc_id.clone()));
+                reads += 1;
+                match r.next {
+                    Some(n) => {
+                        assert_eq!(Resume::decode(&n.encode()), Some(n));
+                        at = Some(n);
+                    }
+                    None => break,
+                }
+            }
+            assert_eq!(got, all, "size {size}");
+            assert_eq!(reads, all.len().div_ceil(size), "size {size}");
+        }
+    }
+
+    #[test]
+    fn a_broken_set_holds_the_file_and_a_foreign_group_does_not() {
+        let bytes = mailbag();
+        let text = String::from_utf8(bytes.clone()).expect("ascii");
+        // The first SE's count off by one.
+        let at = text.find("\nSE*").expect("SE") + 4;
+        let end = at + text[at..].find('*').expect("count");
+        let n: u32 = text[at..end].parse().expect("number");
+        let broken = format!("{}{}{}", &text[..at], n + 1, &text[end..]).into_bytes();
+        let r = read_chunk(&broken, file(&broken), &partner(), None, 3);
+        let held = r.chunk.held.expect("held whole");
+        assert!(held.errors[0].contains("SE01"), "{:?}", held.errors);
+        assert!(r.chunk.invoices.is_empty() && r.next.is_none());
+        assert_eq!(r.interchanges.len(), 3, "its responses still go back");
+        let garbage = read_chunk(b"hello", file(b"hello"), &partner(), None, 3);
+        assert!(garbage.chunk.held.expect("held").errors[0].contains("not readable as X12"));
     }
 }

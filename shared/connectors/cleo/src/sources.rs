@@ -18,8 +18,11 @@
 //! is not lost.
 //!
 //! **Bounded reads.** Each read hands the engine at most `chunk_sets` transaction sets (one work
-//! item per invoice); the rest of the file is the continuation `<sha256>:<next set>`, read from
-//! the kept copy. A file of 500 invoices is 500 items over ten reads.
+//! item per invoice); the rest of the file is the continuation `<sha256>:<resume point>` (the
+//! next set's index and byte offsets, [`edi::Resume`]), read from the kept copy starting at that
+//! set: the first read passes over the whole file once (it decides whether the file is held and
+//! gathers its responses), every later read only over its own sets. A file of 500 invoices is
+//! 500 items over ten reads.
 //!
 //! **Answers.** When the last chunk of a file is read, the responses answering it — a 997 per
 //! group the partner's `acknowledge` rule covers (AK5 per set, AK9 per group; a held file
@@ -212,7 +215,8 @@ impl InboundSource {
         Ok(Ok((d.bytes, entry)))
     }
 
-    /// Upload the responses (997s, TA1s) answering a file, once.
+    /// The responses (997s, TA1s) answering a file: rendered and kept when the first read has
+    /// them (`interchanges`), uploaded once when `upload` (the last chunk was read).
     #[allow(clippy::too_many_arguments)]
     async fn answer(
         &self,
@@ -221,6 +225,7 @@ impl InboundSource {
         interchanges: &[mlc_x12::envelope::Interchange<'static>],
         file: &InboundFile,
         held: bool,
+        upload: bool,
         ctx: &ReadContext<'_>,
     ) -> Result<(), StepError> {
         let conn = &self.spec.connection;
@@ -233,7 +238,7 @@ impl InboundSource {
         if entry.answered {
             return Ok(());
         }
-        if entry.answers.is_empty() {
+        if entry.answers.is_empty() && !interchanges.is_empty() {
             let now = ctx.now.naive_utc();
             let needed = edi::respond(interchanges, file, rules, held, || Ok(Numbers::single(1)), now)
                 .map(|v| v.len())
@@ -265,6 +270,9 @@ impl InboundSource {
             }
             entry.answered = entry.answers.is_empty();
             book.put(hint_id, entry.clone()).await.map_err(|e| store_error("the received book", e))?;
+        }
+        if !upload || entry.answers.iter().all(|a| a.uploaded) {
+            return Ok(());
         }
         let folder = self.client.folder(out).await?;
         for a in entry.answers.iter().filter(|a| !a.uploaded) {
@@ -350,50 +358,51 @@ impl Source for InboundSource {
                 "folder {folder_key} is no partner's inbound folder any more (connection {conn})"
             )));
         };
-        let (bytes, entry, start) =
-            match hint.part.as_deref() {
-                None => match self.pick_up(&hint.id, partner, folder_key, name, cleo_id, ctx).await? {
-                    Ok((b, e)) => (b, e, 0),
-                    Err(gone) => return Ok(ReadBack::Gone(gone)),
-                },
-                Some(part) => {
-                    let (sha, start) = part
-                        .rsplit_once(':')
-                        .and_then(|(s, n)| n.parse::<usize>().ok().map(|n| (s.to_string(), n)))
-                        .ok_or_else(|| {
-                            StepError::permanent(format!("chunk {part:?} of {} is not <sha256>:<set>", hint.id))
-                        })?;
-                    let bytes =
-                        ctx.blobs.get(&sha).await.map_err(|e| store_error("the kept file", e))?.ok_or_else(|| {
-                            StepError::permanent(format!("the kept copy of {} ({sha}) is gone", hint.id))
-                        })?;
-                    let book = ledger::received_book(&self.engine, &conn, &partner.key);
-                    let entry = match book.get(&hint.id).await.map_err(|e| store_error("the received book", e))? {
-                        Some(e) => e,
-                        None => Received {
-                            name: name.to_string(),
-                            size: bytes.len() as u64,
-                            sha256: sha.clone(),
-                            picked_at: ctx.now,
-                            interchanges: edi::interchanges(&bytes, partner)
-                                .into_iter()
-                                .map(|(h, digest)| InterchangeSeen {
-                                    control: h.control.trim().to_string(),
-                                    sender: h.sender_id.trim().to_string(),
-                                    test: h.usage == "T",
-                                    resent: false,
-                                    reused: false,
-                                    digest,
-                                })
-                                .collect(),
-                            in_cleo: "unknown".into(),
-                            answers: Vec::new(),
-                            answered: true,
-                        },
-                    };
-                    (bytes, entry, start)
-                }
-            };
+        let (bytes, entry, start) = match hint.part.as_deref() {
+            None => match self.pick_up(&hint.id, partner, folder_key, name, cleo_id, ctx).await? {
+                Ok((b, e)) => (b, e, None),
+                Err(gone) => return Ok(ReadBack::Gone(gone)),
+            },
+            Some(part) => {
+                let (sha, start) = part
+                    .split_once(':')
+                    .and_then(|(s, r)| edi::Resume::decode(r).map(|r| (s.to_string(), Some(r))))
+                    .ok_or_else(|| {
+                        StepError::permanent(format!("chunk {part:?} of {} is not <sha256>:<resume point>", hint.id))
+                    })?;
+                let bytes = ctx
+                    .blobs
+                    .get(&sha)
+                    .await
+                    .map_err(|e| store_error("the kept file", e))?
+                    .ok_or_else(|| StepError::permanent(format!("the kept copy of {} ({sha}) is gone", hint.id)))?;
+                let book = ledger::received_book(&self.engine, &conn, &partner.key);
+                let entry = match book.get(&hint.id).await.map_err(|e| store_error("the received book", e))? {
+                    Some(e) => e,
+                    None => Received {
+                        name: name.to_string(),
+                        size: bytes.len() as u64,
+                        sha256: sha.clone(),
+                        picked_at: ctx.now,
+                        interchanges: edi::interchanges(&bytes, partner)
+                            .into_iter()
+                            .map(|(h, digest)| InterchangeSeen {
+                                control: h.control.trim().to_string(),
+                                sender: h.sender_id.trim().to_string(),
+                                test: h.usage == "T",
+                                resent: false,
+                                reused: false,
+                                digest,
+                            })
+                            .collect(),
+                        in_cleo: "unknown".into(),
+                        answers: Vec::new(),
+                        answered: true,
+                    },
+                };
+                (bytes, entry, start)
+            }
+        };
         let folder_label = match self.client.settings().folders.get(folder_key) {
             Some(f) => format!("{}/{}", f.mailbox, f.folder),
             None => folder_key.to_string(),
@@ -410,8 +419,10 @@ impl Source for InboundSource {
             interchanges: entry.interchanges.clone(),
         });
         let read = edi::read_chunk(&bytes, file.clone(), partner, start, self.client.settings().chunk_sets);
-        if read.next.is_none() {
-            self.answer(&hint.id, partner, &read.interchanges, &file, read.chunk.held.is_some(), ctx).await?;
+        let last = read.next.is_none();
+        if last || !read.interchanges.is_empty() {
+            let held = read.chunk.held.is_some();
+            self.answer(&hint.id, partner, &read.interchanges, &file, held, last, ctx).await?;
         }
         let record = SourceRecord {
             entity: ENTITY_FILE.into(),
@@ -419,6 +430,7 @@ impl Source for InboundSource {
             version: format!("{}:{}", file.size, &file.sha256[..file.sha256.len().min(16)]),
             record: Arc::new(read.chunk),
         };
-        Ok(ReadBack::Found { items: vec![record], continuation: read.next.map(|n| format!("{}:{n}", file.sha256)) })
+        let continuation = read.next.map(|r| format!("{}:{}", file.sha256, r.encode()));
+        Ok(ReadBack::Found { items: vec![record], continuation })
     }
 }
