@@ -247,6 +247,55 @@ pub async fn overdue_acks(rt: &crate::Runtime, connection: &str) -> Result<Vec<m
 mod tests {
     use super::*;
 
+    const TOML: &str = r#"
+[connections.deltek]
+system = "deltek"
+base_url = "http://127.0.0.1:1/Acme/api"
+database = "ACME"
+
+[connections.cleo]
+system = "cleo"
+base_url = "http://127.0.0.1:2"
+
+[connections.cleo.folders.out]
+mailbox = "STATEDOT"
+folder = "to-partner"
+direction = "outbound"
+
+[connections.cleo.edi]
+qualifier = "ZZ"
+id = "CASCADERIDGE"
+
+[connections.cleo.partners.STATEDOT]
+qualifier = "ZZ"
+id = "STATEDOTAP"
+outbound = "out"
+clients = ["STATEDOT"]
+release = "005010"
+
+[flows.deltek-cleo-ar810]
+source = "deltek"
+target = "cleo"
+options = { start_period = 202505 }
+"#;
+
+    #[test]
+    fn partner_profiles_and_options_are_checked_at_load_with_file_and_line() {
+        crate::Config::parse(TOML, "mlc.toml").expect("a good configuration");
+        let e = crate::Config::parse(&TOML.replace("\"005010\"", "\"003050\""), "mlc.toml").unwrap_err().to_string();
+        assert!(e.starts_with("mlc.toml line 7") && e.contains("partners.STATEDOT.release"), "{e}");
+        assert!(e.contains("\"004010\" or \"005010\""), "{e}");
+        let e = crate::Config::parse(&TOML.replace("outbound = \"out\"", "outbound = \"nowhere\""), "mlc.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("partners.STATEDOT.outbound") && e.contains("not configured"), "{e}");
+        let e = crate::Config::parse(&TOML.replace("202505", "202514"), "mlc.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("line 30") && e.contains("flows.deltek-cleo-ar810.options") && e.contains("01 to 13"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn options_default_and_are_checked() {
         let o: Ar810Options = serde_json::from_value(serde_json::json!({})).unwrap();

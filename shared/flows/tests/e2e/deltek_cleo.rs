@@ -68,7 +68,14 @@ async fn harness(
     world: &SimWorld,
     ports: Option<(&Arc<MemoryStore>, &Arc<MemoryQueue>, &Arc<MemorySecrets>)>,
 ) -> Harness {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    harness_at(world, ports, Arc::new(SystemClock)).await
+}
+
+async fn harness_at(
+    world: &SimWorld,
+    ports: Option<(&Arc<MemoryStore>, &Arc<MemoryQueue>, &Arc<MemorySecrets>)>,
+    clock: Arc<dyn Clock>,
+) -> Harness {
     let (store, queue, secrets) = match ports {
         Some((s, q, x)) => (s.clone(), q.clone(), x.clone()),
         None => {
@@ -604,4 +611,33 @@ async fn a_mailbag_keeps_its_invoices_and_a_reused_interchange_number_is_rejecte
     assert_eq!(failed.len(), 1, "{:?}", e.h.items(AP).await);
     let why = failed[0].reason.clone().unwrap_or_default();
     assert!(why.contains("already used for a different interchange"), "{why}");
+}
+
+#[tokio::test]
+async fn an_810_without_a_997_past_the_partners_window_is_reported_overdue() {
+    let (world, _cleo, _) = world(demo(DEFAULT_SEED), quiet(), json!({"requests_per_second": 0})).await;
+    let clock = Arc::new(mlc_core::engine::ports::ManualClock::new(chrono::Utc::now()));
+    let h = harness_at(&world, None, clock.clone()).await;
+    h.rt.poll(AR).await.expect("poll");
+    h.rt.engine.drain(&h.rt.flows, 4).await.expect("drain");
+    let sent = h.items(AR).await.into_iter().filter(|i| i.state == ItemState::Posted).count();
+    assert!(sent >= 6);
+    assert!(mlc_flows::deltek_cleo_ar810::overdue_acks(&h.rt, "cleo").await.expect("overdue").is_empty());
+    // The partners never answer; a day and an hour later (their window is 24 hours):
+    clock.advance(Duration::from_secs(25 * 3600));
+    let overdue = mlc_flows::deltek_cleo_ar810::overdue_acks(&h.rt, "cleo").await.expect("overdue");
+    assert_eq!(overdue.len(), sent, "{overdue:?}");
+    // The inbound poll notes each on its invoice's item, once.
+    h.rt.poll(AP).await.expect("poll");
+    h.rt.poll(AP).await.expect("poll again");
+    for i in h.items(AR).await.into_iter().filter(|i| i.state == ItemState::Posted) {
+        let trail = h.store.audit_trail(&i.key).await.expect("trail");
+        let notes: Vec<_> = trail.iter().filter(|a| a.event == "ack_overdue").collect();
+        assert_eq!(notes.len(), 1, "{}", i.key);
+        assert!(
+            notes[0].message.contains("no 997 from") && notes[0].message.contains("24 hours"),
+            "{}",
+            notes[0].message
+        );
+    }
 }
