@@ -23,6 +23,11 @@ use mlc_core::engine::ports::{Clock, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// A store failure while a part reads or writes its ledger: retried later.
+pub(crate) fn store_error(what: &str, e: StoreError) -> mlc_core::engine::flow::StepError {
+    mlc_core::engine::flow::StepError::retryable(format!("{what}: the store answered {e}"))
+}
+
 /// One book of entries by key, newest last.
 pub struct Ledger<T> {
     store: Arc<dyn Store>,

@@ -39,6 +39,19 @@
 //!
 //! Every method returns [`CleoError`], which converts into the engine's `StepError` with its class.
 //!
+//! # The parts the EDI flows are made of
+//! - [`InboundSource`] (`<connection>/inbound-file`): the partners' inbound folders; each file
+//!   picked up (kept in the store before it is deleted in Cleo), read with `mlc-x12`'s streaming
+//!   reader in bounded chunks of transaction sets, answered with 997s/TA1s, re-sends recognised;
+//!   shared by `cleo-deltek-ap810` and `cleo-deltek-ar997`.
+//! - [`Edi810Target`] (`810-file`): one AR invoice → one interchange for its partner, numbered
+//!   from the engine's sequences, proven valid, kept, uploaded once under a unique name.
+//! - [`AckTarget`] (`997`): a partner's 997 matched to the interchange it acknowledges and
+//!   recorded on the invoice's item (`Engine::acknowledge`).
+//! - [`Partners`] ([`partners`]): the trading-partner profiles of the connection's settings;
+//!   [`ledger`]: what the parts remember between attempts (sent interchanges, received files);
+//!   [`edi`]: the X12 side (chunks, responses, rendering).
+//!
 //! # Quirks handled, and why
 //! - **Auth** ([`auth`]): password grant at `/api/authentication` **[C]**; `expires_in` and a
 //!   refresh token are optional **[U]**: refresh before expiry (or an assumed lifetime), once on a
@@ -68,9 +81,9 @@
 //!   (SSO/proxy) is never data; redirects are not followed.
 //! - No webhooks: Cleo does not send any; inbound files are found by polling.
 //!
-//! Modules, bottom up: [`settings`],
-//! [`errors`], [`auth`], [`model`], [`client`] (transport), [`folders`], [`files`], [`api`]
-//! ([`CleoClient`]), [`ping`], [`connection`].
+//! Modules, bottom up: [`settings`], [`partners`], [`errors`], [`auth`], [`model`], [`client`]
+//! (transport), [`folders`], [`files`], [`api`] ([`CleoClient`]), [`ping`], [`connection`];
+//! then the EDI parts: [`ledger`], [`edi`], [`sources`], [`targets`].
 
 pub mod api;
 pub mod auth;

@@ -48,7 +48,7 @@ use mlc_x12::Numbers;
 use crate::api::CleoClient;
 use crate::edi::{self, InboundChunk, InboundFile, InterchangeSeen};
 use crate::files::outbound_file_name;
-use crate::ledger::{self, AnswerSent, Received};
+use crate::ledger::{self, AnswerSent, Received, store_error};
 use crate::model::Deleted;
 use crate::partners::{Partner, Partners};
 
@@ -58,10 +58,6 @@ pub const FAMILY_INBOUND: &str = "inbound-file";
 pub const ENTITY_FILE: &str = "file";
 /// How many ISA13s per partner are remembered for the re-send check.
 pub const ISA13_MEMORY: usize = 2000;
-
-pub(crate) fn store_error(what: &str, e: StoreError) -> StepError {
-    StepError::retryable(format!("{what}: the store answered {e}"))
-}
 
 /// Files in the partners' inbound folders.
 pub struct InboundSource {

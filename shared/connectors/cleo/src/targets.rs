@@ -28,9 +28,9 @@ use mlc_x12::{AckCode, Numbers};
 use crate::api::CleoClient;
 use crate::edi::{self, InboundAck};
 use crate::files::{outbound_file_name, sha256_hex};
+use crate::ledger::store_error;
 use crate::ledger::{self, AckSeen, Sent, SentState};
 use crate::partners::{Partner, Partners};
-use crate::sources::store_error;
 
 /// An AR invoice for a partner, as the outbound flow maps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
