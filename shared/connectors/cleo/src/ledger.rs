@@ -181,8 +181,10 @@ pub struct Sent {
     pub sets: Vec<String>,
     /// GS08.
     pub version: String,
-    /// SHA-256 of the bytes, kept as a blob until the upload is confirmed.
+    /// SHA-256 of the bytes, kept as a blob until the upload is confirmed, and their length.
     pub sha256: String,
+    #[serde(default)]
+    pub size: u64,
     pub sent_at: chrono::DateTime<chrono::Utc>,
     pub state: SentState,
     pub ack: Option<AckSeen>,

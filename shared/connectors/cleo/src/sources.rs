@@ -153,7 +153,7 @@ impl InboundSource {
         }
         let folder = self.client.folder(folder_key).await?;
         let listed = self.client.find_files(&folder, name).await?;
-        let Some(file) = listed.iter().find(|f| f.id == cleo_id).or(listed.iter().find(|f| f.id.is_empty())) else {
+        let Some(file) = listed.iter().find(|f| f.id == cleo_id) else {
             return Ok(Err(format!(
                 "{}/{name} is no longer in the folder (taken by another process, or removed in Cleo)",
                 folder.label()

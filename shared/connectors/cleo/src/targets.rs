@@ -188,8 +188,8 @@ impl Target for Edi810Target {
                 // Sending: the upload's answer was lost (or never came). Is it there?
                 let folder = self.client.folder(&s.folder).await?;
                 let found = self.client.find_files(&folder, &s.file).await?;
-                let bytes_len = self.engine.store.get_blob(&s.sha256).await.ok().flatten().map(|b| b.len() as u64);
-                if found.iter().any(|f| f.size.is_none() || f.size == bytes_len) {
+                let size = Some(s.size).filter(|n| *n > 0);
+                if found.iter().any(|f| f.size.is_none() || size.is_none() || f.size == size) {
                     self.mark_uploaded(p, &s).await?;
                     let mut done = s.clone();
                     done.state = SentState::Uploaded;
@@ -260,6 +260,7 @@ impl Target for Edi810Target {
             sets: rendered.group.sets.clone(),
             version: rendered.group.version.clone(),
             sha256: sha,
+            size: rendered.bytes.len() as u64,
             sent_at: now,
             state: SentState::Sending,
             ack: None,
