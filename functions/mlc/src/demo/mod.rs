@@ -14,6 +14,7 @@
 pub mod cin7_acumatica;
 pub mod cin7_deltek;
 pub mod coupa_deltek;
+pub mod deltek_cleo;
 pub mod procore_deltek;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,7 @@
 
 mod cin7_acumatica;
 mod coupa_deltek;
+mod deltek_cleo;
 mod platform;
 mod procore;
 mod reliability;
