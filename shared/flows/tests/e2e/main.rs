@@ -9,3 +9,4 @@ mod platform;
 mod procore;
 mod reliability;
 mod support;
+mod toy_system;
