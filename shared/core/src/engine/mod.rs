@@ -1110,7 +1110,11 @@ impl Engine {
         } else if let Some(o) = older_in_doubt.first() {
             let msg = format!("already posted by ml-connector (item {}) as {}", o.key, describe(&tref));
             (ItemState::Skipped, DocOutcome::Duplicate, codes::ALREADY_POSTED, msg, None)
-        } else if let Some(other) = ours.first() {
+        } else if let Some(other) = ours
+            .iter()
+            .find(|o| o.state == ItemState::Posted && o.target.as_ref().is_some_and(|t| t.id == tref.id))
+            .or(ours.first())
+        {
             let mut existing = found_facts.clone();
             existing.label = Some(other.summary.label.clone());
             if existing.amount.is_none() {

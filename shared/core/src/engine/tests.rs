@@ -227,14 +227,25 @@ struct FakeFlow {
     spec: FlowSpec,
     world: Arc<Mutex<World>>,
     fuse: Arc<Fuse>,
+    /// The second source names the world's bill `B1` as `X1`: its own document, same bill.
+    other_source: bool,
 }
+
+/// The second flow: another source posting the same bills into the same target connection.
+const OTHER_FLOW: &str = "fake-ap-2";
 
 impl FakeFlow {
     fn new(world: Arc<Mutex<World>>, fuse: Arc<Fuse>) -> Self {
+        Self::reading(world, fuse, false)
+    }
+
+    fn reading(world: Arc<Mutex<World>>, fuse: Arc<Fuse>, other_source: bool) -> Self {
         FakeFlow {
+            other_source,
             spec: FlowSpec {
-                name: "fake-ap".into(),
-                source_system: "src".into(),
+                name: if other_source { OTHER_FLOW } else { "fake-ap" }.into(),
+                source_system: if other_source { "src2" } else { "src" }.into(),
+                target_connection: "tgt".into(),
                 target_system: "tgt".into(),
                 mapping_scope: "src-tgt".into(),
                 description: "fake bills → fake vouchers".into(),
@@ -247,6 +258,14 @@ impl FakeFlow {
     }
     fn w(&self) -> std::sync::MutexGuard<'_, World> {
         self.world.lock().unwrap()
+    }
+    /// This source's id for the world's bill `B1` (`X1` in the other source).
+    fn doc_id(&self, bill: &str) -> String {
+        if self.other_source { bill.replacen('B', "X", 1) } else { bill.to_string() }
+    }
+    /// The world's bill behind this source's id.
+    fn bill_id(&self, doc: &str) -> String {
+        if self.other_source { doc.replacen('X', "B", 1) } else { doc.to_string() }
     }
 }
 
@@ -264,7 +283,10 @@ impl Flow for FakeFlow {
         let hints = w
             .source
             .iter()
-            .map(|(id, (v, _))| Hint::new("fake-ap", "src", "bill", id, Origin::Poll, now).with_version(v.to_string()))
+            .map(|(id, (v, _))| {
+                Hint::new(&self.spec.name, &self.spec.source_system, "bill", &self.doc_id(id), Origin::Poll, now)
+                    .with_version(v.to_string())
+            })
             .collect();
         Ok(DiscoveryPage { hints, next_cursor: Some(now.to_rfc3339()), has_more: false })
     }
@@ -275,10 +297,11 @@ impl Flow for FakeFlow {
         if w.read_back_fails {
             return Err(StepError::permanent(format!("src bill {}: answer was not JSON", hint.id)));
         }
-        let read = w.source.get(&hint.id).cloned();
-        if let Some(pos) = w.change_after_read.iter().position(|id| id == &hint.id) {
+        let bill = self.bill_id(&hint.id);
+        let read = w.source.get(&bill).cloned();
+        if let Some(pos) = w.change_after_read.iter().position(|id| id == &bill) {
             w.change_after_read.remove(pos);
-            if let Some((v, b)) = w.source.get_mut(&hint.id) {
+            if let Some((v, b)) = w.source.get_mut(&bill) {
                 *v += 1;
                 b.cents += 1;
             }
@@ -422,6 +445,7 @@ impl Harness {
         let world = Arc::new(Mutex::new(World::default()));
         let mut flows = FlowRegistry::new();
         flows.add(Arc::new(FakeFlow::new(world.clone(), fuse.clone())));
+        flows.add(Arc::new(FakeFlow::reading(world.clone(), fuse.clone(), true)));
         let fused: Arc<dyn Store> = Arc::new(FusedStore { inner: store.clone(), fuse: fuse.clone() });
         let ledger = ledger::LedgerRecorder::new(t0());
         let engines = ["w1", "w2"]
@@ -766,6 +790,45 @@ async fn large_bodies_are_stored_once_by_hash() {
     assert!(matches!(trail[0].exchanges[0].response, Some(BodyRef::Inline { .. })));
 }
 
+#[tokio::test]
+async fn two_flows_from_different_sources_racing_on_one_natural_key_make_one_voucher() {
+    // Two sources hold the same bill (vendor ACME, invoice INV-0) and post it into the same target
+    // connection at the same moment, on two workers, with the create's answer sometimes lost.
+    for round in 0..40 {
+        let h = Harness::new();
+        h.bill("B0", "ACME", "INV-0", "200", true);
+        h.map_account("200").await;
+        if round % 3 == 1 {
+            h.world.lock().unwrap().faults.push(CreateFault::CommitThenLose);
+        }
+        let now = h.clock.now();
+        h.queue
+            .enqueue(&[
+                Hint::new("fake-ap", "src", "bill", "B0", Origin::Webhook, now),
+                Hint::new(OTHER_FLOW, "src2", "bill", "X0", Origin::Webhook, now),
+            ])
+            .await
+            .unwrap();
+        let deliveries = h.queue.receive(2, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(deliveries.len(), 2);
+        futures::future::join_all(deliveries.iter().enumerate().map(|(i, d)| h.engines[i % 2].settle(&h.flows, d)))
+            .await;
+        for _ in 0..6 {
+            h.clock.advance(Duration::from_secs(61));
+            h.drain().await;
+        }
+        assert_eq!(h.creates("ACME#INV-0"), 1, "round {round}: one voucher, never two");
+        let items = h.store.list_items(&ItemFilter::default()).await.unwrap();
+        assert_eq!(items.len(), 2, "round {round}: one item per source document");
+        let posted: Vec<_> = items.iter().filter(|i| i.state == ItemState::Posted).collect();
+        assert_eq!(posted.len(), 1, "round {round}: {:?}", items.iter().map(|i| i.state).collect::<Vec<_>>());
+        let other = items.iter().find(|i| i.state != ItemState::Posted).unwrap();
+        assert_eq!(other.state, ItemState::NeedsReview, "round {round}: the other source's copy waits for a person");
+        let c = other.conflict.as_ref().expect("both documents side by side");
+        assert_eq!(c.existing_item.as_ref(), Some(&posted[0].key), "the conflict names the item that posted");
+    }
+}
+
 // ------------------------------------------------------------------ the property test
 
 #[derive(Debug, Clone)]
@@ -788,6 +851,8 @@ enum Step {
     /// Both a webhook and a poll hint for one record (two origins: both reach the queue).
     Both(usize),
     MapAccount(usize),
+    /// The other source announces its copy of B{i} (`X{i}`), to be posted into the same target.
+    OtherSource(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -802,6 +867,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..4).prop_map(Step::Twin),
         2 => (0usize..4).prop_map(Step::Both),
         1 => (0usize..2).prop_map(Step::MapAccount),
+        3 => (0usize..4).prop_map(Step::OtherSource),
     ]
 }
 
@@ -878,6 +944,10 @@ async fn run_scenario(n_docs: usize, drafts: Vec<bool>, steps: Vec<Step>) {
             Step::MapAccount(a) => {
                 h.map_account(ACCOUNTS[a]).await;
             }
+            Step::OtherSource(i) => {
+                let hint = Hint::new(OTHER_FLOW, "src2", "bill", &format!("X{i}"), Origin::Webhook, h.clock.now());
+                h.queue.enqueue(&[hint]).await.unwrap();
+            }
         }
     }
 
@@ -920,9 +990,11 @@ async fn run_scenario(n_docs: usize, drafts: Vec<bool>, steps: Vec<Step>) {
     // The run ledger balances: every document worked is posted, held, failed, skipped or in
     // progress, and every one of them is an item (nothing counted that is not there).
     let run = h.ledger.finish(&h.store, h.clock.now()).await.unwrap();
-    let fl = &run.flows["fake-ap"];
-    assert!(fl.balances(), "{}: {:?}", fl.equation(), fl.unaccounted);
-    assert_eq!(fl.seen as usize, items.len(), "the ledger saw every item the run made");
+    for (name, fl) in &run.flows {
+        assert!(fl.balances(), "{name}: {}: {:?}", fl.equation(), fl.unaccounted);
+        let made = items.iter().filter(|i| &i.flow == name).count();
+        assert_eq!(fl.seen as usize, made, "the ledger saw every item {name} made");
+    }
     let w = h.world.lock().unwrap();
     // Never two creates for one natural key.
     for (nk, n) in &w.creates {
