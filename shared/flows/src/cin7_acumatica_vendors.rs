@@ -585,8 +585,12 @@ impl<S: PartySide> SyncTarget<S> {
             ),
             self.recheck,
         )
+        .with_code(SYNC_CONFLICT)
     }
 }
+
+/// Reason code of a supplier pair held for a person (both sides changed differently).
+pub const SYNC_CONFLICT: &str = "sync_conflict";
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();

@@ -590,7 +590,7 @@ pub async fn tell_coupa(
         _ => {
             let class = failed[0].class;
             let message = failed.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-            Err(StepError { class, message })
+            Err(StepError { class, message, code: None })
         }
     }
 }

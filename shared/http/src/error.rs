@@ -114,7 +114,7 @@ impl HttpError {
 
 impl From<HttpError> for StepError {
     fn from(e: HttpError) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
+        StepError { class: e.class(), message: e.to_string(), code: None }
     }
 }
 

@@ -73,7 +73,7 @@ pub trait ConnectorError: std::error::Error {
 
     /// The engine's error: the class and the whole message.
     fn step_error(&self) -> StepError {
-        StepError { class: self.class(), message: self.to_string() }
+        StepError { class: self.class(), message: self.to_string(), code: None }
     }
 }
 

@@ -142,7 +142,7 @@ impl CleoError {
 
 impl From<CleoError> for StepError {
     fn from(e: CleoError) -> Self {
-        StepError { class: e.class(), message: e.to_string() }
+        StepError { class: e.class(), message: e.to_string(), code: None }
     }
 }
 

@@ -207,23 +207,31 @@ pub struct StepError {
     pub class: ErrorClass,
     /// Names the system, entity and id, and says what to do when a person must act.
     pub message: String,
+    /// The reason code the item records (`sync_conflict` ...), when the part knows a more precise
+    /// one than its class gives (`retryable`, `target_refused` ...). See [`super::model::codes`].
+    pub code: Option<String>,
 }
 
 impl StepError {
     pub fn retryable(message: impl Into<String>) -> Self {
-        StepError { class: ErrorClass::Retryable { after: None }, message: message.into() }
+        StepError { class: ErrorClass::Retryable { after: None }, message: message.into(), code: None }
     }
     pub fn retry_after(message: impl Into<String>, after: Duration) -> Self {
-        StepError { class: ErrorClass::Retryable { after: Some(after) }, message: message.into() }
+        StepError { class: ErrorClass::Retryable { after: Some(after) }, message: message.into(), code: None }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        StepError { class: ErrorClass::Permanent, message: message.into() }
+        StepError { class: ErrorClass::Permanent, message: message.into(), code: None }
     }
     pub fn in_doubt(message: impl Into<String>) -> Self {
-        StepError { class: ErrorClass::InDoubt, message: message.into() }
+        StepError { class: ErrorClass::InDoubt, message: message.into(), code: None }
     }
     pub fn auth(message: impl Into<String>) -> Self {
-        StepError { class: ErrorClass::Auth, message: message.into() }
+        StepError { class: ErrorClass::Auth, message: message.into(), code: None }
+    }
+    /// The same error, recorded on the item under `code` instead of its class's code.
+    pub fn with_code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_string());
+        self
     }
 }
 

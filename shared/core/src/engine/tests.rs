@@ -205,6 +205,8 @@ enum CreateFault {
     LoseBeforeCommit,
     /// Refused before sending (rate limit).
     Throttled,
+    /// Refused before sending, come back in a minute.
+    ThrottledMinute,
     /// Rejected by validation.
     Rejected,
 }
@@ -386,6 +388,9 @@ impl Flow for FakeFlow {
         };
         match fault {
             CreateFault::Throttled => return Err(StepError::retry_after("tgt: 429", Duration::from_secs(2))),
+            CreateFault::ThrottledMinute => {
+                return Err(StepError::retry_after("tgt: 429", Duration::from_secs(60)).with_code("tgt_budget"));
+            }
             CreateFault::Rejected => {
                 return Err(StepError::permanent(format!("tgt: account {} is inactive", t.account)));
             }
@@ -658,6 +663,34 @@ async fn throttled_creates_retry_and_rejections_wait_for_a_replay() {
     // Replaying a posted item does nothing.
     let rep = h.engines[0].replay(vec![item], "again").await.unwrap();
     assert_eq!(rep.not_replayed.len(), 1);
+    assert_eq!(h.creates("ACME#INV-1"), 1);
+}
+
+#[tokio::test]
+async fn polls_re_listing_an_item_that_waits_for_its_retry_add_no_attempt_and_no_message() {
+    let h = Harness::new();
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.map_account("200").await;
+    h.world.lock().unwrap().faults.push(CreateFault::ThrottledMinute);
+    h.webhook("B1").await;
+    h.drain().await;
+    let item = h.item("B1", 1).await;
+    assert_eq!(item.state_label(), "failed (retryable)");
+    assert_eq!(item.code.as_deref(), Some("tgt_budget"), "the part's own reason code is kept");
+    let attempts = item.attempts;
+    // Three polls re-list the record before its retry is due.
+    for _ in 0..3 {
+        h.flows.get("fake-ap").unwrap().poll(&h.engines[0]).await.unwrap();
+        h.drain().await;
+        h.clock.advance(Duration::from_secs(5));
+    }
+    assert_eq!(h.item("B1", 1).await.attempts, attempts, "no attempt counted for an early hint");
+    let depth = h.queue.depth().await.unwrap();
+    assert_eq!(depth.delayed, 1, "one delayed retry message, not one per poll");
+    // The retry itself, when due, posts it.
+    h.clock.advance(Duration::from_secs(50));
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
     assert_eq!(h.creates("ACME#INV-1"), 1);
 }
 

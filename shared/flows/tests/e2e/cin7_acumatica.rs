@@ -249,6 +249,7 @@ async fn suppliers_sync_both_ways_and_ten_rounds_of_edits_leave_no_echo() {
         let held: Vec<WorkItem> = h.items(f).await.into_iter().filter(|i| i.state == ItemState::Failed).collect();
         assert_eq!(held.len(), 1, "{f}: {:?}", by_code(&h.items(f).await));
         let why = held[0].reason.clone().unwrap_or_default();
+        assert_eq!(held[0].code.as_deref(), Some(mlc_flows::cin7_acumatica_vendors::SYNC_CONFLICT), "{why}");
         assert!(
             why.contains(demo::BOTH_EDITED)
                 && why.contains("held for a person")
