@@ -968,6 +968,8 @@ impl Engine {
             t.failure = item.failure;
             t.missing = item.missing.clone();
             t.conflict = item.conflict.clone();
+            // Waiting for another item's write is not a try of this one.
+            t.undo_attempt = true;
             self.write(&item, t, Vec::new()).await?;
             return Ok((DocOutcome::Busy, Some(wait)));
         }

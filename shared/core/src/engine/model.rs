@@ -436,6 +436,8 @@ impl WorkItem {
         self.next_attempt_at = t.next_attempt_at;
         if t.reset_attempts {
             self.attempts = 0;
+        } else if t.undo_attempt {
+            self.attempts = self.attempts.saturating_sub(1);
         }
         if t.release_claim {
             self.claim = None;
@@ -480,6 +482,9 @@ pub struct Transition {
     pub summary: Option<ItemSummary>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub reset_attempts: bool,
+    /// This claim was not an attempt (it only found the natural key locked by another item):
+    /// give back the attempt the claim counted, so waiting never makes an item give up.
+    pub undo_attempt: bool,
     /// Let go of the claim (everything except the in-doubt marker written just before a create).
     pub release_claim: bool,
     pub audit: AuditEntry,
@@ -501,6 +506,7 @@ impl Transition {
             summary: None,
             next_attempt_at: None,
             reset_attempts: false,
+            undo_attempt: false,
             release_claim: true,
             audit,
         }

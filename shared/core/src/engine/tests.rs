@@ -695,6 +695,31 @@ async fn polls_re_listing_an_item_that_waits_for_its_retry_add_no_attempt_and_no
 }
 
 #[tokio::test]
+async fn waiting_for_another_items_write_of_the_same_key_never_uses_up_attempts() {
+    let h = Harness::new();
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.map_account("200").await;
+    // Another worker holds the natural-key lock for a long write.
+    let lock = "nk#tgt#ACME#INV-1";
+    let now = h.clock.now();
+    assert!(h.store.try_lock(lock, "other", now, now + chrono::Duration::seconds(600)).await.unwrap().is_none());
+    h.webhook("B1").await;
+    for _ in 0..30 {
+        h.drain().await;
+        h.clock.advance(Duration::from_secs(3));
+    }
+    let item = h.item("B1", 1).await;
+    assert_eq!(item.state, ItemState::Pending, "{:?}", item.reason);
+    assert!(item.attempts <= 1, "waits counted as attempts: {}", item.attempts);
+    assert!(h.events("B1", 1).await.iter().filter(|e| *e == "waiting_for_lock").count() >= 10);
+    h.store.unlock(lock, "other").await.unwrap();
+    h.clock.advance(Duration::from_secs(3));
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
+    assert_eq!(h.creates("ACME#INV-1"), 1);
+}
+
+#[tokio::test]
 async fn an_unreadable_record_gets_a_visible_item_that_a_replay_settles() {
     let h = Harness::new();
     h.bill("B1", "ACME", "INV-1", "200", true);
