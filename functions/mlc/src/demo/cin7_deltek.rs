@@ -220,7 +220,8 @@ fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
     config.engine.workers = 8;
-    config.engine.lock_ttl_secs = 60;
+    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
+    config.engine.lock_ttl_secs = 10;
     config.engine.in_doubt_settle_secs = 2;
     // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
     config.engine.http_timeout_secs = 1;
