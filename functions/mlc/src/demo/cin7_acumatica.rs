@@ -130,7 +130,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
     }
 
     // 3. The runtime and its webhook listener (Acumatica push notifications).
-    let rt = Arc::new(home.runtime().await?);
+    let (rt, ledger) = super::runtime_with_ledger(&home).await?;
     let wake = Arc::new(Notify::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot open the webhook listener")?;
     let hook_url = format!("http://{}/webhooks/acumatica", listener.local_addr()?);
@@ -195,6 +195,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
         ..Default::default()
     };
     r.tally(&rt, run_start, &totals).await?;
+    r.close_ledger(&rt, &ledger).await?;
     r.phases = phases;
     r.duplicate_deliveries = tally.duplicates.load(std::sync::atomic::Ordering::Relaxed);
     facts.push((

@@ -110,7 +110,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
         let h = world.handle("cleo").context("cleo")?;
         h.faults().add(FaultRule::new("POST", FILES, Fault::commit_then_reset(50)).skip(1).times(1));
     }
-    let rt = Arc::new(home.runtime().await?);
+    let (rt, ledger) = super::runtime_with_ledger(&home).await?;
     let mut totals = DrainTotals::new();
     let mut phases: Vec<(String, f64)> = vec![("start".into(), started.elapsed().as_secs_f64())];
     let mut t = Instant::now();
@@ -146,6 +146,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
         ..Default::default()
     };
     r.tally(&rt, run_start, &totals).await?;
+    r.close_ledger(&rt, &ledger).await?;
     r.phases = phases;
     facts(&mut r, &rt, &cleo, &deltek, run_start).await?;
     next_steps(&mut r, &rt, &cleo, &dir).await?;
