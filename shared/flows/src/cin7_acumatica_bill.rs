@@ -35,15 +35,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use mlc_acumatica::model::{BillDraft, BillLineDraft, BillType};
 use mlc_acumatica::{AcumaticaConnection, BillDoc, BillState, BillTarget, PoRef};
-use mlc_cin7::{Cin7Connection, CreditNote, DocStatus, Invoice, Line, ListOptions, Purchase, PurchaseSource};
+use mlc_cin7::{BillPart, Cin7Connection, DocStatus, ListOptions, Purchase, PurchaseBill, PurchaseSource};
 use mlc_core::connect::BuildError;
 use mlc_core::engine::flow::{Eligibility, FlowSpec, Found, MapError, Plan, SourceDoc};
-use mlc_core::engine::model::ItemSummary;
 use mlc_core::engine::parts::{FlowDef, SourceRecord};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::catalog::{FlowContext, FlowKind, parse_options};
 use crate::cin7_acumatica_po::{ACUMATICA_ITEM, ItemCodes, acumatica_origin, item_code};
@@ -150,135 +148,6 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     ctx.add(flow, source, target)
 }
 
-/// Which part of a purchase a document is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Part {
-    Invoice(usize),
-    CreditNote(usize),
-    /// No invoice or credit note yet.
-    OrderStage,
-}
-
-/// One document of a purchase.
-#[derive(Debug, Clone)]
-pub struct InvoiceDoc {
-    pub purchase: Arc<Purchase>,
-    pub part: Part,
-}
-
-impl InvoiceDoc {
-    fn invoice(&self) -> Option<&Invoice> {
-        match self.part {
-            Part::Invoice(i) => self.purchase.invoices.get(i),
-            _ => None,
-        }
-    }
-
-    fn credit_note(&self) -> Option<&CreditNote> {
-        match self.part {
-            Part::CreditNote(i) => self.purchase.credit_notes.get(i),
-            _ => None,
-        }
-    }
-
-    /// `(lines, charges)` of the document.
-    fn parts(&self) -> (&[Line], &[mlc_cin7::Charge]) {
-        match (self.invoice(), self.credit_note()) {
-            (Some(i), _) => (&i.lines, &i.additional_charges),
-            (_, Some(c)) => (&c.lines, &c.additional_charges),
-            _ => (&[], &[]),
-        }
-    }
-
-    fn version(&self) -> String {
-        #[derive(Serialize)]
-        struct Fingerprint<'a> {
-            part: &'a Part,
-            voided: bool,
-            supplier: &'a Option<String>,
-            currency: &'a Option<String>,
-            location: &'a Option<String>,
-            tax_calculation: &'a Option<String>,
-            attributes: &'a std::collections::BTreeMap<String, String>,
-            order_number: &'a str,
-            invoice: Option<&'a Invoice>,
-            credit_note: Option<&'a CreditNote>,
-        }
-        let p = &self.purchase;
-        // Payments change a PAID invoice's record but not the bill.
-        let invoice = self.invoice().map(|i| Invoice { payments: Vec::new(), paid: None, ..i.clone() });
-        let f = Fingerprint {
-            part: &self.part,
-            voided: p.is_voided(),
-            supplier: &p.supplier_id,
-            currency: &p.currency,
-            location: &p.location,
-            tax_calculation: &p.tax_calculation,
-            attributes: &p.additional_attributes,
-            order_number: &p.order_number,
-            invoice: invoice.as_ref(),
-            credit_note: self.credit_note(),
-        };
-        let json = serde_json::to_vec(&f).unwrap_or_default();
-        Sha256::digest(&json).iter().take(8).map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// The documents of a purchase (see the module docs).
-pub fn documents_of(p: &Arc<Purchase>) -> Vec<SourceDoc<InvoiceDoc>> {
-    let mut parts: Vec<(String, &str, Part)> = Vec::new();
-    for (i, inv) in p.invoices.iter().enumerate() {
-        if inv.status != DocStatus::NotAvailable {
-            parts.push((format!("{}/invoice/{}", p.id, inv.task_id), "purchase-invoice", Part::Invoice(i)));
-        }
-    }
-    for (i, cn) in p.credit_notes.iter().enumerate() {
-        if cn.status != DocStatus::NotAvailable {
-            parts.push((format!("{}/credit-note/{}", p.id, cn.task_id), "purchase-credit-note", Part::CreditNote(i)));
-        }
-    }
-    if parts.is_empty() {
-        parts.push((format!("{}/order", p.id), "purchase", Part::OrderStage));
-    }
-    parts
-        .into_iter()
-        .map(|(id, entity, part)| {
-            let doc = InvoiceDoc { purchase: p.clone(), part };
-            SourceDoc { entity: entity.into(), id, version: doc.version(), summary: summary(&doc), record: doc }
-        })
-        .collect()
-}
-
-fn summary(doc: &InvoiceDoc) -> ItemSummary {
-    let p = &doc.purchase;
-    let supplier = if p.supplier_name.is_empty() { "unknown supplier".to_string() } else { p.supplier_name.clone() };
-    let (label, amount, date) = match (doc.invoice(), doc.credit_note()) {
-        (Some(i), _) => (
-            format!("invoice {} from {supplier} ({})", i.number.as_deref().unwrap_or("(no number)"), p.order_number),
-            i.totals.total,
-            i.invoice_date,
-        ),
-        (_, Some(c)) => (
-            format!(
-                "credit note {} from {supplier} ({})",
-                c.number.as_deref().unwrap_or("(no number)"),
-                p.order_number
-            ),
-            c.totals.total.map(|t| -t),
-            c.date,
-        ),
-        _ => (format!("purchase {} from {supplier} (order stage)", p.order_number), None, p.order_date),
-    };
-    ItemSummary {
-        label,
-        vendor: Some(supplier),
-        project: None,
-        amount,
-        currency: p.currency.as_deref().and_then(|c| c.parse().ok()),
-        document_date: date,
-    }
-}
-
 /// The flow.
 pub struct Cin7AcumaticaBill {
     name: String,
@@ -296,7 +165,7 @@ struct NetLine {
     tax: Decimal,
 }
 
-fn net_lines(doc: &InvoiceDoc) -> Vec<NetLine> {
+fn net_lines(doc: &PurchaseBill) -> Vec<NetLine> {
     let p = &doc.purchase;
     let inclusive = p.tax_calculation.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("inclusive"));
     let net = |total: Option<Decimal>, q: Option<Decimal>, price: Option<Decimal>, d: Option<Decimal>, tax: Decimal| {
@@ -307,7 +176,7 @@ fn net_lines(doc: &InvoiceDoc) -> Vec<NetLine> {
         });
         if inclusive { total - tax } else { total }
     };
-    let (lines, charges) = doc.parts();
+    let (lines, charges) = doc.lines_and_charges();
     let mut out: Vec<NetLine> = lines
         .iter()
         .map(|l| {
@@ -343,7 +212,7 @@ fn net_lines(doc: &InvoiceDoc) -> Vec<NetLine> {
 impl FlowDef for Cin7AcumaticaBill {
     type Source = PurchaseSource;
     type Target = BillTarget;
-    type Doc = InvoiceDoc;
+    type Doc = PurchaseBill;
 
     fn describe(&self) -> FlowSpec {
         FlowSpec {
@@ -357,17 +226,17 @@ impl FlowDef for Cin7AcumaticaBill {
         }
     }
 
-    fn documents(&self, record: &SourceRecord<Arc<Purchase>>) -> Vec<SourceDoc<InvoiceDoc>> {
-        documents_of(&record.record)
+    fn documents(&self, record: &SourceRecord<Arc<Purchase>>) -> Vec<SourceDoc<PurchaseBill>> {
+        PurchaseBill::split(&record.record)
     }
 
-    fn eligibility(&self, doc: &SourceDoc<InvoiceDoc>) -> Eligibility {
+    fn eligibility(&self, doc: &SourceDoc<PurchaseBill>) -> Eligibility {
         let p = &doc.record.purchase;
         if p.is_voided() {
             return Eligibility::skip(codes::VOIDED, format!("purchase {} is voided in Cin7", p.order_number));
         }
         match (&doc.record.part, doc.record.invoice(), doc.record.credit_note()) {
-            (Part::OrderStage, _, _) => Eligibility::skip(
+            (BillPart::OrderStage, _, _) => Eligibility::skip(
                 codes::ORDER_STAGE,
                 format!(
                     "order stage: purchase {} has no supplier invoice yet (its order goes through cin7-acumatica-po)",
@@ -421,7 +290,7 @@ impl FlowDef for Cin7AcumaticaBill {
         }
     }
 
-    fn required_mappings(&self, doc: &SourceDoc<InvoiceDoc>) -> Vec<MappingKey> {
+    fn required_mappings(&self, doc: &SourceDoc<PurchaseBill>) -> Vec<MappingKey> {
         let p = &doc.record.purchase;
         let k = |kind: MappingKind, s: &str| MappingKey::new(&self.scope, kind, s);
         let mut keys = Vec::new();
@@ -445,7 +314,7 @@ impl FlowDef for Cin7AcumaticaBill {
         keys
     }
 
-    fn map(&self, doc: &SourceDoc<InvoiceDoc>, set: &MappingSet) -> Result<BillDoc, MapError> {
+    fn map(&self, doc: &SourceDoc<PurchaseBill>, set: &MappingSet) -> Result<BillDoc, MapError> {
         let d = &doc.record;
         let p = &d.purchase;
         let mut r = Resolver::new(set, &self.scope);

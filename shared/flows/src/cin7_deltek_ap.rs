@@ -38,18 +38,16 @@
 
 use std::sync::Arc;
 
-use mlc_cin7::{Cin7Connection, CreditNote, DocStatus, Invoice, Line, ListOptions, Purchase, PurchaseSource};
+use mlc_cin7::{BillPart, Cin7Connection, DocStatus, Line, ListOptions, Purchase, PurchaseBill, PurchaseSource};
 use mlc_core::connect::BuildError;
 use mlc_core::domain::{ApInvoice, ApInvoiceDraft, ApLine, DocumentKind, ProjectRef};
 use mlc_core::engine::flow::{Eligibility, FlowSpec, MapError, SourceDoc};
-use mlc_core::engine::model::ItemSummary;
 use mlc_core::engine::parts::{FlowDef, SourceRecord};
 use mlc_core::mapping::{MappingKey, MappingKind, MappingSet, Resolver};
 use mlc_core::money::{Currency, Tolerance};
 use mlc_deltek::{ApVoucherTarget, DeltekConnection};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::catalog::{FlowContext, FlowKind, parse_options};
 
@@ -163,94 +161,19 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     ctx.add(flow, source, target)
 }
 
-/// Which part of a purchase a document is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Part {
-    Invoice(usize),
-    CreditNote(usize),
-    /// The purchase has no invoice or credit note yet.
-    OrderStage,
-}
-
-/// One document of a purchase.
-#[derive(Debug, Clone)]
-pub struct BillDoc {
-    pub purchase: Arc<Purchase>,
-    pub part: Part,
-}
-
-impl BillDoc {
-    fn invoice(&self) -> Option<&Invoice> {
-        match self.part {
-            Part::Invoice(i) => self.purchase.invoices.get(i),
-            _ => None,
-        }
-    }
-
-    fn credit_note(&self) -> Option<&CreditNote> {
-        match self.part {
-            Part::CreditNote(i) => self.purchase.credit_notes.get(i),
-            _ => None,
-        }
-    }
-
-    /// Lines and charges of the document, as (description, account, line) triples to map.
-    fn bill_lines(&self) -> Vec<BillLine> {
-        let (lines, charges) = match (self.invoice(), self.credit_note()) {
-            (Some(i), _) => (&i.lines, &i.additional_charges),
-            (_, Some(c)) => (&c.lines, &c.additional_charges),
-            _ => return Vec::new(),
-        };
-        let mut out: Vec<BillLine> = lines.iter().map(BillLine::from_line).collect();
-        out.extend(charges.iter().map(|c| BillLine {
-            description:
-                c.reference.as_ref().map_or_else(|| c.description.clone(), |r| format!("{} ({r})", c.description)),
-            account: c.account.clone(),
-            quantity: c.quantity,
-            price: c.price,
-            total: c.total,
-            tax: c.tax,
-        }));
-        out
-    }
-
-    /// The version: a hash of everything this flow reads from the document.
-    fn version(&self) -> String {
-        #[derive(Serialize)]
-        struct Fingerprint<'a> {
-            part: &'a Part,
-            purchase_status: &'a str,
-            supplier: &'a Option<String>,
-            currency: &'a Option<String>,
-            location: &'a Option<String>,
-            tax_calculation: &'a Option<String>,
-            attributes: &'a std::collections::BTreeMap<String, String>,
-            order_number: &'a str,
-            invoice: Option<&'a Invoice>,
-            credit_note: Option<&'a CreditNote>,
-        }
-        let p = &self.purchase;
-        // Payments change a PAID invoice's record but not the bill: leave them out.
-        let invoice = self.invoice().map(|i| Invoice { payments: Vec::new(), paid: None, ..i.clone() });
-        let f = Fingerprint {
-            part: &self.part,
-            purchase_status: if p.is_voided() { "VOIDED" } else { "" },
-            supplier: &p.supplier_id,
-            currency: &p.currency,
-            location: &p.location,
-            tax_calculation: &p.tax_calculation,
-            attributes: &p.additional_attributes,
-            order_number: &p.order_number,
-            invoice: invoice.as_ref(),
-            credit_note: self.credit_note(),
-        };
-        let json = serde_json::to_vec(&f).unwrap_or_default();
-        hex_prefix(&Sha256::digest(&json), 16)
-    }
-}
-
-fn hex_prefix(bytes: &[u8], n: usize) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().chars().take(n).collect()
+/// Lines and charges of the document, as (description, account, line) triples to map.
+fn bill_lines(doc: &PurchaseBill) -> Vec<BillLine> {
+    let (lines, charges) = doc.lines_and_charges();
+    let mut out: Vec<BillLine> = lines.iter().map(BillLine::from_line).collect();
+    out.extend(charges.iter().map(|c| BillLine {
+        description: c.reference.as_ref().map_or_else(|| c.description.clone(), |r| format!("{} ({r})", c.description)),
+        account: c.account.clone(),
+        quantity: c.quantity,
+        price: c.price,
+        total: c.total,
+        tax: c.tax,
+    }));
+    out
 }
 
 struct BillLine {
@@ -305,64 +228,6 @@ impl Cin7DeltekAp {
         };
         key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty())
     }
-
-    fn docs(&self, p: Arc<Purchase>) -> Vec<SourceDoc<BillDoc>> {
-        let mut parts: Vec<(String, &str, Part)> = Vec::new();
-        for (i, inv) in p.invoices.iter().enumerate() {
-            if inv.status != DocStatus::NotAvailable {
-                parts.push((format!("{}/invoice/{}", p.id, inv.task_id), "purchase-invoice", Part::Invoice(i)));
-            }
-        }
-        for (i, cn) in p.credit_notes.iter().enumerate() {
-            if cn.status != DocStatus::NotAvailable {
-                parts.push((
-                    format!("{}/credit-note/{}", p.id, cn.task_id),
-                    "purchase-credit-note",
-                    Part::CreditNote(i),
-                ));
-            }
-        }
-        if parts.is_empty() {
-            parts.push((format!("{}/order", p.id), "purchase", Part::OrderStage));
-        }
-        parts
-            .into_iter()
-            .map(|(id, entity, part)| {
-                let doc = BillDoc { purchase: p.clone(), part };
-                SourceDoc { entity: entity.into(), id, version: doc.version(), summary: summary(&doc), record: doc }
-            })
-            .collect()
-    }
-}
-
-fn summary(doc: &BillDoc) -> ItemSummary {
-    let p = &doc.purchase;
-    let supplier = if p.supplier_name.is_empty() { "unknown supplier".to_string() } else { p.supplier_name.clone() };
-    let (label, amount, date) = match (doc.invoice(), doc.credit_note()) {
-        (Some(i), _) => (
-            format!("invoice {} from {supplier} ({})", i.number.as_deref().unwrap_or("(no number)"), p.order_number),
-            i.totals.total,
-            i.invoice_date,
-        ),
-        (_, Some(c)) => (
-            format!(
-                "credit note {} from {supplier} ({})",
-                c.number.as_deref().unwrap_or("(no number)"),
-                p.order_number
-            ),
-            c.totals.total.map(|t| -t),
-            c.date,
-        ),
-        _ => (format!("purchase {} from {supplier} (order stage)", p.order_number), None, p.order_date),
-    };
-    ItemSummary {
-        label,
-        vendor: Some(supplier),
-        project: None,
-        amount,
-        currency: p.currency.as_deref().and_then(|c| c.parse().ok()),
-        document_date: date,
-    }
 }
 
 fn credit_note_number(n: &str) -> String {
@@ -374,7 +239,7 @@ fn credit_note_number(n: &str) -> String {
 impl FlowDef for Cin7DeltekAp {
     type Source = PurchaseSource;
     type Target = ApVoucherTarget;
-    type Doc = BillDoc;
+    type Doc = PurchaseBill;
 
     fn describe(&self) -> FlowSpec {
         FlowSpec {
@@ -388,17 +253,17 @@ impl FlowDef for Cin7DeltekAp {
         }
     }
 
-    fn documents(&self, record: &SourceRecord<Arc<Purchase>>) -> Vec<SourceDoc<BillDoc>> {
-        self.docs(record.record.clone())
+    fn documents(&self, record: &SourceRecord<Arc<Purchase>>) -> Vec<SourceDoc<PurchaseBill>> {
+        PurchaseBill::split(&record.record)
     }
 
-    fn eligibility(&self, doc: &SourceDoc<BillDoc>) -> Eligibility {
+    fn eligibility(&self, doc: &SourceDoc<PurchaseBill>) -> Eligibility {
         let p = &doc.record.purchase;
         if p.is_voided() {
             return Eligibility::skip(codes::VOIDED, format!("purchase {} is voided in Cin7", p.order_number));
         }
         match (&doc.record.part, doc.record.invoice(), doc.record.credit_note()) {
-            (Part::OrderStage, _, _) => Eligibility::skip(
+            (BillPart::OrderStage, _, _) => Eligibility::skip(
                 codes::ORDER_STAGE,
                 format!(
                     "order stage: purchase {} has no supplier invoice yet (status {})",
@@ -434,13 +299,13 @@ impl FlowDef for Cin7DeltekAp {
         }
     }
 
-    fn required_mappings(&self, doc: &SourceDoc<BillDoc>) -> Vec<MappingKey> {
+    fn required_mappings(&self, doc: &SourceDoc<PurchaseBill>) -> Vec<MappingKey> {
         let p = &doc.record.purchase;
         let mut keys = Vec::new();
         if let Some(s) = &p.supplier_id {
             keys.push(MappingKey::new(&self.scope, MappingKind::VENDOR, s));
         }
-        for l in doc.record.bill_lines() {
+        for l in bill_lines(&doc.record) {
             if let Some(a) = l.account.as_deref().filter(|a| !a.trim().is_empty()) {
                 keys.push(MappingKey::new(&self.scope, MappingKind::ACCOUNT, a));
             }
@@ -453,7 +318,7 @@ impl FlowDef for Cin7DeltekAp {
         keys
     }
 
-    fn map(&self, doc: &SourceDoc<BillDoc>, set: &MappingSet) -> Result<ApInvoice, MapError> {
+    fn map(&self, doc: &SourceDoc<PurchaseBill>, set: &MappingSet) -> Result<ApInvoice, MapError> {
         let p = &doc.record.purchase;
         let mut r = Resolver::new(set, &self.scope);
         let supplier = p
@@ -461,7 +326,7 @@ impl FlowDef for Cin7DeltekAp {
             .clone()
             .ok_or_else(|| MapError::Invalid(format!("purchase {} has no supplier id in Cin7", p.order_number)))?;
         let vendor = r.resolve(MappingKind::VENDOR, &supplier);
-        let lines = doc.record.bill_lines();
+        let lines = bill_lines(&doc.record);
         let mut accounts = Vec::with_capacity(lines.len());
         for (n, l) in lines.iter().enumerate() {
             match l.account.as_deref().filter(|a| !a.trim().is_empty()) {

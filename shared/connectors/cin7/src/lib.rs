@@ -84,6 +84,7 @@
 //!   [`SupplierTarget`] ([`targets`]).
 
 pub mod auth;
+pub mod bills;
 pub mod client;
 pub mod connection;
 pub mod errors;
@@ -94,6 +95,7 @@ pub mod targets;
 pub mod webhook;
 pub mod writes;
 
+pub use bills::{BillPart, PurchaseBill};
 pub use client::{Cin7Client, Cin7Settings, PurchaseEndpoint};
 pub use connection::Cin7Connection;
 pub use errors::Cin7Error;
