@@ -22,7 +22,6 @@
 //!    arrive at a webhook listener on loopback; the polls backfill.
 //! 6. Everything settles and the report is printed. Run it again: nothing new is posted.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +30,7 @@ use anyhow::Context;
 use chrono::Utc;
 use mlc_core::engine::model::{ItemFilter, ItemState};
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::config::FlowSettings;
-use mlc_flows::{Cadence, Config, Runtime};
+use mlc_flows::{Config, Runtime};
 use mlc_sim::acumatica::cin7_seed::{ACCOUNT_MAP, TERMS_MAP, cin7_distributor};
 use mlc_sim::acumatica::{AcumaticaSim, AcumaticaSwitches, demo, distributor};
 use mlc_sim::cin7::{Cin7Scenario, Cin7Sim, Cin7Switches};
@@ -241,27 +239,9 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
 fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
-    config.engine.workers = 8;
-    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 2;
-    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
-    config.engine.http_timeout_secs = 1;
-    config.engine.settle_margin_ms = 1000;
-    config.engine.retry_base_ms = 500;
-    config.engine.retry_cap_secs = 5;
-    config.engine.busy_retry_ms = 500;
-    let flow = |source: &str, target: &str, options: Value| FlowSettings {
-        mapping_scope: None,
-        kind: None,
-        enabled: true,
-        source: source.into(),
-        target: target.into(),
-        every: Cadence(Duration::from_secs(900)),
-        options: match options {
-            Value::Object(m) => m.into_iter().collect(),
-            _ => BTreeMap::new(),
-        },
+    super::demo_engine(&mut config);
+    let flow = |source: &str, target: &str, options: Value| {
+        super::demo_flow(source, target, Duration::from_secs(900), options)
     };
     let docs = json!({"initial_lookback_days": 0});
     config.flows.insert(VENDORS.into(), flow("cin7", "acumatica", json!({})));

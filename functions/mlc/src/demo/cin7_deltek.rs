@@ -27,8 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::config::FlowSettings;
-use mlc_flows::{Cadence, Config, Runtime};
+use mlc_flows::{Config, Runtime};
 use mlc_sim::cin7::{Cin7Sim, Cin7Switches, scenario as cin7_scenario};
 use mlc_sim::common::{SimClock, SimSystem};
 use mlc_sim::deltek::{DeltekScenario, DeltekSim};
@@ -219,25 +218,10 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
 fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
-    config.engine.workers = 8;
-    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 2;
-    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
-    config.engine.http_timeout_secs = 1;
-    config.engine.settle_margin_ms = 1000;
-    config.engine.retry_base_ms = 500;
-    config.engine.retry_cap_secs = 5;
-    config.engine.busy_retry_ms = 500;
+    super::demo_engine(&mut config);
     let opts = |pairs: &[(&str, Value)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let flow = |options: &[(&str, Value)]| FlowSettings {
-        mapping_scope: None,
-        kind: None,
-        enabled: true,
-        source: "cin7".into(),
-        target: "deltek".into(),
-        every: Cadence(Duration::from_secs(900)),
-        options: opts(options),
+    let flow = |options: &[(&str, Value)]| {
+        super::demo_flow("cin7", "deltek", Duration::from_secs(900), Value::Object(opts(options)))
     };
     config.flows.insert(VENDORS.into(), flow(&[]));
     config

@@ -26,7 +26,6 @@
 //! Run it again: nothing new is posted (the simulators' state is kept in `sims/`). Import the
 //! mapping it names and run it once more: exactly the waiting bill posts.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,8 +35,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use mlc_core::engine::model::{ItemFilter, ItemState, Origin};
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::config::FlowSettings;
-use mlc_flows::{Cadence, Config, Runtime};
+use mlc_flows::{Config, Runtime};
 use mlc_sim::common::{SimClock, SimSystem};
 use mlc_sim::coupa::deltek_seed::{GL_MAP, architecture_firm_deltek, gl_mapping, project_mapping, vendor_number};
 use mlc_sim::coupa::scenario::{PROJECTS, architecture_firm};
@@ -206,28 +204,8 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
 fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
-    config.engine.workers = 8;
-    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 2;
-    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
-    config.engine.http_timeout_secs = 1;
-    config.engine.settle_margin_ms = 1000;
-    config.engine.retry_base_ms = 500;
-    config.engine.retry_cap_secs = 5;
-    config.engine.busy_retry_ms = 500;
-    let flow = |options: Value| FlowSettings {
-        mapping_scope: None,
-        kind: None,
-        enabled: true,
-        source: "coupa".into(),
-        target: "deltek".into(),
-        every: Cadence(Duration::from_secs(900)),
-        options: match options {
-            Value::Object(m) => m.into_iter().collect(),
-            _ => BTreeMap::new(),
-        },
-    };
+    super::demo_engine(&mut config);
+    let flow = |options: Value| super::demo_flow("coupa", "deltek", Duration::from_secs(900), options);
     config.flows.insert(VENDORS.into(), flow(json!({})));
     // The firm's data is dated from 2025: the first scan of voided invoices looks at all of it.
     config.flows.insert(AP.into(), flow(json!({"voucher_id_field": VOUCHER_FIELD, "initial_lookback_days": 0})));

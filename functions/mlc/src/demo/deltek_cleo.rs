@@ -29,8 +29,7 @@ use anyhow::Context;
 use chrono::Utc;
 use mlc_core::engine::model::{ItemFilter, ItemState};
 use mlc_core::engine::ports::SystemClock;
-use mlc_flows::config::FlowSettings;
-use mlc_flows::{Cadence, Config, Runtime};
+use mlc_flows::{Config, Runtime};
 use mlc_sim::cleo::deltek_seed::{deltek_seed, demo_mappings};
 use mlc_sim::cleo::partner::PartnerScript;
 use mlc_sim::cleo::scenario::{demo, demo_company, demo_settings};
@@ -158,27 +157,10 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
 fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
+    super::demo_engine(&mut config);
     config.engine.workers = 4;
-    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 2;
-    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
-    config.engine.http_timeout_secs = 1;
-    config.engine.settle_margin_ms = 1000;
-    config.engine.retry_base_ms = 300;
-    config.engine.retry_cap_secs = 3;
-    config.engine.busy_retry_ms = 300;
-    let flow = |source: &str, target: &str, options: Value| FlowSettings {
-        mapping_scope: None,
-        kind: None,
-        enabled: true,
-        source: source.into(),
-        target: target.into(),
-        every: Cadence(Duration::from_secs(900)),
-        options: match options {
-            Value::Object(m) => m.into_iter().collect(),
-            _ => Default::default(),
-        },
+    let flow = |source: &str, target: &str, options: Value| {
+        super::demo_flow(source, target, Duration::from_secs(900), options)
     };
     config.flows.insert(AR.into(), flow("deltek", "cleo", json!({"start_period": 202505})));
     config.flows.insert(AP.into(), flow("cleo", "deltek", json!({})));

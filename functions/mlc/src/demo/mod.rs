@@ -208,6 +208,36 @@ pub struct DemoReport {
     pub ledger: mlc_core::engine::ledger::RunLedger,
 }
 
+/// The engine settings every demo runs with. Simulators answer in milliseconds, so short claims,
+/// a short HTTP timeout and short settle and retry delays keep the timing rule and the demo quick.
+pub fn demo_engine(config: &mut mlc_flows::config::Config) {
+    config.engine.workers = 8;
+    // A duplicate hint that finds an item busy looks again when the claim lapses.
+    config.engine.lock_ttl_secs = 10;
+    config.engine.in_doubt_settle_secs = 2;
+    config.engine.http_timeout_secs = 1;
+    config.engine.settle_margin_ms = 1000;
+    config.engine.retry_base_ms = 500;
+    config.engine.retry_cap_secs = 5;
+    config.engine.busy_retry_ms = 500;
+}
+
+/// One `[flows.<name>]` table of a demo: `source` → `target`, polled `every`, with `options`.
+pub fn demo_flow(source: &str, target: &str, every: Duration, options: serde_json::Value) -> mlc_flows::FlowSettings {
+    mlc_flows::FlowSettings {
+        mapping_scope: None,
+        kind: None,
+        enabled: true,
+        source: source.into(),
+        target: target.into(),
+        every: mlc_flows::Cadence(every),
+        options: match options {
+            serde_json::Value::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        },
+    }
+}
+
 /// The runtime of a demo, counting everything it does in a run ledger.
 pub async fn runtime_with_ledger(
     home: &crate::home::Home,

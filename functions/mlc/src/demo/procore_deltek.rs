@@ -34,8 +34,7 @@ use anyhow::Context;
 use chrono::Utc;
 use mlc_core::engine::ports::SystemClock;
 use mlc_core::secret::Redacted;
-use mlc_flows::config::FlowSettings;
-use mlc_flows::{Cadence, Config, Runtime};
+use mlc_flows::{Config, Runtime};
 use mlc_procore::{DEFAULT_TRIGGERS, ProcoreConnection};
 use mlc_sim::common::{SimClock, SimSystem};
 use mlc_sim::deltek::DeltekSim;
@@ -232,28 +231,8 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
 fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     let mut config = world.config();
     config.data_dir = Some(dir.to_path_buf());
-    config.engine.workers = 8;
-    // Short claims: a duplicate hint that finds an item busy looks again when the claim lapses.
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 2;
-    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
-    config.engine.http_timeout_secs = 1;
-    config.engine.settle_margin_ms = 1000;
-    config.engine.retry_base_ms = 500;
-    config.engine.retry_cap_secs = 5;
-    config.engine.busy_retry_ms = 500;
-    let flow = |every: u64, options: Value| FlowSettings {
-        mapping_scope: None,
-        kind: None,
-        enabled: true,
-        source: "procore".into(),
-        target: "deltek".into(),
-        every: Cadence(Duration::from_secs(every)),
-        options: match options {
-            Value::Object(m) => m.into_iter().collect(),
-            _ => Default::default(),
-        },
-    };
+    super::demo_engine(&mut config);
+    let flow = |every: u64, options: Value| super::demo_flow("procore", "deltek", Duration::from_secs(every), options);
     let day = 86_400;
     config.flows.insert(VENDORS.into(), flow(day, json!({})));
     config.flows.insert(
