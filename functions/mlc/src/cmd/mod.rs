@@ -1,6 +1,7 @@
 //! One module per `mlc` subcommand (or family of them).
 
 pub mod config;
+pub mod console;
 pub mod credentials;
 
 pub mod items;
