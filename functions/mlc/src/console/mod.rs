@@ -212,7 +212,7 @@ pub type PageResult<T = maud::Markup> = Result<T, PageError>;
 
 /// The console's routes, behind the access check.
 pub fn router(console: Console) -> Router {
-    let pages = Router::new()
+    Router::new()
         .route("/", get(pages::today::page))
         .route("/mapping", get(pages::mapping::page))
         .route("/mapping/add", post(pages::mapping::add))
@@ -234,8 +234,7 @@ pub fn router(console: Console) -> Router {
         .route("/login", get(login_form).post(login))
         .route("/assets/style.css", get(style))
         .layer(middleware::from_fn_with_state(console.clone(), access))
-        .with_state(console);
-    pages
+        .with_state(console)
 }
 
 async fn style() -> impl IntoResponse {

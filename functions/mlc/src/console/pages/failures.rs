@@ -100,7 +100,7 @@ pub async fn page(State(c): State<Console>, Query(q): Query<Pairs>) -> PageResul
                 form.inline method="post" action="/review" {
                     input type="hidden" name="key" value=(i.key.as_str());
                     label { "reason " input type="text" name="reason" required size="40"; }
-                    label { "number " input type="text" name="number" size="18" placeholder={ (i.natural_key.clone().unwrap_or_default()) "-2" }; }
+                    label { "number " input type="text" name="number" size="18" placeholder={ (i.natural_key.as_deref().and_then(|k| k.rsplit('#').next()).unwrap_or_default()) "-2" }; }
                     button name="decision" value="post_as" { "Post under this number" }
                     button.plain name="decision" value="skip" { "Skip it" }
                     button.plain name="decision" value="same" { "Same bill: nothing to post" }

@@ -27,7 +27,10 @@ struct Candidates {
 }
 
 /// GL accounts of the target and source of `flow`, when they are Deltek and Cin7 (read-only).
-async fn accounts(c: &Console, flow: &str) -> Result<(Vec<GlAccount>, Vec<GlAccount>), String> {
+/// (source accounts, target accounts) of a flow, or why they cannot be read.
+type AccountLists = Result<(Vec<GlAccount>, Vec<GlAccount>), String>;
+
+async fn accounts(c: &Console, flow: &str) -> AccountLists {
     let settings = c.0.config.flows.get(flow).ok_or_else(|| format!("flow {flow} is not configured"))?;
     let secrets = c.0.secrets.as_ref();
     let target = mlc_flows::connect_one(&c.0.config, &settings.target, secrets).await.map_err(|e| e.0)?;
@@ -54,7 +57,7 @@ pub async fn page(State(c): State<Console>) -> PageResult {
         }
     }
     // Candidates: read each flow's accounts once.
-    let mut account_lists: BTreeMap<String, Result<(Vec<GlAccount>, Vec<GlAccount>), String>> = BTreeMap::new();
+    let mut account_lists: BTreeMap<String, AccountLists> = BTreeMap::new();
     let mut cands: BTreeMap<MappingKey, Candidates> = BTreeMap::new();
     for (key, its) in &groups {
         let mut cand = Candidates::default();

@@ -147,7 +147,7 @@ pub async fn page(State(c): State<Console>) -> PageResult {
             table {
                 tr { th { "connection" } th.num { "calls" } th.num { "retries" } th.num { "throttled" } th { "throttled share" } }
                 @for (name, k) in &counters {
-                    @let share = if k.calls == 0 { 0 } else { (k.throttled * 100 / k.calls).min(100) };
+                    @let share = (k.throttled * 100).checked_div(k.calls).unwrap_or(0).min(100);
                     tr { td { (name) } td.num { (k.calls) } td.num { (k.retries) } td.num { (k.throttled) }
                         td { span.meter { span style={ "width:" (share) "%" } {} } " " (share) "%" } }
                 }
