@@ -98,6 +98,9 @@ enum Command {
     Config,
     /// The operator console in the browser (loopback; prints a one-time link).
     Console(cmd::console::ConsoleArgs),
+    /// The month-end tie-out: approved source invoices against the target's vouchers, read from
+    /// both systems, every difference explained.
+    Tieout(cmd::tieout::TieoutArgs),
     /// X12 810/997 tools.
     #[command(subcommand)]
     X12(cmd::x12::X12Cmd),
@@ -183,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => demo::run(&globals, out, args).await?,
         Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
+        Command::Tieout(args) => cmd::tieout::run(&home::Home::open(&globals).await?, out, &args).await?,
         Command::Console(args) => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
         Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,
         Command::Ping { connection } => {

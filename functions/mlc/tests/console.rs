@@ -7,6 +7,9 @@
 //! - resolves a possible duplicate (same vendor + number, different bill) by posting it under
 //!   another number;
 //! - downloads an evidence pack (one self-contained HTML file);
+//! - and the controller ties June out (`mlc tieout` and the Tie-out page, read from both
+//!   systems): before the fixes every difference names its document and why (waiting for a
+//!   mapping, failed, held for review); after them only a voucher keyed by hand in Deltek differs;
 //!
 //! and no stored credential value appears in any page's HTML. Screenshots of each page go to
 //! `target/console-screenshots/`.
@@ -278,6 +281,27 @@ options = {{ initial_lookback_days = 0 }}
     assert!(vouchers(&deltek, "NBS-301").is_empty(), "held: its vendor is not approved: {items}");
     assert_eq!(vouchers(&deltek, "CLS-401").len(), 1, "one of the two CLS-401 bills posted, the other waits: {items}");
 
+    // The controller's tie-out before anyone fixes anything: every difference has its document.
+    let csv_path = dir.join("tieout.csv");
+    let text = run_mlc(dir, &["tieout", "--period", "2025-06", "--csv", csv_path.to_str().expect("path")], None);
+    for needle in [
+        "CLS-201",
+        "CLS-202",
+        "waiting for a mapping",
+        "NBS-301",
+        "not approved",
+        "MT-202506-4471",
+        "entered outside ml-connector",
+    ] {
+        assert!(text.contains(needle), "the tie-out names {needle:?}: {text}");
+    }
+    let csv = std::fs::read_to_string(&csv_path).expect("tie-out csv");
+    assert!(csv.starts_with("period,kind,vendor,invoice,source,target,difference,explanation,item"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.contains(",difference,CASCSURV,CLS-201,") && l.contains("waiting for a mapping")),
+        "{csv}"
+    );
+
     // The console, and a headless Chromium.
     let mut console = mlc();
     console
@@ -429,6 +453,17 @@ options = {{ initial_lookback_days = 0 }}
         b.shot(&format!("09-{name}")).await;
         pages.push((name.into(), src));
     }
+    // 6. The controller's tie-out for June, read from both systems.
+    b.go(&format!("{base}/tieout?period=2025-06")).await;
+    let tie = b.source().await;
+    b.shot("10-tieout").await;
+    assert!(
+        tie.contains("Differences and the documents behind them (1)"),
+        "only the hand-keyed voucher differs now: {tie}"
+    );
+    assert!(tie.contains("MT-202506-4471") && tie.contains("entered outside ml-connector"), "{tie}");
+    assert!(tie.contains("/tieout.csv?period=2025-06"), "CSV export offered: {tie}");
+    pages.push(("tieout-june".into(), tie.clone()));
     let conns = &pages.iter().find(|(n, _)| n == "connections").expect("connections").1;
     assert!(conns.contains("client_secret") && conns.contains(">pass<"), "field names and ping results: {conns}");
     for (name, html) in &pages {

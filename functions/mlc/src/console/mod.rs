@@ -224,6 +224,7 @@ pub fn router(console: Console) -> Router {
         .route("/item", get(pages::item::page))
         .route("/evidence", get(pages::item::evidence))
         .route("/tieout", get(pages::tieout::page))
+        .route("/tieout.csv", get(pages::tieout::csv))
         .route("/mappings", get(pages::mappings::page))
         .route("/mappings/set", post(pages::mappings::set))
         .route("/mappings/delete", post(pages::mappings::delete))
