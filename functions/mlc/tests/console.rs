@@ -473,3 +473,49 @@ options = {{ initial_lookback_days = 0 }}
     }
     let _ = http.delete(format!("{}/session/{}", b.base, b.session)).send().await;
 }
+
+/// Beyond loopback only with a password (refused before anything listens); with one, `/login`
+/// opens a session and a wrong password does not.
+#[tokio::test]
+async fn binding_beyond_loopback_needs_a_password_and_the_password_signs_in() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let out = mlc()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["console", "--listen", "0.0.0.0:0"])
+        .env_remove("MLC_CONSOLE_PASSWORD")
+        .output()
+        .expect("mlc console");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("beyond loopback") && err.contains("MLC_CONSOLE_PASSWORD"), "{err}");
+
+    let mut child = mlc()
+        .arg("--data-dir")
+        .arg(&data)
+        // (On loopback: tests never listen beyond it; the password works the same there.)
+        .args(["console", "--listen", "127.0.0.1:0", "--no-worker"])
+        .env("MLC_CONSOLE_PASSWORD", "correct horse battery")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mlc console");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("link");
+    let base = first.trim().trim_start_matches("console: ").split("/?").next().expect("base").to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    assert_eq!(http.get(format!("{base}/")).send().await.expect("get").status().as_u16(), 401);
+    let wrong = http.post(format!("{base}/login")).form(&[("password", "wrong")]).send().await.expect("post");
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let right =
+        http.post(format!("{base}/login")).form(&[("password", "correct horse battery")]).send().await.expect("post");
+    assert_eq!(right.status().as_u16(), 303);
+    let cookie = right.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("kv").to_string();
+    let today = http.get(format!("{base}/")).header("cookie", cookie).send().await.expect("get");
+    assert_eq!(today.status().as_u16(), 200);
+    assert!(!today.text().await.expect("text").contains("correct horse battery"));
+}

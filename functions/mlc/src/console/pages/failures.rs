@@ -26,9 +26,14 @@ fn filter_of(q: &Pairs) -> ItemFilter {
         },
         updated_since: None,
         text: nonempty("text"),
-        limit: Some(1000),
+        limit: None,
     }
 }
+
+/// Failed items listed on the page at most (replaying by filter takes every match).
+const SHOWN: usize = 200;
+/// Possible duplicates listed at most (each is a side-by-side card).
+const SHOWN_REVIEWS: usize = 100;
 
 fn facts(d: &DocFacts) -> maud::Markup {
     html! {
@@ -43,11 +48,15 @@ fn facts(d: &DocFacts) -> maud::Markup {
 
 pub async fn page(State(c): State<Console>, Query(q): Query<Pairs>) -> PageResult {
     let filter = filter_of(&q);
-    let failed = c.0.engine.find(&filter).await?;
-    let review = in_state(&c, ItemState::NeedsReview, 500).await?;
+    let failed = c.0.engine.find(&ItemFilter { limit: Some(SHOWN + 1), ..filter.clone() }).await?;
+    let more = failed.len() > SHOWN;
+    let failed = &failed[..failed.len().min(SHOWN)];
+    let review = in_state(&c, ItemState::NeedsReview, SHOWN_REVIEWS + 1).await?;
+    let more_reviews = review.len() > SHOWN_REVIEWS;
+    let review = &review[..review.len().min(SHOWN_REVIEWS)];
     let flows: Vec<&String> = c.0.config.flows.keys().collect();
     let body = html! {
-        h2 { "Failed (" (failed.len()) ")" }
+        h2 { "Failed (" (failed.len()) @if more { "+, the most recent shown" } ")" }
         form.inline method="get" action="/failures" {
             label { "flow " select name="flow" { option value="" { "any" }
                 @for f in &flows { option value=(f) selected[filter.flow.as_deref() == Some(f.as_str())] { (f) } } } }
@@ -63,7 +72,7 @@ pub async fn page(State(c): State<Console>, Query(q): Query<Pairs>) -> PageResul
             form method="post" action="/replay" id="replay" {
                 table {
                     tr { th { "" } th { "item" } th { "state" } th { "reason and fix" } th { "attempts" } }
-                    @for i in &failed {
+                    @for i in failed {
                         tr {
                             td { input type="checkbox" name="key" value=(i.key.as_str()); }
                             td { a href=(item_href(i.key.as_str())) { (i.summary.label) } br; span.muted { (i.flow) } }
@@ -76,16 +85,16 @@ pub async fn page(State(c): State<Console>, Query(q): Query<Pairs>) -> PageResul
                 p.inline {
                     label { "reason (recorded in each item's trail) " input type="text" name="reason" required size="50"; }
                     " " button name="scope" value="selected" { "Replay selected" }
-                    " " button.plain name="scope" value="filter" { "Replay all " (failed.len()) " shown" }
+                    " " button.plain name="scope" value="filter" { "Replay every failed item matching the filter" }
                     @if let Some(f) = &filter.flow { input type="hidden" name="flow" value=(f); }
                     @if let Some(f) = filter.failure { input type="hidden" name="failure" value=(if f == FailureClass::Permanent { "permanent" } else { "retryable" }); }
                     @if let Some(t) = &filter.text { input type="hidden" name="text" value=(t); }
                 }
             }
         }
-        h2 id="review" { "Possible duplicates (" (review.len()) ")" }
+        h2 id="review" { "Possible duplicates (" (review.len()) @if more_reviews { "+, the most recent shown" } ")" }
         @if review.is_empty() { p.ok { "Nothing waits for a review." } }
-        @for i in &review {
+        @for i in review {
             div.card {
                 p { a href=(item_href(i.key.as_str())) { (i.summary.label) } " — " (i.reason.clone().unwrap_or_default()) }
                 @if let Some(cf) = &i.conflict {

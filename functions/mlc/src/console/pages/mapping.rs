@@ -118,9 +118,10 @@ pub async fn page(State(c): State<Console>) -> PageResult {
                     details { summary { (cand.list.len()) " accounts in the target" }
                         table { @for (code, name) in &cand.list { tr { td { code { (code) } } td { (name) } } } } }
                 }
+                @if its.len() > 50 { p.muted { "the 50 most recent of " (its.len()) " shown" } }
                 table {
                     tr { th { "item" } th { "vendor" } th.num { "amount" } th { "waiting for" } }
-                    @for i in its.iter().take(200) {
+                    @for i in its.iter().take(50) {
                         tr {
                             td { a href=(item_href(i.key.as_str())) { (i.summary.label) } }
                             td { (i.summary.vendor.clone().unwrap_or_default()) }
