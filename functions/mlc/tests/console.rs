@@ -519,3 +519,113 @@ async fn binding_beyond_loopback_needs_a_password_and_the_password_signs_in() {
     assert_eq!(today.status().as_u16(), 200);
     assert!(!today.text().await.expect("text").contains("correct horse battery"));
 }
+
+/// `mlc console --backend aws`: the same pages over the deployed stack's DynamoDB table, SQS queue
+/// and Secrets Manager (moto on loopback here): a failed item is listed, replayed from the page
+/// (the hint goes to SQS for the poster function; the console does not post), and the stored
+/// credential value never shows.
+#[tokio::test]
+async fn the_console_runs_against_the_aws_stack() {
+    use mlc_aws::testing::moto;
+    use mlc_aws::{DynamoStore, SecretsManagerStore, SqsQueue};
+    use mlc_core::engine::model::{
+        AuditEntry, FailureClass, Hint, ItemKey, ItemState, ItemSummary, NewItem, Origin, Transition,
+    };
+    use mlc_core::engine::ports::{Queue, SecretStore, Store};
+    use mlc_core::secret::Credentials;
+
+    let m = moto();
+    let queue = m.queue(5).await;
+    let mut settings = m.settings(5).await;
+    settings.queue_url = queue.queue_url().to_string();
+    settings.dlq_url = queue.dlq_url().map(str::to_string);
+    let sdk = m.sdk_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table);
+    let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &settings.queue_url, settings.dlq_url.clone());
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk), &settings.secret_prefix);
+    let secret = "aws-stored-application-key-7731";
+    secrets
+        .put("cin7", &Credentials::new().with("account_id", "acct").with("application_key", secret))
+        .await
+        .expect("put");
+    let now = chrono::Utc::now();
+    let new = NewItem {
+        hint: Hint::new("cin7-deltek-ap", "cin7", "purchase", "p-aws-1", Origin::Poll, now),
+        entity: "purchase-invoice".into(),
+        doc_id: "p-aws-1/invoice/p-aws-1".into(),
+        version: "v1".into(),
+        summary: ItemSummary { label: "invoice AWS-77 from Cascade".into(), ..Default::default() },
+        read_at: now,
+    };
+    let (item, _) = store.register(new, now).await.expect("register");
+    let mut t = Transition::to(ItemState::Failed, AuditEntry::new(now, "test", "failed", "refused"))
+        .reason("Vendor CASCSURV is not approved for use in processing.");
+    t.failure = Some(FailureClass::Permanent);
+    store.transition(&item.key, "test", t, now).await.expect("fail it");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = mlc()
+        .current_dir(dir.path())
+        .args(["console", "--listen", "127.0.0.1:0"])
+        .env("MLC_BACKEND", "aws")
+        .env("MLC_TABLE", &settings.table)
+        .env("MLC_QUEUE_URL", &settings.queue_url)
+        .env("MLC_DLQ_URL", settings.dlq_url.as_deref().unwrap_or_default())
+        .env("MLC_SECRET_PREFIX", &settings.secret_prefix)
+        .env("AWS_ENDPOINT_URL", m.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("no-aws-credentials"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("MLC_CONFIG")
+        .env_remove("MLC_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mlc console --backend aws");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("link");
+    let link = first.trim().trim_start_matches("console: ").to_string();
+    let base = link.split("/?").next().expect("base").to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = http.get(&link).send().await.expect("token");
+    let cookie = r.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("kv").to_string();
+    let get = |path: &str| {
+        let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{base}{path}"));
+        async move { http.get(url).header("cookie", cookie).send().await.expect("get").text().await.expect("text") }
+    };
+    let failures = get("/failures").await;
+    assert!(failures.contains("AWS-77") && failures.contains("not approved"), "{failures}");
+    assert!(failures.contains("AWS: table"), "the header says where the state lives: {failures}");
+    let before = sqs.depth().await.expect("depth");
+    let replay = http
+        .post(format!("{base}/replay"))
+        .header("cookie", &cookie)
+        .form(&[("key", item.key.as_str()), ("reason", "approved in Deltek"), ("scope", "selected")])
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status().as_u16(), 303);
+    let after = sqs.depth().await.expect("depth");
+    assert_eq!(after.ready + after.delayed, before.ready + before.delayed + 1, "the replay went to SQS");
+    let trail = store.audit_trail(&ItemKey(item.key.0.clone())).await.expect("trail");
+    assert!(
+        trail.iter().any(|e| e.event == "replay_requested" && e.message.contains("approved in Deltek")),
+        "{trail:?}"
+    );
+    for path in [
+        "/",
+        "/failures",
+        "/items",
+        "/mappings",
+        "/connections",
+        &format!("/item?key={}", item.key.0.replace('#', "%23")),
+    ] {
+        assert!(!get(path).await.contains(secret), "{path} shows a stored secret");
+    }
+}
