@@ -48,6 +48,31 @@ async fn accounts(c: &Console, flow: &str) -> AccountLists {
     Ok((src, tgt))
 }
 
+/// Lowest-level active projects of a flow's target, when it is Deltek, as mapping targets
+/// (`WBS1|WBS2|WBS3`) with their names.
+async fn projects(c: &Console, flow: &str) -> Result<Vec<(String, String)>, String> {
+    let settings = c.0.config.flows.get(flow).ok_or_else(|| format!("flow {flow} is not configured"))?;
+    let target = mlc_flows::connect_one(&c.0.config, &settings.target, c.0.secrets.as_ref()).await.map_err(|e| e.0)?;
+    let Some(deltek) = target.as_any().downcast_ref::<mlc_deltek::DeltekConnection>() else {
+        return Err(format!("{} cannot list its projects here yet", target.system()));
+    };
+    let list = deltek.client.projects().await.map_err(|e| e.to_string())?;
+    Ok(list
+        .iter()
+        .filter(|p| p.active && !p.has_sub_levels)
+        .map(|p| {
+            let code = [Some(p.wbs1.as_str()), p.wbs2.as_deref(), p.wbs3.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("|");
+            (code, format!("{} ({})", p.name, p.label()))
+        })
+        .collect())
+}
+
 pub async fn page(State(c): State<Console>) -> PageResult {
     let items = in_state(&c, ItemState::NeedsMapping, 20_000).await?;
     let mut groups: BTreeMap<MappingKey, Vec<&WorkItem>> = BTreeMap::new();
@@ -88,7 +113,17 @@ pub async fn page(State(c): State<Console>) -> PageResult {
             cand.note =
                 Some("a vendor number of the target (the vendors flow learns these when it pairs suppliers)".into());
         } else if key.kind == MappingKind::PROJECT {
-            cand.note = Some("a project as WBS1|WBS2|WBS3".into());
+            let flow = its.first().map(|i| i.flow.clone()).unwrap_or_default();
+            match projects(&c, &flow).await {
+                Ok(list) => {
+                    cand.suggested = list
+                        .iter()
+                        .find(|(code, _)| code.eq_ignore_ascii_case(&key.source))
+                        .map(|(code, name)| (code.clone(), format!("{name} (same code)")));
+                    cand.list = list;
+                }
+                Err(e) => cand.note = Some(format!("a project as WBS1|WBS2|WBS3 (candidates unavailable: {e})")),
+            }
         }
         cands.insert(key.clone(), cand);
     }
@@ -115,7 +150,7 @@ pub async fn page(State(c): State<Console>) -> PageResult {
                 @if let Some((code, why)) = &cand.suggested { p.muted { "suggested " code { (code) } ": " (why) } }
                 @if let Some(n) = &cand.note { p.muted { (n) } }
                 @if !cand.list.is_empty() {
-                    details { summary { (cand.list.len()) " accounts in the target" }
+                    details { summary { (cand.list.len()) " candidates in the target" }
                         table { @for (code, name) in &cand.list { tr { td { code { (code) } } td { (name) } } } } }
                 }
                 @if its.len() > 50 { p.muted { "the 50 most recent of " (its.len()) " shown" } }
