@@ -70,6 +70,28 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
+/// Ends the WebDriver session when dropped — also when an assertion fails — so no Chromium is
+/// left running (killing chromedriver alone leaves its browser behind).
+struct SessionGuard {
+    port: u16,
+    session: String,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        use std::io::Read;
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let req = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session, self.port
+        );
+        if s.write_all(req.as_bytes()).is_ok() {
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
 /// A minimal W3C WebDriver client (the handful of commands these tests use).
 struct Browser {
     http: reqwest::Client,
@@ -343,6 +365,7 @@ options = {{ initial_lookback_days = 0 }}
     let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let _session = SessionGuard { port, session: session.clone() };
     let b = Browser { http: http.clone(), base: wd, session, shots };
     let mut pages: Vec<(String, String)> = Vec::new();
 
@@ -471,7 +494,6 @@ options = {{ initial_lookback_days = 0 }}
             assert!(!html.contains(s.as_str()), "the {name} page shows a stored secret");
         }
     }
-    let _ = http.delete(format!("{}/session/{}", b.base, b.session)).send().await;
 }
 
 /// Beyond loopback only with a password (refused before anything listens); with one, `/login`
