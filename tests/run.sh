@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test ml-connector has, from a fresh clone, with nothing installed by hand:
 #   1. Python tools in .venv (moto server, cfn-lint, SAM CLI)        tests/aws-tools.sh
+#      Chromium + chromedriver (the console's browser tests)         apt-get (Debian)
 #   2. formatting and lints                                          cargo fmt --check, cargo clippy -D warnings
 #   3. every Rust test in the workspace (moto started on loopback)   cargo test --workspace
 #   4. the X12 parser's fuzz targets for a bounded time              shared/x12/fuzz/run.sh
@@ -14,6 +15,16 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Python tools (moto, cfn-lint, SAM CLI) in .venv"
 tests/aws-tools.sh
+
+step "Chromium and chromedriver (the console's browser tests)"
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; else
+    echo "chromium and chromedriver are missing and this user cannot install them: run 'sudo apt-get install -y chromium chromium-driver'" >&2
+    exit 1
+  fi
+  $as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium chromium-driver
+fi
 
 step "moto server on loopback"
 mkdir -p "$root/target"

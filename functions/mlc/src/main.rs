@@ -8,6 +8,7 @@
 //! Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 bad usage.
 
 mod cmd;
+mod console;
 mod demo;
 mod home;
 mod output;
@@ -95,6 +96,11 @@ enum Command {
     },
     /// Check the configuration; print the SAM parameters (ConnectorConfig, EnabledFlows, cadences) it gives.
     Config,
+    /// The operator console in the browser (loopback; prints a one-time link).
+    Console(cmd::console::ConsoleArgs),
+    /// The month-end tie-out: approved source invoices against the target's vouchers, read from
+    /// both systems, every difference explained.
+    Tieout(cmd::tieout::TieoutArgs),
     /// X12 810/997 tools.
     #[command(subcommand)]
     X12(cmd::x12::X12Cmd),
@@ -180,6 +186,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo(args) => demo::run(&globals, out, args).await?,
         Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
+        Command::Tieout(args) => cmd::tieout::run(&home::Home::open(&globals).await?, out, &args).await?,
+        Command::Console(args) => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
         Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,
         Command::Ping { connection } => {
             return cmd::ping::run(&home::Home::open(&globals).await?, out, &connection).await;

@@ -85,6 +85,29 @@ pub async fn set(
         }
         c
     };
+    let (changed, now) = save(secrets, connection, &given, replace).await?;
+    #[derive(Serialize)]
+    struct Saved<'a> {
+        connection: &'a str,
+        fields_set: Vec<String>,
+        fields_now: Vec<String>,
+    }
+    let saved = Saved { connection, fields_set: changed, fields_now: now };
+    out.emit(&saved, || {
+        println!("saved {} field(s) for {connection}: {}", saved.fields_set.len(), saved.fields_set.join(", "));
+        println!("check them with `mlc ping {connection}`");
+    })
+}
+
+/// Merge `given` into the stored credentials of `connection` (or replace them all) and store
+/// them: (the fields set now, every field stored). `mlc credentials set` and the console's
+/// credentials form both save through here.
+pub async fn save(
+    secrets: &dyn SecretStore,
+    connection: &str,
+    given: &Credentials,
+    replace: bool,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let mut merged = if replace { Credentials::new() } else { secrets.get(connection).await?.unwrap_or_default() };
     let mut changed = Vec::new();
     for name in given.field_names() {
@@ -94,18 +117,7 @@ pub async fn set(
         }
     }
     secrets.put(connection, &merged).await?;
-    #[derive(Serialize)]
-    struct Saved<'a> {
-        connection: &'a str,
-        fields_set: Vec<String>,
-        fields_now: Vec<String>,
-    }
-    let saved =
-        Saved { connection, fields_set: changed, fields_now: merged.field_names().map(str::to_string).collect() };
-    out.emit(&saved, || {
-        println!("saved {} field(s) for {connection}: {}", saved.fields_set.len(), saved.fields_set.join(", "));
-        println!("check them with `mlc ping {connection}`");
-    })
+    Ok((changed, merged.field_names().map(str::to_string).collect()))
 }
 
 pub async fn list(secrets: &dyn SecretStore, out: Out) -> anyhow::Result<()> {

@@ -80,17 +80,16 @@ pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -
 }
 
 #[derive(Debug, Serialize)]
-struct ImportReport {
-    file: String,
-    imported: usize,
-    released: Vec<String>,
-    still_waiting: usize,
+pub struct ImportReport {
+    pub file: String,
+    pub imported: usize,
+    pub released: Vec<String>,
+    pub still_waiting: usize,
 }
 
-pub async fn import(engine: &Engine, out: Out, file: &Path, scope: Option<&str>) -> anyhow::Result<()> {
-    let origin = file.display().to_string();
-    let f = std::fs::File::open(file).with_context(|| format!("cannot open {origin}"))?;
-    let rows = parse_csv(f, &origin, scope)?;
+/// Write checked rows through the engine (which releases waiting records). `mlc mappings import`
+/// and the console's import form both go through here.
+pub async fn apply(engine: &Engine, origin: String, rows: Vec<Row>) -> anyhow::Result<ImportReport> {
     let mut report = ImportReport { file: origin, imported: 0, released: Vec::new(), still_waiting: 0 };
     for row in rows {
         let r = engine.add_mapping(row.mapping).await?;
@@ -98,6 +97,14 @@ pub async fn import(engine: &Engine, out: Out, file: &Path, scope: Option<&str>)
         report.released.extend(r.released.into_iter().map(|k| k.to_string()));
         report.still_waiting += r.still_waiting.len();
     }
+    Ok(report)
+}
+
+pub async fn import(engine: &Engine, out: Out, file: &Path, scope: Option<&str>) -> anyhow::Result<()> {
+    let origin = file.display().to_string();
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {origin}"))?;
+    let rows = parse_csv(f, &origin, scope)?;
+    let report = apply(engine, origin, rows).await?;
     out.emit(&report, || {
         println!("imported {} mappings from {}", report.imported, report.file);
         if report.released.is_empty() {
@@ -114,7 +121,8 @@ pub async fn import(engine: &Engine, out: Out, file: &Path, scope: Option<&str>)
     })
 }
 
-pub async fn export(engine: &Engine, scope: Option<&str>, file: Option<&Path>) -> anyhow::Result<()> {
+/// The mapping table (all, or one scope) as CSV `scope,kind,source,target,note`.
+pub async fn export_csv(engine: &Engine, scope: Option<&str>) -> anyhow::Result<Vec<u8>> {
     let rows = engine.store.list_mappings(scope).await?;
     let mut buf = Vec::new();
     {
@@ -131,6 +139,11 @@ pub async fn export(engine: &Engine, scope: Option<&str>, file: Option<&Path>) -
         }
         w.flush()?;
     }
+    Ok(buf)
+}
+
+pub async fn export(engine: &Engine, scope: Option<&str>, file: Option<&Path>) -> anyhow::Result<()> {
+    let buf = export_csv(engine, scope).await?;
     match file {
         Some(p) => std::fs::write(p, &buf).with_context(|| format!("cannot write {}", p.display()))?,
         None => std::io::stdout().write_all(&buf)?,

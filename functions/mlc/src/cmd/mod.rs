@@ -1,6 +1,7 @@
 //! One module per `mlc` subcommand (or family of them).
 
 pub mod config;
+pub mod console;
 pub mod credentials;
 
 pub mod items;
@@ -9,4 +10,5 @@ pub mod ping;
 pub mod run;
 pub mod sim;
 pub mod suggest;
+pub mod tieout;
 pub mod x12;

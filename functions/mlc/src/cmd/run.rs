@@ -277,7 +277,8 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
         });
     }
 
-    let app = webhook_app(rt.clone(), wake, Arc::new(IntakeTally::default()));
+    let app = webhook_app(rt.clone(), wake.clone(), Arc::new(IntakeTally::default()))
+        .merge(crate::console::mount_under_serve(home, rt.clone(), wake, &addr));
     eprintln!(
         "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
         rt.flows.names().count()

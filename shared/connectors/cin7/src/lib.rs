@@ -92,6 +92,7 @@ pub mod model;
 pub mod ping;
 pub mod sources;
 pub mod targets;
+pub mod tieout;
 pub mod webhook;
 pub mod writes;
 

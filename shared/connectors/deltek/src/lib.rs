@@ -101,6 +101,7 @@ pub mod precheck;
 pub mod reference;
 pub mod settings;
 pub mod targets;
+pub mod tieout;
 pub mod webhook;
 
 pub use ap::VoucherLine;

@@ -1,0 +1,653 @@
+//! The operator console in headless Chromium (Debian `chromium` + `chromium-driver`, driven over
+//! W3C WebDriver): against a Cin7 → Deltek firm on the simulators, run by the real `mlc` binary
+//! on a real data directory, the clerk
+//! - is refused without the link's token, and the token works once;
+//! - replays a failure (a closed Deltek period, reopened) with a reason, and sees it post;
+//! - fixes a missing account mapping and sees exactly the held invoices post;
+//! - resolves a possible duplicate (same vendor + number, different bill) by posting it under
+//!   another number;
+//! - downloads an evidence pack (one self-contained HTML file);
+//! - and the controller ties June out (`mlc tieout` and the Tie-out page, read from both
+//!   systems): before the fixes every difference names its document and why (waiting for a
+//!   mapping, failed, held for review); after them only a voucher keyed by hand in Deltek differs;
+//!
+//! and no stored credential value appears in any page's HTML. Screenshots of each page go to
+//! `target/console-screenshots/`.
+//!
+//! Needs `chromium` and `chromedriver` on the PATH (`tests/run.sh` installs them).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use mlc_sim::cin7::model::DocStatus;
+use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
+use mlc_sim::cin7::{Cin7Sim, Cin7Switches};
+use mlc_sim::common::{SimClock, SimHandle};
+use mlc_sim::deltek::DeltekSim;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use support::{PROJECT, SURVEY_ACCOUNT, SURVEY_CODE, cascade, day, purchase};
+
+/// A Cin7 account code nobody mapped (as in the demo).
+const UNMAPPED: &str = "412";
+
+fn mlc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mlc"))
+}
+
+/// Kill a child process when dropped (the console, chromedriver).
+struct Reaper(Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_mlc(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let mut cmd = mlc();
+    cmd.arg("--config").arg(dir.join("mlc.toml")).arg("--data-dir").arg(dir.join("data")).args(args);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("mlc runs");
+    {
+        let mut i = child.stdin.take().expect("stdin");
+        if let Some(s) = stdin {
+            i.write_all(s.as_bytes()).expect("write stdin");
+        }
+    }
+    let out = child.wait_with_output().expect("mlc finishes");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "mlc {args:?} failed: {text}");
+    text
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Ends the WebDriver session when dropped — also when an assertion fails — so no Chromium is
+/// left running (killing chromedriver alone leaves its browser behind).
+struct SessionGuard {
+    port: u16,
+    session: String,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        use std::io::Read;
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let req = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session, self.port
+        );
+        if s.write_all(req.as_bytes()).is_ok() {
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
+/// A minimal W3C WebDriver client (the handful of commands these tests use).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.expect("webdriver answers").json().await.expect("webdriver json");
+        if v["value"].get("error").is_some() {
+            panic!("webdriver {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+    async fn go(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_string()
+    }
+    async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
+    }
+    async fn find(&self, xpath: &str) -> String {
+        let v = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "xpath", "value": xpath }))).await;
+        v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("element id").to_string()
+    }
+    async fn click(&self, xpath: &str) {
+        let id = self.find(xpath).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+    async fn type_into(&self, xpath: &str, text: &str) {
+        let id = self.find(xpath).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+    }
+    async fn shot(&self, name: &str) {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default()).expect("png");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("save screenshot");
+    }
+    async fn cookie(&self, name: &str) -> Option<String> {
+        let v = self.call(reqwest::Method::GET, "/cookie", None).await;
+        v.as_array()?.iter().find(|c| c["name"] == name).and_then(|c| c["value"].as_str()).map(str::to_string)
+    }
+    /// Reload until the page shows `needle` (the released page refreshes itself too).
+    async fn wait_for(&self, needle: &str, count: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let src = self.source().await;
+            if src.matches(needle).count() >= count {
+                return src;
+            }
+            assert!(Instant::now() < deadline, "the page never showed {needle:?} {count}×: {src}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.call(reqwest::Method::POST, "/refresh", Some(json!({}))).await;
+        }
+    }
+}
+
+fn vouchers(deltek: &SimHandle<DeltekSim>, invoice: &str) -> Vec<(String, Decimal)> {
+    let st = deltek.system().lock();
+    let mut out = Vec::new();
+    for f in &st.ap_files {
+        for m in f.masters.iter().filter(|m| m.invoice == invoice) {
+            let total = f.details.iter().filter(|d| d.master_pkey == m.master_pkey).map(|d| d.amount).sum();
+            out.push((m.vendor.clone(), total));
+        }
+    }
+    out
+}
+
+fn printing(id: &str, number: &str, amount: i64) -> mlc_sim::cin7::model::Purchase {
+    PurchaseBuilder::simple(&cascade(), "Port Harbor HQ")
+        .id(id)
+        .attribute(1, PROJECT)
+        .line(line("Plan printing", UNMAPPED, Decimal::ONE, Decimal::from(amount)))
+        .order(DocStatus::Authorised)
+        .invoice(number, DocStatus::Authorised, day(3), None)
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_clerk_fixes_replays_and_reviews_in_the_browser_and_no_secret_shows() {
+    // The firm: Cascade Land Surveying's bills in Cin7 — one that posts, two on an unmapped
+    // account, two different bills under one number — and a new supplier whose Deltek vendor firm
+    // (created by the vendors flow) is not approved for use yet, so its bill fails.
+    let s = cascade();
+    let mut newbridge = supplier("Newbridge Staffing LLC");
+    newbridge.id = "5a1e0000-0000-4000-8000-000000000301".into();
+    let scenario = Cin7Scenario::reference_data()
+        .supplier(s.clone())
+        .supplier(newbridge.clone())
+        .purchase(
+            purchase(&s, "c0150000-0000-4000-8000-000000000101", 1200)
+                .invoice("CLS-101", DocStatus::Authorised, day(2), None)
+                .build(),
+        )
+        .purchase(printing("c0150000-0000-4000-8000-000000000201", "CLS-201", 300))
+        .purchase(printing("c0150000-0000-4000-8000-000000000202", "CLS-202", 450))
+        .purchase(
+            purchase(&newbridge, "c0150000-0000-4000-8000-000000000301", 700)
+                .invoice("NBS-301", DocStatus::Authorised, day(3), None)
+                .build(),
+        )
+        .purchase(
+            purchase(&s, "c0150000-0000-4000-8000-000000000401", 1000)
+                .invoice("CLS-401", DocStatus::Authorised, day(4), None)
+                .build(),
+        )
+        .purchase(
+            purchase(&s, "c0150000-0000-4000-8000-000000000402", 1403)
+                .invoice("CLS-401", DocStatus::Authorised, day(5), None)
+                .build(),
+        );
+    let clock = SimClock::manual_default();
+    let deltek = DeltekSim::builder().clock(clock.clone()).start().await.expect("deltek sim");
+    let cin7 = Cin7Sim::builder()
+        .clock(clock)
+        .scenario(scenario)
+        .switches(Cin7Switches::default())
+        .start()
+        .await
+        .expect("cin7 sim");
+
+    // The home: configuration, credentials and mappings through the CLI, then one run per flow.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let d = deltek.system().typed_credentials(deltek.base_url());
+    let c = cin7.system().typed_credentials(cin7.base_url());
+    std::fs::write(
+        dir.join("mlc.toml"),
+        format!(
+            r#"
+[engine]
+workers = 4
+lock_ttl_secs = 10
+in_doubt_settle_secs = 2
+http_timeout_secs = 1
+settle_margin_ms = 1000
+retry_base_ms = 200
+retry_cap_secs = 2
+busy_retry_ms = 200
+
+[connections.deltek]
+system = "deltek"
+base_url = "{}"
+database = "{}"
+batch_linger_ms = 20
+max_calls_per_second = 500
+
+[connections.cin7]
+system = "cin7"
+base_url = "{}"
+rate_limit_window_secs = 0.5
+
+[flows.cin7-deltek-vendors]
+source = "cin7"
+target = "deltek"
+every = "15m"
+
+[flows.cin7-deltek-ap]
+source = "cin7"
+target = "deltek"
+every = "15m"
+options = {{ initial_lookback_days = 0 }}
+"#,
+            deltek.base_url(),
+            d.database,
+            cin7.base_url()
+        ),
+    )
+    .expect("config");
+    let secrets = [d.password.clone(), d.client_secret.clone(), c.application_key.clone(), c.webhook_secret.clone()];
+    run_mlc(
+        dir,
+        &["credentials", "set", "deltek"],
+        Some(&format!(
+            "username={}\npassword={}\nclient_id={}\nclient_secret={}\n",
+            d.username, d.password, d.client_id, d.client_secret
+        )),
+    );
+    run_mlc(
+        dir,
+        &["credentials", "set", "cin7"],
+        Some(&format!(
+            "account_id={}\napplication_key={}\nwebhook_secret={}\n",
+            c.account_id, c.application_key, c.webhook_secret
+        )),
+    );
+    std::fs::write(
+        dir.join("m.csv"),
+        format!("scope,kind,source,target\ncin7-deltek,account,{SURVEY_CODE},{SURVEY_ACCOUNT}\ncin7-deltek,project,{PROJECT},{PROJECT}\n"),
+    )
+    .expect("csv");
+    run_mlc(dir, &["mappings", "import", dir.join("m.csv").to_str().expect("path")], None);
+    run_mlc(dir, &["run", "cin7-deltek-vendors"], None);
+    let ran = run_mlc(dir, &["run", "cin7-deltek-ap"], None);
+    let items = run_mlc(dir, &["items"], None);
+    assert_eq!(vouchers(&deltek, "CLS-101").len(), 1, "the plain bill posted: {ran}\n{items}");
+    assert!(vouchers(&deltek, "CLS-201").is_empty(), "held for the mapping: {items}");
+    assert!(vouchers(&deltek, "NBS-301").is_empty(), "held: its vendor is not approved: {items}");
+    assert_eq!(vouchers(&deltek, "CLS-401").len(), 1, "one of the two CLS-401 bills posted, the other waits: {items}");
+
+    // The controller's tie-out before anyone fixes anything: every difference has its document.
+    let csv_path = dir.join("tieout.csv");
+    let text = run_mlc(dir, &["tieout", "--period", "2025-06", "--csv", csv_path.to_str().expect("path")], None);
+    for needle in [
+        "CLS-201",
+        "CLS-202",
+        "waiting for a mapping",
+        "NBS-301",
+        "not approved",
+        "MT-202506-4471",
+        "entered outside ml-connector",
+    ] {
+        assert!(text.contains(needle), "the tie-out names {needle:?}: {text}");
+    }
+    let csv = std::fs::read_to_string(&csv_path).expect("tie-out csv");
+    assert!(csv.starts_with("period,kind,vendor,invoice,source,target,difference,explanation,item"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.contains(",difference,CASCSURV,CLS-201,") && l.contains("waiting for a mapping")),
+        "{csv}"
+    );
+
+    // The console, and a headless Chromium.
+    let mut console = mlc();
+    console
+        .arg("--config")
+        .arg(dir.join("mlc.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["console", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = console.spawn().expect("mlc console starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("the console prints its link");
+    let link = first.trim().strip_prefix("console: ").expect("console: <url>").to_string();
+    let base = link.split("/?").next().expect("base").to_string();
+
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver on the PATH (apt-get install chromium chromium-driver)");
+    let _driver = Reaper(driver);
+    let http = reqwest::Client::new();
+    let wd = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{wd}/status")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+        "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100"]
+    } } } });
+    let v: Value =
+        http.post(format!("{wd}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
+    let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let _session = SessionGuard { port, session: session.clone() };
+    let b = Browser { http: http.clone(), base: wd, session, shots };
+    let mut pages: Vec<(String, String)> = Vec::new();
+
+    // 1. No token, no entry; the token works once.
+    b.go(&format!("{base}/failures")).await;
+    let src = b.source().await;
+    assert!(src.contains("Sign-in needed") && !src.contains("NBS-301"), "refused without the token: {src}");
+    b.shot("00-refused").await;
+    b.go(&link).await;
+    assert_eq!(b.url().await.trim_end_matches('/'), base, "the token is taken off the address");
+    let today = b.source().await;
+    assert!(today.contains("cin7-deltek-ap") && today.contains("posted today"), "{today}");
+    b.shot("01-today").await;
+    pages.push(("today".into(), today));
+    let again = http.get(&link).send().await.expect("get");
+    assert_eq!(again.status().as_u16(), 401, "a spent token opens nothing");
+    let cookie = b.cookie("mlc_console").await.expect("session cookie");
+
+    // 2. Replay a failure: the vendor was not approved for use; AP approves it in Deltek.
+    b.go(&format!("{base}/failures")).await;
+    let src = b.source().await;
+    assert!(src.contains("NBS-301") && src.contains("not approved"), "the failure and its reason: {src}");
+    b.shot("02-failures").await;
+    pages.push(("failures".into(), src));
+    {
+        let mut st = deltek.system().lock();
+        let firm = st
+            .firms
+            .iter_mut()
+            .find(|f| f.name == "Newbridge Staffing LLC")
+            .expect("the vendors flow created the firm");
+        firm.approved_for_processing = true;
+    }
+    b.click("//tr[td/a[contains(., 'NBS-301')]]//input[@type='checkbox']").await;
+    b.type_into("//form[@id='replay']//input[@name='reason']", "vendor approved in Deltek by AP").await;
+    b.click("//button[@value='selected']").await;
+    let src = b.wait_for(">posted<", 1).await;
+    assert!(src.contains("NBS-301"), "{src}");
+    b.shot("03-replayed").await;
+    assert_eq!(vouchers(&deltek, "NBS-301").len(), 1, "the replayed bill posted");
+
+    // 3. Fix the missing account mapping: exactly the two held bills post.
+    b.go(&format!("{base}/mapping")).await;
+    let src = b.source().await;
+    assert!(src.contains("CLS-201") && src.contains("CLS-202") && src.contains(&format!(">{UNMAPPED}<")), "{src}");
+    assert!(src.contains("<datalist"), "the target's accounts are offered: {src}");
+    b.shot("04-needs-mapping").await;
+    pages.push(("mapping".into(), src));
+    let form = format!("//form[input[@name='source' and @value='{UNMAPPED}']]");
+    b.type_into(&format!("{form}//input[@name='target']"), SURVEY_ACCOUNT).await;
+    b.click(&format!("{form}//button")).await;
+    let src = b.wait_for(">posted<", 2).await;
+    assert!(
+        src.contains("CLS-201") && src.contains("CLS-202") && !src.contains("CLS-101"),
+        "exactly the held ones: {src}"
+    );
+    b.shot("05-released-posted").await;
+    assert_eq!(vouchers(&deltek, "CLS-201"), vec![("CASCSURV".to_string(), Decimal::from(300))]);
+    assert_eq!(vouchers(&deltek, "CLS-202").len(), 1);
+
+    // 4. The possible duplicate, side by side, posted under another number.
+    b.go(&format!("{base}/failures#review")).await;
+    let src = b.source().await;
+    assert!(src.contains("1,000.00") && src.contains("1,403.00") && src.contains("Already in the target"), "{src}");
+    b.shot("06-review").await;
+    b.type_into("//div[contains(@class,'card')]//input[@name='reason']", "two different survey bills").await;
+    b.type_into("//div[contains(@class,'card')]//input[@name='number']", "CLS-401-2").await;
+    b.click("//div[contains(@class,'card')]//button[@value='post_as']").await;
+    b.wait_for(">posted<", 1).await;
+    b.shot("07-reviewed-posted").await;
+    assert_eq!(vouchers(&deltek, "CLS-401-2").len(), 1, "posted under the number the clerk gave");
+    assert_eq!(vouchers(&deltek, "CLS-401").len(), 1);
+
+    // 5. Item page, evidence pack, the other pages: no stored secret anywhere.
+    b.click("//a[contains(., 'CLS-401')]").await;
+    let item = b.source().await;
+    assert!(item.contains("review_post_as") && item.contains("two different survey bills"), "{item}");
+    assert!(
+        item.contains("deltek GET") && item.contains("apDetail") && item.contains("<summary>response"),
+        "the HTTP exchanges and bodies are shown: {item}"
+    );
+    b.shot("08-item").await;
+    pages.push(("item".into(), item.clone()));
+    let evidence_href = {
+        let at = item.find("/evidence?key=").expect("evidence link");
+        let end = item[at..].find('"').expect("end");
+        item[at..at + end].replace("&amp;", "&")
+    };
+    let pack = http
+        .get(format!("{base}{evidence_href}"))
+        .header("cookie", format!("mlc_console={cookie}"))
+        .send()
+        .await
+        .expect("evidence");
+    assert!(pack.headers()["content-disposition"].to_str().unwrap_or_default().starts_with("attachment"));
+    let pack = pack.text().await.expect("text");
+    assert!(pack.contains("<style>") && !pack.contains("/assets/style.css"), "self-contained");
+    assert!(pack.contains("review_post_as") && pack.contains("CLS-401"));
+    pages.push(("evidence".into(), pack));
+    for (name, path) in [
+        ("mappings", "/mappings"),
+        ("connections", "/connections?ping=deltek"),
+        ("items", "/items"),
+        ("tieout", "/tieout"),
+    ] {
+        b.go(&format!("{base}{path}")).await;
+        let src = b.source().await;
+        b.shot(&format!("09-{name}")).await;
+        pages.push((name.into(), src));
+    }
+    // 6. The controller's tie-out for June, read from both systems.
+    b.go(&format!("{base}/tieout?period=2025-06")).await;
+    let tie = b.source().await;
+    b.shot("10-tieout").await;
+    assert!(
+        tie.contains("Differences and the documents behind them (1)"),
+        "only the hand-keyed voucher differs now: {tie}"
+    );
+    assert!(tie.contains("MT-202506-4471") && tie.contains("entered outside ml-connector"), "{tie}");
+    assert!(tie.contains("/tieout.csv?period=2025-06"), "CSV export offered: {tie}");
+    pages.push(("tieout-june".into(), tie.clone()));
+    let conns = &pages.iter().find(|(n, _)| n == "connections").expect("connections").1;
+    assert!(conns.contains("client_secret") && conns.contains(">pass<"), "field names and ping results: {conns}");
+    for (name, html) in &pages {
+        for s in &secrets {
+            assert!(!html.contains(s.as_str()), "the {name} page shows a stored secret");
+        }
+    }
+}
+
+/// Beyond loopback only with a password (refused before anything listens); with one, `/login`
+/// opens a session and a wrong password does not.
+#[tokio::test]
+async fn binding_beyond_loopback_needs_a_password_and_the_password_signs_in() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let out = mlc()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["console", "--listen", "0.0.0.0:0"])
+        .env_remove("MLC_CONSOLE_PASSWORD")
+        .output()
+        .expect("mlc console");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("beyond loopback") && err.contains("MLC_CONSOLE_PASSWORD"), "{err}");
+
+    let mut child = mlc()
+        .arg("--data-dir")
+        .arg(&data)
+        // (On loopback: tests never listen beyond it; the password works the same there.)
+        .args(["console", "--listen", "127.0.0.1:0", "--no-worker"])
+        .env("MLC_CONSOLE_PASSWORD", "correct horse battery")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mlc console");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("link");
+    let base = first.trim().trim_start_matches("console: ").split("/?").next().expect("base").to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    assert_eq!(http.get(format!("{base}/")).send().await.expect("get").status().as_u16(), 401);
+    let wrong = http.post(format!("{base}/login")).form(&[("password", "wrong")]).send().await.expect("post");
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let right =
+        http.post(format!("{base}/login")).form(&[("password", "correct horse battery")]).send().await.expect("post");
+    assert_eq!(right.status().as_u16(), 303);
+    let cookie = right.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("kv").to_string();
+    let today = http.get(format!("{base}/")).header("cookie", cookie).send().await.expect("get");
+    assert_eq!(today.status().as_u16(), 200);
+    assert!(!today.text().await.expect("text").contains("correct horse battery"));
+}
+
+/// `mlc console --backend aws`: the same pages over the deployed stack's DynamoDB table, SQS queue
+/// and Secrets Manager (moto on loopback here): a failed item is listed, replayed from the page
+/// (the hint goes to SQS for the poster function; the console does not post), and the stored
+/// credential value never shows.
+#[tokio::test]
+async fn the_console_runs_against_the_aws_stack() {
+    use mlc_aws::testing::moto;
+    use mlc_aws::{DynamoStore, SecretsManagerStore, SqsQueue};
+    use mlc_core::engine::model::{
+        AuditEntry, FailureClass, Hint, ItemKey, ItemState, ItemSummary, NewItem, Origin, Transition,
+    };
+    use mlc_core::engine::ports::{Queue, SecretStore, Store};
+    use mlc_core::secret::Credentials;
+
+    let m = moto();
+    let queue = m.queue(5).await;
+    let mut settings = m.settings(5).await;
+    settings.queue_url = queue.queue_url().to_string();
+    settings.dlq_url = queue.dlq_url().map(str::to_string);
+    let sdk = m.sdk_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table);
+    let sqs = SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &settings.queue_url, settings.dlq_url.clone());
+    let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&sdk), &settings.secret_prefix);
+    let secret = "aws-stored-application-key-7731";
+    secrets
+        .put("cin7", &Credentials::new().with("account_id", "acct").with("application_key", secret))
+        .await
+        .expect("put");
+    let now = chrono::Utc::now();
+    let new = NewItem {
+        hint: Hint::new("cin7-deltek-ap", "cin7", "purchase", "p-aws-1", Origin::Poll, now),
+        entity: "purchase-invoice".into(),
+        doc_id: "p-aws-1/invoice/p-aws-1".into(),
+        version: "v1".into(),
+        summary: ItemSummary { label: "invoice AWS-77 from Cascade".into(), ..Default::default() },
+        read_at: now,
+    };
+    let (item, _) = store.register(new, now).await.expect("register");
+    let mut t = Transition::to(ItemState::Failed, AuditEntry::new(now, "test", "failed", "refused"))
+        .reason("Vendor CASCSURV is not approved for use in processing.");
+    t.failure = Some(FailureClass::Permanent);
+    store.transition(&item.key, "test", t, now).await.expect("fail it");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = mlc()
+        .current_dir(dir.path())
+        .args(["console", "--listen", "127.0.0.1:0"])
+        .env("MLC_BACKEND", "aws")
+        .env("MLC_TABLE", &settings.table)
+        .env("MLC_QUEUE_URL", &settings.queue_url)
+        .env("MLC_DLQ_URL", settings.dlq_url.as_deref().unwrap_or_default())
+        .env("MLC_SECRET_PREFIX", &settings.secret_prefix)
+        .env("AWS_ENDPOINT_URL", m.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("no-aws-credentials"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("MLC_CONFIG")
+        .env_remove("MLC_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mlc console --backend aws");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("link");
+    let link = first.trim().trim_start_matches("console: ").to_string();
+    let base = link.split("/?").next().expect("base").to_string();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let r = http.get(&link).send().await.expect("token");
+    let cookie = r.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("kv").to_string();
+    let get = |path: &str| {
+        let (http, cookie, url) = (http.clone(), cookie.clone(), format!("{base}{path}"));
+        async move { http.get(url).header("cookie", cookie).send().await.expect("get").text().await.expect("text") }
+    };
+    let failures = get("/failures").await;
+    assert!(failures.contains("AWS-77") && failures.contains("not approved"), "{failures}");
+    assert!(failures.contains("AWS: table"), "the header says where the state lives: {failures}");
+    let before = sqs.depth().await.expect("depth");
+    let replay = http
+        .post(format!("{base}/replay"))
+        .header("cookie", &cookie)
+        .form(&[("key", item.key.as_str()), ("reason", "approved in Deltek"), ("scope", "selected")])
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status().as_u16(), 303);
+    let after = sqs.depth().await.expect("depth");
+    assert_eq!(after.ready + after.delayed, before.ready + before.delayed + 1, "the replay went to SQS");
+    let trail = store.audit_trail(&ItemKey(item.key.0.clone())).await.expect("trail");
+    assert!(
+        trail.iter().any(|e| e.event == "replay_requested" && e.message.contains("approved in Deltek")),
+        "{trail:?}"
+    );
+    for path in [
+        "/",
+        "/failures",
+        "/items",
+        "/mappings",
+        "/connections",
+        &format!("/item?key={}", item.key.0.replace('#', "%23")),
+    ] {
+        assert!(!get(path).await.contains(secret), "{path} shows a stored secret");
+    }
+}
