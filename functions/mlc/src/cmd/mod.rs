@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod cursor;
 
 pub mod items;
 pub mod mappings;
