@@ -291,8 +291,8 @@ pub struct ReplayArgs {
     /// The item key to replay (see `mlc items`). Omit it and use the filter options instead.
     pub item: Option<String>,
     /// Why (recorded in each item's audit trail; not needed with --dry-run).
-    #[arg(long, required_unless_present = "dry_run", default_value = "")]
-    pub reason: String,
+    #[arg(long)]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Show what would be replayed without doing it.
@@ -301,6 +301,16 @@ pub struct ReplayArgs {
     /// Put the queue's dead-lettered hints back on the queue (after fixing what failed them).
     #[arg(long)]
     pub dead_letters: bool,
+}
+
+impl ReplayArgs {
+    /// The reason a replay needs (recorded in the audit trail).
+    pub fn reason(&self) -> anyhow::Result<&str> {
+        match self.reason.as_deref().map(str::trim) {
+            Some(r) if !r.is_empty() => Ok(r),
+            _ => bail!("--reason must say why (it is recorded in the audit trail); --dry-run needs none"),
+        }
+    }
 }
 
 /// `mlc replay --dead-letters`: put the dead-lettered queue messages back (or count them).
@@ -314,18 +324,16 @@ pub async fn replay_dead_letters(home: &crate::home::Home, out: Out, args: &Repl
             println!("would put {} back on the queue", count(dead, "dead-lettered message"))
         });
     }
-    if args.reason.trim().is_empty() {
-        bail!("--reason must say why (it is recorded in the audit trail)");
-    }
+    let reason = args.reason()?;
     let n = home.place.requeue_dead().await?;
-    out.emit(&serde_json::json!({ "requeued_dead_letters": n, "reason": args.reason }), || {
-        println!("put {} back on the queue ({})", count(n, "dead-lettered message"), args.reason)
+    out.emit(&serde_json::json!({ "requeued_dead_letters": n, "reason": reason }), || {
+        println!("put {} back on the queue ({reason})", count(n, "dead-lettered message"))
     })
 }
 
 pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Result<()> {
-    if !args.dry_run && args.reason.trim().is_empty() {
-        bail!("--reason must say why (it is recorded in the audit trail)");
+    if !args.dry_run {
+        args.reason()?;
     }
     if args.dead_letters {
         bail!(
@@ -370,7 +378,7 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
             }
         });
     }
-    let report = engine.replay(items, &args.reason).await?;
+    let report = engine.replay(items, args.reason()?).await?;
     out.emit(&report, || {
         println!("queued {} for replay", count(report.requeued.len() as u64, "item"));
         for k in report.requeued.iter().take(20) {
@@ -419,7 +427,8 @@ pub async fn review(engine: &Engine, out: Out, args: &ReviewArgs) -> anyhow::Res
         _ => mlc_core::engine::ReviewDecision::SameDocument,
     };
     let by = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "operator".into());
-    let item = engine.review(&ItemKey(args.item.clone()), decision, &by, &args.reason).await?;
+    let key = find_item(engine, &args.item).await?.key;
+    let item = engine.review(&key, decision, &by, &args.reason).await?;
     out.emit(&item, || match &args.post_as {
         Some(n) => println!("{}: queued to post as {n} (decided by {by})", item.key),
         None => println!("{}: {} — {}", item.key, item.state_label(), item.reason.clone().unwrap_or_default()),

@@ -170,8 +170,8 @@ async fn position_cursor(
     Ok(match (current, pos) {
         (None, _) => match lookback.filter(|l| !l.is_zero()) {
             Some(l) => format!(
-                "records changed in the last {} days (first poll of {name}: initial_lookback_days; older records need `--since DATE`)",
-                l.as_secs() / 86_400
+                "records changed in the last {} (first poll of {name}: initial_lookback_days; older records need `--since DATE`)",
+                count(l.as_secs() / 86_400, "day")
             ),
             None => format!("every record (first poll of {name}, initial_lookback_days = 0)"),
         },
