@@ -252,8 +252,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Review(args) => cmd::items::review(&existing().await?.engine, out, &args).await?,
         Command::Mappings(m) => match m {
             MappingsCmd::Import { file, scope } => {
+                // The whole file is checked before anything is opened or written.
+                let rows = cmd::mappings::read_file(&home::load_config(&globals)?, &file, scope.as_deref())?;
                 let home = home::Home::open_for_write(&globals).await?;
-                cmd::mappings::import(&home.engine, &home.config, out, &file, scope.as_deref()).await?
+                cmd::mappings::import(&home.engine, out, &file, rows).await?
             }
             MappingsCmd::Export { file, scope, kind, force } => {
                 let home = existing().await?;
@@ -271,9 +273,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // Check the name before anything is created or prompted for.
                 let config = home::load_config(&globals)?;
                 let system = cmd::credentials::system_of(&config, &connection)?;
+                let given = cmd::credentials::read_given(&connection, &system, &fields)?;
                 let home = home::Home::open_for_write(&globals).await?;
                 let name = home.config.credentials_name(&connection).to_string();
-                cmd::credentials::set(home.secrets.as_ref(), out, &name, &system, &fields, replace).await?
+                cmd::credentials::set(home.secrets.as_ref(), out, &name, given, replace).await?
             }
             CredentialsCmd::List => cmd::credentials::list(existing().await?.secrets.as_ref(), out).await?,
             CredentialsCmd::Delete { connection } => {

@@ -86,14 +86,14 @@ pub fn parse_piped(text: &str) -> anyhow::Result<Credentials> {
     Ok(c)
 }
 
-pub async fn set(
-    secrets: &dyn SecretStore,
-    out: Out,
-    connection: &str,
-    system: &str,
-    fields: &[String],
-    replace: bool,
-) -> anyhow::Result<()> {
+/// What `mlc credentials set` was given, checked against the system's fields: read before
+/// anything is opened or created, so bad input leaves no trace.
+pub struct Given {
+    creds: Credentials,
+    dropped: Vec<String>,
+}
+
+pub fn read_given(connection: &str, system: &str, fields: &[String]) -> anyhow::Result<Given> {
     let entry = mlc_core::connect::system(system);
     for f in fields {
         if let Some(e) = entry
@@ -137,13 +137,25 @@ pub async fn set(
         }
         c
     };
-    let (given, dropped) = check_fields(system, given)?;
-    if given.is_empty() {
+    let (creds, dropped) = check_fields(system, given)?;
+    if creds.is_empty() {
         bail!(
             "no credential fields given for {connection} ({} are settings: they go in the configuration)",
             dropped.join(", ")
         );
     }
+    Ok(Given { creds, dropped })
+}
+
+/// Store checked credentials (merged into what is there unless `replace`).
+pub async fn set(
+    secrets: &dyn SecretStore,
+    out: Out,
+    connection: &str,
+    given: Given,
+    replace: bool,
+) -> anyhow::Result<()> {
+    let Given { creds: given, dropped } = given;
     let mut merged = if replace { Credentials::new() } else { secrets.get(connection).await?.unwrap_or_default() };
     let mut changed = Vec::new();
     for name in given.field_names() {

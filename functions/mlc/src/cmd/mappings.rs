@@ -157,17 +157,16 @@ struct ImportReport {
     still_waiting: usize,
 }
 
-pub async fn import(
-    engine: &Engine,
-    config: &mlc_flows::Config,
-    out: Out,
-    file: &Path,
-    scope: Option<&str>,
-) -> anyhow::Result<()> {
+/// Read and check a mapping CSV against the configured flows' scopes.
+pub fn read_file(config: &mlc_flows::Config, file: &Path, scope: Option<&str>) -> anyhow::Result<Vec<Row>> {
     let origin = file.display().to_string();
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {origin}"))?;
-    let scopes = known_scopes(config);
-    let rows = parse_csv_in(f, &origin, scope, Some(&scopes))?;
+    parse_csv_in(f, &origin, scope, Some(&known_scopes(config)))
+}
+
+/// Import checked rows ([`read_file`]); releases the records waiting for them.
+pub async fn import(engine: &Engine, out: Out, file: &Path, rows: Vec<Row>) -> anyhow::Result<()> {
+    let origin = file.display().to_string();
     let mut report = ImportReport {
         file: origin,
         imported: 0,
