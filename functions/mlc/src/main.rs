@@ -102,6 +102,9 @@ enum Command {
     /// Decide on a possible duplicate (an item held in needs_review): post it under another
     /// number, skip it, or confirm it is the bill the target already holds.
     Review(cmd::items::ReviewArgs),
+    /// A target system's codes (GL accounts, projects, vendors), to write mappings against.
+    #[command(subcommand)]
+    Target(cmd::target::TargetCmd),
     /// Mapping tables (source code → target code).
     #[command(subcommand)]
     Mappings(MappingsCmd),
@@ -231,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::run::once(&existing().await?, out, &flow, since).await?
         }
         Command::Cursor(c) => cmd::cursor::run(&existing().await?, out, c).await?,
+        Command::Target(c) => cmd::target::run(&existing().await?, out, c).await?,
         Command::Ping { connection } => {
             let config = home::load_config(&globals)?;
             if !config.connections.contains_key(&connection) {

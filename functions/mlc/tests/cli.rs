@@ -345,6 +345,24 @@ async fn a_first_standalone_run_says_how_far_back_it_looked_and_since_reaches_ol
     let items = ok(mlc(dir).args(["items", "--flow", "cin7-deltek-ap"]), None);
     assert!(items.contains("USD 1,272.00") && items.lines().all(|l| l.chars().count() <= 120), "{items}");
     assert!(items.contains("2 documents"), "{items}");
+
+    // "What a user expects": the target's codes to write mappings against.
+    let accounts = ok(mlc(dir).args(["target", "list", "accounts", "deltek"]), None);
+    assert!(accounts.contains(SURVEY_ACCOUNT), "{accounts}");
+    let projects = ok(mlc(dir).args(["target", "list", "projects", "deltek"]), None);
+    assert!(projects.contains(PROJECT), "{projects}");
+    let vendors = ok(mlc(dir).args(["target", "list", "vendors", "deltek", "--json"]), None);
+    assert!(vendors.contains("CASCSURV"), "{vendors}");
+
+    // Suggestions propose project rows too, and the file holds no row an import would refuse.
+    let sug = ok(mlc(dir).args(["mappings", "suggest", "cin7-deltek", "--out", "proposal.csv"]), None);
+    assert!(sug.contains("UNMAPPED-PROJECT"), "the unmatched project key is named: {sug}");
+    let proposal = std::fs::read_to_string(dir.join("proposal.csv")).expect("proposal");
+    for line in proposal.lines().skip(1) {
+        let target = line.split(',').nth(3).unwrap_or("");
+        assert!(!target.is_empty(), "a row with an empty target: {line}");
+    }
+    ok(mlc(dir).args(["mappings", "import", "proposal.csv"]), None);
     cin7.shutdown().await;
     deltek.shutdown().await;
 }

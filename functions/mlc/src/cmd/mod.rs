@@ -10,4 +10,5 @@ pub mod ping;
 pub mod run;
 pub mod sim;
 pub mod suggest;
+pub mod target;
 pub mod x12;
