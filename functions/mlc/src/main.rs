@@ -47,20 +47,20 @@ use output::Out;
 )]
 struct Cli {
     /// Print results as JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     /// Configuration file (default: ./mlc.toml when present).
-    #[arg(long, global = true, env = "MLC_CONFIG")]
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_CONFIG")]
     config: Option<PathBuf>,
     /// Where the embedded store and credentials live (default: data_dir from the config, else ./.mlc).
-    #[arg(long, global = true, env = "MLC_DATA_DIR")]
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Which home operator commands act on: the local data directory, or the deployed AWS stack
     /// (DynamoDB, SQS, Secrets Manager; see `MLC_TABLE` etc. in the README).
-    #[arg(long, global = true, value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
     backend: home::Backend,
     /// Log detail: error, warn, info, debug, trace.
-    #[arg(long, global = true, default_value = "warn", env = "MLC_LOG")]
+    #[arg(long, global = true, help_heading = "Global options", default_value = "warn", env = "MLC_LOG")]
     log: String,
     #[command(subcommand)]
     command: Command,
@@ -328,6 +328,30 @@ fn one_line_usage_error(rendered: &str) -> String {
     format!("{first}{tip}{}", usage.unwrap_or_default())
 }
 
+fn main() -> ExitCode {
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    init_logs(&cli.log);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the chain of causes joined.
+            let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+            eprintln!("error: {}", msg.replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,29 +383,5 @@ mod tests {
         let mut missing = Vec::new();
         walk(&Cli::command(), "mlc", &mut missing);
         assert!(missing.is_empty(), "arguments without a description: {missing:?}");
-    }
-}
-
-fn main() -> ExitCode {
-    let cli = match parse_cli() {
-        Ok(cli) => cli,
-        Err(code) => return code,
-    };
-    init_logs(&cli.log);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            // One line: the chain of causes joined.
-            let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
-            eprintln!("error: {}", msg.replace('\n', " "));
-            ExitCode::FAILURE
-        }
     }
 }

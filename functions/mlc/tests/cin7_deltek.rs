@@ -344,7 +344,7 @@ async fn releasing_held_invoices_costs_few_deltek_calls_per_invoice() {
             .map(|(k, n)| (k.clone(), n - before.get(k).copied().unwrap_or(0)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        delta.sort_by(|a, b| b.1.cmp(&a.1));
+        delta.sort_by_key(|d| std::cmp::Reverse(d.1));
         let total: usize = delta.iter().map(|(_, n)| n).sum();
         println!(
             "release of {held:>3} held invoices ({files} open AP files from earlier runs): {total} Deltek calls, {:.2} per posted invoice; by route: {delta:?}",

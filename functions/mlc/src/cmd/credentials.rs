@@ -14,9 +14,15 @@ use serde::Serialize;
 use crate::output::{Out, Table, count};
 
 /// The system of a configured connection, or an error naming the connections there are.
+/// Without a configuration (`--backend aws` on an operator's machine), a connection named after a
+/// system (`deltek`) is that system's.
 pub fn system_of(config: &mlc_flows::Config, connection: &str) -> anyhow::Result<String> {
     match config.connections.get(connection) {
         Some(c) => Ok(c.system.clone()),
+        None if config.connections.is_empty() => match mlc_core::connect::system(connection) {
+            Some(entry) => Ok(entry.name.to_string()),
+            None => bail!("{}", unknown_connection(config, connection)),
+        },
         None => bail!("{}", unknown_connection(config, connection)),
     }
 }
@@ -26,7 +32,8 @@ pub fn unknown_connection(config: &mlc_flows::Config, connection: &str) -> Strin
     let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
     if names.is_empty() {
         format!(
-            "no connection named {connection:?}: there is no configuration with connections (pass --config FILE, or create ./mlc.toml)"
+            "no connection named {connection:?}: there is no configuration with connections (pass --config FILE, or create ./mlc.toml), and it is not a system's name ({})",
+            mlc_core::connect::system_names().join(", ")
         )
     } else {
         format!("no connection named {connection:?} in the configuration (connections: {})", names.join(", "))

@@ -107,7 +107,7 @@ fn latest_per_document(items: Vec<WorkItem>) -> Vec<WorkItem> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(items.len());
     let mut sorted = items;
-    sorted.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
     for i in sorted {
         if seen.insert((i.flow.clone(), i.doc_id.clone())) {
             out.push(i);
