@@ -247,6 +247,36 @@ fn mapping_imports_check_scopes_show_changes_and_exports_keep_files() {
 }
 
 #[test]
+fn every_level_of_the_configuration_is_checked_at_load_by_every_command() {
+    // Defect 3: an unknown system, an unknown flow kind, an option typo, an invalid value and an
+    // out-of-range page size passed `mlc config`.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let good = |deltek_system: &str, flow: &str, options: &str| {
+        format!(
+            "[connections.deltek]\nsystem = \"{deltek_system}\"\nbase_url = \"http://127.0.0.1:9/api\"\ndatabase = \"DB\"\n\
+             [connections.cin7]\nsystem = \"cin7\"\nbase_url = \"http://127.0.0.1:9/\"\n\
+             [flows.{flow}]\nsource = \"cin7\"\ntarget = \"deltek\"\noptions = {{ {options} }}\n"
+        )
+    };
+    let cases = [
+        (good("deltke", "cin7-deltek-ap", ""), "line 2", "deltke"),
+        (good("deltek", "cin7-deltek-apx", ""), "line 8", "not a flow kind"),
+        (good("deltek", "cin7-deltek-ap", "project_sorce = \"location\""), "line 11", "project_sorce"),
+        (good("deltek", "cin7-deltek-ap", "credit_notes = \"negative\""), "line 11", "negative_voucher"),
+        (good("deltek", "cin7-deltek-ap", "page_size = 5000"), "line 11", "1 to 1000"),
+    ];
+    for (text, line, what) in cases {
+        std::fs::write(dir.join("mlc.toml"), &text).expect("config");
+        for args in [vec!["config"], vec!["status"], vec!["run", "cin7-deltek-ap"], vec!["mappings", "list"]] {
+            let e = fails(mlc(dir).args(&args), None);
+            assert!(e.contains(&format!("mlc.toml {line}")) && e.contains(what), "{args:?} on {text}: {e}");
+            assert!(!e.contains("  "), "no runs of spaces in the message: {e}");
+        }
+    }
+}
+
+#[test]
 fn x12_commands_answer_in_json_and_name_the_file() {
     // Defect 12.
     let tmp = tempfile::tempdir().expect("tempdir");
