@@ -148,6 +148,9 @@ fn write_config(dir: &Path, deltek: &str, database: &str, cin7: &str, lookback_d
         dir.join("mlc.toml"),
         format!(
             r#"data_dir = "state"
+[server]
+listen = "127.0.0.1:0"
+
 [engine]
 lock_ttl_secs = 3
 in_doubt_settle_secs = 1
@@ -393,6 +396,22 @@ async fn a_first_standalone_run_says_how_far_back_it_looked_and_since_reaches_ol
         assert!(!target.is_empty(), "a row with an empty target: {line}");
     }
     ok(mlc(dir).args(["mappings", "import", "proposal.csv"]), None);
+
+    // Defect 7: `serve` says what it did when it is stopped.
+    let mut serve =
+        mlc(dir).arg("serve").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("serve");
+    let mut err = BufReader::new(serve.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("mlc serve: webhooks on") {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("serve stderr") > 0, "serve ended early");
+    }
+    let interrupted = Command::new("kill").args(["-INT", &serve.id().to_string()]).status().expect("kill -INT");
+    assert!(interrupted.success());
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).expect("stderr");
+    assert!(serve.wait().expect("wait").success(), "{rest}");
+    assert!(rest.contains("mlc serve: stopped after") && rest.contains("webhooks: 0 accepted"), "{rest}");
     cin7.shutdown().await;
     deltek.shutdown().await;
 }
