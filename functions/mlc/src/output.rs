@@ -141,8 +141,9 @@ impl Table {
         print!("{}", self.fit(terminal_width()).render());
     }
 
-    /// The table narrowed to `width` characters: the widest columns are elided in the middle
-    /// (a key keeps its start and its end) until the rows fit; `--json` has every value whole.
+    /// The table narrowed to `width` characters: the widest columns are elided in the middle (a
+    /// key keeps its start and its end; the last column is cut at its end) until the rows fit;
+    /// `--json` has every value whole.
     pub fn fit(&self, width: usize) -> Table {
         let n = self.headers.len();
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
@@ -159,7 +160,14 @@ impl Table {
             }
             widths[i] = w.saturating_sub(total(&widths) - width).max(12).min(w - 1);
         }
-        let cut = |cells: &[String]| cells.iter().enumerate().map(|(i, c)| elide_middle(c, widths[i])).collect();
+        // Codes and keys keep their start and end; the last column (free text) reads from its start.
+        let cut = |cells: &[String]| {
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i + 1 == n && n > 1 { clip(c, widths[i]) } else { elide_middle(c, widths[i]) })
+                .collect()
+        };
         Table { headers: cut(&self.headers), rows: self.rows.iter().map(|r| cut(r)).collect() }
     }
 }

@@ -135,7 +135,7 @@ pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Resul
         let mut t = Table::new(&["document", "state", "amount", "updated", "reason"]);
         for i in &items {
             t.row(vec![
-                clip(&i.summary.label, 60),
+                clip(&i.summary.label, 48),
                 i.state_label(),
                 item_amount(i),
                 age(i.updated_at),
