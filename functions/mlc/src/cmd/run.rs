@@ -404,16 +404,12 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     let tally = Arc::new(IntakeTally::default());
     let app = webhook_app(rt.clone(), wake, tally.clone());
     let started = std::time::Instant::now();
+    let stop = stop_signal()?;
     eprintln!(
         "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
         rt.flows.names().count()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("webhook listener failed")?;
+    axum::serve(listener, app).with_graceful_shutdown(stop).await.context("webhook listener failed")?;
     let w = worked.lock().unwrap_or_else(|p| p.into_inner()).clone();
     eprintln!(
         "mlc serve: stopped after {}s; webhooks: {} accepted ({} queued, {} repeats dropped), {} refused; documents: {}",
@@ -425,6 +421,29 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
         describe_outcomes(&w)
     );
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (a service manager stopping it). The handlers are installed before this
+/// returns, so a signal sent right after the start banner is never lost.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 fn outcome_name(o: &mlc_core::engine::DocOutcome) -> String {
