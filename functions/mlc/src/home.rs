@@ -137,6 +137,36 @@ impl Home {
         }
     }
 
+    /// Open a home that must already hold ml-connector data (every read-only command): a mistyped
+    /// `--data-dir` is an error naming the directory, never a new empty store.
+    pub async fn open_existing(g: &Globals) -> anyhow::Result<Home> {
+        if g.backend == Backend::Local {
+            let config = load_config(g)?;
+            let dir = data_dir(g, &config);
+            if !dir.join("mlc.sqlite").is_file() {
+                anyhow::bail!(
+                    "no ml-connector data in {} (check --data-dir, MLC_DATA_DIR or data_dir in the config; \
+                     `mlc credentials set <connection>` or `mlc mappings import` start a new one)",
+                    dir.display()
+                );
+            }
+        }
+        Home::open(g).await
+    }
+
+    /// Open a home for a command that writes, creating the data directory (and saying so) when
+    /// it is new.
+    pub async fn open_for_write(g: &Globals) -> anyhow::Result<Home> {
+        if g.backend == Backend::Local {
+            let config = load_config(g)?;
+            let dir = data_dir(g, &config);
+            if !dir.join("mlc.sqlite").is_file() {
+                eprintln!("starting a new ml-connector data directory in {}", dir.display());
+            }
+        }
+        Home::open(g).await
+    }
+
     /// Open the deployed stack's home (`--backend aws`).
     pub async fn open_aws(config: Config) -> anyhow::Result<Home> {
         let settings = AwsSettings::from_env().map_err(|e| {

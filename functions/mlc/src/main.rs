@@ -5,7 +5,25 @@
 //! commands that work against either home (`--backend aws` reaches the deployed stack's DynamoDB,
 //! SQS and Secrets Manager).
 //!
-//! Exit codes: 0 success; 1 the command failed (one-line reason on stderr); 2 bad usage.
+//! Exit codes: 0 success (also when the reader of stdout closed the pipe early, as `| head`
+//! does); 1 the command failed (one-line reason on stderr); 2 bad usage (one line too).
+
+/// `println!` for this crate: a closed stdout pipe ends the program quietly instead of panicking.
+macro_rules! println {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for this crate, with the same closed-pipe rule as `println!`.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
 
 mod cmd;
 mod console;
@@ -30,20 +48,20 @@ use output::Out;
 )]
 struct Cli {
     /// Print results as JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     /// Configuration file (default: ./mlc.toml when present).
-    #[arg(long, global = true, env = "MLC_CONFIG")]
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_CONFIG")]
     config: Option<PathBuf>,
     /// Where the embedded store and credentials live (default: data_dir from the config, else ./.mlc).
-    #[arg(long, global = true, env = "MLC_DATA_DIR")]
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Which home operator commands act on: the local data directory, or the deployed AWS stack
     /// (DynamoDB, SQS, Secrets Manager; see `MLC_TABLE` etc. in the README).
-    #[arg(long, global = true, value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
     backend: home::Backend,
     /// Log detail: error, warn, info, debug, trace.
-    #[arg(long, global = true, default_value = "warn", env = "MLC_LOG")]
+    #[arg(long, global = true, help_heading = "Global options", default_value = "warn", env = "MLC_LOG")]
     log: String,
     #[command(subcommand)]
     command: Command,
@@ -59,13 +77,22 @@ enum Command {
     Run {
         /// Flow name, as in the config (e.g. cin7-deltek-ap).
         flow: String,
+        /// Look for records changed since this date (YYYY-MM-DD, or an RFC 3339 time) instead of
+        /// from the stored cursor (e.g. a first run that needs more than `initial_lookback_days`).
+        #[arg(long, value_name = "DATE", value_parser = cmd::cursor::parse_since)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Where each poll resumes: show, move or reset a source's cursor.
+    #[command(subcommand)]
+    Cursor(cmd::cursor::CursorCmd),
     /// Counts per flow and state, cursors, queue depth, oldest open item.
     Status,
     /// List work items.
     Items(FilterArgs),
     /// The full audit trail of one work item.
     Audit {
+        /// The item: its key (from `mlc items`), or an invoice / source document number
+        /// (e.g. NBS-29660).
         item: String,
         /// Also print request and response bodies.
         #[arg(long)]
@@ -76,6 +103,9 @@ enum Command {
     /// Decide on a possible duplicate (an item held in needs_review): post it under another
     /// number, skip it, or confirm it is the bill the target already holds.
     Review(cmd::items::ReviewArgs),
+    /// A target system's codes (GL accounts, projects, vendors), to write mappings against.
+    #[command(subcommand)]
+    Target(cmd::target::TargetCmd),
     /// Mapping tables (source code → target code).
     #[command(subcommand)]
     Mappings(MappingsCmd),
@@ -89,8 +119,9 @@ enum Command {
     },
     /// Start one vendor simulator on loopback (first output line: JSON with base_url and credentials).
     Sim {
-        /// deltek, cin7, ...
+        /// The system to simulate: deltek, cin7, acumatica, procore, coupa, cleo.
         system: String,
+        /// Port on 127.0.0.1 to listen on (0 = any free port; the JSON line says which).
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
@@ -110,6 +141,7 @@ enum Command {
 enum MappingsCmd {
     /// Import mappings from CSV (scope,kind,source,target,note); releases records waiting for them.
     Import {
+        /// The CSV file (columns scope,kind,source,target[,note]).
         file: PathBuf,
         /// Scope for rows without a scope column (e.g. cin7-deltek).
         #[arg(long)]
@@ -117,14 +149,24 @@ enum MappingsCmd {
     },
     /// Export mappings as CSV (to a file, or stdout).
     Export {
+        /// Write to this file (default: stdout). An existing file is kept unless --force.
         file: Option<PathBuf>,
+        /// Only this scope (e.g. cin7-deltek).
         #[arg(long)]
         scope: Option<String>,
+        /// Only this kind: account, project, vendor, ...
+        #[arg(long)]
+        kind: Option<MappingKind>,
+        /// Overwrite FILE when it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// List mappings.
     List {
+        /// Only this scope (e.g. cin7-deltek).
         #[arg(long)]
         scope: Option<String>,
+        /// Only this kind: account, project, vendor, ...
         #[arg(long)]
         kind: Option<MappingKind>,
     },
@@ -142,6 +184,7 @@ enum MappingsCmd {
 enum CredentialsCmd {
     /// Store credentials for a connection (prompted, or piped as JSON / NAME=value lines).
     Set {
+        /// The connection's name, as in the config (e.g. deltek).
         connection: String,
         /// Field to prompt for (repeatable; default: the fields the connection's system uses).
         #[arg(long = "field")]
@@ -153,7 +196,10 @@ enum CredentialsCmd {
     /// Connections with stored credentials, and their field names.
     List,
     /// Remove a connection's credentials.
-    Delete { connection: String },
+    Delete {
+        /// The connection's name, as in `mlc credentials list`.
+        connection: String,
+    },
 }
 
 fn init_logs(level: &str) {
@@ -177,6 +223,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::bail!("this command is local only ({why}); drop --backend aws");
         }
     }
+    // Read-only commands never create a data directory; commands that write create it and say so.
+    let existing = || home::Home::open_existing(&globals);
     match cli.command {
         Command::Sim { system, port } => cmd::sim::run(&system, port).await?,
         Command::X12(c) => return cmd::x12::run(c, out),
@@ -185,68 +233,114 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::config::run(&home::load_config(&globals)?, origin.as_deref(), out)?
         }
         Command::Demo(args) => demo::run(&globals, out, args).await?,
-        Command::Serve => cmd::run::serve(&home::Home::open(&globals).await?).await?,
-        Command::Tieout(args) => cmd::tieout::run(&home::Home::open(&globals).await?, out, &args).await?,
-        Command::Console(args) => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
-        Command::Run { flow } => cmd::run::once(&home::Home::open(&globals).await?, out, &flow).await?,
+        Command::Serve => cmd::run::serve(&existing().await?).await?,
+        Command::Run { flow, since } => {
+            // The flow's name first: a typo is the first thing to tell, before data or credentials.
+            cmd::run::check_flow_name(&home::load_config(&globals)?, &flow)?;
+            cmd::run::once(&existing().await?, out, &flow, since).await?
+        }
+        Command::Cursor(c) => cmd::cursor::run(&existing().await?, out, c).await?,
+        Command::Target(c) => cmd::target::run(&existing().await?, out, c).await?,
+        Command::Tieout(args) => cmd::tieout::run(&existing().await?, out, &args).await?,
+        Command::Console(args) => cmd::console::run(&existing().await?, &args).await?,
         Command::Ping { connection } => {
-            return cmd::ping::run(&home::Home::open(&globals).await?, out, &connection).await;
+            let config = home::load_config(&globals)?;
+            if !config.connections.contains_key(&connection) {
+                anyhow::bail!("{}", cmd::credentials::unknown_connection(&config, &connection));
+            }
+            return cmd::ping::run(&existing().await?, out, &connection).await;
         }
         Command::Status => {
-            let home = home::Home::open(&globals).await?;
+            let home = existing().await?;
             cmd::items::status(&home.engine, out, &home.place.describe()).await?
         }
-        Command::Items(f) => cmd::items::list(&home::Home::open(&globals).await?.engine, out, &f).await?,
-        Command::Audit { item, bodies } => {
-            cmd::items::audit(&home::Home::open(&globals).await?.engine, out, &item, bodies).await?
-        }
+        Command::Items(f) => cmd::items::list(&existing().await?.engine, out, &f).await?,
+        Command::Audit { item, bodies } => cmd::items::audit(&existing().await?.engine, out, &item, bodies).await?,
         Command::Replay(args) if args.dead_letters => {
-            let home = home::Home::open(&globals).await?;
-            let n = home.place.requeue_dead().await?;
-            out.emit(&serde_json::json!({ "requeued_dead_letters": n, "reason": args.reason }), || {
-                println!("put {n} dead-lettered hints back on the queue ({})", args.reason)
-            })?;
+            let home = existing().await?;
+            cmd::items::replay_dead_letters(&home, out, &args).await?
         }
-        Command::Replay(args) => cmd::items::replay(&home::Home::open(&globals).await?.engine, out, &args).await?,
-        Command::Review(args) => cmd::items::review(&home::Home::open(&globals).await?.engine, out, &args).await?,
-        Command::Mappings(m) => {
-            let home = home::Home::open(&globals).await?;
-            match m {
-                MappingsCmd::Import { file, scope } => {
-                    cmd::mappings::import(&home.engine, out, &file, scope.as_deref()).await?
-                }
-                MappingsCmd::Export { file, scope } => {
-                    cmd::mappings::export(&home.engine, scope.as_deref(), file.as_deref()).await?
-                }
-                MappingsCmd::List { scope, kind } => {
-                    cmd::mappings::list(&home.engine, out, scope.as_deref(), kind).await?
-                }
-                MappingsCmd::Suggest { scope, out: file } => {
-                    cmd::suggest::run(&home, out, &scope, file.as_deref()).await?
-                }
+        Command::Replay(args) => cmd::items::replay(&existing().await?.engine, out, &args).await?,
+        Command::Review(args) => cmd::items::review(&existing().await?.engine, out, &args).await?,
+        Command::Mappings(m) => match m {
+            MappingsCmd::Import { file, scope } => {
+                // The whole file is checked before anything is opened or written.
+                let rows = cmd::mappings::read_file(&home::load_config(&globals)?, &file, scope.as_deref())?;
+                let home = home::Home::open_for_write(&globals).await?;
+                cmd::mappings::import(&home.engine, out, &file, rows).await?
             }
-        }
-        Command::Credentials(c) => {
-            let home = home::Home::open(&globals).await?;
-            match c {
-                CredentialsCmd::Set { connection, fields, replace } => {
-                    let system = home.config.connections.get(&connection).map(|c| c.system.clone());
-                    let name = home.config.credentials_name(&connection).to_string();
-                    cmd::credentials::set(home.secrets.as_ref(), out, &name, system.as_deref(), &fields, replace)
-                        .await?
-                }
-                CredentialsCmd::List => cmd::credentials::list(home.secrets.as_ref(), out).await?,
-                CredentialsCmd::Delete { connection } => {
-                    cmd::credentials::delete(home.secrets.as_ref(), out, &connection).await?
-                }
+            MappingsCmd::Export { file, scope, kind, force } => {
+                let home = existing().await?;
+                cmd::mappings::export(&home.engine, scope.as_deref(), kind, file.as_deref(), force).await?
             }
-        }
+            MappingsCmd::List { scope, kind } => {
+                cmd::mappings::list(&existing().await?.engine, out, scope.as_deref(), kind).await?
+            }
+            MappingsCmd::Suggest { scope, out: file } => {
+                cmd::suggest::run(&existing().await?, out, &scope, file.as_deref()).await?
+            }
+        },
+        Command::Credentials(c) => match c {
+            CredentialsCmd::Set { connection, fields, replace } => {
+                // Check the name before anything is created or prompted for.
+                let config = home::load_config(&globals)?;
+                let system = cmd::credentials::system_of(&config, &connection)?;
+                let given = cmd::credentials::read_given(&connection, &system, &fields)?;
+                let home = home::Home::open_for_write(&globals).await?;
+                let name = home.config.credentials_name(&connection).to_string();
+                cmd::credentials::set(home.secrets.as_ref(), out, &name, given, replace).await?
+            }
+            CredentialsCmd::List => cmd::credentials::list(existing().await?.secrets.as_ref(), out).await?,
+            CredentialsCmd::Delete { connection } => {
+                cmd::credentials::delete(existing().await?.secrets.as_ref(), out, &connection).await?
+            }
+        },
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Parse the command line; a usage error is one line (what was wrong, and where to look).
+fn parse_cli() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                Err(if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+            }
+            _ => {
+                eprintln!("{}", one_line_usage_error(&e.render().to_string()));
+                Err(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+/// clap's error text (several lines: the error, a tip, the usage, a help hint) as one line.
+fn one_line_usage_error(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("error: bad usage").to_string();
+    if first.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        first = format!("{first} {next}");
+    }
+    let tip = lines.clone().find_map(|l| l.strip_prefix("tip: ")).map(|t| format!("; {t}")).unwrap_or_default();
+    let usage = lines.find_map(|l| l.strip_prefix("Usage: ")).map(|u| {
+        let cmd: Vec<&str> = u.split_whitespace().take_while(|w| !w.starts_with(['[', '<', '-'])).collect();
+        format!(" (see `{} --help`)", cmd.join(" "))
+    });
+    format!("{first}{tip}{}", usage.unwrap_or_default())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logs(&cli.log);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -260,8 +354,42 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line: the chain of causes joined.
             let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", msg.replace('\n', " "));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_one_line_naming_what_and_where() {
+        let e = Cli::try_parse_from(["mlc", "audit"]).unwrap_err();
+        let line = one_line_usage_error(&e.render().to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("<ITEM>") && line.contains("mlc audit --help"), "{line}");
+        let e = Cli::try_parse_from(["mlc", "items", "--bogus"]).unwrap_err();
+        let line = one_line_usage_error(&e.render().to_string());
+        assert!(line.contains("--bogus") && line.contains("mlc items --help"), "{line}");
+    }
+
+    #[test]
+    fn every_argument_has_a_description() {
+        use clap::CommandFactory;
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in c.get_arguments() {
+                if a.get_help().is_none() && !matches!(a.get_id().as_str(), "help" | "version") {
+                    missing.push(format!("{path} {}", a.get_id()));
+                }
+            }
+            for s in c.get_subcommands() {
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "mlc", &mut missing);
+        assert!(missing.is_empty(), "arguments without a description: {missing:?}");
     }
 }

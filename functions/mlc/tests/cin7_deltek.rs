@@ -5,6 +5,7 @@
 mod support;
 
 use mlc_core::engine::model::ItemState;
+use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use mlc_sim::cin7::model::DocStatus;
 use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
 use mlc_sim::cin7::{Cin7Switches, switches::RateLimitAnswer};
@@ -273,4 +274,81 @@ async fn mapping_suggestions_pair_the_firms_codes_and_suppliers_for_review() {
     );
     // Suggesting reads only: no mapping was written.
     assert_eq!(w.rt.engine.store.list_mappings(Some("cin7-deltek")).await.unwrap().len(), mapped.len());
+}
+
+/// Issue 11, "Performance found on the way": Deltek calls per posted invoice when a mapping
+/// releases N held invoices in a new process (fresh per-run caches) while the open AP files of
+/// earlier runs sit in Deltek. Prints the figures (`--nocapture`); asserts only that every
+/// released invoice posted once. Re-run: `cargo test -p mlc --test cin7_deltek release -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn releasing_held_invoices_costs_few_deltek_calls_per_invoice() {
+    const HISTORY: usize = 120;
+    for held in [2usize, 20, 200] {
+        let s = cascade();
+        let mut scenario = Cin7Scenario::reference_data().supplier(s.clone());
+        for n in 0..HISTORY {
+            scenario = scenario.purchase(
+                purchase(&s, &format!("a1{n:06}-0000-4000-8000-000000000000"), 100 + n as i64)
+                    .invoice(&format!("HIST-{n}"), DocStatus::Authorised, day(10), None)
+                    .build(),
+            );
+        }
+        for n in 0..held {
+            scenario = scenario.purchase(
+                PurchaseBuilder::simple(&s, "Port Harbor HQ")
+                    .id(&format!("b2{n:06}-0000-4000-8000-000000000000"))
+                    .attribute(1, PROJECT)
+                    .line(line("Legal review", "412", Decimal::ONE, Decimal::from(300 + n as i64)))
+                    .order(DocStatus::Authorised)
+                    .invoice(&format!("HELD-{n}"), DocStatus::Authorised, day(11), None)
+                    .build(),
+            );
+        }
+        let mut w = world(scenario, Cin7Switches { rate_limit_window_ms: 500, ..Cin7Switches::default() }).await;
+        w.poll_and_settle(VENDORS).await;
+        w.poll_and_settle(AP).await;
+        let items = w.items(AP).await;
+        let waiting = items.iter().filter(|i| i.state == ItemState::NeedsMapping).count();
+        let states: Vec<(String, String)> = items
+            .iter()
+            .filter(|i| i.state != ItemState::Posted)
+            .map(|i| (i.summary.label.clone(), format!("{} {:?}", i.state_label(), i.reason)))
+            .take(5)
+            .collect();
+        assert_eq!(waiting, held, "every HELD invoice waits for account 412: {} items, {states:#?}", items.len());
+        let files = w.deltek.system().lock().ap_files.iter().filter(|f| f.control.posted != "Y").count();
+
+        // A new process: the mapping arrives and releases the held invoices.
+        w.restart().await;
+        let before = w.deltek.calls().counts();
+        w.rt.engine
+            .add_mapping(Mapping {
+                key: MappingKey::new("cin7-deltek", MappingKind::ACCOUNT, "412"),
+                target: SURVEY_ACCOUNT.into(),
+                note: None,
+                updated_at: chrono::Utc::now(),
+            })
+            .await
+            .expect("mapping");
+        w.settle().await;
+        let after = w.deltek.calls().counts();
+        let posted = w
+            .items(AP)
+            .await
+            .iter()
+            .filter(|i| i.state == ItemState::Posted && i.summary.label.contains("HELD-"))
+            .count();
+        assert_eq!(posted, held, "every released invoice posted");
+        let mut delta: Vec<(String, usize)> = after
+            .iter()
+            .map(|(k, n)| (k.clone(), n - before.get(k).copied().unwrap_or(0)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        delta.sort_by_key(|d| std::cmp::Reverse(d.1));
+        let total: usize = delta.iter().map(|(_, n)| n).sum();
+        println!(
+            "release of {held:>3} held invoices ({files} open AP files from earlier runs): {total} Deltek calls, {:.2} per posted invoice; by route: {delta:?}",
+            total as f64 / held as f64
+        );
+    }
 }

@@ -268,7 +268,7 @@ impl Config {
             let Some(kind) = crate::catalog::kind(kind_name) else {
                 let what = if f.kind.is_some() { format!("kind = {kind_name:?}") } else { format!("flow {name:?}") };
                 return Err(ConfigError(format!(
-                    "{}: {table}: {what} is not a flow kind ml-connector knows (expected one of: {}; name an instance                      with `kind = \"<kind>\"`)",
+                    "{}: {table}: {what} is not a flow kind ml-connector knows (expected one of: {}; name an instance with `kind = \"<kind>\"`)",
                     at(&table, f.kind.as_ref().map(|_| "kind")),
                     crate::catalog::kind_names().join(", ")
                 )));

@@ -1,12 +1,12 @@
 //! `mlc status`, `mlc items`, `mlc audit <item>`, `mlc replay`: what is where, why, and run it again.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use mlc_core::Engine;
 use mlc_core::engine::model::{BodyRef, FailureClass, ItemFilter, ItemKey, ItemState, WorkItem};
 use serde::Serialize;
 
-use crate::output::{Out, Table, clip};
+use crate::output::{Out, Table, clip, count};
 
 fn age(since: DateTime<Utc>) -> String {
     let s = (Utc::now() - since).num_seconds().max(0);
@@ -98,27 +98,105 @@ impl FilterArgs {
     }
 }
 
+/// Default number of rows `mlc items` shows.
+const DEFAULT_LIMIT: usize = 200;
+
+/// The newest version of each document only: older versions of one invoice are its history
+/// (`mlc audit` shows them), not rows of their own. Items come newest first.
+fn latest_per_document(items: Vec<WorkItem>) -> Vec<WorkItem> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    let mut sorted = items;
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.updated_at));
+    for i in sorted {
+        if seen.insert((i.flow.clone(), i.doc_id.clone())) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// One item's money as people read it (`USD 272.70`), or nothing.
+pub fn item_amount(i: &WorkItem) -> String {
+    i.summary.amount.map(|a| crate::output::amount(a, i.summary.currency)).unwrap_or_default()
+}
+
 pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Result<()> {
     let mut filter = args.filter();
-    filter.limit = filter.limit.or(Some(200));
-    let items = engine.find(&filter).await?;
+    let limit = filter.limit.take().unwrap_or(DEFAULT_LIMIT);
+    let all = latest_per_document(engine.find(&filter).await?);
+    let total = all.len();
+    let items: Vec<WorkItem> = all.into_iter().take(limit).collect();
     out.emit(&items, || {
         if items.is_empty() {
             println!("no items match");
             return;
         }
-        let mut t = Table::new(&["key", "state", "label", "updated", "reason"]);
+        let mut t = Table::new(&["document", "state", "amount", "updated", "reason"]);
         for i in &items {
             t.row(vec![
-                i.key.to_string(),
+                clip(&i.summary.label, 48),
                 i.state_label(),
-                clip(&i.summary.label, 32),
+                item_amount(i),
                 age(i.updated_at),
-                clip(i.reason.as_deref().unwrap_or(""), 70),
+                short_reason(i.reason.as_deref().unwrap_or("")),
             ]);
         }
         t.print();
+        if total > items.len() {
+            println!("showing {} of {total} documents (--limit N for more; --json for whole keys)", items.len());
+        } else {
+            println!(
+                "{} (the full trail of one: `mlc audit <invoice number or key>`)",
+                count(total as u64, "document")
+            );
+        }
     })
+}
+
+/// A reason as an AP clerk needs it first: what the target said (its quoted message) and the fix,
+/// without internal file ids; the whole text is in `mlc audit`.
+pub fn short_reason(reason: &str) -> String {
+    let said = reason.split('"').nth(1).filter(|q| q.len() > 8 && reason.matches('"').count() >= 2);
+    let fix = reason.split_once("Fix: ").map(|(_, f)| f.trim());
+    match (said, fix) {
+        (Some(s), Some(f)) => format!("{s} Fix: {f}"),
+        (Some(s), None) => s.to_string(),
+        (None, Some(f)) => {
+            let head = reason.split_once(": ").map_or(reason, |(h, _)| h);
+            format!("{head}. Fix: {f}")
+        }
+        (None, None) => reason.to_string(),
+    }
+}
+
+/// Find the item an operator names: its key, else a unique match of an invoice / source
+/// document number (or other text) in the labels, newest version first.
+pub async fn find_item(engine: &Engine, what: &str) -> anyhow::Result<WorkItem> {
+    if let Some(item) = engine.store.get_item(&ItemKey(what.to_string())).await? {
+        return Ok(item);
+    }
+    let filter = ItemFilter { text: Some(what.to_string()), ..ItemFilter::default() };
+    let found = latest_per_document(engine.find(&filter).await?);
+    let exact: Vec<&WorkItem> = found
+        .iter()
+        .filter(|i| {
+            i.doc_id == what
+                || i.summary.label.split(|c: char| c.is_whitespace() || c == '(' || c == ')').any(|w| w == what)
+        })
+        .collect();
+    let pick: Vec<&WorkItem> = if exact.is_empty() { found.iter().collect() } else { exact };
+    match pick.as_slice() {
+        [] => bail!(
+            "no work item {what:?}: not a key, and no document label holds it (list them with `mlc items --text ...`)"
+        ),
+        [one] => Ok((*one).clone()),
+        many => bail!(
+            "{what:?} matches {}: {} — name one by its key",
+            count(many.len() as u64, "document"),
+            many.iter().take(5).map(|i| format!("{} ({})", i.summary.label, i.key)).collect::<Vec<_>>().join("; ")
+        ),
+    }
 }
 
 #[derive(Serialize)]
@@ -128,10 +206,8 @@ struct AuditView {
 }
 
 pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow::Result<()> {
-    let key = ItemKey(key.to_string());
-    let Some(item) = engine.store.get_item(&key).await? else {
-        bail!("no work item {key} (list keys with `mlc items`)");
-    };
+    let item = find_item(engine, key).await?;
+    let key = item.key.clone();
     let trail = engine.store.audit_trail(&key).await?;
     let mut body_texts = Vec::new();
     if bodies {
@@ -166,8 +242,8 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
                 t.status.as_ref().map(|s| format!(" (status {s})")).unwrap_or_default()
             );
         }
-        if let Some(amount) = i.summary.amount {
-            println!("  amount: {amount} {}", i.summary.currency.map(|c| c.to_string()).unwrap_or_default());
+        if i.summary.amount.is_some() {
+            println!("  amount: {}", item_amount(i));
         }
         println!(
             "  attempts: {}  seen by: {}{}",
@@ -214,9 +290,9 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
 pub struct ReplayArgs {
     /// The item key to replay (see `mlc items`). Omit it and use the filter options instead.
     pub item: Option<String>,
-    /// Why (recorded in each item's audit trail).
+    /// Why (recorded in each item's audit trail; not needed with --dry-run).
     #[arg(long)]
-    pub reason: String,
+    pub reason: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Show what would be replayed without doing it.
@@ -227,9 +303,37 @@ pub struct ReplayArgs {
     pub dead_letters: bool,
 }
 
+impl ReplayArgs {
+    /// The reason a replay needs (recorded in the audit trail).
+    pub fn reason(&self) -> anyhow::Result<&str> {
+        match self.reason.as_deref().map(str::trim) {
+            Some(r) if !r.is_empty() => Ok(r),
+            _ => bail!("--reason must say why (it is recorded in the audit trail); --dry-run needs none"),
+        }
+    }
+}
+
+/// `mlc replay --dead-letters`: put the dead-lettered queue messages back (or count them).
+pub async fn replay_dead_letters(home: &crate::home::Home, out: Out, args: &ReplayArgs) -> anyhow::Result<()> {
+    if args.item.is_some() || !args.filter.is_empty() {
+        bail!("--dead-letters puts every dead-lettered message back; it takes no item or filter");
+    }
+    if args.dry_run {
+        let dead = home.queue.depth().await?.dead;
+        return out.emit(&serde_json::json!({ "would_requeue_dead_letters": dead }), || {
+            println!("would put {} back on the queue", count(dead, "dead-lettered message"))
+        });
+    }
+    let reason = args.reason()?;
+    let n = home.place.requeue_dead().await?;
+    out.emit(&serde_json::json!({ "requeued_dead_letters": n, "reason": reason }), || {
+        println!("put {} back on the queue ({reason})", count(n, "dead-lettered message"))
+    })
+}
+
 pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Result<()> {
-    if args.reason.trim().is_empty() {
-        bail!("--reason must say why (it is recorded in the audit trail)");
+    if !args.dry_run {
+        args.reason()?;
     }
     if args.dead_letters {
         bail!(
@@ -241,8 +345,7 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
             if !args.filter.is_empty() {
                 bail!("give either an item key or filter options, not both");
             }
-            let key = ItemKey(k.clone());
-            vec![engine.store.get_item(&key).await?.with_context(|| format!("no work item {key}"))?]
+            vec![find_item(engine, k).await?]
         }
         None => {
             if args.filter.is_empty() {
@@ -254,19 +357,35 @@ pub async fn replay(engine: &Engine, out: Out, args: &ReplayArgs) -> anyhow::Res
         }
     };
     if args.dry_run {
-        let keys: Vec<String> = items.iter().map(|i| format!("{} ({})", i.key, i.state_label())).collect();
-        return out.emit(&keys, || {
-            println!("would replay {} items:", keys.len());
-            for k in &keys {
-                println!("  {k}");
+        // The same rules as the replay itself, so the count is what a real run queues.
+        let now = Utc::now();
+        let (would, not): (Vec<&WorkItem>, Vec<&WorkItem>) =
+            items.iter().partition(|i| i.state != ItemState::Posted && !i.is_claimed_at(now));
+        let view = serde_json::json!({
+            "would_replay": would.iter().map(|i| i.key.to_string()).collect::<Vec<_>>(),
+            "not_replayed": not.iter().map(|i| (i.key.to_string(), if i.state == ItemState::Posted { "already posted" } else { "a worker is on it right now" })).collect::<Vec<_>>(),
+        });
+        return out.emit(&view, || {
+            println!("would replay {}", count(would.len() as u64, "item"));
+            for i in would.iter().take(20) {
+                println!("  {} — {}", i.summary.label, i.state_label());
+            }
+            if would.len() > 20 {
+                println!("  … and {} more (--json lists them all)", would.len() - 20);
+            }
+            if !not.is_empty() {
+                println!("{} would not be replayed (already posted, or being worked)", count(not.len() as u64, "item"));
             }
         });
     }
-    let report = engine.replay(items, &args.reason).await?;
+    let report = engine.replay(items, args.reason()?).await?;
     out.emit(&report, || {
-        println!("queued {} items for replay", report.requeued.len());
-        for k in &report.requeued {
+        println!("queued {} for replay", count(report.requeued.len() as u64, "item"));
+        for k in report.requeued.iter().take(20) {
             println!("  {k}");
+        }
+        if report.requeued.len() > 20 {
+            println!("  … and {} more (--json lists them all)", report.requeued.len() - 20);
         }
         for (k, why) in &report.not_replayed {
             println!("  not replayed {k}: {why}");
@@ -308,7 +427,8 @@ pub async fn review(engine: &Engine, out: Out, args: &ReviewArgs) -> anyhow::Res
         _ => mlc_core::engine::ReviewDecision::SameDocument,
     };
     let by = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "operator".into());
-    let item = engine.review(&ItemKey(args.item.clone()), decision, &by, &args.reason).await?;
+    let key = find_item(engine, &args.item).await?.key;
+    let item = engine.review(&key, decision, &by, &args.reason).await?;
     out.emit(&item, || match &args.post_as {
         Some(n) => println!("{}: queued to post as {n} (decided by {by})", item.key),
         None => println!("{}: {} — {}", item.key, item.state_label(), item.reason.clone().unwrap_or_default()),

@@ -5,16 +5,17 @@
 //! error names the file, the line and the field. Importing goes through the engine, so records
 //! waiting in `needs_mapping` for an imported key are released at once.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 use mlc_core::Engine;
+use mlc_core::engine::model::{ItemFilter, ItemState};
 use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use serde::Serialize;
 
-use crate::output::{Out, Table, clip};
+use crate::output::{Out, Table, clip, count};
 
 /// One validated CSV row, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +24,49 @@ pub struct Row {
     pub mapping: Mapping,
 }
 
-/// Parse and check a whole mapping CSV. `origin` names the file in errors.
+/// A CSV syntax error as one line naming the file and line (an unterminated quote, a bad byte).
+fn csv_error(origin: &str, e: &csv::Error) -> anyhow::Error {
+    let line = e.position().map(|p| p.line());
+    let what = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
+        _ => e.to_string(),
+    };
+    match line {
+        Some(l) => anyhow::anyhow!("{origin} line {l}: unreadable CSV ({what}; check for an unterminated quote)"),
+        None => anyhow::anyhow!("{origin}: unreadable CSV ({what}; check for an unterminated quote)"),
+    }
+}
+
+/// The mapping scopes the configured flows translate codes in (or, without flows, every flow
+/// kind's default scope).
+pub fn known_scopes(config: &mlc_flows::Config) -> std::collections::BTreeSet<String> {
+    let mut scopes: std::collections::BTreeSet<String> = config
+        .flows
+        .iter()
+        .filter_map(|(name, f)| {
+            f.mapping_scope.clone().or_else(|| config.kind_of(name).map(|k| k.mapping_scope.to_string()))
+        })
+        .collect();
+    if scopes.is_empty() {
+        scopes = mlc_flows::catalog::kinds().iter().map(|k| k.mapping_scope.to_string()).collect();
+    }
+    scopes
+}
+
+/// Parse and check a whole mapping CSV (any scope). `origin` names the file in errors.
 pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -> anyhow::Result<Vec<Row>> {
+    parse_csv_in(reader, origin, default_scope, None)
+}
+
+/// Parse and check a whole mapping CSV whose scopes must be among `scopes` (when given). `origin` names the file in errors.
+pub fn parse_csv_in(
+    reader: impl Read,
+    origin: &str,
+    default_scope: Option<&str>,
+    scopes: Option<&std::collections::BTreeSet<String>>,
+) -> anyhow::Result<Vec<Row>> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(reader);
-    let headers = rdr.headers().with_context(|| format!("{origin}: cannot read the header line"))?.clone();
+    let headers = rdr.headers().map_err(|e| csv_error(origin, &e))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let (Some(kind_i), Some(source_i), Some(target_i)) = (col("kind"), col("source"), col("target")) else {
         bail!(
@@ -42,11 +82,19 @@ pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeMap::new();
     for rec in rdr.records() {
-        let rec = rec.with_context(|| format!("{origin}: unreadable CSV"))?;
+        let rec = rec.map_err(|e| csv_error(origin, &e))?;
         let line = rec.position().map_or(0, |p| p.line());
         let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("").trim().to_string();
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
+        }
+        let needed =
+            [Some(kind_i), Some(source_i), Some(target_i), scope_i].into_iter().flatten().max().unwrap_or(0) + 1;
+        if rec.len() < needed || rec.iter().any(|c| c.contains('\n')) {
+            bail!(
+                "{origin} line {line}: expected {needed} fields, found {} (an unterminated quote joins the lines after it)",
+                rec.len()
+            );
         }
         let scope = match scope_i.map(|i| get(Some(i))).filter(|s| !s.is_empty()) {
             Some(s) => s,
@@ -55,7 +103,18 @@ pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -
                 None => bail!("{origin} line {line}: field scope is empty"),
             },
         };
+        if let Some(known) = scopes
+            && !known.contains(&scope)
+        {
+            bail!(
+                "{origin} line {line}: field scope: {scope:?} is not a mapping scope of the configured flows (expected one of: {})",
+                known.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
         let kind_text = get(Some(kind_i));
+        if kind_text.is_empty() {
+            bail!("{origin} line {line}: field kind is empty (expected account, project, vendor, ...)");
+        }
         let kind: MappingKind =
             kind_text.parse().map_err(|e| anyhow::anyhow!("{origin} line {line}: field kind: {e}"))?;
         let source = get(Some(source_i));
@@ -80,50 +139,117 @@ pub fn parse_csv(reader: impl Read, origin: &str, default_scope: Option<&str>) -
 }
 
 #[derive(Debug, Serialize)]
+pub struct Change {
+    pub mapping: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Serialize)]
 pub struct ImportReport {
     pub file: String,
     pub imported: usize,
+    /// Rows that changed an existing mapping's target (before → after).
+    pub changed: Vec<Change>,
+    pub unchanged: usize,
     pub released: Vec<String>,
+    /// Items still in needs_mapping after the import (all flows), as `mlc status` counts them.
     pub still_waiting: usize,
 }
 
-/// Write checked rows through the engine (which releases waiting records). `mlc mappings import`
-/// and the console's import form both go through here.
+/// Read and check a mapping CSV against the configured flows' scopes.
+pub fn read_file(config: &mlc_flows::Config, file: &Path, scope: Option<&str>) -> anyhow::Result<Vec<Row>> {
+    let origin = file.display().to_string();
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {origin}"))?;
+    parse_csv_in(f, &origin, scope, Some(&known_scopes(config)))
+}
+
+/// Write checked rows through the engine, which releases the records waiting for them.
+/// `mlc mappings import` and the console's import form both go through here.
 pub async fn apply(engine: &Engine, origin: String, rows: Vec<Row>) -> anyhow::Result<ImportReport> {
-    let mut report = ImportReport { file: origin, imported: 0, released: Vec::new(), still_waiting: 0 };
+    let mut report = ImportReport {
+        file: origin,
+        imported: 0,
+        changed: Vec::new(),
+        unchanged: 0,
+        released: Vec::new(),
+        still_waiting: 0,
+    };
+    let existing: std::collections::BTreeMap<MappingKey, Mapping> = engine
+        .store
+        .get_mappings(&rows.iter().map(|r| r.mapping.key.clone()).collect::<Vec<_>>())
+        .await?
+        .into_iter()
+        .map(|m| (m.key.clone(), m))
+        .collect();
+    let mut released = std::collections::BTreeSet::new();
     for row in rows {
+        match existing.get(&row.mapping.key) {
+            Some(old) if old.target == row.mapping.target => {
+                report.unchanged += 1;
+            }
+            Some(old) => report.changed.push(Change {
+                mapping: row.mapping.key.to_string(),
+                before: old.target.clone(),
+                after: row.mapping.target.clone(),
+            }),
+            None => {}
+        }
         let r = engine.add_mapping(row.mapping).await?;
         report.imported += 1;
-        report.released.extend(r.released.into_iter().map(|k| k.to_string()));
-        report.still_waiting += r.still_waiting.len();
+        released.extend(r.released.into_iter().map(|k| k.to_string()));
     }
+    report.released = released.into_iter().collect();
+    let waiting = ItemFilter { state: Some(ItemState::NeedsMapping), ..ItemFilter::default() };
+    report.still_waiting = engine.find(&waiting).await?.len();
     Ok(report)
 }
 
-pub async fn import(engine: &Engine, out: Out, file: &Path, scope: Option<&str>) -> anyhow::Result<()> {
-    let origin = file.display().to_string();
-    let f = std::fs::File::open(file).with_context(|| format!("cannot open {origin}"))?;
-    let rows = parse_csv(f, &origin, scope)?;
-    let report = apply(engine, origin, rows).await?;
+/// Import checked rows ([`read_file`]); releases the records waiting for them.
+pub async fn import(engine: &Engine, out: Out, file: &Path, rows: Vec<Row>) -> anyhow::Result<()> {
+    let report = apply(engine, file.display().to_string(), rows).await?;
     out.emit(&report, || {
-        println!("imported {} mappings from {}", report.imported, report.file);
+        println!("imported {} from {}", count(report.imported as u64, "mapping"), report.file);
+        for c in &report.changed {
+            println!("  changed {}: {} → {}", c.mapping, c.before, c.after);
+        }
+        if report.unchanged > 0 {
+            println!("  {} already mapped to the same target", count(report.unchanged as u64, "row"));
+        }
         if report.released.is_empty() {
-            println!("no records were waiting for these mappings");
+            println!("released no waiting records");
         } else {
-            println!("released {} waiting records (queued to post):", report.released.len());
-            for k in &report.released {
+            println!("released {} (queued to post)", count(report.released.len() as u64, "waiting record"));
+            for k in report.released.iter().take(10) {
                 println!("  {k}");
+            }
+            if report.released.len() > 10 {
+                println!("  … and {} more (--json lists them all)", report.released.len() - 10);
             }
         }
         if report.still_waiting > 0 {
-            println!("{} records still wait for other mappings (see `mlc status`)", report.still_waiting);
+            println!(
+                "{} still wait for other mappings (`mlc items --state needs_mapping`)",
+                count(report.still_waiting as u64, "record")
+            );
         }
     })
 }
 
-/// The mapping table (all, or one scope) as CSV `scope,kind,source,target,note`.
-pub async fn export_csv(engine: &Engine, scope: Option<&str>) -> anyhow::Result<Vec<u8>> {
-    let rows = engine.store.list_mappings(scope).await?;
+/// The mapping table (all, or one scope and kind) as CSV `scope,kind,source,target,note`, and
+/// how many rows it holds. `mlc mappings export` and the console's export both write this.
+pub async fn export_csv(
+    engine: &Engine,
+    scope: Option<&str>,
+    kind: Option<MappingKind>,
+) -> anyhow::Result<(Vec<u8>, usize)> {
+    let rows: Vec<Mapping> = engine
+        .store
+        .list_mappings(scope)
+        .await?
+        .into_iter()
+        .filter(|m| kind.as_ref().is_none_or(|k| &m.key.kind == k))
+        .collect();
     let mut buf = Vec::new();
     {
         let mut w = csv::Writer::from_writer(&mut buf);
@@ -139,14 +265,29 @@ pub async fn export_csv(engine: &Engine, scope: Option<&str>) -> anyhow::Result<
         }
         w.flush()?;
     }
-    Ok(buf)
+    Ok((buf, rows.len()))
 }
 
-pub async fn export(engine: &Engine, scope: Option<&str>, file: Option<&Path>) -> anyhow::Result<()> {
-    let buf = export_csv(engine, scope).await?;
+pub async fn export(
+    engine: &Engine,
+    scope: Option<&str>,
+    kind: Option<MappingKind>,
+    file: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<()> {
+    if let Some(p) = file
+        && p.exists()
+        && !force
+    {
+        bail!("{} exists; pass --force to overwrite it, or name another file", p.display());
+    }
+    let (buf, n) = export_csv(engine, scope, kind).await?;
     match file {
-        Some(p) => std::fs::write(p, &buf).with_context(|| format!("cannot write {}", p.display()))?,
-        None => std::io::stdout().write_all(&buf)?,
+        Some(p) => {
+            std::fs::write(p, &buf).with_context(|| format!("cannot write {}", p.display()))?;
+            eprintln!("wrote {} to {}", count(n as u64, "mapping"), p.display());
+        }
+        None => crate::output::write_stdout_bytes(&buf),
     }
     Ok(())
 }
@@ -206,5 +347,22 @@ mod tests {
         assert!(e.to_string().starts_with("m.csv line 1: header"), "{e}");
         let e = parse_csv("kind,source,target\naccount,1,2\n".as_bytes(), "m.csv", None).unwrap_err();
         assert!(e.to_string().contains("--scope"), "{e}");
+        let scopes: std::collections::BTreeSet<String> = ["cin7-deltek".to_string()].into();
+        let e =
+            parse_csv_in("scope,kind,source,target\nnope-scope,account,1,2\n".as_bytes(), "m.csv", None, Some(&scopes))
+                .unwrap_err();
+        assert!(
+            e.to_string().starts_with("m.csv line 2: field scope: \"nope-scope\"")
+                && e.to_string().contains("cin7-deltek"),
+            "{e}"
+        );
+        let e = parse_csv_in(
+            "scope,kind,source,target\ncin7-deltek,\"account,1,2\n".as_bytes(),
+            "m.csv",
+            None,
+            Some(&scopes),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unterminated quote") || e.to_string().contains("line 2"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod console;
 pub mod credentials;
+pub mod cursor;
 
 pub mod items;
 pub mod mappings;
@@ -11,4 +12,5 @@ pub mod run;
 pub mod sim;
 pub mod suggest;
 pub mod tieout;
+pub mod target;
 pub mod x12;

@@ -402,7 +402,7 @@ pub fn print_report(r: &DemoReport) {
             tb.print();
         }
         for (k, n) in &t.needs_mapping_by_key {
-            println!("    waiting for mapping {k}: {n} documents");
+            println!("    waiting for mapping {k}: {}", crate::output::count(*n, "document"));
         }
         for h in &t.needs_review {
             println!("    held for review: {} — {}", h.label, h.reason);
@@ -411,10 +411,13 @@ pub fn print_report(r: &DemoReport) {
             println!("    in doubt (a lost answer, resolved by lookup on the next pass): {}", t.in_doubt);
         }
         for f in t.failed.iter().take(10) {
-            println!("    failed: {} — {}", f.label, f.reason);
+            println!("    failed: {} — {}", f.label, crate::cmd::items::short_reason(&f.reason));
         }
         if t.failed.len() > 10 {
             println!("    … and {} more failed (mlc items --state failed)", t.failed.len() - 10);
+        }
+        if !t.failed.is_empty() {
+            println!("    (the whole story of one: mlc audit <invoice number>)");
         }
     }
     println!(

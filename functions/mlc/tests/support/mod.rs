@@ -63,6 +63,9 @@ pub struct World {
     pub cin7: SimHandle<Cin7Sim>,
     pub rt: Arc<Runtime>,
     pub store: MemoryStore,
+    config: Config,
+    queue: MemoryQueue,
+    secrets: MemorySecrets,
 }
 
 /// Start both simulators with `scenario` in Cin7 and build the runtime with the two flows.
@@ -147,9 +150,15 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
     let store = MemoryStore::new();
     let clock = Arc::new(SystemClock);
     let queue = MemoryQueue::new(clock.clone(), 50);
-    let rt = Runtime::build(config, Arc::new(store.clone()), Arc::new(queue), Arc::new(secrets), clock)
-        .await
-        .expect("runtime");
+    let rt = Runtime::build(
+        config.clone(),
+        Arc::new(store.clone()),
+        Arc::new(queue.clone()),
+        Arc::new(secrets.clone()),
+        clock,
+    )
+    .await
+    .expect("runtime");
     let rt = Arc::new(rt);
     for (kind, source, target) in
         [(MappingKind::ACCOUNT, SURVEY_CODE, SURVEY_ACCOUNT), (MappingKind::PROJECT, PROJECT, PROJECT)]
@@ -164,10 +173,24 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
             .await
             .expect("mapping");
     }
-    World { deltek, cin7, rt, store }
+    World { deltek, cin7, rt, store, config, queue, secrets }
 }
 
 impl World {
+    /// A new process on the same store and queue: fresh clients, so no per-run cache survives.
+    pub async fn restart(&mut self) {
+        let rt = Runtime::build(
+            self.config.clone(),
+            Arc::new(self.store.clone()),
+            Arc::new(self.queue.clone()),
+            Arc::new(self.secrets.clone()),
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("runtime");
+        self.rt = Arc::new(rt);
+    }
+
     /// Poll a flow, then work the queue until nothing is waiting (delayed retries included).
     pub async fn poll_and_settle(&self, flow: &str) {
         self.rt.poll(flow).await.expect("poll");

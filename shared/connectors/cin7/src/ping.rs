@@ -43,10 +43,13 @@ impl Cin7Client {
                 "the purchase list",
             )
             .await;
+        // Said once: which checks were skipped, and why.
         let skip = |out: &mut Vec<PingCheck>, from: usize, why: &str| {
-            for c in &AFTER_REACH[from..] {
-                out.push(PingCheck::fail(*c, format!("not checked: {why}"), "fix the check above first"));
-            }
+            out.push(PingCheck::fail(
+                "skipped",
+                format!("not checked because {why}: {}", AFTER_REACH[from..].join(", ")),
+                "fix the failed check above, then ping again",
+            ));
         };
         match &first {
             Err(Cin7Error::Http(HttpError::Transient { cause, .. })) => {
@@ -149,7 +152,15 @@ impl Cin7Client {
                     format!("Automation is available: {} webhooks, {} for purchases and suppliers", hooks.len(), ours.len()),
                 ));
                 let off: Vec<String> = ours.iter().filter(|w| !w.is_active).map(|w| format!("{} → {}", w.event_type, w.url)).collect();
-                if off.is_empty() {
+                if ours.is_empty() {
+                    out.push(PingCheck::fail(
+                        "webhooks active",
+                        "no purchase or supplier webhook is configured: changes arrive only with the scheduled poll",
+                        "in Cin7 Core, Integrations → Automation → Webhooks: add Purchase/InvoiceAuthorised, \
+                         Purchase/Updated and Supplier/Updated pointing at <your webhook URL>/webhooks/cin7 with the \
+                         X-MLC-Webhook-Secret header (README, \"Point each vendor's webhooks at the API\")",
+                    ));
+                } else if off.is_empty() {
                     out.push(PingCheck::pass("webhooks active", "every purchase and supplier webhook is active"));
                 } else {
                     out.push(PingCheck::fail(

@@ -40,10 +40,12 @@
 //! too, and all-zero amounts where non-zero were sent fail with [`DeltekError::HiddenAmounts`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex as SyncMutex;
 use std::sync::atomic::Ordering;
 
 use mlc_core::domain::{ApInvoice, ApLine, DocumentKind};
+use mlc_core::engine::model::Exchange;
 use mlc_http::Request;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -95,9 +97,13 @@ impl PreparedVoucher {
 
 type Outcome = Result<CreatedVoucher, DeltekError>;
 
+/// A voucher's result, with the HTTP exchanges of the file(s) it travelled in: the sending task
+/// is not the caller's, so the caller records them into its own audit capture.
+type Delivered = (Outcome, Arc<Vec<Exchange>>);
+
 struct Pending {
     voucher: PreparedVoucher,
-    waiters: Vec<oneshot::Sender<Outcome>>,
+    waiters: Vec<oneshot::Sender<Delivered>>,
 }
 
 struct Group {
@@ -511,7 +517,17 @@ impl DeltekClient {
                 }
             });
         }
-        rx.await.unwrap_or_else(|_| Err(lost_result()))
+        match rx.await {
+            Ok((result, exchanges)) => {
+                // The file's exchanges belong in this voucher's audit trail (the engine captures
+                // per task; the file was sent from another one).
+                for ex in exchanges.iter() {
+                    mlc_core::engine::capture::record(ex.clone());
+                }
+                result
+            }
+            Err(_) => Err(lost_result()),
+        }
     }
 
     /// Send every open file now instead of waiting for it to fill (end of a run).
@@ -526,12 +542,13 @@ impl DeltekClient {
     }
 
     async fn flush(&self, items: Vec<Pending>) {
-        let (vouchers, waiters): (Vec<PreparedVoucher>, Vec<Vec<oneshot::Sender<Outcome>>>) =
+        let (vouchers, waiters): (Vec<PreparedVoucher>, Vec<Vec<oneshot::Sender<Delivered>>>) =
             items.into_iter().map(|p| (p.voucher, p.waiters)).unzip();
-        let results = self.send_file(vouchers).await;
+        let (results, exchanges) = mlc_core::engine::capture::capture(self.send_file(vouchers)).await;
+        let exchanges = Arc::new(exchanges);
         for (result, ws) in results.into_iter().zip(waiters) {
             for w in ws {
-                let _ = w.send(result.clone());
+                let _ = w.send((result.clone(), exchanges.clone()));
             }
         }
     }

@@ -110,6 +110,16 @@ impl DeltekClient {
         Ok(firms)
     }
 
+    /// Every vendor firm (`VendorInd = Y`), by name: what `mlc target list vendors` shows
+    /// people writing vendor mappings.
+    pub async fn list_vendors(&self) -> Result<Vec<VendorFirm>, DeltekError> {
+        let q = Query::new().filter("VendorInd", "=", "Y");
+        let rows = self.get_all("firm", &q, "the vendor firms").await?;
+        let mut firms: Vec<VendorFirm> = rows.iter().filter_map(VendorFirm::from_row).filter(|f| f.is_vendor).collect();
+        firms.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(firms)
+    }
+
     /// Firms with this tax id (`FedID`), compared by letters and digits only.
     pub async fn find_vendors_by_tax_id(&self, tax_id: &str) -> Result<Vec<VendorFirm>, DeltekError> {
         let wanted = digits(tax_id);

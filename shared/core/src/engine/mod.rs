@@ -603,7 +603,7 @@ impl Engine {
         for doc in docs {
             let key = ItemKey::new(&hint.flow, &hint.system, &doc.id, &doc.version);
             let span = info_span!("item", key = %key);
-            let (outcome, retry) = self.process_doc(flow, hint, doc, read_at).instrument(span).await?;
+            let (outcome, retry) = self.process_doc(flow, hint, doc, read_at, &exchanges).instrument(span).await?;
             report.docs.push((key, outcome));
             if let Some(r) = retry {
                 report.retry_after = Some(report.retry_after.map_or(r, |x| x.min(r)));
@@ -861,6 +861,7 @@ impl Engine {
         hint: &Hint,
         doc: SourceDoc<F::Record>,
         read_at: DateTime<Utc>,
+        read: &[Exchange],
     ) -> DocResult {
         let spec = flow.spec();
         let now = self.now();
@@ -902,6 +903,12 @@ impl Engine {
             ClaimResult::Held { until: u, .. } => return Ok((DocOutcome::Busy, Some(self.claim_wait(now, u)))),
             ClaimResult::Finished(_) => return Ok((DocOutcome::Duplicate, None)),
         };
+        if !read.is_empty() {
+            // The read-back this attempt decides on: its exchanges lead the attempt's trail.
+            let mut a = self.audit(&item, "read_back", format!("read back from {}", spec.source_system));
+            a.exchanges = self.stash_bodies(read.to_vec()).await?;
+            self.store.append_audit(&item.key, a).await?;
+        }
         if item.attempts > self.config.max_attempts {
             let msg = format!(
                 "gave up after {} attempts (last: {}); replay it once the cause is fixed",
@@ -1545,7 +1552,7 @@ impl Engine {
                 ledgers.push(l);
             }
         }
-        let internal = ["memo#", "seq#", "recent#", "polled#"];
+        let internal = ["memo#", "seq#", "recent#", "polled#", "sync#"];
         let cursors = all_cursors.into_iter().filter(|c| !internal.iter().any(|p| c.flow.starts_with(p))).collect();
         let oldest_open = counts
             .iter()

@@ -295,6 +295,7 @@ impl Flow for FakeFlow {
 
     async fn read_back(&self, hint: &Hint) -> Result<Vec<SourceDoc<Bill>>, StepError> {
         self.fuse.tick().await;
+        crate::engine::capture::record(fake_exchange("src", "GET", &format!("http://src/bills/{}", hint.id)));
         let mut w = self.w();
         if w.read_back_fails {
             return Err(StepError::permanent(format!("src bill {}: answer was not JSON", hint.id)));
@@ -376,6 +377,7 @@ impl Flow for FakeFlow {
 
     async fn create(&self, t: &Voucher) -> Result<TargetRef, StepError> {
         self.fuse.tick().await;
+        crate::engine::capture::record(fake_exchange("tgt", "POST", "http://tgt/vouchers"));
         let fault = {
             let mut w = self.w();
             if w.faults.is_empty() { CreateFault::None } else { w.faults.remove(0) }
@@ -530,7 +532,7 @@ async fn webhook_then_poll_posts_once_and_counts_the_duplicate() {
     let item = h.item("B1", 1).await;
     assert_eq!(item.state, ItemState::Posted);
     assert_eq!(item.target.as_ref().unwrap().status.as_deref(), Some("draft"), "target status is reported");
-    assert_eq!(h.events("B1", 1).await, ["claimed", "write_sent", "posted"]);
+    assert_eq!(h.events("B1", 1).await, ["claimed", "read_back", "write_sent", "posted"]);
 
     let report = h.flows.get("fake-ap").unwrap().poll(&h.engines[0]).await.unwrap();
     assert!(report.cursor.is_some());
@@ -821,6 +823,53 @@ async fn a_poll_that_cannot_enqueue_does_not_move_the_cursor() {
     let err = h.flows.get("fake-ap").unwrap().poll(&e).await.unwrap_err();
     assert!(err.to_string().contains("queue down"));
     assert_eq!(h.store.get_cursor("fake-ap").await.unwrap(), None);
+}
+
+/// An exchange as the HTTP kit records it (the fakes make no HTTP calls).
+fn fake_exchange(system: &str, method: &str, url: &str) -> Exchange {
+    Exchange {
+        at: Utc::now(),
+        system: system.into(),
+        method: method.into(),
+        url: url.into(),
+        status: Some(200),
+        duration_ms: 1,
+        request: None,
+        response: Some(BodyRef::Inline { text: "{}".into() }),
+        error: None,
+    }
+}
+
+#[tokio::test]
+async fn every_transition_carries_the_exchanges_that_caused_it() {
+    // Issue 11, defect 4: posted and held items showed no request or response.
+    let h = Harness::new();
+    h.map_account("200").await;
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.bill("B2", "ACME", "INV-2", "300", true);
+    for id in ["B1", "B2"] {
+        h.webhook(id).await;
+    }
+    h.drain().await;
+    let calls = |id: &'static str| {
+        let h = &h;
+        async move {
+            let key = h.item(id, 1).await.key;
+            h.store
+                .audit_trail(&key)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event, e.exchanges.iter().map(|x| format!("{} {}", x.method, x.url)).collect::<Vec<_>>()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let posted = calls("B1").await;
+    assert!(posted.contains(&("read_back".into(), vec!["GET http://src/bills/B1".into()])), "{posted:?}");
+    assert!(posted.contains(&("posted".into(), vec!["POST http://tgt/vouchers".into()])), "{posted:?}");
+    let held = calls("B2").await;
+    assert_eq!(h.item("B2", 1).await.state, ItemState::NeedsMapping);
+    assert!(held.contains(&("read_back".into(), vec!["GET http://src/bills/B2".into()])), "{held:?}");
 }
 
 #[tokio::test]

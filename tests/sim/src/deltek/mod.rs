@@ -54,6 +54,8 @@ pub mod query;
 pub mod scenario;
 pub mod state;
 pub mod switches;
+#[cfg(test)]
+mod tests;
 pub mod transactions;
 
 use std::sync::{Arc, Mutex, MutexGuard};

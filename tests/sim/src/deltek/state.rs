@@ -124,7 +124,9 @@ pub struct DeltekState {
     pub companies: Vec<Company>,
     /// The active company code.
     pub active_company: String,
-    /// Firms (clients and vendors).
+    /// Firms (clients and vendors). Snapshots keep what answers never show (approval for
+    /// processing, the address sub-grid), so a restored database is the same database.
+    #[serde(with = "firms_snapshot")]
     pub firms: Vec<Firm>,
     /// Projects, phases, tasks.
     pub projects: Vec<Project>,
@@ -249,4 +251,58 @@ impl DeltekState {
 /// A fresh 32-hex lower-case id, like `ClientID`/`MasterPKey`.
 pub fn new_key() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Firms in a snapshot: the API's own fields plus the state the API never shows
+/// (`approved_for_processing`, the `addresses` sub-grid), which `Firm`'s serde leaves out so
+/// that answers stay true to Vantagepoint. Older snapshots (plain firms) still load.
+mod firms_snapshot {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::super::model::{Firm, FirmAddress};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        firm: &'a Firm,
+        approved_for_processing: bool,
+        addresses: &'a [FirmAddress],
+    }
+
+    #[derive(Deserialize)]
+    struct Full {
+        firm: Firm,
+        approved_for_processing: bool,
+        #[serde(default)]
+        addresses: Vec<FirmAddress>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Full(Full),
+        Plain(Firm),
+    }
+
+    pub fn serialize<S: Serializer>(firms: &[Firm], s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Out<'_>> = firms
+            .iter()
+            .map(|f| Out { firm: f, approved_for_processing: f.approved_for_processing, addresses: &f.addresses })
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Firm>, D::Error> {
+        let rows = Vec::<In>::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| match r {
+                In::Full(Full { mut firm, approved_for_processing, addresses }) => {
+                    firm.approved_for_processing = approved_for_processing;
+                    firm.addresses = addresses;
+                    firm
+                }
+                In::Plain(firm) => firm,
+            })
+            .collect())
+    }
 }

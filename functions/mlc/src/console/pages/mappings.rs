@@ -11,7 +11,7 @@ use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 
 use super::mapping::released_href;
 use super::{Pairs, field};
-use crate::cmd::mappings::{apply, export_csv, parse_csv};
+use crate::cmd::mappings::{apply, export_csv, known_scopes, parse_csv_in};
 use crate::console::templates::{enc, page as frame};
 use crate::console::{Console, PageError, PageResult};
 
@@ -116,8 +116,10 @@ pub async fn delete(State(c): State<Console>, axum::Form(f): axum::Form<Pairs>) 
 pub async fn import(State(c): State<Console>, axum::Form(f): axum::Form<Pairs>) -> Result<Response, PageError> {
     let text = field(&f, "csv").unwrap_or("");
     let default_scope = field(&f, "default_scope").filter(|s| !s.is_empty());
-    let rows =
-        parse_csv(text.as_bytes(), "the pasted CSV", default_scope).map_err(|e| PageError::bad(e.to_string()))?;
+    // The same whole-file check as `mlc mappings import`, scopes included.
+    let scopes = known_scopes(&c.0.config);
+    let rows = parse_csv_in(text.as_bytes(), "the pasted CSV", default_scope, Some(&scopes))
+        .map_err(|e| PageError::bad(e.to_string()))?;
     let report = apply(&c.0.engine, "the pasted CSV".into(), rows).await?;
     c.poke();
     let what = format!(
@@ -129,7 +131,7 @@ pub async fn import(State(c): State<Console>, axum::Form(f): axum::Form<Pairs>) 
 
 pub async fn export(State(c): State<Console>, Query(q): Query<Pairs>) -> Result<Response, PageError> {
     let scope = field(&q, "scope").filter(|s| !s.is_empty());
-    let csv = export_csv(&c.0.engine, scope).await?;
+    let (csv, _) = export_csv(&c.0.engine, scope, None).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -45,7 +45,10 @@ async fn failures_say_what_to_fix() {
     assert!(!cr.ok && cr.detail.contains("application_key) is not GUID-shaped"), "{cr:?}");
     assert!(cr.fix.as_deref().is_some_and(|f| f.contains("Integrations → API")));
     assert!(check(&checks, "reach").ok);
-    assert!(!check(&checks, "read purchases").ok);
+    // The checks that need the keys are skipped, said once with the reason.
+    let skipped = check(&checks, "skipped");
+    assert!(!skipped.ok && skipped.detail.contains("keys were refused") && skipped.detail.contains("read purchases"));
+    assert_eq!(checks.iter().filter(|c| c.detail.contains("not checked")).count(), 1, "{checks:#?}");
     let bad = credentials(&h).with("application_key", "0342a546-e0c2-0dff-f0be-6a5e17154033");
     let checks = client_with(&h, json!({}), bad).ping().await;
     assert!(check(&checks, "credentials").detail.contains("refused the pair"));
@@ -65,6 +68,10 @@ async fn failures_say_what_to_fix() {
     assert!(!check(&checks, "webhook secret").ok);
     assert!(check(&checks, "read purchases").ok);
     c.delete_webhook(&w.id).await.expect("delete");
+    // No webhook at all is not "every webhook active".
+    let none = c.ping().await;
+    let active = check(&none, "webhooks active");
+    assert!(!active.ok && active.detail.contains("no purchase or supplier webhook"), "{active:?}");
     h.system().set_switch(|s| s.automation_enabled = false);
     let checks = c.ping().await;
     let a = check(&checks, "automation (webhooks)");
@@ -87,5 +94,6 @@ async fn failures_say_what_to_fix() {
     let checks = c.ping().await;
     let r = check(&checks, "reach");
     assert!(!r.ok && r.detail.contains("did not answer"), "{r:?}");
-    assert!(checks.iter().skip(1).all(|c| !c.ok && c.detail.starts_with("not checked")));
+    assert_eq!(checks.len(), 2, "one line for the skipped checks: {checks:#?}");
+    assert!(checks[1].check == "skipped" && checks[1].detail.contains("not reachable"), "{:?}", checks[1]);
 }
