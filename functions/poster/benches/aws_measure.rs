@@ -402,7 +402,7 @@ async fn main() {
     let poll_ms = t.elapsed().as_secs_f64() * 1000.0;
     let poll_counts = counts.take();
     let client = aws_sdk_sqs::Client::new(&m.sdk_config().await);
-    let poster = Poster::new(rt, None);
+    let poster = Poster::new(mlc_flows::env::Reloadable::fixed("poster", rt));
     let (mut batches, mut records, mut poster_ms) = (0u64, 0u64, 0.0f64);
     loop {
         let out = client

@@ -280,3 +280,56 @@ async fn sqs_messages_carry_the_record_and_idempotency_keys() {
         q.receive(10, Duration::from_secs(30)).await.unwrap().iter().map(|d| d.hint.at).collect();
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// Two containers (two `DynamoBudget`s, each with its own copy of the item) acquire one budget at
+/// the same moment, many times: together they never get more than the window allows, every
+/// answer is one conditional write (plus one per lost race), and a refusal writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_budget_is_one_count_for_every_container() {
+    use mlc_aws::DynamoBudget;
+    use mlc_core::budget::{BudgetRule, Grant, RateBudget};
+    let m = serialized_moto();
+    let table = m.store().await.table().to_string();
+    let client = aws_sdk_dynamodb::Client::new(&m.sdk_config().await);
+    let a = Arc::new(DynamoBudget::new(client.clone(), &table));
+    let b = Arc::new(DynamoBudget::new(client, &table));
+    let rule = BudgetRule::Window { max: 10, per: Duration::from_secs(60) };
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let budget = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move { budget.acquire("cin7 app-1", &rule, 1, Duration::ZERO).await.unwrap() }));
+    }
+    let mut grants = Vec::new();
+    for t in tasks {
+        grants.push(t.await.unwrap());
+    }
+    let go = grants.iter().filter(|g| **g == Grant::Go).count();
+    assert_eq!(go, 10, "{grants:?}");
+    assert!(grants.iter().all(|g| matches!(g, Grant::Go | Grant::NotBefore(_))), "{grants:?}");
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!(sa.refusals + sb.refusals, 20);
+    // Acquires arriving together in one container share a write; a lost race costs one more.
+    assert!(sa.writes + sb.writes <= 10, "at most one write per grant: {sa:?} {sb:?}");
+    assert!(sa.conflicts + sb.conflicts <= 10, "races only between the two containers: {sa:?} {sb:?}");
+    assert!(sa.reads <= 1 && sb.reads <= 1, "each container reads the item once at most: {sa:?} {sb:?}");
+
+    // Patient callers reserve the next window's slots in order; a third container (a fresh copy)
+    // sees the reservations.
+    let rule = BudgetRule::Window { max: 2, per: Duration::from_secs(2) };
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        let budget = if i % 2 == 0 { &a } else { &b };
+        waits.push(budget.acquire("coupa x", &rule, 1, Duration::from_secs(10)).await.unwrap());
+    }
+    let ms = |g: &Grant| match g {
+        Grant::Go => 0,
+        Grant::Wait(d) => d.as_millis(),
+        Grant::NotBefore(d) => panic!("refused {d:?}"),
+    };
+    let w: Vec<u128> = waits.iter().map(ms).collect();
+    assert_eq!(&w[..2], &[0, 0], "{w:?}");
+    assert!(w[2] > 1500 && w[3] > 1500 && w[4] > 3500 && w[5] > 3500 && w[5] <= 4100, "{w:?}");
+    let c = DynamoBudget::new(aws_sdk_dynamodb::Client::new(&m.sdk_config().await), &table);
+    let Grant::NotBefore(d) = c.acquire("coupa x", &rule, 1, Duration::ZERO).await.unwrap() else { panic!("full") };
+    assert!(d > Duration::from_millis(5000), "{d:?}");
+}

@@ -1,0 +1,12 @@
+//! The poster's integration tests, one binary: the handler against moto (DynamoDB, SQS, Secrets
+//! Manager) and the vendor simulators over HTTP.
+//!
+//! - `batch`: partial batch failures, unreadable records, duplicates in one batch.
+//! - `e2e_cin7_deltek`: a Cin7 webhook through both Lambda handlers into one Deltek voucher.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod batch;
+mod e2e_cin7_deltek;
