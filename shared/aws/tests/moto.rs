@@ -333,3 +333,42 @@ async fn the_dynamodb_budget_is_one_count_for_every_container() {
     let Grant::NotBefore(d) = c.acquire("coupa x", &rule, 1, Duration::ZERO).await.unwrap() else { panic!("full") };
     assert!(d > Duration::from_millis(5000), "{d:?}");
 }
+
+/// The audit trail is the chain of rows whose item writes happened: a row left by a write that
+/// lost its race (or whose writer died before writing the item) is not in it, and rows written
+/// before the chain existed still are.
+#[tokio::test]
+async fn the_audit_trail_keeps_only_rows_whose_item_write_happened() {
+    let store = moto().store().await;
+    let now = t0();
+    let (item, _) = store.register(new_item("chain", "C1", "v1", Origin::Poll), now).await.unwrap();
+    let ClaimResult::Acquired(_) = store.claim(&item.key, "w#1", now, now + secs(60)).await.unwrap() else {
+        panic!("claim")
+    };
+    let entry = AuditEntry::new(now, "w", "posted", "done");
+    store.transition(&item.key, "w#1", Transition::to(ItemState::Posted, entry), now).await.unwrap();
+    // A writer that computed revision 3 but lost (or died): its row is there, its item write is not.
+    let client = aws_sdk_dynamodb::Client::new(&moto().sdk_config().await);
+    let row = |sk: &str, event: &str, prev: Option<&str>| {
+        let mut b = client
+            .put_item()
+            .table_name(store.table())
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("ITEM#{}", item.key)))
+            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+            .item(
+                "data",
+                aws_sdk_dynamodb::types::AttributeValue::S(
+                    serde_json::to_string(&AuditEntry::new(now, "ghost", event, "never happened")).unwrap(),
+                ),
+            );
+        if let Some(p) = prev {
+            b = b.item("prev", aws_sdk_dynamodb::types::AttributeValue::S(p.into()));
+        }
+        b
+    };
+    row("AUDIT#0000000004!deadbeef0000", "ghost_write", Some("whatever")).send().await.unwrap();
+    // A row from before the chain (no token): kept.
+    row("AUDIT#0000000001", "legacy", None).send().await.unwrap();
+    let events: Vec<String> = store.audit_trail(&item.key).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(events, ["legacy", "claimed", "posted"]);
+}
