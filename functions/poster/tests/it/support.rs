@@ -18,12 +18,16 @@ use mlc_flows::{Config, Runtime};
 use mlc_fn_poster::Poster;
 use serde_json::{Value, json};
 
+use crate::lambda_api::{Environment, Outcome};
+
 /// The SQS event source mapping of one queue.
 #[derive(Clone)]
 pub struct Esm {
     pub client: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub batch_size: i32,
+    /// The visibility a receive sets (the queue's own, in Lambda's case).
+    pub visibility: i32,
 }
 
 /// What working a queue took.
@@ -37,18 +41,18 @@ pub struct Worked {
 
 impl Esm {
     pub fn new(client: aws_sdk_sqs::Client, queue: &SqsQueue) -> Self {
-        Esm { client, queue_url: queue.queue_url().to_string(), batch_size: 10 }
+        Esm { client, queue_url: queue.queue_url().to_string(), batch_size: 10, visibility: 360 }
     }
 
-    /// Receive one batch (waiting up to `wait_secs` for it), hand it to `poster`, delete what it
-    /// did not report. `None` when nothing was there.
-    pub async fn once(&self, poster: &Poster, wait_secs: i32) -> Option<Worked> {
+    /// Receive one batch (waiting up to `wait_secs` for it), shaped as the event Lambda sends, with
+    /// each record's receipt by message id. `None` when nothing was there.
+    pub async fn receive(&self, wait_secs: i32) -> Option<(Value, BTreeMap<String, String>)> {
         let out = self
             .client
             .receive_message()
             .queue_url(&self.queue_url)
             .max_number_of_messages(self.batch_size)
-            .visibility_timeout(300)
+            .visibility_timeout(self.visibility)
             .wait_time_seconds(wait_secs)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
@@ -81,13 +85,16 @@ impl Esm {
                 })
             })
             .collect();
-        let n = records.len() as u64;
-        let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
-        let resp = mlc_fn_poster::handle(poster, LambdaEvent::new(event, Context::default()))
-            .await
-            .expect("the poster answers every batch");
-        let failed: Vec<String> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
-        for (id, receipt) in &receipts {
+        Some((json!({ "Records": records }), receipts))
+    }
+
+    /// Lambda's part after an invocation: delete every record not reported as failed (`None`: the
+    /// invocation failed or timed out, so every record stays and comes back).
+    pub async fn settle(&self, receipts: &BTreeMap<String, String>, failed: Option<&[String]>) -> Worked {
+        let Some(failed) = failed else {
+            return Worked { batches: 1, records: receipts.len() as u64, reported: receipts.len() as u64 };
+        };
+        for (id, receipt) in receipts {
             if !failed.contains(id) {
                 self.client
                     .delete_message()
@@ -98,7 +105,36 @@ impl Esm {
                     .expect("delete a settled record");
             }
         }
-        Some(Worked { batches: 1, records: n, reported: failed.len() as u64 })
+        Worked { batches: 1, records: receipts.len() as u64, reported: failed.len() as u64 }
+    }
+
+    /// One batch through the poster handler in this process.
+    pub async fn once(&self, poster: &Poster, wait_secs: i32) -> Option<Worked> {
+        let (event, receipts) = self.receive(wait_secs).await?;
+        let event: SqsEvent = serde_json::from_value(event).expect("an SQS event");
+        let resp = mlc_fn_poster::handle(poster, LambdaEvent::new(event, Context::default()))
+            .await
+            .expect("the poster answers every batch");
+        let failed: Vec<String> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        Some(self.settle(&receipts, Some(&failed)).await)
+    }
+
+    /// One batch through a function process (a built `bootstrap` in the Runtime API emulator).
+    pub async fn once_in(&self, env: &mut Environment, wait_secs: i32) -> Option<Worked> {
+        let (event, receipts) = self.receive(wait_secs).await?;
+        let failed: Option<Vec<String>> = match env.invoke(event).await {
+            Outcome::Response(v) => Some(
+                v["batchItemFailures"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string)).collect())
+                    .unwrap_or_default(),
+            ),
+            other => {
+                eprintln!("{}: invocation ended {other:?}", env.name);
+                None
+            }
+        };
+        Some(self.settle(&receipts, failed.as_deref()).await)
     }
 
     /// Messages waiting, in flight or delayed.
@@ -147,6 +183,44 @@ impl Esm {
     }
 }
 
+impl Esm {
+    /// [`Esm::drain`] with function processes: each environment is one concurrent execution.
+    pub async fn drain_envs(&self, envs: Vec<Environment>, queue: &SqsQueue, deadline: Duration) -> (Worked, Vec<Environment>) {
+        let end = Instant::now() + deadline;
+        let mut tasks = Vec::new();
+        for mut env in envs {
+            let (esm, q) = (self.clone(), queue.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut w = Worked::default();
+                loop {
+                    match esm.once_in(&mut env, 1).await {
+                        Some(got) => {
+                            w.batches += got.batches;
+                            w.records += got.records;
+                            w.reported += got.reported;
+                        }
+                        None if esm.depth(&q).await == 0 => return (w, env),
+                        None => {}
+                    }
+                    if Instant::now() > end {
+                        return (w, env);
+                    }
+                }
+            }));
+        }
+        let mut total = Worked::default();
+        let mut back = Vec::new();
+        for t in tasks {
+            let (w, env) = t.await.expect("a function loop");
+            total.batches += w.batches;
+            total.records += w.records;
+            total.reported += w.reported;
+            back.push(env);
+        }
+        (total, back)
+    }
+}
+
 /// The AWS side of a test: a table, a queue with its DLQ, a secret prefix, on moto.
 pub struct Aws {
     pub sdk: aws_config::SdkConfig,
@@ -175,6 +249,29 @@ impl Aws {
 
     pub fn budget(&self) -> Arc<DynamoBudget> {
         Arc::new(DynamoBudget::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.store.table()))
+    }
+
+    /// The environment the template gives a function (what `AwsSettings` and `StackTiming` read),
+    /// pointing at moto.
+    pub fn function_env(&self, config: &Config, timing: &StackTiming) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("AWS_ENDPOINT_URL".to_string(), mlc_aws::testing::serialized_moto().endpoint().to_string()),
+            ("MLC_TABLE".into(), self.store.table().to_string()),
+            ("MLC_QUEUE_URL".into(), self.queue.queue_url().to_string()),
+            ("MLC_DLQ_URL".into(), self.queue.dlq_url().unwrap_or_default().to_string()),
+            ("MLC_SECRET_PREFIX".into(), self.prefix.clone()),
+            ("MLC_CONFIG_JSON".into(), serde_json::to_string(config).expect("config as JSON")),
+        ];
+        if let Some(t) = timing.function_timeout {
+            v.push(("MLC_FUNCTION_TIMEOUT_SECS".into(), t.as_secs().to_string()));
+        }
+        if let Some(t) = timing.visibility_timeout {
+            v.push(("MLC_QUEUE_VISIBILITY_SECS".into(), t.as_secs().to_string()));
+        }
+        if let Some(r) = timing.max_receives {
+            v.push(("MLC_MAX_RECEIVES".into(), r.to_string()));
+        }
+        v
     }
 
     pub fn esm(&self) -> Esm {
