@@ -181,6 +181,16 @@ impl Home {
         }
         let db = dir.join("mlc.sqlite");
         let sqlite = SqliteStore::open(&db)?;
+        // Work items hold supplier bills and amounts: the database is private like the key file.
+        #[cfg(unix)]
+        for f in ["mlc.sqlite", "mlc.sqlite-wal", "mlc.sqlite-shm"] {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.join(f);
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {} private", p.display()))?;
+            }
+        }
         let local_queue = SqliteQueue::new(&sqlite, clock.clone(), MAX_RECEIVES);
         let budget: Arc<dyn RateBudget> = Arc::new(SqliteBudget::new(&sqlite));
         let secrets: Arc<dyn SecretStore> = Arc::new(open_secrets(&dir)?);

@@ -75,6 +75,8 @@ async fn killed_between_claim_and_record_then_restarted_posts_each_invoice_exact
 [engine]
 lock_ttl_secs = 3
 in_doubt_settle_secs = 1
+http_timeout_secs = 0
+settle_margin_ms = 1000
 retry_base_ms = 200
 retry_cap_secs = 1
 busy_retry_ms = 200

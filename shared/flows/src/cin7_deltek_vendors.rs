@@ -87,7 +87,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let list = ListOptions { page_size: opts.page_size, overlap: chrono::Duration::seconds(opts.overlap_secs as i64) };
     let conn = ctx.settings.source.clone();
     let source = ctx.source("supplier", || Ok(SupplierSource::new(&conn, cin7, list)))?;
-    let target = Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers));
+    let target =
+        Arc::new(VendorFirmTarget::new(&ctx.settings.target, deltek, opts.vendor_numbers, ctx.engine.sequences()));
     let flow = Cin7DeltekVendors { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND) };
     ctx.add(flow, source, target)
 }

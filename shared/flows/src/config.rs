@@ -71,6 +71,12 @@ pub struct EngineSettings {
     pub retry_cap_secs: u64,
     /// How soon to look again at an item another worker holds, milliseconds.
     pub busy_retry_ms: u64,
+    /// The longest HTTP timeout of the connections, seconds (the connectors' default is 30). The
+    /// timing rule is checked against it: see `mlc_core::engine::timing`.
+    pub http_timeout_secs: u64,
+    /// How long after the HTTP timeout a lost create could still land, milliseconds (5000 for
+    /// real systems; the demo's simulators answer in milliseconds).
+    pub settle_margin_ms: u64,
 }
 
 impl Default for EngineSettings {
@@ -84,11 +90,27 @@ impl Default for EngineSettings {
             retry_base_ms: d.retry_base.as_millis() as u64,
             retry_cap_secs: d.retry_cap.as_secs(),
             busy_retry_ms: d.busy_retry.as_millis() as u64,
+            http_timeout_secs: 30,
+            settle_margin_ms: mlc_core::engine::timing::SETTLE_MARGIN.as_millis() as u64,
         }
     }
 }
 
 impl EngineSettings {
+    /// The timing rule for the local home (no function timeout; the queue lease is the claim).
+    pub fn check_local_timing(&self) -> Result<(), String> {
+        let t = mlc_core::engine::timing::Timing {
+            http_timeout: Duration::from_secs(self.http_timeout_secs),
+            function_timeout: None,
+            visibility_timeout: None,
+            max_receives: None,
+            settle_margin: Duration::from_millis(self.settle_margin_ms),
+            // One process, one clock.
+            clock_skew: Duration::ZERO,
+        };
+        self.engine_config().check_timing(&t)
+    }
+
     pub fn engine_config(&self) -> mlc_core::EngineConfig {
         mlc_core::EngineConfig {
             lock_ttl: Duration::from_secs(self.lock_ttl_secs.max(5)),
@@ -224,6 +246,7 @@ impl Config {
                 None => origin.to_string(),
             }
         };
+        self.engine.check_local_timing().map_err(|e| ConfigError(format!("{}: [engine] {e}", at("engine", None))))?;
         for (name, c) in &self.connections {
             let table = format!("connections.{name}");
             if c.base_url.trim().is_empty() {

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mlc_core::budget::RateBudget;
-use mlc_core::engine::timing::Timing;
+use mlc_core::engine::timing::{CLOCK_SKEW, Timing};
 
 use crate::config::{Config, ConfigError};
 use crate::runtime::{HomeLimits, Runtime, SECRET_REREAD_INTERVAL};
@@ -90,17 +90,18 @@ pub fn load_config() -> Result<Config, ConfigError> {
 }
 
 /// The longest HTTP timeout of the configured connections: each one's `timeout_secs` setting, or
-/// [`DEFAULT_HTTP_TIMEOUT`] where it has none.
+/// `engine.http_timeout_secs` ([`DEFAULT_HTTP_TIMEOUT`] unless set) where it has none.
 pub fn http_timeout(config: &Config) -> Duration {
+    let default = Duration::from_secs(config.engine.http_timeout_secs);
     config
         .connections
         .values()
         .map(|c| match c.options.get("timeout_secs").and_then(serde_json::Value::as_f64) {
             Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
-            _ => DEFAULT_HTTP_TIMEOUT,
+            _ => default,
         })
         .max()
-        .unwrap_or(DEFAULT_HTTP_TIMEOUT)
+        .unwrap_or(default)
 }
 
 /// What a deployment says about time: the function's timeout and the queue's.
@@ -140,6 +141,9 @@ impl StackTiming {
             function_timeout: self.function_timeout,
             visibility_timeout: self.visibility_timeout,
             max_receives: self.max_receives,
+            settle_margin: Duration::from_millis(config.engine.settle_margin_ms),
+            // Functions run on many machines: a claim must outlast the work by the skew between them.
+            clock_skew: CLOCK_SKEW,
         }
     }
 

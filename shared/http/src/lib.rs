@@ -89,6 +89,7 @@
 //! | dates, amounts, ids, blanks, flags, keys in any case, odd shapes | [`decode`] (functions, [`decode::Fields`], [`decode::Row`], serde helpers in [`decode::de`]) |
 //! | walking a listing | [`paging`]: [`Paging::page_number`], [`Paging::offset`] (`$skip`/`$top`, `offset`/`limit`, `startIndex`/`count`), [`Paging::link_header`], [`Paging::cursor`]; [`Listing`] |
 //! | keeping the vendor's rate limit | [`ConnectionConfig::rate_limit`] + [`ConnectionConfig::budget`], [`PerPath`], [`RateHeaders`], [`ConnectionConfig::budget_store`]; a home's shared store and wait cap for every client: [`HomeLimits`] |
+//! | a create-once call's answer (made, or found by its natural key) | [`Written`] |
 //! | the connector's error type | [`fault`]: [`fault::ConnectorError`], [`step_error_from!`], [`fault::refused`] and the other shared shapes, [`fault::vendor_words`], [`Response::scrub`] |
 //!
 //! Modules: [`config`] (what a connection declares), [`auth`], [`classify`], [`request`]
@@ -108,6 +109,7 @@ mod record;
 pub mod request;
 mod retry;
 pub mod stats;
+pub mod written;
 
 pub use auth::{
     Auth, AuthHeaders, ClientAuth, ClientCredentials, FieldNames, NoAuth, PasswordGrant, StaticHeaders, TokenClient,
@@ -123,6 +125,7 @@ pub use paging::{Listing, Page, Paging};
 pub use request::{Body, Request, Response};
 pub use retry::retry_after;
 pub use stats::CallStats;
+pub use written::Written;
 
 #[cfg(test)]
 mod tests;

@@ -586,6 +586,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let (system, id) = (system.to_string(), delivery_id.to_string());
+        self.db
+            .read(move |c, label| {
+                c.prepare_cached("SELECT 1 FROM deliveries WHERE system = ?1 AND delivery_id = ?2 AND expires_ns > ?3")
+                    .and_then(|mut s| s.exists(params![system, id, ns(now)]))
+                    .map_err(|e| db_err(label, e))
+            })
+            .await
+    }
+
     async fn first_delivery(
         &self,
         system: &str,

@@ -1,25 +1,44 @@
-//! Parse throughput and peak memory on a 50 MB file of many 810s, mlc-x12 beside `x12-types`.
+//! Parse throughput and peak memory on 1, 50 and 200 MB mailbags: mlc-x12 streaming from a reader
+//! (what the inbound flow uses), the same with every invoice mapped to an `ApInvoice`, mlc-x12
+//! reading the whole file into memory, the parser as it was before issue 20, and `x12-types`, in
+//! one run.
 //!
-//! `cargo bench -p mlc-x12 --bench parse`
+//! `cargo bench -p mlc-x12 --bench parse`                (1, 50 and 200 MB)
+//! `cargo bench -p mlc-x12 --bench parse -- --sizes 1,50` (MB, any list)
+//! `cargo bench -p mlc-x12 --bench parse -- --baseline PATH`
 //!
-//! The parent generates the file (deterministic seed) in a temp dir, then runs each parser in its
+//! `--baseline PATH` adds the parser before issue 20: PATH is this bench built at commit 4f2a572
+//! (`git worktree add /tmp/x12-before 4f2a572 && cd /tmp/x12-before && cargo bench -p mlc-x12
+//! --bench parse --no-run`, then the `target/release/deps/parse-*` it prints). Its `--child whole`
+//! is the old whole-file parse, so the ratios come from one run on one machine.
+//!
+//! The parent generates each file (deterministic seed) in a temp dir, then runs each parser in its
 //! own child process of this same binary (`--child <parser> <file>`) so peak memory (VmHWM from
-//! /proc/self/status) is one parser's alone. Each child reads the whole file first, then parses
-//! it into typed structures and keeps them until it has measured; it prints one `RESULT` line.
-//! Every parser runs three times, alternating; the table shows the median time and the largest
-//! peak. Figures are for comparison within one run, not targets: nothing here asserts a time.
+//! /proc/self/status) is one parser's alone. The child prints one `RESULT` line: seconds, sets
+//! read, VmHWM at start (the process before any input) and at the end. Every parser runs three
+//! times, alternating; the table shows the median time and the largest peak. Figures are for
+//! comparison within one run, not targets: nothing here asserts a time.
 //!
-//! The file: interchanges of 100 invoices each, `*`/`>`/`~` + LF (the one layout x12-types reads:
-//! it hard-codes `*` and `~`), 3–12 lines per invoice, parties with addresses, terms, dates, tax,
-//! an occasional freight charge, consistent totals — so mlc-x12 also does its full checks.
+//! `x12-types` needs about 200 bytes of memory per input byte, so it runs only at sizes whose
+//! projected peak stays under 6 GB; the projection is its measured peak per input byte at the
+//! smallest size, times the size. Larger sizes print `skipped (projected N GB)`.
+//!
+//! The mailbag: interchanges from one supplier, one IN group each, of 25, 100, 50 and 400 invoices
+//! in turn, plus (from 50 MB on) one interchange of 4 000 invoices in the middle, so "the largest
+//! interchange" is a real figure to hold memory against. `*`/`>`/`~` + LF (the one layout x12-types
+//! reads: it hard-codes `*` and `~`), 3–12 lines per invoice, parties with addresses, terms,
+//! dates, tax, an occasional freight charge, consistent totals, so mlc-x12 also does its full
+//! checks.
 
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
-const TARGET_BYTES: usize = 50_000_000;
 const SEED: u64 = 0x5EED_0810;
 const RUNS: usize = 3;
+const DEFAULT_SIZES_MB: [usize; 3] = [1, 50, 200];
+/// x12-types runs only where its projected peak stays below this.
+const X12_TYPES_LIMIT_BYTES: f64 = 6e9;
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -114,23 +133,39 @@ fn invoice(rng: &mut Rng, st02: usize, out: &mut String) {
     out.push_str(&format!("SE*{count}*{st02:04}~\n"));
 }
 
-fn generate() -> String {
-    let mut rng = Rng(SEED);
-    let mut out = String::with_capacity(TARGET_BYTES + 200_000);
-    let mut ic = 0usize;
-    while out.len() < TARGET_BYTES {
-        ic += 1;
-        let _ = write!(
-            out,
-            "ISA*00*          *00*          *ZZ*GRANITESUP     *ZZ*MORRISONENG    *260302*0930*U*00401*{ic:09}*0*P*>~\n\
-             GS*IN*GRANITESUP*MORRISONENG*20260302*0930*{ic}*X*004010~\n"
-        );
-        for st in 1..=100 {
-            invoice(&mut rng, st, &mut out);
-        }
-        let _ = write!(out, "GE*100*{ic}~\nIEA*1*{ic:09}~\n");
+fn interchange(rng: &mut Rng, ic: usize, invoices: usize, out: &mut String) {
+    let _ = write!(
+        out,
+        "ISA*00*          *00*          *ZZ*GRANITESUP     *ZZ*MORRISONENG    *260302*0930*U*00401*{ic:09}*0*P*>~\n\
+         GS*IN*GRANITESUP*MORRISONENG*20260302*0930*{ic}*X*004010~\n"
+    );
+    for st in 1..=invoices {
+        invoice(rng, st, out);
     }
-    out
+    let _ = write!(out, "GE*{invoices}*{ic}~\nIEA*1*{ic:09}~\n");
+}
+
+/// The file, its interchange count and its largest interchange in bytes.
+fn generate(target: usize) -> (String, usize, usize) {
+    const CYCLE: [usize; 4] = [25, 100, 50, 400];
+    let mut rng = Rng(SEED);
+    let mut out = String::with_capacity(target + 8_000_000);
+    let mut ic = 0usize;
+    let mut largest = 0usize;
+    let mut big_done = target < 50_000_000;
+    while out.len() < target {
+        let invoices = if !big_done && out.len() >= target / 2 {
+            big_done = true;
+            4000
+        } else {
+            CYCLE[ic % CYCLE.len()]
+        };
+        ic += 1;
+        let start = out.len();
+        interchange(&mut rng, ic, invoices, &mut out);
+        largest = largest.max(out.len() - start);
+    }
+    (out, ic, largest)
 }
 
 fn vm_hwm_kb() -> u64 {
@@ -146,28 +181,44 @@ fn vm_hwm_kb() -> u64 {
 }
 
 fn child(parser: &str, path: &str) {
-    let bytes = std::fs::read(path).expect("read bench file");
-    let before = vm_hwm_kb();
+    let base = vm_hwm_kb();
     let start = Instant::now();
-    match parser {
-        "mlc-x12" => {
-            let f = mlc_x12::parse(&bytes).expect("mlc-x12 parse");
-            let n = f.invoices().len();
-            assert!(f.is_valid(), "generated file must be valid: {:?}", f.errors().first());
-            let secs = start.elapsed().as_secs_f64();
-            report(parser, bytes.len(), secs, n, before);
-            drop(f);
-        }
-        "mlc-x12+ap" => {
-            let f = mlc_x12::parse(&bytes).expect("mlc-x12 parse");
+    let sets = match parser {
+        "stream" | "stream+ap" => {
+            let file = std::fs::File::open(path).expect("open bench file");
+            let mut r = mlc_x12::Reader::new(file);
             let opts = mlc_x12::MapOptions::default();
-            let aps: Vec<_> = f.sets().iter().map(|s| s.to_ap_invoice(&opts).expect("ap invoice")).collect();
-            let secs = start.elapsed().as_secs_f64();
-            report(parser, bytes.len(), secs, aps.len(), before);
+            let mut sets = 0;
+            while let Some(e) = r.next_event().expect("read bench file") {
+                match e {
+                    mlc_x12::Event::Set(s) => {
+                        assert!(
+                            s.set.is_accepted(),
+                            "generated set must be valid: {:?}",
+                            s.set.findings.errors.first()
+                        );
+                        if parser == "stream+ap" {
+                            std::hint::black_box(s.set_ref().to_ap_invoice(&opts).expect("ap invoice"));
+                        }
+                        sets += 1;
+                    }
+                    mlc_x12::Event::GroupEnd(g) => assert!(!g.findings.has_errors(), "{:?}", g.findings),
+                    mlc_x12::Event::InterchangeEnd(i) => assert!(!i.findings.has_errors(), "{:?}", i.findings),
+                    _ => {}
+                }
+            }
+            sets
+        }
+        "whole" => {
+            let bytes = std::fs::read(path).expect("read bench file");
+            let f = mlc_x12::parse(&bytes).expect("mlc-x12 parse");
+            assert!(f.is_valid(), "generated file must be valid: {:?}", f.errors().first());
+            f.invoices().len()
         }
         "x12-types" => {
             use x12_types::util::Parser;
             use x12_types::v004010::{_810, Transmission};
+            let bytes = std::fs::read(path).expect("read bench file");
             let text = std::str::from_utf8(&bytes).expect("ascii file");
             let mut rest = text;
             let mut all = Vec::new();
@@ -176,29 +227,27 @@ fn child(parser: &str, path: &str) {
                 rest = r;
                 all.push(t);
             }
-            let n = all.iter().flat_map(|t| &t.functional_group).map(|g| g.segments.len()).sum();
-            let secs = start.elapsed().as_secs_f64();
-            report(parser, bytes.len(), secs, n, before);
-            drop(all);
+            all.iter().flat_map(|t| &t.functional_group).map(|g| g.segments.len()).sum()
         }
         other => panic!("unknown parser {other}"),
-    }
-}
-
-fn report(parser: &str, bytes: usize, secs: f64, invoices: usize, before_kb: u64) {
-    println!("RESULT {parser} {bytes} {secs} {invoices} {before_kb} {}", vm_hwm_kb());
+    };
+    let secs = start.elapsed().as_secs_f64();
+    println!("RESULT {parser} {secs} {sets} {base} {}", vm_hwm_kb());
 }
 
 struct Run {
     secs: f64,
-    invoices: usize,
-    before_kb: u64,
+    sets: usize,
+    base_kb: u64,
     peak_kb: u64,
 }
 
-fn run_child(parser: &str, path: &str) -> Run {
-    let exe = std::env::current_exe().expect("current exe");
-    let out = Command::new(exe).args(["--child", parser, path]).output().expect("spawn child");
+fn run_child(parser: &str, path: &str, baseline: Option<&str>) -> Run {
+    let (exe, child) = match (parser, baseline) {
+        ("before", Some(b)) => (std::path::PathBuf::from(b), "whole"),
+        _ => (std::env::current_exe().expect("current exe"), parser),
+    };
+    let out = Command::new(exe).args(["--child", child, path]).output().expect("spawn child");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
@@ -206,10 +255,46 @@ fn run_child(parser: &str, path: &str) -> Run {
         .unwrap_or_else(|| panic!("{parser} child failed: {}\n{}", stdout, String::from_utf8_lossy(&out.stderr)));
     let f: Vec<&str> = line.split_whitespace().collect();
     Run {
-        secs: f[3].parse().expect("secs"),
-        invoices: f[4].parse().expect("invoices"),
-        before_kb: f[5].parse().expect("before"),
-        peak_kb: f[6].parse().expect("peak"),
+        secs: f[2].parse().expect("secs"),
+        sets: f[3].parse().expect("sets"),
+        base_kb: f[4].parse().expect("base"),
+        peak_kb: f[5].parse().expect("peak"),
+    }
+}
+
+/// Median seconds, largest peak (MB) and peak above the process baseline (MB).
+struct Summary {
+    secs: f64,
+    peak_mb: f64,
+    above_mb: f64,
+    sets: usize,
+}
+
+fn summarise(rs: &[Run]) -> Summary {
+    let mut times: Vec<f64> = rs.iter().map(|r| r.secs).collect();
+    times.sort_by(f64::total_cmp);
+    let peak = rs.iter().map(|r| r.peak_kb).max().unwrap_or(0) as f64 / 1024.0;
+    let base = rs.iter().map(|r| r.base_kb).min().unwrap_or(0) as f64 / 1024.0;
+    Summary { secs: times[times.len() / 2], peak_mb: peak, above_mb: peak - base, sets: rs[0].sets }
+}
+
+fn label(parser: &str) -> &'static str {
+    match parser {
+        "stream" => "mlc-x12 stream::Reader(File)",
+        "stream+ap" => "mlc-x12 stream + ApInvoice per set",
+        "whole" => "mlc-x12 parse(&whole file)",
+        "before" => "mlc-x12 before issue 20 (whole file)",
+        _ => "x12-types 0.12 Transmission<_810>",
+    }
+}
+
+fn sizes_from_args(args: &[String]) -> Vec<usize> {
+    match args.iter().position(|a| a == "--sizes") {
+        Some(i) => args
+            .get(i + 1)
+            .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+            .unwrap_or_else(|| DEFAULT_SIZES_MB.to_vec()),
+        None => DEFAULT_SIZES_MB.to_vec(),
     }
 }
 
@@ -219,72 +304,112 @@ fn main() {
         child(&args[i + 1], &args[i + 2]);
         return;
     }
-    // `--generate PATH`: only write the file (for profiling a child by hand).
+    // `--generate MB PATH`: only write the file (for profiling a child by hand).
     if let Some(i) = args.iter().position(|a| a == "--generate") {
-        std::fs::write(&args[i + 1], generate()).expect("write bench file");
+        let mb: usize = args[i + 1].parse().expect("size in MB");
+        std::fs::write(&args[i + 2], generate(mb * 1_000_000).0).expect("write bench file");
         return;
     }
+    let mut sizes = sizes_from_args(&args);
+    sizes.sort_unstable();
+    let baseline = args.iter().position(|a| a == "--baseline").and_then(|i| args.get(i + 1)).cloned();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("bench-810.edi");
-    let t = Instant::now();
-    let text = generate();
-    std::fs::write(&path, &text).expect("write bench file");
-    let size = text.len();
-    drop(text);
-    let path = path.to_string_lossy().into_owned();
-    println!(
-        "generated {:.1} MB ({size} bytes, seed {SEED:#x}) in {:.1} s: {}",
-        size as f64 / 1e6,
-        t.elapsed().as_secs_f64(),
-        path
-    );
-
-    let parsers = ["mlc-x12", "mlc-x12+ap", "x12-types"];
-    let mut runs: Vec<Vec<Run>> = parsers.iter().map(|_| Vec::new()).collect();
-    for _ in 0..RUNS {
+    let mut parsers = vec!["stream", "stream+ap", "whole"];
+    if baseline.is_some() {
+        parsers.push("before");
+    }
+    parsers.push("x12-types");
+    // x12-types peak bytes per input byte, from the smallest size it ran at.
+    let mut x12_types_factor: Option<f64> = None;
+    let mut lines = Vec::new();
+    for mb in sizes {
+        let path = dir.path().join(format!("mailbag-{mb}mb.edi"));
+        let t = Instant::now();
+        let (text, interchanges, largest) = generate(mb * 1_000_000);
+        std::fs::write(&path, &text).expect("write bench file");
+        let size = text.len();
+        drop(text);
+        let path = path.to_string_lossy().into_owned();
+        println!(
+            "\n== {mb} MB mailbag: {size} bytes, {interchanges} interchanges, largest {:.2} MB (generated in {:.1} s, seed {SEED:#x})",
+            largest as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        );
+        let mut runs: Vec<Vec<Run>> = parsers.iter().map(|_| Vec::new()).collect();
+        let mut skipped: Vec<Option<String>> = vec![None; parsers.len()];
         for (i, p) in parsers.iter().enumerate() {
-            runs[i].push(run_child(p, &path));
+            if *p == "x12-types"
+                && let Some(f) = x12_types_factor
+            {
+                let projected = f * size as f64;
+                if projected > X12_TYPES_LIMIT_BYTES {
+                    skipped[i] = Some(format!("skipped (projected {:.1} GB)", projected / 1e9));
+                }
+            }
+        }
+        for _ in 0..RUNS {
+            for (i, p) in parsers.iter().enumerate() {
+                if skipped[i].is_none() {
+                    runs[i].push(run_child(p, &path, baseline.as_deref()));
+                }
+            }
+        }
+        println!(
+            "{:<36} {:>9} {:>9} {:>9} {:>12} {:>16}",
+            "parser", "sets", "time (s)", "MB/s", "peak RSS MB", "peak - base MB"
+        );
+        let mut summaries = Vec::new();
+        for (i, p) in parsers.iter().enumerate() {
+            if let Some(why) = &skipped[i] {
+                println!("{:<36} {why}", label(p));
+                summaries.push(None);
+                continue;
+            }
+            let s = summarise(&runs[i]);
+            println!(
+                "{:<36} {:>9} {:>9.3} {:>9.1} {:>12.1} {:>16.1}",
+                label(p),
+                s.sets,
+                s.secs,
+                size as f64 / 1e6 / s.secs,
+                s.peak_mb,
+                s.above_mb
+            );
+            if *p == "x12-types" && x12_types_factor.is_none() {
+                x12_types_factor = Some(s.above_mb * 1024.0 * 1024.0 / size as f64);
+            }
+            summaries.push(Some(s));
+        }
+        let get = |name: &str| parsers.iter().position(|p| *p == name).and_then(|i| summaries[i].as_ref());
+        let stream = get("stream");
+        if let Some(s) = stream {
+            let largest_mb = largest as f64 / (1024.0 * 1024.0);
+            let within = s.above_mb <= 2.0 * largest_mb && (mb < 200 || s.above_mb <= 64.0);
+            lines.push(format!(
+                "{mb} MB: stream peak above base {:.1} MB vs largest interchange {:.2} MB: {} (goal: at most 2x the largest interchange{})",
+                s.above_mb,
+                largest_mb,
+                if within { "goal met" } else { "GOAL MISSED" },
+                if mb >= 200 { " and 64 MB" } else { "" }
+            ));
+        }
+        for (other, name) in [("whole", "whole-file parse"), ("before", "before issue 20"), ("x12-types", "x12-types")]
+        {
+            if let (Some(s), Some(o)) = (stream, get(other)) {
+                lines.push(format!(
+                    "{mb} MB: stream / {name}: throughput {:.2}x, peak RSS {:.2}x, peak above base {:.3}x",
+                    o.secs / s.secs,
+                    s.peak_mb / o.peak_mb,
+                    s.above_mb / o.above_mb
+                ));
+            }
         }
     }
-    let mb = size as f64 / 1e6;
     println!();
-    println!(
-        "{:<34} {:>9} {:>10} {:>10} {:>12} {:>14}",
-        "parser", "invoices", "time (s)", "MB/s", "peak RSS MB", "peak - file MB"
-    );
-    let mut summary = Vec::new();
-    for (p, rs) in parsers.iter().zip(&runs) {
-        let mut times: Vec<f64> = rs.iter().map(|r| r.secs).collect();
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        let peak = rs.iter().map(|r| r.peak_kb).max().unwrap_or(0) as f64 / 1024.0;
-        let before = rs.iter().map(|r| r.before_kb).min().unwrap_or(0) as f64 / 1024.0;
-        let label = match *p {
-            "mlc-x12" => "mlc-x12 parse (typed 810 + checks)",
-            "mlc-x12+ap" => "mlc-x12 parse + ApInvoice mapping",
-            _ => "x12-types 0.12 Transmission<_810>",
-        };
-        println!(
-            "{label:<34} {:>9} {:>10.3} {:>10.1} {:>12.1} {:>14.1}",
-            rs[0].invoices,
-            median,
-            mb / median,
-            peak,
-            peak - before
-        );
-        summary.push((median, peak, peak - before, rs[0].invoices));
+    for l in lines {
+        println!("{l}");
     }
-    let (ours, theirs) = (summary[0], summary[2]);
-    println!();
     println!(
-        "ratio mlc-x12 / x12-types: throughput {:.2}x, peak RSS {:.2}x, peak above the file {:.2}x (same {} invoices: {})",
-        theirs.0 / ours.0,
-        ours.1 / theirs.1,
-        ours.2 / theirs.2,
-        ours.3,
-        ours.3 == theirs.3
-    );
-    println!(
-        "MB = 10^6 bytes; time = median of {RUNS} runs; peak = VmHWM of the child process (includes the file read into memory)."
+        "MB = 10^6 bytes of input, 2^20 bytes of memory; time = median of {RUNS} runs; peak = VmHWM of the child process; base = its VmHWM before reading any input."
     );
 }

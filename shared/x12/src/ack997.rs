@@ -1,33 +1,38 @@
-//! 997 Functional Acknowledgment (§9): generate one for an inbound group, read one for an
-//! outbound group, and match it to what we sent.
+//! 997 Functional Acknowledgment (§9): the typed 997, reading one a partner sent, building the
+//! response for one inbound set from its findings, writing a 997 transaction set, and matching a
+//! partner's 997 to the group we sent. Generating the whole response interchange for a parsed
+//! file is [`crate::acknowledge`]'s job; this module knows nothing of the envelope parser.
 //!
 //! Structure: `ST*997` · `AK1` (group's GS01, GS06, and GS08 in 005010) · per set `AK2` (ST01,
 //! ST02, ST03 in 005010) · `AK3` per bad segment (id, position from ST = 1, loop, AK304 code) ·
-//! `AK4` per bad element (position, reference, AK403 code, copy of the bad data) · `AK5` (A
-//! accepted, E accepted with errors, R rejected + AK502 codes) · `AK9` (A, E, P partially
-//! accepted, R + counts + AK905 codes) · `SE`.
+//! `AK4` per bad element (position, data element reference number, AK403 code, copy of the bad
+//! data) · `AK5` (A accepted, E accepted with errors, R rejected + AK502 codes) · `AK9` (A, E, P
+//! partially accepted, R + counts + AK905 codes) · `SE`.
 //!
 //! How our findings become codes: errors about the whole set (SE count, SE02, missing SE,
-//! duplicate ST02, unsupported set) are AK502 codes 4, 3, 2, 23, 1; errors inside a segment are
-//! AK3/AK4 with AK502 code 5; group errors (GE count, GE02, missing GE) are AK905 codes 5, 4, 3.
-//! A set with only [`Severity::Noted`] errors is `E`; any rejecting error makes it `R`.
-//! Interchange errors (IEA) cannot be expressed in a 997 (that is a TA1's job) and are left out.
+//! duplicate ST02, a set of the wrong type for its group) are AK502 codes 4, 3, 2, 23, 1; errors
+//! inside a segment are AK3/AK4 with AK502 code 5; a set this product does not handle, in a group
+//! we acknowledge, is `R` with AK502 `1` (not supported); group errors (GE count, GE02, missing
+//! GE, a GS06 used twice in one interchange) are AK905 codes 5, 4, 3, 19. A set with only
+//! [`Severity::Noted`](crate::error::Severity) errors is `E`; any rejecting error makes it `R`.
 //!
-//! The 997 goes back in its own interchange with sender and receiver swapped and `GS01 = FA`.
+//! A partner's 997 is read with the same validator as every other set: AK101 outside its code
+//! list, a non-numeric AK402 or AK302, an AK501 that is not a code are all reported the same way.
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use crate::control::{MAX_CONTROL, Numbers};
-use crate::delimiters::Delimiters;
-use crate::envelope::{Group, Interchange, Release, SetContent, X12File, same_control};
 use crate::error::{ErrorKind, Findings, Location, X12Error};
-use crate::invoice810::MAX_REPEAT;
-use crate::lexer::Segment;
-use crate::render::{LineEnding, RenderError, Usage, Writer, check_isa_party};
+
+// The paths these had before issue 20, for callers written against them (the Cleo simulator);
+// they live in `crate::acknowledge`, which builds on this module.
+pub use crate::acknowledge::{AckOptions, acknowledge, acknowledge_file, match_file, render_997};
+use crate::headers::{Release, StHeader, control_key, same_control};
+use crate::lexer::{Fields, Segment};
+use crate::validate::Unreadable;
 use crate::values;
+use crate::writer::Writer;
 
 /// AK501 / AK901 acknowledgment codes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,6 +77,18 @@ impl AckCode {
     /// The data was taken (A or E).
     pub fn is_accepted(&self) -> bool {
         matches!(self, AckCode::Accepted | AckCode::AcceptedWithErrors)
+    }
+
+    /// In words, for people.
+    pub fn words(&self) -> &'static str {
+        match self {
+            AckCode::Accepted => "accepted",
+            AckCode::AcceptedWithErrors => "accepted with errors",
+            AckCode::PartiallyAccepted => "partially accepted",
+            AckCode::Rejected => "rejected",
+            AckCode::RejectedSecurity(_) => "rejected (security)",
+            AckCode::Other(_) => "unknown code",
+        }
     }
 }
 
@@ -136,7 +153,7 @@ pub struct Ack997 {
 }
 
 /// Kinds of set error that AK5 reports without an AK3.
-fn is_set_level(kind: ErrorKind) -> bool {
+pub fn is_set_level(kind: ErrorKind) -> bool {
     matches!(
         kind,
         ErrorKind::MissingTrailer
@@ -150,7 +167,16 @@ fn is_set_level(kind: ErrorKind) -> bool {
 /// At most this many AK3 per set and AK4 per AK3 (AK4 max use is 99).
 const MAX_NOTES: usize = 99;
 
-fn set_ack(set: &crate::envelope::TransactionSet, release: &Release) -> SetAck {
+/// The AK2…AK5 response for one inbound set, from its findings. `handled` is false for a set
+/// this product does not read (an 850 in a `PO` group): acknowledged, it is rejected as not
+/// supported (AK502 `1`).
+pub fn set_ack(
+    header: &StHeader,
+    findings: &Findings,
+    segment_count: usize,
+    release: &Release,
+    handled: bool,
+) -> SetAck {
     let mut codes: Vec<String> = Vec::new();
     let mut segments: Vec<SegmentNote> = Vec::new();
     let add_code = |codes: &mut Vec<String>, c: &str| {
@@ -158,16 +184,22 @@ fn set_ack(set: &crate::envelope::TransactionSet, release: &Release) -> SetAck {
             codes.push(c.to_string());
         }
     };
-    for e in &set.findings.errors {
+    if !handled {
+        add_code(&mut codes, "1");
+    }
+    for e in &findings.errors {
         if is_set_level(e.kind) {
             add_code(&mut codes, e.kind.ak5_code());
             continue;
         }
         add_code(&mut codes, "5");
-        let position = e.location.set_position.unwrap_or(set.segment_count.max(1)) as u64;
+        let position = e.location.set_position.unwrap_or(segment_count.max(1)) as u64;
         let element = e.location.element.map(|el| ElementNote {
-            position: el.to_string(),
-            reference: None,
+            position: match e.location.component {
+                Some(c) => format!("{el}:{c}"),
+                None => el.to_string(),
+            },
+            reference: element_reference(&e.location.segment, el),
             code: e.kind.ak4_code().to_string(),
             bad_data: e.found.as_deref().map(clean_bad_data).filter(|s| !s.is_empty()),
         });
@@ -191,24 +223,31 @@ fn set_ack(set: &crate::envelope::TransactionSet, release: &Release) -> SetAck {
             None => {}
         }
     }
-    if set.findings.dropped_errors > 0 {
+    if findings.dropped_errors > 0 {
         add_code(&mut codes, "5");
     }
-    let status = if set.findings.rejects() {
+    let status = if !handled || findings.rejects() {
         AckCode::Rejected
-    } else if set.findings.has_errors() {
+    } else if findings.has_errors() {
         AckCode::AcceptedWithErrors
     } else {
         AckCode::Accepted
     };
     SetAck {
-        set_id: set.header.id.clone(),
-        control: set.header.control.clone(),
-        implementation: if release.is_5010() { set.header.implementation.clone() } else { None },
+        set_id: header.id.clone(),
+        control: header.control.clone(),
+        implementation: if release.is_5010() { header.implementation.clone() } else { None },
         segments,
         status,
         codes,
     }
+}
+
+/// AK402: the element's data element reference number, when the dictionary knows it and it is a
+/// number (composites such as C040 have none).
+fn element_reference(segment: &str, element: usize) -> Option<String> {
+    let def = crate::dictionary::segment(segment.as_bytes())?.element(element)?;
+    def.reference.bytes().all(|b| b.is_ascii_digit()).then(|| def.reference.to_string())
 }
 
 /// AK404 holds the bad value without quotes or delimiters, at most 99 characters.
@@ -217,107 +256,8 @@ fn clean_bad_data(found: &str) -> String {
     t.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(99).collect::<String>().trim().to_string()
 }
 
-/// The typed 997 for one inbound group.
-pub fn acknowledge(group: &Group) -> Ack997 {
-    let sets: Vec<SetAck> = group.sets.iter().map(|s| set_ack(s, &group.release)).collect();
-    let accepted = sets.iter().filter(|s| s.status.is_accepted()).count();
-    let mut codes: Vec<String> = Vec::new();
-    for e in &group.findings.errors {
-        let c = e.kind.ak9_code();
-        if codes.len() < 5 && !codes.iter().any(|x| x == c) {
-            codes.push(c.to_string());
-        }
-    }
-    let status = if group.findings.rejects() || (accepted == 0 && !sets.is_empty()) {
-        AckCode::Rejected
-    } else if accepted < sets.len() {
-        AckCode::PartiallyAccepted
-    } else if group.findings.has_errors() || sets.iter().any(|s| s.status == AckCode::AcceptedWithErrors) {
-        AckCode::AcceptedWithErrors
-    } else {
-        AckCode::Accepted
-    };
-    Ack997 {
-        functional_id: group.header.functional_id.clone(),
-        group_control: group.header.control.clone(),
-        version: group.release.is_5010().then(|| group.header.version.clone()),
-        declared: Some(group.trailer.as_ref().and_then(|t| t.count).unwrap_or(sets.len() as u64)),
-        received: Some(sets.len() as u64),
-        accepted: Some(accepted as u64),
-        sets,
-        status,
-        codes,
-    }
-}
-
-/// How to write 997s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AckOptions {
-    pub numbers: Numbers,
-    pub now: NaiveDateTime,
-    /// Default: the inbound interchange's delimiters.
-    pub delimiters: Option<Delimiters>,
-    pub line_ending: LineEnding,
-    /// Default: the inbound ISA15.
-    pub usage: Option<Usage>,
-    /// Release of the 997's own envelope; default: the first acknowledged group's (004010 when
-    /// it is neither 004010 nor 005010).
-    pub release: Option<Release>,
-}
-
-impl AckOptions {
-    pub fn new(numbers: Numbers, now: NaiveDateTime) -> Self {
-        AckOptions { numbers, now, delimiters: None, line_ending: LineEnding::Lf, usage: None, release: None }
-    }
-}
-
-/// Writes one 997 interchange for an inbound interchange: one FA group, one ST*997 per inbound
-/// group, sender and receiver swapped.
-pub fn render_997(inbound: &Interchange, acks: &[Ack997], opts: &AckOptions) -> Result<Vec<u8>, RenderError> {
-    if acks.is_empty() {
-        return Err(RenderError::Profile("no groups to acknowledge".into()));
-    }
-    for n in [opts.numbers.interchange, opts.numbers.group] {
-        if n == 0 || n > MAX_CONTROL {
-            return Err(RenderError::Profile(format!("control number {n} is outside 1-{MAX_CONTROL}")));
-        }
-    }
-    let release = opts.release.clone().unwrap_or_else(|| match inbound.groups.first().map(|g| &g.release) {
-        Some(Release::V005010) => Release::V005010,
-        _ => Release::V004010,
-    });
-    let mut d = opts.delimiters.unwrap_or(inbound.delimiters);
-    d.repetition = match (release.is_5010(), d.repetition) {
-        (true, None) => Some(if d.is_delimiter(b'^') { b'{' } else { b'^' }),
-        (true, r) => r,
-        (false, _) => None,
-    };
-    d.validate().map_err(RenderError::Profile)?;
-    let h = &inbound.header;
-    let (our_q, our_id) = (h.receiver_qualifier.as_str(), h.receiver_id.as_str());
-    let (their_q, their_id) = (h.sender_qualifier.as_str(), h.sender_id.as_str());
-    check_isa_party("sender", our_q, our_id, &d)?;
-    check_isa_party("receiver", their_q, their_id, &d)?;
-    let usage = opts.usage.or_else(|| Usage::from_code(&h.usage)).unwrap_or_default();
-    let mut w = Writer::new(d, opts.line_ending);
-    w.isa((our_q, our_id), (their_q, their_id), opts.now, &release, opts.numbers.interchange, false, usage.code());
-    let first = inbound.groups.first();
-    let gs_sender = first.map(|g| g.header.receiver.clone()).unwrap_or_else(|| our_id.to_string());
-    let gs_receiver = first.map(|g| g.header.sender.clone()).unwrap_or_else(|| their_id.to_string());
-    let gs06 = opts.numbers.group.to_string();
-    let date = opts.now.format("%Y%m%d").to_string();
-    let time = opts.now.format("%H%M").to_string();
-    w.seg("GS", &["FA", &gs_sender, &gs_receiver, &date, &time, &gs06, "X", release.gs08()]);
-    for (i, ack) in acks.iter().enumerate() {
-        let st02 = format!("{:04}", i + 1);
-        write_set(&mut w, ack, &st02, &release);
-    }
-    w.seg("GE", &[&acks.len().to_string(), &gs06]);
-    w.seg("IEA", &["1", &format!("{:09}", opts.numbers.interchange)]);
-    Ok(w.out)
-}
-
-fn write_set(w: &mut Writer, ack: &Ack997, st02: &str, release: &Release) {
+/// Writes one 997 transaction set (ST…SE) for `ack` with control number `st02`.
+pub fn write_set(w: &mut Writer, ack: &Ack997, st02: &str, release: &Release) {
     w.start_count();
     w.seg("ST", &["997", st02]);
     let version = if release.is_5010() { ack.version.as_deref().unwrap_or("") } else { "" };
@@ -332,11 +272,11 @@ fn write_set(w: &mut Writer, ack: &Ack997, st02: &str, release: &Release) {
                 &[&seg.segment_id, &pos, seg.loop_id.as_deref().unwrap_or(""), seg.code.as_deref().unwrap_or("")],
             );
             for el in &seg.elements {
-                let mut e = vec![el.position.as_str(), el.reference.as_deref().unwrap_or(""), el.code.as_str()];
-                if let Some(b) = &el.bad_data {
-                    e.push(b);
-                }
-                w.seg("AK4", &e);
+                let position: Vec<&str> = el.position.split(':').collect();
+                let reference = [el.reference.as_deref().unwrap_or("")];
+                let code = [el.code.as_str()];
+                let bad = [el.bad_data.as_deref().unwrap_or("")];
+                w.seg_composite("AK4", &[&position, &reference, &code, &bad]);
             }
         }
         let mut e: Vec<&str> = vec![s.status.code()];
@@ -352,27 +292,19 @@ fn write_set(w: &mut Writer, ack: &Ack997, st02: &str, release: &Release) {
     w.seg("SE", &[&count, st02]);
 }
 
-/// 997s for every interchange of a parsed inbound file, one output per interchange. Numbers for
-/// each come from `numbers(i)` (e.g. a [`crate::control::ControlNumbers`] store).
-pub fn acknowledge_file(
-    file: &X12File<'_>,
-    mut numbers: impl FnMut(&Interchange) -> Result<Numbers, RenderError>,
-    base: &AckOptions,
-) -> Result<Vec<Vec<u8>>, RenderError> {
-    let mut out = Vec::new();
-    for ic in &file.interchanges {
-        let acks: Vec<Ack997> = ic.groups.iter().filter(|g| g.header.functional_id != "FA").map(acknowledge).collect();
-        if acks.is_empty() {
-            continue;
-        }
-        let opts = AckOptions { numbers: numbers(ic)?, ..base.clone() };
-        out.push(render_997(ic, &acks, &opts)?);
-    }
-    Ok(out)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading a 997.
+
+/// Elements of a 997 the reader cannot do without: errors in them reject the set.
+pub fn critical(segment: &[u8]) -> &'static [u8] {
+    match segment {
+        b"AK1" | b"AK2" => &[1, 2],
+        b"AK3" => &[2],
+        b"AK5" => &[1],
+        b"AK9" => &[1, 2, 3, 4],
+        _ => &[],
+    }
+}
 
 #[derive(Debug)]
 struct Ak9 {
@@ -387,16 +319,25 @@ struct Ak9 {
 #[derive(Debug, Default)]
 pub struct Builder {
     ak1: Option<(String, String, Option<String>)>,
+    /// An AK1 or AK9 was there but unreadable (already reported by the validator).
+    ak1_seen: bool,
+    ak9_seen: bool,
     sets: Vec<SetAck>,
     open: Option<SetAck>,
     ak9: Option<Ak9>,
     capped: bool,
 }
 
-fn text(seg: &Segment<'_>, n: usize) -> Option<String> {
-    let f = seg.fields();
+fn text(f: &Fields<'_>, n: usize) -> Option<String> {
     let t = values::text(f.get(n)).0;
     (!t.is_empty()).then_some(t)
+}
+
+fn count(f: &Fields<'_>, n: usize, bad: Unreadable) -> Option<u64> {
+    if bad.contains(n) || !f.has(n) {
+        return None;
+    }
+    values::unsigned(f.get(n)).ok()
 }
 
 impl Builder {
@@ -404,31 +345,10 @@ impl Builder {
         Self::default()
     }
 
-    fn loc(seg: &Segment<'_>, pos: usize, element: usize) -> Location {
+    fn loc(seg: &Segment<'_>, pos: usize) -> Location {
         let mut l = seg.location();
         l.set_position = Some(pos);
-        if element > 0 {
-            l.element = Some(element);
-        }
         l
-    }
-
-    fn count(seg: &Segment<'_>, pos: usize, n: usize, what: &str, out: &mut Findings) -> Option<u64> {
-        let f = seg.fields();
-        if !f.has(n) {
-            return None;
-        }
-        match values::unsigned(f.get(n)) {
-            Ok(v) => Some(v),
-            Err(v) => {
-                out.error(
-                    X12Error::new(v.kind, Self::loc(seg, pos, n), what.to_string())
-                        .with_expected(v.expected)
-                        .with_found(v.found),
-                );
-                None
-            }
-        }
     }
 
     fn close_set(&mut self, seg: &Segment<'_>, pos: usize, out: &mut Findings) {
@@ -436,7 +356,7 @@ impl Builder {
             out.error(
                 X12Error::new(
                     ErrorKind::MissingSegment,
-                    Self::loc(seg, pos, 0),
+                    Self::loc(seg, pos),
                     format!("AK2 for set {} has no AK5", s.control),
                 )
                 .noted(),
@@ -446,143 +366,103 @@ impl Builder {
     }
 
     fn push_set(&mut self, s: SetAck, seg: &Segment<'_>, pos: usize, out: &mut Findings) {
-        if self.sets.len() < MAX_REPEAT * 100 {
+        if self.sets.len() < crate::invoice810::MAX_REPEAT * 100 {
             self.sets.push(s);
         } else if !self.capped {
             self.capped = true;
-            out.error(X12Error::new(ErrorKind::LimitExceeded, Self::loc(seg, pos, 0), "too many AK2 loops").noted());
+            out.error(X12Error::new(ErrorKind::LimitExceeded, Self::loc(seg, pos), "too many AK2 loops").noted());
         }
     }
 
-    pub fn segment(&mut self, seg: &Segment<'_>, pos: usize, out: &mut Findings) {
+    /// One segment of the set (not ST/SE), already checked by the validator; `bad` are the
+    /// elements it could not read.
+    pub fn segment(&mut self, seg: &Segment<'_>, f: &Fields<'_>, pos: usize, bad: Unreadable, out: &mut Findings) {
         match seg.id {
             b"AK1" => {
-                if self.ak1.is_some() {
-                    out.error(
-                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos, 0), "second AK1").noted(),
-                    );
+                if self.ak1.is_some() || self.ak1_seen {
+                    out.error(X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos), "second AK1").noted());
                     return;
                 }
-                let (Some(fid), Some(ctl)) = (text(seg, 1), text(seg, 2)) else {
-                    out.error(
-                        X12Error::new(ErrorKind::MissingElement, Self::loc(seg, pos, 2), "acknowledged group")
-                            .with_expected("AK101 functional id and AK102 group control number"),
-                    );
-                    return;
-                };
-                self.ak1 = Some((fid, ctl, text(seg, 3)));
+                self.ak1_seen = true;
+                if let (Some(fid), Some(ctl), false) = (text(f, 1), text(f, 2), bad.contains(1) || bad.contains(2)) {
+                    self.ak1 = Some((fid, ctl, text(f, 3)));
+                }
             }
             b"AK2" => {
                 self.close_set(seg, pos, out);
-                let (Some(id), Some(ctl)) = (text(seg, 1), text(seg, 2)) else {
-                    out.error(
-                        X12Error::new(ErrorKind::MissingElement, Self::loc(seg, pos, 2), "acknowledged set")
-                            .with_expected("AK201 set id and AK202 control number"),
-                    );
-                    return;
-                };
+                let (Some(id), Some(ctl)) = (text(f, 1), text(f, 2)) else { return };
                 self.open = Some(SetAck {
                     set_id: id,
                     control: ctl,
-                    implementation: text(seg, 3),
+                    implementation: text(f, 3),
                     segments: Vec::new(),
                     status: AckCode::Other(String::new()),
                     codes: Vec::new(),
                 });
             }
             b"AK3" => {
-                let position = Self::count(seg, pos, 2, "segment position", out).unwrap_or(0);
                 let note = SegmentNote {
-                    segment_id: text(seg, 1).unwrap_or_default(),
-                    position,
-                    loop_id: text(seg, 3),
-                    code: text(seg, 4),
+                    segment_id: text(f, 1).unwrap_or_default(),
+                    position: count(f, 2, bad).unwrap_or(0),
+                    loop_id: text(f, 3),
+                    code: text(f, 4),
                     elements: Vec::new(),
                 };
                 match self.open.as_mut() {
-                    Some(s) if s.segments.len() < MAX_REPEAT => s.segments.push(note),
+                    Some(s) if s.segments.len() < crate::invoice810::MAX_REPEAT => s.segments.push(note),
                     Some(_) => {}
                     None => out.error(
-                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos, 0), "AK3 outside an AK2 loop")
+                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos), "AK3 outside an AK2 loop")
                             .noted(),
                     ),
                 }
             }
             b"AK4" => {
-                let f = seg.fields();
                 let comp = seg.delimiters.component;
                 let position = values::text(f.get(1)).0.replace(comp as char, ":");
                 let note = ElementNote {
                     position,
-                    reference: text(seg, 2),
-                    code: text(seg, 3).unwrap_or_default(),
-                    bad_data: text(seg, 4),
+                    reference: text(f, 2),
+                    code: text(f, 3).unwrap_or_default(),
+                    bad_data: text(f, 4),
                 };
                 match self.open.as_mut().and_then(|s| s.segments.last_mut()) {
                     Some(s) if s.elements.len() < MAX_NOTES => s.elements.push(note),
                     Some(_) => {}
                     None => out.error(
-                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos, 0), "AK4 without an AK3")
-                            .noted(),
+                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos), "AK4 without an AK3").noted(),
                     ),
                 }
             }
             b"AK5" => {
                 let Some(mut s) = self.open.take() else {
                     out.error(
-                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos, 0), "AK5 without an AK2")
-                            .noted(),
+                        X12Error::new(ErrorKind::UnexpectedSegment, Self::loc(seg, pos), "AK5 without an AK2").noted(),
                     );
                     return;
                 };
-                let Some(code) = text(seg, 1) else {
-                    out.error(X12Error::new(
-                        ErrorKind::MissingElement,
-                        Self::loc(seg, pos, 1),
-                        "set acknowledgment code",
-                    ));
-                    self.push_set(s, seg, pos, out);
-                    return;
-                };
-                s.status = AckCode::from_code(&code);
-                if let AckCode::Other(c) = &s.status {
-                    out.error(
-                        X12Error::new(ErrorKind::InvalidCode, Self::loc(seg, pos, 1), "set acknowledgment code")
-                            .with_expected("A, E, M, R, W or X")
-                            .with_found(c.clone()),
-                    );
+                if let Some(code) = text(f, 1) {
+                    s.status = AckCode::from_code(&code);
                 }
-                s.codes = (2..=6).filter_map(|n| text(seg, n)).collect();
+                s.codes = (2..=6).filter_map(|n| text(f, n)).collect();
                 self.push_set(s, seg, pos, out);
             }
             b"AK9" => {
                 self.close_set(seg, pos, out);
-                let Some(code) = text(seg, 1) else {
-                    out.error(X12Error::new(
-                        ErrorKind::MissingElement,
-                        Self::loc(seg, pos, 1),
-                        "group acknowledgment code",
-                    ));
-                    return;
-                };
-                let status = AckCode::from_code(&code);
-                if let AckCode::Other(c) = &status {
-                    out.error(
-                        X12Error::new(ErrorKind::InvalidCode, Self::loc(seg, pos, 1), "group acknowledgment code")
-                            .with_expected("A, E, M, P, R, W or X")
-                            .with_found(c.clone()),
-                    );
-                }
-                let declared = Self::count(seg, pos, 2, "number of transaction sets included", out);
-                let received = Self::count(seg, pos, 3, "number of received transaction sets", out);
-                let accepted = Self::count(seg, pos, 4, "number of accepted transaction sets", out);
-                let codes = (5..=9).filter_map(|n| text(seg, n)).collect();
-                self.ak9 = Some(Ak9 { status, declared, received, accepted, codes });
+                self.ak9_seen = true;
+                let Some(code) = text(f, 1) else { return };
+                self.ak9 = Some(Ak9 {
+                    status: AckCode::from_code(&code),
+                    declared: count(f, 2, bad),
+                    received: count(f, 3, bad),
+                    accepted: count(f, 4, bad),
+                    codes: (5..=9).filter_map(|n| text(f, n)).collect(),
+                });
             }
             _ => out.error(
                 X12Error::new(
                     ErrorKind::UnexpectedSegment,
-                    Self::loc(seg, pos, 0),
+                    Self::loc(seg, pos),
                     format!("segment {} is not part of a 997", seg.id_str()),
                 )
                 .noted(),
@@ -604,10 +484,10 @@ impl Builder {
             l.element = None;
             X12Error::new(ErrorKind::MissingSegment, l, format!("{what} is missing"))
         };
-        if self.ak1.is_none() {
+        if !self.ak1_seen {
             out.error(missing("AK1"));
         }
-        if self.ak9.is_none() {
+        if !self.ak9_seen {
             out.error(missing("AK9"));
         }
         let (functional_id, group_control, version) = self.ak1?;
@@ -629,7 +509,7 @@ impl Builder {
 // ---------------------------------------------------------------------------------------------
 // Matching an inbound 997 to what we sent.
 
-/// What we sent in one outbound group: enough to match its 997.
+/// What we sent in one outbound group: enough to match its 997 (and a TA1 for its interchange).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundGroup {
     pub partner: String,
@@ -738,27 +618,7 @@ pub fn match_ack(
     })
 }
 
-/// A control number as a lookup key: digits compare numerically (`0001` = `1`), text as trimmed.
-fn control_key(c: &str) -> String {
-    match values::unsigned(c.as_bytes()) {
-        Ok(n) => n.to_string(),
-        Err(_) => c.trim().to_string(),
-    }
-}
-
-/// Every 997 in a parsed file matched against outbound groups; the 997's ISA06 is the sender.
-pub fn match_file(file: &X12File<'_>, outbound: &[OutboundGroup]) -> Vec<Result<AckMatch, AckMatchError>> {
-    let mut out = Vec::new();
-    for s in file.sets() {
-        if let SetContent::Ack(a) = &s.set.content {
-            let sender = s.interchange.map(|i| i.header.sender_id.as_str());
-            out.push(match_ack(a, sender, outbound));
-        }
-    }
-    out
-}
-
-fn ak304_text(code: &str) -> &'static str {
+pub fn ak304_text(code: &str) -> &'static str {
     match code {
         "1" => "unrecognized segment id",
         "2" => "unexpected segment",
@@ -772,7 +632,7 @@ fn ak304_text(code: &str) -> &'static str {
     }
 }
 
-fn ak403_text(code: &str) -> &'static str {
+pub fn ak403_text(code: &str) -> &'static str {
     match code {
         "1" => "mandatory data element missing",
         "2" => "conditional required data element missing",
@@ -788,7 +648,7 @@ fn ak403_text(code: &str) -> &'static str {
     }
 }
 
-fn ak502_text(code: &str) -> &'static str {
+pub fn ak502_text(code: &str) -> &'static str {
     match code {
         "1" => "transaction set not supported",
         "2" => "transaction set trailer missing",
@@ -799,6 +659,19 @@ fn ak502_text(code: &str) -> &'static str {
         "7" => "missing or invalid transaction set control number",
         "23" => "control number not unique within the functional group",
         _ => "transaction set error",
+    }
+}
+
+pub fn ak905_text(code: &str) -> &'static str {
+    match code {
+        "1" => "functional group not supported",
+        "2" => "functional group version not supported",
+        "3" => "functional group trailer missing",
+        "4" => "group control number in header and trailer do not agree",
+        "5" => "number of included transaction sets does not match actual count",
+        "6" => "group control number violates syntax",
+        "19" => "group control number not unique within the interchange",
+        _ => "functional group error",
     }
 }
 

@@ -26,17 +26,53 @@ pub struct Delimiters {
     /// `U`) have none.
     pub repetition: Option<u8>,
     pub segment: u8,
+    /// The release (escape) character an ISX segment declares (ISX01, 007040+): the byte after
+    /// it is data, never a delimiter. `None` everywhere else: before 007040 X12 has no escape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<u8>,
 }
 
 impl Delimiters {
     /// `*`, `>`, `^` (repetition only when asked), `~`: the most common set.
     pub const fn standard() -> Self {
-        Delimiters { element: b'*', component: b'>', repetition: None, segment: b'~' }
+        Delimiters { element: b'*', component: b'>', repetition: None, segment: b'~', release: None }
     }
 
     /// Whether `b` is one of the delimiters.
     pub fn is_delimiter(&self, b: u8) -> bool {
-        b == self.element || b == self.component || b == self.segment || Some(b) == self.repetition
+        b == self.element
+            || b == self.component
+            || b == self.segment
+            || Some(b) == self.repetition
+            || Some(b) == self.release
+    }
+
+    /// The same delimiters with a release character, checked against the others.
+    pub fn with_release(self, release: u8) -> Result<Self, String> {
+        let d = Delimiters { release: Some(release), ..self };
+        d.validate().map(|()| d)
+    }
+
+    /// The position of the next `needle` in `bytes` that is not escaped by the release character.
+    pub fn find(&self, bytes: &[u8], needle: u8) -> Option<usize> {
+        match self.release {
+            None => bytes.iter().position(|&b| b == needle),
+            Some(r) => {
+                let mut i = 0;
+                while i < bytes.len() {
+                    let b = bytes[i];
+                    if b == r {
+                        i += 2;
+                        continue;
+                    }
+                    if b == needle {
+                        return Some(i);
+                    }
+                    i += 1;
+                }
+                None
+            }
+        }
     }
 
     /// Checks that the delimiters can separate anything: pairwise distinct, not letters or digits,
@@ -47,6 +83,9 @@ impl Delimiters {
             all.push(("repetition separator", r));
         }
         all.push(("segment terminator", self.segment));
+        if let Some(r) = self.release {
+            all.push(("release character", r));
+        }
         for (name, b) in &all {
             if b.is_ascii_alphanumeric() {
                 return Err(format!("{name} {} is a letter or digit", show_byte(*b)));
@@ -96,7 +135,7 @@ pub struct DetectedIsa {
 
 /// How far to look for the 16 ISA element separators. A padded ISA is 106 bytes; unpadded ones are
 /// shorter; over-long ones (line breaks inside) rarely exceed a few bytes more.
-const ISA_WINDOW: usize = 512;
+pub const ISA_WINDOW: usize = 512;
 
 /// Offsets (relative to `I` of `ISA`) where a fixed-width ISA has its element separators.
 const FIXED_SEPARATORS: [usize; 16] = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
@@ -152,7 +191,7 @@ pub fn detect_isa(input: &[u8], start: usize) -> Result<DetectedIsa, X12Error> {
         [r] if version >= 402 && !r.is_ascii_alphanumeric() && !r.is_ascii_whitespace() => Some(*r),
         _ => None,
     };
-    let delimiters = Delimiters { element, component, repetition, segment };
+    let delimiters = Delimiters { element, component, repetition, segment, release: None };
     if let Err(problem) = delimiters.validate() {
         return Err(err(start, format!("ISA declares unusable delimiters: {problem}")).with_found(format!(
             "ISA16 {} followed by {}",
@@ -163,7 +202,7 @@ pub fn detect_isa(input: &[u8], start: usize) -> Result<DetectedIsa, X12Error> {
     if let Some(p) = isa[..s16].iter().position(|&b| b == segment) {
         return Err(err(start + p, "segment terminator occurs inside an ISA field")
             .with_expected(format!("no {} before ISA16", show_byte(segment)))
-            .with_found(format!("one at byte {}", start + p)));
+            .with_found(format!("one {p} bytes into the ISA")));
     }
     let end = s16 + 3;
     // Cross-check: after the terminator (and any line break) comes a segment id and a separator,
@@ -211,7 +250,7 @@ pub fn detect_bare_st(input: &[u8], start: usize) -> Result<Delimiters, X12Error
         return Err(err(start, "no segment terminator after ST").with_expected("a terminator such as '~'"));
     };
     let component = if segment != b'>' && element != b'>' { b'>' } else { b':' };
-    let d = Delimiters { element, component, repetition: None, segment };
+    let d = Delimiters { element, component, repetition: None, segment, release: None };
     d.validate().map_err(|p| err(start, format!("ST implies unusable delimiters: {p}")))?;
     Ok(d)
 }
@@ -225,7 +264,10 @@ mod tests {
     #[test]
     fn fixed_width_isa() {
         let d = detect_isa(ISA, 0).unwrap();
-        assert_eq!(d.delimiters, Delimiters { element: b'*', component: b'>', repetition: None, segment: b'~' });
+        assert_eq!(
+            d.delimiters,
+            Delimiters { element: b'*', component: b'>', repetition: None, segment: b'~', release: None }
+        );
         assert!(d.fixed_width);
         assert_eq!(d.end, 106);
     }
@@ -294,6 +336,15 @@ mod tests {
     fn short_isa_is_reported_with_count() {
         let e = detect_isa(b"ISA*00*", 0).unwrap_err();
         assert!(e.to_string().contains("16 element separators"), "{e}");
+    }
+
+    #[test]
+    fn release_character_escapes_delimiters() {
+        let d = Delimiters::standard().with_release(b'?').unwrap();
+        assert_eq!(d.find(b"STAR?*ALLIANCE*X", b'*'), Some(14));
+        assert_eq!(d.find(b"A??*B", b'*'), Some(3), "an escaped release character is data");
+        assert!(Delimiters::standard().with_release(b'*').is_err());
+        assert!(Delimiters::standard().with_release(b'A').is_err());
     }
 
     #[test]

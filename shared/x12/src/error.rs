@@ -91,8 +91,11 @@ pub enum ErrorKind {
     CountMismatch,
     /// SE02 / GE02 / IEA02 does not match its header's control number.
     ControlNumberMismatch,
-    /// The same control number twice where it must be unique (ST02 within a group).
+    /// The same control number twice where it must be unique (ST02 within a group, GS06 within
+    /// an interchange).
     DuplicateControlNumber,
+    /// An ISA13 this partner already sent (a re-sent interchange): TA1 note 025.
+    DuplicateInterchange,
     /// A mandatory element is empty or absent.
     MissingElement,
     /// A number that is not one (bad characters, too many digits, overflow).
@@ -103,11 +106,21 @@ pub enum ErrorKind {
     InvalidTime,
     /// A value not in the element's code list, or of the wrong shape for an id.
     InvalidCode,
+    /// A value shorter than the element's minimum length.
+    TooShort,
+    /// A value longer than the element's maximum length.
+    TooLong,
+    /// A syntax note of kind P, R, C or L is not met (an element its note requires is absent).
+    ConditionalRequired,
+    /// A syntax note of kind E is not met (elements that exclude each other are both present).
+    ExclusionViolated,
     /// More elements than the segment defines.
     TooManyElements,
     /// A loop or segment repeated more often than the standard allows (IT1 loop > 200 000 ...).
     LimitExceeded,
-    /// The transaction set is not one this library reads (only 810 and 997 are).
+    /// A transaction set of a type its group does not carry (an 850 inside an `IN` group): the
+    /// set is rejected alone. (Sets this library does not read, in a group of their own kind,
+    /// are not errors: they are reported as not handled.)
     UnsupportedTransactionSet,
 }
 
@@ -127,11 +140,15 @@ impl ErrorKind {
     pub fn ak4_code(self) -> &'static str {
         match self {
             ErrorKind::MissingElement => "1",
+            ErrorKind::ConditionalRequired => "2",
             ErrorKind::TooManyElements => "3",
+            ErrorKind::TooShort => "4",
+            ErrorKind::TooLong => "5",
             ErrorKind::InvalidNumber => "6",
             ErrorKind::InvalidCode => "7",
             ErrorKind::InvalidDate => "8",
             ErrorKind::InvalidTime => "9",
+            ErrorKind::ExclusionViolated => "10",
             _ => "6",
         }
     }
@@ -154,8 +171,42 @@ impl ErrorKind {
             ErrorKind::MissingTrailer => "3",
             ErrorKind::ControlNumberMismatch => "4",
             ErrorKind::CountMismatch => "5",
-            ErrorKind::InvalidNumber => "6",
+            ErrorKind::InvalidNumber | ErrorKind::MissingElement | ErrorKind::TooLong | ErrorKind::TooShort => "6",
+            ErrorKind::DuplicateControlNumber => "19",
             _ => "1",
+        }
+    }
+
+    /// TA105 Interchange Note Code for an error about the interchange envelope, given the element
+    /// it is in (ISA05 → 005 ...; IEA01 → 021; IEA02 → 001).
+    pub fn ta1_code(self, segment: &str, element: Option<usize>) -> &'static str {
+        match (self, segment, element) {
+            (ErrorKind::DuplicateInterchange, _, _) => "025",
+            (ErrorKind::MissingTrailer, _, _) => "023",
+            (ErrorKind::ControlNumberMismatch, _, _) => "001",
+            (ErrorKind::CountMismatch, _, _) => "021",
+            (_, "IEA", Some(1)) => "021",
+            (_, "IEA", Some(2)) => "001",
+            (_, "ISA", Some(1)) => "010",
+            (_, "ISA", Some(2)) => "011",
+            (_, "ISA", Some(3)) => "012",
+            (_, "ISA", Some(4)) => "013",
+            (_, "ISA", Some(5)) => "005",
+            (_, "ISA", Some(6)) => "006",
+            (_, "ISA", Some(7)) => "007",
+            (_, "ISA", Some(8)) => "008",
+            (_, "ISA", Some(9)) => "014",
+            (_, "ISA", Some(10)) => "015",
+            (_, "ISA", Some(11)) => "016",
+            (_, "ISA", Some(12)) => "017",
+            (_, "ISA", Some(13)) => "018",
+            (_, "ISA", Some(14)) => "019",
+            (_, "ISA", Some(15)) => "020",
+            (_, "ISE", Some(1)) => "028",
+            (_, "ISE", Some(2)) => "029",
+            (_, "ISE", Some(3)) => "030",
+            (_, "ISB", _) => "031",
+            _ => "024",
         }
     }
 }
@@ -288,6 +339,11 @@ pub enum WarningKind {
     AmountMissing,
     /// A date that contradicts another (due date before invoice date), dropped.
     InconsistentDate,
+    /// A dictionary comment or semantic note is not met (`ITD06 or ITD07 when ITD01 is 05`):
+    /// advice, not a syntax rule, so the data is read as sent.
+    Comment,
+    /// An interchange-level service segment (ISB, ISE, ISX, TA3) or TA1 out of its place.
+    ServiceSegment,
     /// More findings than are kept; the rest were counted, not stored.
     Suppressed,
 }

@@ -21,10 +21,11 @@ use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use crate::envelope::{ParseOptions, Release, TaxInTds};
 use crate::error::{ErrorKind, Findings, Location, Warning, WarningKind, X12Error};
+use crate::headers::{ParseOptions, Release, TaxInTds};
 use crate::lexer::{Fields, Segment};
-use crate::values::{self, ValueError};
+use crate::validate::Unreadable;
+use crate::values;
 
 /// Element text: borrowed from the input when it is UTF-8 (almost always), owned when it had to
 /// be decoded (Latin-1) or was computed.
@@ -367,9 +368,27 @@ pub struct Invoice810<'a> {
     pub computed: Computed,
 }
 
-/// Entity codes read as the seller, in order of preference: seller, vendor, supplier, issuer of
-/// invoice, then the remittance parties (RE party to receive remittance, RI remit-to).
-pub const SELLER_CODES: [&str; 6] = ["SE", "VN", "SU", "II", "RE", "RI"];
+/// Entity codes that name the seller, in order of preference: seller, supplier, vendor, issuer of
+/// invoice. The remittance parties are not among them: see [`REMIT_CODES`].
+pub const SELLER_CODES: [&str; 4] = ["SE", "SU", "VN", "II"];
+/// Entity codes of the payment address: RE party to receive remittance, RI remit-to. Often a
+/// bank or a factor, so they name the vendor only where the partner profile says so.
+pub const REMIT_CODES: [&str; 2] = ["RE", "RI"];
+
+/// Elements of an 810 the mapping cannot do without: a missing or unreadable value in them
+/// rejects the set (BIG date and number, currency, quantity and price, the TDS amounts, tax and
+/// allowance/charge amounts). Every other element error is noted.
+pub fn critical(segment: &[u8]) -> &'static [u8] {
+    match segment {
+        b"BIG" => &[1, 2],
+        b"CUR" => &[2],
+        b"IT1" => &[2, 4],
+        b"TDS" => &[1, 2, 3, 4],
+        b"TXI" => &[2],
+        b"SAC" => &[5],
+        _ => &[],
+    }
+}
 /// Entity codes read as the buyer: bill-to, then buyer.
 pub const BUYER_CODES: [&str; 2] = ["BT", "BY"];
 
@@ -379,8 +398,14 @@ impl<'a> Invoice810<'a> {
         codes.iter().find_map(|c| self.parties.iter().find(|p| p.entity == *c))
     }
 
+    /// The seller: N1*SE, else SU, VN, II.
     pub fn seller(&self) -> Option<&PartyLoop<'a>> {
         self.party(&SELLER_CODES)
+    }
+
+    /// The payment address: N1*RE, else RI.
+    pub fn remit_to(&self) -> Option<&PartyLoop<'a>> {
+        self.party(&REMIT_CODES)
     }
 
     pub fn buyer(&self) -> Option<&PartyLoop<'a>> {
@@ -457,7 +482,8 @@ pub struct Builder<'a> {
     tolerance: Decimal,
     area: Area,
     big: Option<BigFields<'a>>,
-    big_missing_reason: Option<X12Error>,
+    /// A BIG was there but its date or number could not be read (already reported).
+    big_unreadable: bool,
     currency_entity: Option<Text<'a>>,
     currency: Option<Text<'a>>,
     notes: Vec<Note<'a>>,
@@ -500,11 +526,13 @@ struct BigFields<'a> {
     consolidated_invoice: Option<Text<'a>>,
 }
 
-/// Per-segment context: the segment, its position in the set, and the findings to write to.
+/// Per-segment context: the segment, its elements, its position in the set, and the elements
+/// the validator could not read.
 struct Ctx<'s, 'a> {
     seg: &'s Segment<'a>,
-    f: Fields<'a>,
+    f: &'s Fields<'a>,
     pos: usize,
+    bad: Unreadable,
 }
 
 impl<'s, 'a> Ctx<'s, 'a> {
@@ -517,8 +545,9 @@ impl<'s, 'a> Ctx<'s, 'a> {
         l
     }
 
-    fn value_error(&self, element: usize, what: &str, v: ValueError) -> X12Error {
-        X12Error::new(v.kind, self.loc(element), what.to_string()).with_expected(v.expected).with_found(v.found)
+    /// The raw value of element `n` when it is present and was readable.
+    fn value(&self, n: usize) -> Option<&'a [u8]> {
+        (self.f.has(n) && !self.bad.contains(n)).then(|| self.f.get(n))
     }
 }
 
@@ -543,7 +572,7 @@ impl<'a> Builder<'a> {
             tolerance: opts.tolerance.0,
             area: Area::Heading,
             big: None,
-            big_missing_reason: None,
+            big_unreadable: false,
             currency_entity: None,
             currency: None,
             notes: Vec::new(),
@@ -577,7 +606,7 @@ impl<'a> Builder<'a> {
         if values::trim(raw).is_empty() {
             return None;
         }
-        let (t, latin1) = values::text_cow(raw);
+        let (t, latin1) = values::text_escaped(raw, c.seg.delimiters.release);
         if latin1 && !self.warned_latin1 {
             self.warned_latin1 = true;
             out.warn(Warning::new(WarningKind::TextNotUtf8, Some(c.loc(n)), "text is not UTF-8; read as Latin-1"));
@@ -596,82 +625,28 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn real(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, reject: bool, out: &mut Findings) -> Option<Decimal> {
-        if !c.f.has(n) {
-            return None;
-        }
-        match values::real(c.f.get(n)) {
-            Ok(d) => Some(d),
-            Err(v) => {
-                let e = c.value_error(n, what, v);
-                out.error(if reject { e } else { e.noted() });
-                None
-            }
-        }
+    /// An R element; the validator has reported anything unreadable.
+    fn real(c: &Ctx<'_, 'a>, n: usize) -> Option<Decimal> {
+        c.value(n).and_then(|raw| values::real(raw).ok())
     }
 
-    fn implied(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<Decimal> {
-        if !c.f.has(n) {
-            return None;
-        }
-        match values::implied2(c.f.get(n)) {
-            Ok((d, point)) => {
-                if point {
-                    out.warn(Warning::new(
-                        WarningKind::ExplicitDecimalInImpliedField,
-                        Some(c.loc(n)),
-                        format!(
-                            "{what} {} has a decimal point in an implied-decimal (N2) field; read as written ({d}), not as hundredths",
-                            values::shown(c.f.get(n))
-                        ),
-                    ));
-                }
-                Some(d)
-            }
-            Err(v) => {
-                out.error(c.value_error(n, what, v));
-                None
-            }
-        }
+    /// An N2 element, read as written when it carries a decimal point (the validator warned).
+    fn implied(c: &Ctx<'_, 'a>, n: usize) -> Option<Decimal> {
+        c.value(n).and_then(|raw| values::implied2(raw).ok()).map(|(d, _)| d)
     }
 
-    fn date_noted(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<NaiveDate> {
-        if !c.f.has(n) {
-            return None;
-        }
-        match values::date(c.f.get(n)) {
-            Ok((d, short)) => {
-                if short {
-                    out.warn(Warning::new(
-                        WarningKind::LenientValue,
-                        Some(c.loc(n)),
-                        format!("{what} is YYMMDD; CCYYMMDD expected, read as {d}"),
-                    ));
-                }
-                Some(d)
-            }
-            Err(v) => {
-                out.error(c.value_error(n, what, v).noted());
-                None
-            }
-        }
+    fn date(c: &Ctx<'_, 'a>, n: usize) -> Option<NaiveDate> {
+        c.value(n).and_then(|raw| values::date(raw).ok()).map(|(d, _)| d)
     }
 
-    fn int_noted(&mut self, c: &Ctx<'_, 'a>, n: usize, what: &str, out: &mut Findings) -> Option<i64> {
-        if !c.f.has(n) {
-            return None;
-        }
-        match values::integer(c.f.get(n)) {
-            Ok(v) => Some(v),
-            Err(v) => {
-                out.error(c.value_error(n, what, v).noted());
-                None
-            }
-        }
+    fn int(c: &Ctx<'_, 'a>, n: usize) -> Option<i64> {
+        c.value(n).and_then(|raw| values::integer(raw).ok())
     }
 
     fn keep_other(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
-        let elements = c.seg.elements().take(crate::lexer::MAX_FIELDS).map(|e| values::text_cow(e).0).collect();
+        let release = c.seg.delimiters.release;
+        let elements =
+            c.seg.elements().take(crate::lexer::MAX_FIELDS).map(|e| values::text_escaped(e, release).0).collect();
         let seg = OtherSegment { id: String::from_utf8_lossy(c.seg.id), position: c.pos, elements };
         if !push_capped(&mut self.other, seg, MAX_REPEAT) {
             self.cap_reached("kept unmapped segments", c, MAX_REPEAT, out);
@@ -682,9 +657,10 @@ impl<'a> Builder<'a> {
         out.warn(Warning::new(WarningKind::SegmentOrder, Some(c.loc(0)), what.to_string()));
     }
 
-    /// One segment of the set (not ST/SE).
-    pub fn segment(&mut self, seg: &Segment<'a>, pos: usize, out: &mut Findings) {
-        let c = Ctx { seg, f: seg.fields(), pos };
+    /// One segment of the set (not ST/SE), already checked by the validator; `bad` are the
+    /// elements it could not read.
+    pub fn segment(&mut self, seg: &Segment<'a>, f: &Fields<'a>, pos: usize, bad: Unreadable, out: &mut Findings) {
+        let c = Ctx { seg, f, pos, bad };
         self.last_position = pos;
         match seg.id {
             b"BIG" => self.big(&c, out),
@@ -721,7 +697,7 @@ impl<'a> Builder<'a> {
     }
 
     fn big(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
-        if self.big.is_some() || self.big_missing_reason.is_some() {
+        if self.big.is_some() || self.big_unreadable {
             out.error(X12Error::new(ErrorKind::UnexpectedSegment, c.loc(0), "second BIG in one invoice").noted());
             return;
         }
@@ -731,42 +707,14 @@ impl<'a> Builder<'a> {
         if self.area != Area::Heading && !matches!(self.area, Area::Party(_)) {
             out.error(X12Error::new(ErrorKind::UnexpectedSegment, c.loc(0), "BIG after the heading area"));
         }
-        let date = if !c.f.has(1) {
-            let e = X12Error::new(ErrorKind::MissingElement, c.loc(1), "invoice date").with_expected("CCYYMMDD");
-            out.error(e.clone());
-            self.big_missing_reason = Some(e);
-            None
-        } else {
-            match values::date(c.f.get(1)) {
-                Ok((d, short)) => {
-                    if short {
-                        out.warn(Warning::new(
-                            WarningKind::LenientValue,
-                            Some(c.loc(1)),
-                            format!("invoice date is YYMMDD; CCYYMMDD expected, read as {d}"),
-                        ));
-                    }
-                    Some(d)
-                }
-                Err(v) => {
-                    let e = c.value_error(1, "invoice date", v);
-                    out.error(e.clone());
-                    self.big_missing_reason = Some(e);
-                    None
-                }
-            }
-        };
-        let number = self.text(c, 2, out);
-        if number.is_none() {
-            let e = X12Error::new(ErrorKind::MissingElement, c.loc(2), "invoice number");
-            out.error(e.clone());
-            self.big_missing_reason = Some(e);
-        }
-        let po_date = self.date_noted(c, 3, "purchase order date", out);
+        // BIG01 and BIG02 are mandatory and critical: the validator rejected the set if either is
+        // missing or unreadable.
+        let date = Self::date(c, 1);
+        let number = if c.bad.contains(2) { None } else { self.text(c, 2, out) };
         let fields = BigFields {
             invoice_date: date.unwrap_or_default(),
             invoice_number: number.clone().unwrap_or_default(),
-            po_date,
+            po_date: Self::date(c, 3),
             po_number: self.text(c, 4, out),
             release_number: self.text(c, 5, out),
             change_order_sequence: self.text(c, 6, out),
@@ -775,14 +723,18 @@ impl<'a> Builder<'a> {
             action: self.text(c, 9, out),
             consolidated_invoice: self.text(c, 10, out),
         };
-        if date.is_some() && number.is_some() {
-            self.big = Some(fields);
+        match (date, number) {
+            (Some(_), Some(_)) => self.big = Some(fields),
+            _ => self.big_unreadable = true,
         }
     }
 
     fn cur(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         if matches!(self.area, Area::Line { .. }) {
             self.keep_other(c, out);
+            return;
+        }
+        if c.bad.contains(2) {
             return;
         }
         let code = self.text(c, 2, out);
@@ -811,10 +763,7 @@ impl<'a> Builder<'a> {
 
     fn reference(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let qualifier = self.text(c, 1, out);
-        let Some(qualifier) = qualifier else {
-            out.error(X12Error::new(ErrorKind::MissingElement, c.loc(1), "reference qualifier").noted());
-            return;
-        };
+        let Some(qualifier) = qualifier else { return };
         let r =
             Reference { qualifier, value: self.text(c, 2, out).unwrap_or_default(), description: self.text(c, 3, out) };
         let pushed = match self.area {
@@ -855,18 +804,8 @@ impl<'a> Builder<'a> {
 
     fn n1(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let entity = self.text(c, 1, out);
-        let Some(entity) = entity else {
-            out.error(X12Error::new(ErrorKind::MissingElement, c.loc(1), "entity identifier code").noted());
-            return;
-        };
+        let Some(entity) = entity else { return };
         let name = self.text(c, 2, out);
-        if name.is_none() && !c.f.has(4) {
-            out.error(
-                X12Error::new(ErrorKind::MissingElement, c.loc(2), "party name or id")
-                    .with_expected("N102, or N103 and N104")
-                    .noted(),
-            );
-        }
         let party = PartyLoop {
             entity,
             name,
@@ -958,24 +897,14 @@ impl<'a> Builder<'a> {
         let t = Terms {
             type_code: self.text(c, 1, out),
             basis_date_code: self.text(c, 2, out),
-            discount_percent: self.real(c, 3, "terms discount percent", false, out),
-            discount_due_date: self.date_noted(c, 4, "terms discount due date", out),
-            discount_days: self.int_noted(c, 5, "terms discount days", out),
-            net_due_date: self.date_noted(c, 6, "terms net due date", out),
-            net_days: self.int_noted(c, 7, "terms net days", out),
-            discount_amount: if c.f.has(8) {
-                match values::implied2(c.f.get(8)) {
-                    Ok((d, _)) => Some(d),
-                    Err(v) => {
-                        out.error(c.value_error(8, "terms discount amount", v).noted());
-                        None
-                    }
-                }
-            } else {
-                None
-            },
+            discount_percent: Self::real(c, 3),
+            discount_due_date: Self::date(c, 4),
+            discount_days: Self::int(c, 5),
+            net_due_date: Self::date(c, 6),
+            net_days: Self::int(c, 7),
+            discount_amount: Self::implied(c, 8),
             description: self.text(c, 12, out),
-            day_of_month: self.int_noted(c, 13, "day of month", out),
+            day_of_month: Self::int(c, 13),
         };
         if let (Some(d), Some(big)) = (t.net_due_date, &self.big)
             && d < big.invoice_date
@@ -986,13 +915,6 @@ impl<'a> Builder<'a> {
                 format!("net due date {d} is before the invoice date {}", big.invoice_date),
             ));
         }
-        if t.type_code.as_deref() == Some("05") && t.net_due_date.is_none() && t.net_days.is_none() {
-            out.error(
-                X12Error::new(ErrorKind::MissingElement, c.loc(6), "net due date or net days")
-                    .with_expected("ITD06 or ITD07 when ITD01 is 05")
-                    .noted(),
-            );
-        }
         if !push_capped(&mut self.terms, t, MAX_REPEAT) {
             self.cap_reached("ITD", c, MAX_REPEAT, out);
         }
@@ -1001,14 +923,9 @@ impl<'a> Builder<'a> {
     fn dtm(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let d = DateRef {
             qualifier: self.text(c, 1, out).unwrap_or_default(),
-            date: self.date_noted(c, 2, "date", out),
-            time: self.text(c, 3, out),
+            date: Self::date(c, 2),
+            time: if c.bad.contains(3) { None } else { self.text(c, 3, out) },
         };
-        if c.f.has(3)
-            && let Err(v) = values::time(c.f.get(3))
-        {
-            out.error(c.value_error(3, "time", v).noted());
-        }
         let pushed = match self.area {
             Area::Line { .. } => self.lines.last_mut().map(|l| push_capped(&mut l.dates, d, MAX_REPEAT)),
             _ => {
@@ -1068,17 +985,11 @@ impl<'a> Builder<'a> {
             self.area = Area::Line { party: false };
             return;
         }
-        let quantity = self.real(c, 2, "quantity invoiced", true, out);
-        let unit_price = self.real(c, 4, "unit price", true, out);
+        // IT102/IT104 are critical: the validator rejected the set if either is unreadable. That
+        // quantity, unit and price come together is syntax note P020304, also the validator's.
+        let quantity = Self::real(c, 2);
+        let unit_price = Self::real(c, 4);
         let unit = self.text(c, 3, out);
-        let present = [c.f.has(2), c.f.has(3), c.f.has(4)];
-        if present.iter().any(|p| *p) && !present.iter().all(|p| *p) {
-            out.warn(Warning::new(
-                WarningKind::IncompleteLine,
-                Some(c.loc(0)),
-                "IT102, IT103 and IT104 should be given together".to_string(),
-            ));
-        }
         if c.f.has(2)
             && let Some(h) = values::hash_digits(c.f.get(2))
         {
@@ -1092,23 +1003,11 @@ impl<'a> Builder<'a> {
         let mut n = 6;
         while n < c.f.len() {
             let (q, id) = (self.text(c, n, out), self.text(c, n + 1, out));
-            match (q, id) {
-                (Some(qualifier), Some(id)) => product_ids.push(ProductId { qualifier, id }),
-                (None, None) => {}
-                _ => out.error(
-                    X12Error::new(ErrorKind::MissingElement, c.loc(n), "product id qualifier and id come in pairs")
-                        .noted(),
-                ),
+            // An unpaired qualifier or id breaks a P note the validator reports; it is not kept.
+            if let (Some(qualifier), Some(id)) = (q, id) {
+                product_ids.push(ProductId { qualifier, id });
             }
             n += 2;
-        }
-        if c.f.extra > 0 || c.f.len() > 25 {
-            out.error(
-                X12Error::new(ErrorKind::TooManyElements, c.loc(26), "IT1 elements")
-                    .with_expected("at most 25 (ten product id pairs)")
-                    .with_found(c.f.len().to_string())
-                    .noted(),
-            );
         }
         let extended = match (quantity, unit_price) {
             (Some(q), Some(p)) => match q.checked_mul(p) {
@@ -1147,20 +1046,15 @@ impl<'a> Builder<'a> {
     fn txi(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
         let t = Tax {
             tax_type: self.text(c, 1, out).unwrap_or_default(),
-            amount: self.real(c, 2, "tax amount", true, out),
-            percent: self.real(c, 3, "tax percent", false, out),
+            amount: Self::real(c, 2),
+            percent: Self::real(c, 3),
             jurisdiction_qualifier: self.text(c, 4, out),
             jurisdiction: self.text(c, 5, out),
             exempt_code: self.text(c, 6, out),
             position: c.pos,
         };
-        if !c.f.has(2) && !c.f.has(3) && !c.f.has(6) {
-            out.error(
-                X12Error::new(ErrorKind::MissingElement, c.loc(2), "tax amount, percent or exempt code")
-                    .with_expected("at least one of TXI02, TXI03, TXI06")
-                    .noted(),
-            );
-        } else if t.amount.is_none() && t.percent.is_some_and(|p| !p.is_zero()) {
+        // At least one of TXI02/03/06 is syntax note R020306, the validator's.
+        if t.amount.is_none() && t.percent.is_some_and(|p| !p.is_zero()) {
             out.warn(Warning::new(
                 WarningKind::AmountMissing,
                 Some(c.loc(2)),
@@ -1182,46 +1076,32 @@ impl<'a> Builder<'a> {
     }
 
     fn sac(&mut self, c: &Ctx<'_, 'a>, out: &mut Findings) {
+        // SAC01 outside its code list (A, C, N) is the validator's to report; it counts as neither.
         let indicator = match values::trim(c.f.get(1)) {
             b"A" => ChargeIndicator::Allowance,
             b"C" => ChargeIndicator::Charge,
-            b"N" => ChargeIndicator::Neither,
-            other => {
-                out.error(
-                    X12Error::new(ErrorKind::InvalidCode, c.loc(1), "allowance or charge indicator")
-                        .with_expected("A, C or N")
-                        .with_found(values::shown(other))
-                        .noted(),
-                );
-                ChargeIndicator::Neither
-            }
+            _ => ChargeIndicator::Neither,
         };
         let ch = Charge {
             indicator,
             code: self.text(c, 2, out),
-            amount: self.implied(c, 5, "allowance or charge amount", out),
+            amount: Self::implied(c, 5),
             percent_qualifier: self.text(c, 6, out),
-            percent: self.real(c, 7, "allowance or charge percent", false, out),
-            rate: self.real(c, 8, "allowance or charge rate", false, out),
+            percent: Self::real(c, 7),
+            rate: Self::real(c, 8),
             handling: self.text(c, 12, out),
             reference: self.text(c, 13, out),
             description: self.text(c, 15, out),
             position: c.pos,
         };
-        if indicator != ChargeIndicator::Neither && !c.f.has(5) {
-            if c.f.has(7) || c.f.has(8) {
-                out.warn(Warning::new(
-                    WarningKind::AmountMissing,
-                    Some(c.loc(5)),
-                    "allowance/charge given as a percent or rate only; not included in totals",
-                ));
-            } else {
-                out.error(
-                    X12Error::new(ErrorKind::MissingElement, c.loc(5), "allowance or charge amount")
-                        .with_expected("SAC05, SAC07 or SAC08 when SAC01 is A or C")
-                        .noted(),
-                );
-            }
+        // "SAC05, SAC07 or SAC08 when SAC01 is A or C" is a dictionary comment: the validator
+        // warns when all three are missing.
+        if indicator != ChargeIndicator::Neither && !c.f.has(5) && (c.f.has(7) || c.f.has(8)) {
+            out.warn(Warning::new(
+                WarningKind::AmountMissing,
+                Some(c.loc(5)),
+                "allowance/charge given as a percent or rate only; not included in totals",
+            ));
         }
         let pushed = match self.area {
             Area::Line { .. } => self.lines.last_mut().map(|l| push_capped(&mut l.charges, ch, MAX_REPEAT)),
@@ -1245,14 +1125,11 @@ impl<'a> Builder<'a> {
         self.tds_seen = true;
         self.tds_location = c.loc(0);
         self.area = Area::Summary;
-        if !c.f.has(1) {
-            out.error(X12Error::new(ErrorKind::MissingElement, c.loc(1), "total invoice amount"));
-            return;
-        }
-        let Some(total) = self.implied(c, 1, "total invoice amount", out) else { return };
-        let subject_to_discount = self.implied(c, 2, "amount subject to terms discount", out);
-        let discounted_due = self.implied(c, 3, "discounted amount due", out);
-        let terms_discount = self.implied(c, 4, "terms discount amount", out);
+        // TDS01 is mandatory and critical: the validator rejected the set if it is unreadable.
+        let Some(total) = Self::implied(c, 1) else { return };
+        let subject_to_discount = Self::implied(c, 2);
+        let discounted_due = Self::implied(c, 3);
+        let terms_discount = Self::implied(c, 4);
         self.totals = Some(Totals {
             total,
             subject_to_discount,
@@ -1268,18 +1145,8 @@ impl<'a> Builder<'a> {
             self.order_warning(c, "CTT before TDS", out);
         }
         self.ctt_location = c.loc(0);
-        let line_count = self.int_noted(c, 1, "number of line items", out);
-        let hash_total = self.text(c, 2, out);
-        if let Some(h) = &hash_total
-            && values::real(h.as_bytes()).is_err()
-        {
-            out.error(
-                X12Error::new(ErrorKind::InvalidNumber, c.loc(2), "hash total")
-                    .with_expected("a number")
-                    .with_found(values::shown(h.as_bytes()))
-                    .noted(),
-            );
-        }
+        let line_count = Self::int(c, 1);
+        let hash_total = if c.bad.contains(2) { None } else { self.text(c, 2, out) };
         self.ctt = Some(TransactionTotals { line_count, hash_total, position: c.pos });
     }
 
@@ -1288,7 +1155,7 @@ impl<'a> Builder<'a> {
     pub fn finish(mut self, st: &Location, out: &mut Findings) -> Option<Invoice810<'a>> {
         let mut set_loc = st.clone();
         set_loc.element = None;
-        if self.big.is_none() && self.big_missing_reason.is_none() {
+        if self.big.is_none() && !self.big_unreadable {
             let mut l = set_loc.clone();
             l.segment = "BIG".into();
             // Where it belongs: right after ST.

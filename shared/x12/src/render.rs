@@ -20,174 +20,18 @@
 //!
 //! Project and GL account are internal and not sent.
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::{Deserialize, Serialize};
 
 use mlc_core::domain::{Address, ArInvoice, DocumentKind, Party};
 
 use crate::ack997::OutboundGroup;
-use crate::control::{ControlError, ControlNumbers, MAX_CONTROL, Numbers};
-use crate::delimiters::{Delimiters, show_byte};
-use crate::envelope::Release;
+use crate::control::{ControlNumbers, MAX_CONTROL, Numbers};
+use crate::values::trim_str;
+use crate::writer::{Writer, check_isa_party};
 
-/// ISA15.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Usage {
-    #[default]
-    Production,
-    Test,
-    Information,
-}
-
-impl Usage {
-    pub fn code(self) -> &'static str {
-        match self {
-            Usage::Production => "P",
-            Usage::Test => "T",
-            Usage::Information => "I",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Usage> {
-        match code {
-            "P" => Some(Usage::Production),
-            "T" => Some(Usage::Test),
-            "I" => Some(Usage::Information),
-            _ => None,
-        }
-    }
-}
-
-/// What follows each segment terminator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum LineEnding {
-    None,
-    #[default]
-    Lf,
-    CrLf,
-}
-
-impl LineEnding {
-    fn bytes(self) -> &'static [u8] {
-        match self {
-            LineEnding::None => b"",
-            LineEnding::Lf => b"\n",
-            LineEnding::CrLf => b"\r\n",
-        }
-    }
-}
-
-/// Separators as characters (each must be one byte: ASCII or Latin-1 such as NEL `\u{85}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Separators {
-    pub element: char,
-    pub component: char,
-    /// Used in 005010 (ISA11); 004010 writes `U` there.
-    pub repetition: char,
-    pub segment: char,
-    /// Line break after each terminator (ignored when the terminator is itself a line break).
-    pub line_ending: LineEnding,
-}
-
-impl Default for Separators {
-    fn default() -> Self {
-        Separators { element: '*', component: '>', repetition: '^', segment: '~', line_ending: LineEnding::Lf }
-    }
-}
-
-impl Separators {
-    /// The byte delimiters for a release, checked.
-    pub fn delimiters(&self, release: &Release) -> Result<Delimiters, RenderError> {
-        let byte = |c: char, what: &str| {
-            u8::try_from(u32::from(c)).map_err(|_| RenderError::Profile(format!("{what} {c:?} is not a single byte")))
-        };
-        let d = Delimiters {
-            element: byte(self.element, "element separator")?,
-            component: byte(self.component, "component separator")?,
-            repetition: if release.is_5010() { Some(byte(self.repetition, "repetition separator")?) } else { None },
-            segment: byte(self.segment, "segment terminator")?,
-        };
-        d.validate().map_err(RenderError::Profile)?;
-        Ok(d)
-    }
-}
-
-/// How one trading partner wants its 810s.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartnerProfile {
-    /// Key for control numbers and logs.
-    pub partner: String,
-    /// ISA05/ISA06: our qualifier and id.
-    pub sender_qualifier: String,
-    pub sender_id: String,
-    /// ISA07/ISA08: the partner's.
-    pub receiver_qualifier: String,
-    pub receiver_id: String,
-    /// GS02/GS03 application codes; default to the ISA ids.
-    #[serde(default)]
-    pub gs_sender: Option<String>,
-    #[serde(default)]
-    pub gs_receiver: Option<String>,
-    #[serde(default)]
-    pub release: Release,
-    #[serde(default)]
-    pub separators: Separators,
-    #[serde(default)]
-    pub usage: Usage,
-    /// ISA14: ask for a TA1.
-    #[serde(default)]
-    pub ack_requested: bool,
-    /// N103 for the seller's id (default `ZZ` mutually defined).
-    #[serde(default = "default_seller_qualifier")]
-    pub seller_id_qualifier: String,
-    /// N103 for the buyer's id (default `91`, assigned by the seller — our client id).
-    #[serde(default = "default_buyer_qualifier")]
-    pub buyer_id_qualifier: String,
-}
-
-fn default_seller_qualifier() -> String {
-    "ZZ".into()
-}
-
-fn default_buyer_qualifier() -> String {
-    "91".into()
-}
-
-impl PartnerProfile {
-    /// A 004010 profile with the usual separators.
-    pub fn new(partner: impl Into<String>, sender: (&str, &str), receiver: (&str, &str)) -> Self {
-        PartnerProfile {
-            partner: partner.into(),
-            sender_qualifier: sender.0.into(),
-            sender_id: sender.1.into(),
-            receiver_qualifier: receiver.0.into(),
-            receiver_id: receiver.1.into(),
-            gs_sender: None,
-            gs_receiver: None,
-            release: Release::V004010,
-            separators: Separators::default(),
-            usage: Usage::Production,
-            ack_requested: false,
-            seller_id_qualifier: default_seller_qualifier(),
-            buyer_id_qualifier: default_buyer_qualifier(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("nothing to render: no invoices")]
-    NoInvoices,
-    #[error("partner profile: {0}")]
-    Profile(String),
-    #[error("invoice {invoice}: {field}: {problem}")]
-    Field { invoice: String, field: String, problem: String },
-    #[error(transparent)]
-    Control(#[from] ControlError),
-}
+pub use crate::profile::{PartnerProfile, Separators};
+pub use crate::writer::{LineEnding, RenderError, Usage};
 
 fn field_err(invoice: &str, field: impl Into<String>, problem: impl Into<String>) -> RenderError {
     RenderError::Field { invoice: invoice.to_string(), field: field.into(), problem: problem.into() }
@@ -200,113 +44,6 @@ pub struct Rendered {
     pub group: OutboundGroup,
     /// Free text that was cut to fit, per invoice.
     pub warnings: Vec<String>,
-}
-
-/// Writes segments with one set of delimiters.
-pub(crate) struct Writer {
-    pub out: Vec<u8>,
-    d: Delimiters,
-    eol: &'static [u8],
-    /// Segments written since the last [`Writer::start_count`].
-    pub count: usize,
-    /// Data bytes replaced because they were delimiters or line breaks.
-    pub cleaned: usize,
-}
-
-impl Writer {
-    pub fn new(d: Delimiters, line_ending: LineEnding) -> Self {
-        let eol = if matches!(d.segment, b'\n' | b'\r') { b"" } else { line_ending.bytes() };
-        Writer { out: Vec::with_capacity(4096), d, eol, count: 0, cleaned: 0 }
-    }
-
-    /// Data bytes that would end an element or segment are replaced by a space.
-    fn push_clean(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            let bad = self.d.is_delimiter(b) || b == b'\r' || b == b'\n';
-            self.cleaned += usize::from(bad);
-            self.out.push(if bad { b' ' } else { b });
-        }
-    }
-
-    /// One segment; trailing empty elements are dropped.
-    pub fn seg(&mut self, id: &str, elements: &[&str]) {
-        let used = elements.iter().rposition(|e| !e.is_empty()).map_or(0, |p| p + 1);
-        self.out.extend_from_slice(id.as_bytes());
-        for e in &elements[..used] {
-            self.out.push(self.d.element);
-            self.push_clean(e);
-        }
-        self.end();
-    }
-
-    fn end(&mut self) {
-        self.out.push(self.d.segment);
-        self.out.extend_from_slice(self.eol);
-        self.count += 1;
-    }
-
-    pub fn start_count(&mut self) {
-        self.count = 0;
-    }
-
-    /// The ISA, fixed width. Values are checked by the caller.
-    #[allow(clippy::too_many_arguments)]
-    pub fn isa(
-        &mut self,
-        sender: (&str, &str),
-        receiver: (&str, &str),
-        now: NaiveDateTime,
-        release: &Release,
-        control: u32,
-        ack_requested: bool,
-        usage: &str,
-    ) {
-        let isa11 = match self.d.repetition {
-            Some(r) => (r as char).to_string(),
-            None => "U".to_string(),
-        };
-        let date = format!("{:02}{:02}{:02}", now.year().rem_euclid(100), now.month(), now.day());
-        let time = format!("{:02}{:02}", now.hour(), now.minute());
-        let fields = [
-            "00".to_string(),
-            " ".repeat(10),
-            "00".to_string(),
-            " ".repeat(10),
-            sender.0.to_string(),
-            format!("{:<15}", sender.1),
-            receiver.0.to_string(),
-            format!("{:<15}", receiver.1),
-            date,
-            time,
-            isa11,
-            release.isa12().to_string(),
-            format!("{control:09}"),
-            if ack_requested { "1" } else { "0" }.to_string(),
-            usage.to_string(),
-        ];
-        self.out.extend_from_slice(b"ISA");
-        for f in &fields {
-            self.out.push(self.d.element);
-            self.out.extend_from_slice(f.as_bytes());
-        }
-        self.out.push(self.d.element);
-        self.out.push(self.d.component);
-        self.end();
-    }
-}
-
-/// Checks an ISA id/qualifier pair: qualifier 2 characters, id 1–15, no delimiters.
-pub(crate) fn check_isa_party(what: &str, qualifier: &str, id: &str, d: &Delimiters) -> Result<(), RenderError> {
-    if qualifier.len() != 2 || !qualifier.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(RenderError::Profile(format!("{what} qualifier {qualifier:?} must be 2 letters/digits")));
-    }
-    if id.trim().is_empty() || id.len() > 15 {
-        return Err(RenderError::Profile(format!("{what} id {id:?} must be 1-15 characters")));
-    }
-    if let Some(b) = id.bytes().find(|&b| d.is_delimiter(b) || b < 0x20) {
-        return Err(RenderError::Profile(format!("{what} id {id:?} contains {}", show_byte(b))));
-    }
-    Ok(())
 }
 
 /// An R value: normalised decimal text (`5.9`, `-12.5`, `160`).
@@ -331,7 +68,7 @@ fn yyyymmdd(d: chrono::NaiveDate) -> String {
 /// Splits text into pieces of at most `max` characters, breaking at spaces where possible.
 pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = text.trim();
+    let mut rest = trim_str(text);
     while !rest.is_empty() {
         let chars: Vec<(usize, char)> = rest.char_indices().collect();
         if chars.len() <= max {
@@ -340,8 +77,8 @@ pub(crate) fn split_text(text: &str, max: usize) -> Vec<String> {
         }
         let (hard, at) = chars[max];
         let cut = if at == ' ' { hard } else { rest[..hard].rfind(' ').filter(|&p| p > 0).unwrap_or(hard) };
-        out.push(rest[..cut].trim_end().to_string());
-        rest = rest[cut..].trim_start();
+        out.push(rest[..cut].trim_end_matches(|c: char| c <= ' ' || c == '\u{7f}').to_string());
+        rest = rest[cut..].trim_start_matches(|c: char| c <= ' ' || c == '\u{7f}');
     }
     out
 }
@@ -355,7 +92,7 @@ struct InvoiceWriter<'w> {
 impl InvoiceWriter<'_> {
     /// Free text cut to `max` characters, with a warning when cut.
     fn fit(&mut self, field: &str, text: &str, max: usize) -> String {
-        let t = text.trim();
+        let t = trim_str(text);
         if t.chars().count() <= max {
             return t.to_string();
         }
@@ -364,14 +101,35 @@ impl InvoiceWriter<'_> {
     }
 
     fn n2(&self, field: &str, d: Decimal) -> Result<String, RenderError> {
-        fmt_n2(d).ok_or_else(|| {
+        let text = fmt_n2(d).ok_or_else(|| {
             field_err(&self.number, field, format!("{d} has more than two decimals; the X12 field holds cents"))
-        })
+        })?;
+        self.digits(field, text, 15)
+    }
+
+    /// A number whose digits (sign and point not counted) must fit the element's maximum length.
+    fn digits(&self, field: &str, text: String, max: usize) -> Result<String, RenderError> {
+        let n = text.bytes().filter(u8::is_ascii_digit).count();
+        if n > max {
+            return Err(field_err(&self.number, field, format!("{text} has {n} digits; the X12 element holds {max}")));
+        }
+        Ok(text)
+    }
+
+    /// Optional text with a minimum length: too short to be valid X12, it is left out (warned).
+    fn at_least(&mut self, field: &str, text: String, min: usize) -> String {
+        let n = text.chars().count();
+        if n == 0 || n >= min {
+            return text;
+        }
+        self.warnings
+            .push(format!("invoice {}: {field} {text:?} is shorter than {min} characters; left out", self.number));
+        String::new()
     }
 
     fn party(&mut self, entity: &str, qualifier: &str, p: &Party) -> Result<(), RenderError> {
         let name = self.fit(&format!("{entity} name"), &p.name, 60);
-        let id = p.id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let id = p.id.as_deref().map(trim_str).filter(|s| !s.is_empty());
         if let Some(id) = id
             && !(2..=80).contains(&id.len())
         {
@@ -391,7 +149,7 @@ impl InvoiceWriter<'_> {
         let lines: Vec<String> = a
             .lines
             .iter()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !trim_str(l).is_empty())
             .map(|l| self.fit(&format!("{entity} address line"), l, 55))
             .collect();
         if lines.len() > 4 {
@@ -402,7 +160,8 @@ impl InvoiceWriter<'_> {
             self.w.seg("N3", &refs);
         }
         let city = a.city.as_deref().map(|c| self.fit(&format!("{entity} city"), c, 30)).unwrap_or_default();
-        let state = a.state.as_deref().map(str::trim).unwrap_or("");
+        let city = self.at_least(&format!("{entity} city"), city, 2);
+        let state = a.state.as_deref().map(trim_str).unwrap_or("");
         let state = if state.len() == 2 {
             state.to_string()
         } else {
@@ -416,7 +175,8 @@ impl InvoiceWriter<'_> {
         };
         let postal =
             a.postcode.as_deref().map(|p| self.fit(&format!("{entity} postal code"), p, 15)).unwrap_or_default();
-        let country = a.country.as_deref().map(str::trim).unwrap_or("");
+        let postal = self.at_least(&format!("{entity} postal code"), postal, 3);
+        let country = a.country.as_deref().map(trim_str).unwrap_or("");
         let country = if (2..=3).contains(&country.len()) {
             country.to_string()
         } else {
@@ -448,7 +208,7 @@ impl InvoiceWriter<'_> {
 
 fn check_id(invoice: &str, field: &str, value: &str, max: usize) -> Result<(), RenderError> {
     let n = value.chars().count();
-    if value.trim().is_empty() || n > max {
+    if trim_str(value).is_empty() || n > max {
         return Err(field_err(invoice, field, format!("{value:?} must be 1-{max} characters")));
     }
     Ok(())
@@ -461,16 +221,16 @@ fn render_set(
     st02: &str,
     profile: &PartnerProfile,
 ) -> Result<Vec<String>, RenderError> {
-    let number = inv.invoice_number.trim().to_string();
+    let number = trim_str(&inv.invoice_number).to_string();
     check_id(&number, "invoice_number", &number, 22)?;
-    if inv.seller.name.trim().is_empty() {
+    if trim_str(&inv.seller.name).is_empty() {
         return Err(field_err(&number, "seller.name", "is empty; N1*SE needs a name"));
     }
     let mut iw = InvoiceWriter { w, number: number.clone(), warnings: Vec::new() };
     iw.w.start_count();
     let cleaned_before = iw.w.cleaned;
     iw.w.seg("ST", &["810", st02]);
-    let po = inv.po_number.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let po = inv.po_number.as_deref().map(trim_str).filter(|p| !p.is_empty());
     let (big_po, ref_po) = match po {
         Some(p) if p.chars().count() <= 22 => (p, None),
         Some(p) => {
@@ -502,7 +262,7 @@ fn render_set(
     }
     for line in &inv.lines {
         let line_no = line.line_no.to_string();
-        let unit = if line.unit.trim().is_empty() { "EA" } else { line.unit.trim() };
+        let unit = if trim_str(&line.unit).is_empty() { "EA" } else { trim_str(&line.unit) };
         if unit.len() != 2 || !unit.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(field_err(
                 &number,
@@ -510,9 +270,10 @@ fn render_set(
                 format!("{unit:?} is not a 2-character X12 unit code (EA, HR ...)"),
             ));
         }
-        let qty = fmt_real(line.quantity);
-        let price = fmt_real(line.unit_price);
-        let item = line.item_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let max_qty = if profile.release.is_5010() { 15 } else { 10 };
+        let qty = iw.digits(&format!("lines[{}].quantity", line.line_no), fmt_real(line.quantity), max_qty)?;
+        let price = iw.digits(&format!("lines[{}].unit_price", line.line_no), fmt_real(line.unit_price), 17)?;
+        let item = line.item_id.as_deref().map(trim_str).filter(|s| !s.is_empty());
         if let Some(item) = item {
             check_id(&number, &format!("lines[{}].item_id", line.line_no), item, 48)?;
         }
@@ -521,7 +282,7 @@ fn render_set(
             None => iw.w.seg("IT1", &[&line_no, &qty, unit, &price]),
         }
         let pieces = split_text(&line.description, 80);
-        if pieces.join(" ") != line.description.trim() {
+        if pieces.join(" ") != trim_str(&line.description) {
             iw.warnings.push(format!(
                 "invoice {number}: lines[{}].description split into 80-character PIDs inside a word or at repeated spaces",
                 line.line_no
@@ -540,7 +301,8 @@ fn render_set(
             .checked_sub(extended)
             .ok_or_else(|| field_err(&number, format!("lines[{}].amount", line.line_no), "overflows"))?;
         if !line.tax_amount.is_zero() {
-            iw.w.seg("TXI", &["TX", &fmt_real(line.tax_amount)]);
+            let tax = iw.digits(&format!("lines[{}].tax_amount", line.line_no), fmt_real(line.tax_amount), 18)?;
+            iw.w.seg("TXI", &["TX", &tax]);
         }
         if !adjustment.is_zero() {
             iw.sac(&format!("lines[{}].amount", line.line_no), adjustment, "Line amount adjustment")?;
@@ -549,7 +311,8 @@ fn render_set(
     let total = iw.n2("total", inv.total)?;
     iw.w.seg("TDS", &[&total]);
     if !inv.header_tax.is_zero() {
-        iw.w.seg("TXI", &["TX", &fmt_real(inv.header_tax)]);
+        let tax = iw.digits("header_tax", fmt_real(inv.header_tax), 18)?;
+        iw.w.seg("TXI", &["TX", &tax]);
     }
     if !inv.charges.is_zero() {
         let label = if inv.charges < Decimal::ZERO { "Allowances" } else { "Charges" };
@@ -589,8 +352,8 @@ pub fn render_810(
     let d = profile.separators.delimiters(&profile.release)?;
     check_isa_party("sender", &profile.sender_qualifier, &profile.sender_id, &d)?;
     check_isa_party("receiver", &profile.receiver_qualifier, &profile.receiver_id, &d)?;
-    let gs_sender = profile.gs_sender.clone().unwrap_or_else(|| profile.sender_id.trim().to_string());
-    let gs_receiver = profile.gs_receiver.clone().unwrap_or_else(|| profile.receiver_id.trim().to_string());
+    let gs_sender = profile.gs_sender.clone().unwrap_or_else(|| trim_str(&profile.sender_id).to_string());
+    let gs_receiver = profile.gs_receiver.clone().unwrap_or_else(|| trim_str(&profile.receiver_id).to_string());
     for (what, v) in [("GS02", &gs_sender), ("GS03", &gs_receiver)] {
         if !(2..=15).contains(&v.len()) {
             return Err(RenderError::Profile(format!("{what} {v:?} must be 2-15 characters")));
@@ -598,8 +361,8 @@ pub fn render_810(
     }
     let mut w = Writer::new(d, profile.separators.line_ending);
     w.isa(
-        (&profile.sender_qualifier, profile.sender_id.trim()),
-        (&profile.receiver_qualifier, profile.receiver_id.trim()),
+        (&profile.sender_qualifier, trim_str(&profile.sender_id)),
+        (&profile.receiver_qualifier, trim_str(&profile.receiver_id)),
         now,
         &profile.release,
         numbers.interchange,
@@ -623,8 +386,8 @@ pub fn render_810(
         bytes: w.out,
         group: OutboundGroup {
             partner: profile.partner.clone(),
-            sender_id: profile.sender_id.trim().to_string(),
-            receiver_id: profile.receiver_id.trim().to_string(),
+            sender_id: trim_str(&profile.sender_id).to_string(),
+            receiver_id: trim_str(&profile.receiver_id).to_string(),
             interchange_control: numbers.interchange,
             group_control: numbers.group,
             functional_id: "IN".into(),
@@ -652,6 +415,7 @@ pub fn render_810_next(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delimiters::Delimiters;
     use rust_decimal::dec;
 
     #[test]

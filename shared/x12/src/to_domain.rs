@@ -3,9 +3,21 @@
 //! needs to see an outbound 810 as the domain does).
 //!
 //! Mapping decisions for `ApInvoice`:
-//! - **vendor**: the first N1 among SE seller, VN vendor, SU supplier, II issuer, RE/RI remittance
-//!   parties ([`crate::invoice810::SELLER_CODES`]); its N104 id, else its N102 name; with no such
-//!   party, the interchange sender id (ISA06). The buyer (N1*BT, then BY) has no place in
+//! - **vendor** ([`SetRef::vendor_identity`]): the trading partner's ids and the seller party
+//!   decide it, never a name and never, by default, the remittance party:
+//!   1. the party is the first N1 with entity `SE` (seller), else `SU` (supplier), `VN` (vendor),
+//!      `II` (issuer of invoice); N1*RE (party to receive remittance) and N1*RI (remit-to) are
+//!      the payment address — often a bank or a factor — and name the vendor only when the
+//!      partner profile sets `remit_to_names_vendor`, and only when no SE/SU/VN/II is there;
+//!   2. the key is that party's id with its id code: N104 alone when N103 is `92` (assigned by
+//!      the buyer: it is our own vendor number), else `N103:N104` (`1:123456789` DUNS,
+//!      `ZZ:HL-UK` mutually defined, `91:V-1` assigned by the seller);
+//!   3. a party without an id (name only), or no party, gives the partner's key instead:
+//!      `ISA05:ISA06`, plus `/GS02` when the group's application sender differs from ISA06 (a
+//!      service bureau sending for several suppliers under one interchange id);
+//!   4. only a set without any envelope falls back to the party's name.
+//!
+//!   The vendor name is the party's N102. The buyer (N1*BT, then BY) has no place in
 //!   `ApInvoice` and stays in the typed [`Invoice810`].
 //! - **lines**: one `ApLine` per IT1. `account` is always [`UNMAPPED_ACCOUNT`]: an 810 carries
 //!   no GL account, so the flow's mapping decides it; the line's item (the buyer's part number
@@ -27,6 +39,7 @@
 //! ([`ApInvoice::try_new`]) and the error says by how much.
 
 use rust_decimal::Decimal;
+use serde::Serialize;
 
 use mlc_core::domain::{
     Address, AddressKind, ApInvoice, ApInvoiceDraft, ApLine, ArInvoice, ArInvoiceDraft, ArLine, DocumentKind, Party,
@@ -50,12 +63,50 @@ pub struct MapOptions {
     /// Currency when the 810 has no CUR.
     pub default_currency: Currency,
     pub tolerance: Tolerance,
+    /// Whether N1*RE / N1*RI may name the vendor when no SE/SU/VN/II party does (partner
+    /// profile `inbound.remit_to_names_vendor`).
+    pub remit_to_names_vendor: bool,
 }
 
 impl Default for MapOptions {
     fn default() -> Self {
-        MapOptions { file_name: None, default_currency: Currency::USD, tolerance: Tolerance::default() }
+        MapOptions {
+            file_name: None,
+            default_currency: Currency::USD,
+            tolerance: Tolerance::default(),
+            remit_to_names_vendor: false,
+        }
     }
+}
+
+/// Which rule named the vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorSource {
+    /// A party's id with its id code (N103/N104).
+    PartyId,
+    /// The trading partner's interchange (and application) sender ids.
+    Partner,
+    /// A party's name: only for sets without any envelope.
+    PartyName,
+}
+
+/// Who sent the invoice, and the key the vendor mapping is keyed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VendorIdentity {
+    pub key: String,
+    pub source: VendorSource,
+    pub name: Option<String>,
+    /// The N1 the vendor came from: entity code, id qualifier, id.
+    pub entity: Option<String>,
+    pub id_qualifier: Option<String>,
+    pub id: Option<String>,
+    /// `ISA05:ISA06` of the interchange.
+    pub partner: Option<String>,
+    /// GS02 of the group.
+    pub application_sender: Option<String>,
+    /// The payment address (N1*RE, else RI), kept whether or not it names the vendor.
+    pub remit_to: Option<Party>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,6 +222,43 @@ impl<'f, 'a> SetRef<'f, 'a> {
         }
     }
 
+    /// Who sent this invoice, by the rule in the module documentation. `None` when the set is not
+    /// a readable 810 or nothing identifies the sender at all.
+    pub fn vendor_identity(&self, remit_to_names_vendor: bool) -> Option<VendorIdentity> {
+        let inv = self.set.invoice()?;
+        let partner = self.interchange.map(|i| i.header.partner_key());
+        let application_sender = self.group.map(|g| g.header.sender.clone());
+        let remit = inv.remit_to();
+        let party = inv.seller().or(if remit_to_names_vendor { remit } else { None });
+        let mut identity = VendorIdentity {
+            key: String::new(),
+            source: VendorSource::Partner,
+            name: party.and_then(|p| own(&p.name)),
+            entity: party.map(|p| p.entity.to_string()),
+            id_qualifier: party.and_then(|p| own(&p.id_qualifier)),
+            id: party.and_then(|p| own(&p.id)),
+            partner: partner.clone(),
+            application_sender: application_sender.clone(),
+            remit_to: remit.map(party_of),
+        };
+        if let Some(id) = identity.id.clone() {
+            identity.source = VendorSource::PartyId;
+            identity.key = match identity.id_qualifier.as_deref() {
+                Some("92") | None => id,
+                Some(q) => format!("{q}:{id}"),
+            };
+        } else if let (Some(partner), Some(ic)) = (partner, self.interchange) {
+            identity.key = match application_sender {
+                Some(gs02) if !gs02.is_empty() && gs02 != ic.header.sender_id => format!("{partner}/{gs02}"),
+                _ => partner,
+            };
+        } else {
+            identity.source = VendorSource::PartyName;
+            identity.key = identity.name.clone()?;
+        }
+        Some(identity)
+    }
+
     /// The supplier bill this 810 describes.
     pub fn to_ap_invoice(&self, opts: &MapOptions) -> Result<ApInvoice, MappingError> {
         let inv = self.usable_invoice()?;
@@ -179,11 +267,8 @@ impl<'f, 'a> SetRef<'f, 'a> {
         let sign = sign_of(inv);
         let currency = self.currency(inv, opts)?;
         let po = inv.purchase_order().map(str::to_string);
-        let seller = inv.seller();
-        let vendor = seller
-            .and_then(|p| own(&p.id).or_else(|| own(&p.name)))
-            .or_else(|| self.interchange.map(|i| i.header.sender_id.clone()))
-            .unwrap_or_default();
+        let identity = self.vendor_identity(opts.remit_to_names_vendor);
+        let vendor = identity.as_ref().map(|v| v.key.clone()).unwrap_or_default();
         let mut lines = Vec::with_capacity(inv.lines.len() + inv.charges.len());
         let mut max_no = 0u32;
         for (i, l) in inv.lines.iter().enumerate() {
@@ -237,7 +322,7 @@ impl<'f, 'a> SetRef<'f, 'a> {
             source: self.source_ref(opts.file_name.as_deref()),
             kind: if inv.is_credit() { DocumentKind::CreditMemo } else { DocumentKind::Invoice },
             vendor,
-            vendor_name: seller.and_then(|p| own(&p.name)),
+            vendor_name: identity.and_then(|v| v.name),
             invoice_number: inv.invoice_number.to_string(),
             invoice_date: inv.invoice_date,
             due_date,

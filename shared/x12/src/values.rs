@@ -42,6 +42,13 @@ pub fn trim(raw: &[u8]) -> &[u8] {
     &raw[start..end]
 }
 
+/// The [`trim`] rule on text: what the reader trims from an element (spaces and ASCII control
+/// characters), so the writer trims exactly the same and a rendered value reads back as written.
+/// Not `str::trim`, which also strips Unicode spaces such as U+00A0 that the reader keeps.
+pub fn trim_str(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ' || c == '\u{7f}')
+}
+
 /// Text of an element, trimmed. UTF-8 when it is; otherwise each byte is read as Latin-1 and the
 /// second value is `true` so the caller can warn once.
 pub fn text(raw: &[u8]) -> (String, bool) {
@@ -58,6 +65,29 @@ pub fn text_cow(raw: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     match std::str::from_utf8(t) {
         Ok(s) => (std::borrow::Cow::Borrowed(s), false),
         Err(_) => (std::borrow::Cow::Owned(t.iter().map(|&b| b as char).collect()), true),
+    }
+}
+
+/// Like [`text_cow`], with the release character (declared by an ISX) removed where it escapes
+/// a delimiter: `STAR?*CO` with release `?` reads `STAR*CO`.
+pub fn text_escaped(raw: &[u8], release: Option<u8>) -> (std::borrow::Cow<'_, str>, bool) {
+    match release {
+        Some(r) if raw.contains(&r) => {
+            let mut plain = Vec::with_capacity(raw.len());
+            let mut bytes = raw.iter();
+            while let Some(&b) = bytes.next() {
+                if b == r {
+                    if let Some(&next) = bytes.next() {
+                        plain.push(next);
+                    }
+                } else {
+                    plain.push(b);
+                }
+            }
+            let (t, latin1) = text(&plain);
+            (std::borrow::Cow::Owned(t), latin1)
+        }
+        _ => text_cow(raw),
     }
 }
 
@@ -237,6 +267,13 @@ mod tests {
         assert_eq!(text(b"  ACME  "), ("ACME".to_string(), false));
         assert_eq!(text(b"M\xfcller"), ("Müller".to_string(), true));
         assert_eq!(text("Müller".as_bytes()), ("Müller".to_string(), false));
+    }
+
+    #[test]
+    fn release_character_is_removed_from_text() {
+        assert_eq!(text_escaped(b"STAR?*ALLIANCE??", Some(b'?')).0, "STAR*ALLIANCE?");
+        assert_eq!(text_escaped(b"PLAIN", Some(b'?')).0, "PLAIN");
+        assert_eq!(text_escaped(b"A?B", None).0, "A?B");
     }
 
     #[test]

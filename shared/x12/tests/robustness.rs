@@ -5,10 +5,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use mlc_x12::cli::{AckCliOptions, run_ack, run_parse, run_validate};
+use mlc_x12::cli::{AckCliOptions, ValidateCliOptions, run_ack, run_parse, run_validate, run_validate_with};
 use mlc_x12::envelope::MAX_FILE_ERRORS;
 use mlc_x12::error::MAX_KEPT;
-use mlc_x12::{AckOptions, ErrorKind, MapOptions, Numbers, acknowledge, parse, render_997};
+use mlc_x12::{AckOptions, ErrorKind, InboundRules, MapOptions, Numbers, Ta1Policy, acknowledge, parse, render_997};
 use proptest::prelude::*;
 
 const ISA: &str =
@@ -40,7 +40,11 @@ fn exercise(bytes: &[u8]) {
     let _ = run_parse(bytes, true);
     let _ = run_parse(bytes, false);
     let _ = run_validate(bytes);
-    let _ = run_ack(bytes, &AckCliOptions::default());
+    let _ = run_validate_with(bytes, &ValidateCliOptions { json: true, ..Default::default() });
+    let always = InboundRules { ta1: Ta1Policy::Always, ..InboundRules::default() };
+    let _ = run_ack(bytes, &AckCliOptions { rules: always, ..AckCliOptions::default() });
+    // The streaming reader reports exactly what parse reports, whatever the input.
+    assert_eq!(common::streamed(bytes), common::parsed(bytes));
 }
 
 fn segment_id() -> impl Strategy<Value = String> {

@@ -38,21 +38,21 @@ struct Entry {
 pub struct SimWorld {
     pub clock: SimClock,
     entries: BTreeMap<String, Entry>,
+    /// Options set before their connection was added, applied when it is.
+    pending: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 impl SimWorld {
     pub fn new(clock: SimClock) -> Self {
-        SimWorld { clock, entries: BTreeMap::new() }
+        SimWorld { clock, entries: BTreeMap::new(), pending: BTreeMap::new() }
     }
 
     /// Add a running simulator as connection `connection`; returns its typed system for seeding
     /// and inspection.
     pub fn add<T: SimSystem>(&mut self, connection: &str, handle: SimHandle<T>) -> Arc<T> {
         let typed = handle.system().clone();
-        self.entries.insert(
-            connection.to_string(),
-            Entry { handle: handle.into_dyn(), typed: typed.clone(), options: BTreeMap::new() },
-        );
+        let options = self.pending.remove(connection).unwrap_or_default();
+        self.entries.insert(connection.to_string(), Entry { handle: handle.into_dyn(), typed: typed.clone(), options });
         typed
     }
 
@@ -60,14 +60,21 @@ impl SimWorld {
     pub async fn start(&mut self, connection: &str, system: &str) -> Result<(), SimError> {
         let handle = crate::start(system, 0, self.clock.clone()).await?;
         let typed: Arc<dyn Any + Send + Sync> = Arc::new(handle.system().clone());
-        self.entries.insert(connection.to_string(), Entry { handle, typed, options: BTreeMap::new() });
+        let options = self.pending.remove(connection).unwrap_or_default();
+        self.entries.insert(connection.to_string(), Entry { handle, typed, options });
         Ok(())
     }
 
     /// A connection setting beyond what the simulator says (a compressed rate window, a folder map).
+    /// Set before the connection is added, it is kept until it is.
     pub fn set_option(&mut self, connection: &str, key: &str, value: Value) {
-        if let Some(e) = self.entries.get_mut(connection) {
-            e.options.insert(key.to_string(), value);
+        match self.entries.get_mut(connection) {
+            Some(e) => {
+                e.options.insert(key.to_string(), value);
+            }
+            None => {
+                self.pending.entry(connection.to_string()).or_default().insert(key.to_string(), value);
+            }
         }
     }
 

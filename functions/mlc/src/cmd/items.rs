@@ -46,6 +46,10 @@ pub async fn status(engine: &Engine, out: Out, place: &str) -> anyhow::Result<()
             "\nqueue: {} ready, {} in flight, {} delayed, {} dead-lettered",
             q.ready, q.in_flight, q.delayed, q.dead
         );
+        if !report.ledgers.is_empty() {
+            println!("\nlast run ledger, per flow:");
+            crate::cmd::run::print_flow_ledgers(report.ledgers.iter());
+        }
     })
 }
 

@@ -16,6 +16,7 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlc_core::engine::DrainReport;
 use mlc_core::engine::intake::WebhookRequest;
+use mlc_core::engine::ledger::{FlowLedger, LedgerRecorder, RunLedger};
 use mlc_flows::Runtime;
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -24,11 +25,50 @@ use tracing::{info, warn};
 use crate::home::Home;
 use crate::output::{Out, Table};
 
+/// Finish a run's ledger and keep each flow's figures where `mlc status` reads them.
+pub async fn finish_ledger(rt: &Runtime, ledger: &LedgerRecorder) -> anyhow::Result<RunLedger> {
+    Ok(rt.engine.finish_ledger(ledger).await?)
+}
+
+/// Print a ledger's lines (and a loud line for any flow that does not balance).
+pub fn print_ledger(run: &RunLedger) {
+    print_flow_ledgers(run.flows.values());
+}
+
+/// Print flow ledgers (`mlc run`, `mlc status`).
+pub fn print_flow_ledgers<'a>(ledgers: impl Iterator<Item = &'a FlowLedger>) {
+    for l in ledgers {
+        println!(
+            "  {}: {} records listed, {} worked ({} without a document for it, {} already processed, {} unread, {} still queued)",
+            l.flow,
+            l.records_listed,
+            l.records_worked,
+            l.records_without_documents,
+            l.records_already_processed,
+            l.records_unread,
+            l.records_queued
+        );
+        println!("    {}{}", l.equation(), if l.balances() { "" } else { "   <-- DOES NOT BALANCE" });
+        for (what, m) in
+            [("skipped", &l.skipped_by_reason), ("held", &l.held_by_reason), ("failed", &l.failed_by_reason)]
+        {
+            if !m.is_empty() {
+                let parts: Vec<String> = m.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                println!("    {what}: {}", parts.join(", "));
+            }
+        }
+        for u in &l.unaccounted {
+            println!("    UNACCOUNTED: {u}");
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct RunReport {
     flow: String,
     discovered: usize,
     drain: DrainReport,
+    ledger: RunLedger,
     api_calls: std::collections::BTreeMap<String, mlc_flows::ApiCounters>,
 }
 
@@ -55,7 +95,9 @@ pub async fn drain_with_progress(rt: &Runtime, out: Out, label: &str) -> anyhow:
 }
 
 pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
-    let rt = home.runtime().await?;
+    let mut rt = home.runtime().await?;
+    let ledger = LedgerRecorder::new(rt.engine.clock.now());
+    rt.engine.ledger = Some(ledger.clone());
     if rt.flows.get(flow).is_none() {
         let names: Vec<&str> = rt.flows.names().collect();
         bail!(
@@ -75,15 +117,25 @@ pub async fn once(home: &Home, out: Out, flow: &str) -> anyhow::Result<()> {
         });
     }
     let drain = drain_with_progress(&rt, out, flow).await?;
-    let report = RunReport { flow: flow.to_string(), discovered: poll.hints, drain, api_calls: rt.counters() };
+    let ledger = finish_ledger(&rt, &ledger).await?;
+    let balanced = ledger.balances();
+    let report = RunReport { flow: flow.to_string(), discovered: poll.hints, drain, ledger, api_calls: rt.counters() };
     out.emit(&report, || {
         println!("{flow}: the poll found {} changed records", report.discovered);
         print_drain(&report.drain);
+        println!("run ledger:");
+        print_ledger(&report.ledger);
         for (conn, c) in &report.api_calls {
             println!("  {conn}: {} API calls ({} retries, {} throttled)", c.calls, c.retries, c.throttled);
         }
         println!("see `mlc status` and `mlc items --flow {flow}` for details");
-    })
+    })?;
+    if !balanced {
+        anyhow::bail!(
+            "the run ledger does not balance (see UNACCOUNTED above): records may have been lost; report this"
+        );
+    }
+    Ok(())
 }
 
 pub fn print_drain(d: &DrainReport) {
@@ -168,6 +220,10 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     let addr: SocketAddr = rt.config.server.listen.parse().with_context(|| {
         format!("server.listen {:?} is not an address like 127.0.0.1:8080", rt.config.server.listen)
     })?;
+    // Bind first: a second `mlc serve` on the same address must fail before it starts any work.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another `mlc serve` running?)"))?;
 
     // Scheduler: one task per enabled flow.
     for (name, settings) in rt.config.flows.iter().filter(|(_, f)| f.enabled) {
@@ -188,6 +244,24 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
         });
     }
 
+    // Sweeper: items left with no message (a crash between steps) are queued again.
+    {
+        let (rt, wake) = (rt.clone(), wake.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                match rt.engine.sweep(Duration::from_secs(300)).await {
+                    Ok(r) if !r.requeued.is_empty() => {
+                        info!(items = r.requeued.len(), "sweep queued items that had no message left");
+                        wake.notify_one();
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "sweep failed; next try in a minute"),
+                }
+            }
+        });
+    }
+
     // Worker: drain whenever woken, and at least every few seconds (delayed retries come due).
     {
         let (rt, wake) = (rt.clone(), wake.clone());
@@ -204,7 +278,6 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     }
 
     let app = webhook_app(rt.clone(), wake, Arc::new(IntakeTally::default()));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     eprintln!(
         "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
         rt.flows.names().count()

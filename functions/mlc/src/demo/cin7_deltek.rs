@@ -118,7 +118,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
     }
 
     // 3. The runtime and its webhook listener.
-    let rt = Arc::new(home.runtime().await?);
+    let (rt, ledger) = super::runtime_with_ledger(&home).await?;
     let wake = Arc::new(Notify::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot open the webhook listener")?;
     let hook_url = format!("http://{}/webhooks/cin7", listener.local_addr()?);
@@ -174,6 +174,7 @@ async fn run(ctx: DemoCtx) -> anyhow::Result<DemoReport> {
         ..Default::default()
     };
     r.tally(&rt, run_start, &totals).await?;
+    r.close_ledger(&rt, &ledger).await?;
     r.phases = phases;
     r.duplicate_deliveries = tally.duplicates.load(std::sync::atomic::Ordering::Relaxed);
     let deliveries = cin7.deliveries();
@@ -221,6 +222,9 @@ fn demo_config(dir: &Path, world: &SimWorld) -> Config {
     config.engine.workers = 8;
     config.engine.lock_ttl_secs = 60;
     config.engine.in_doubt_settle_secs = 2;
+    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
+    config.engine.http_timeout_secs = 1;
+    config.engine.settle_margin_ms = 1000;
     config.engine.retry_base_ms = 500;
     config.engine.retry_cap_secs = 5;
     config.engine.busy_retry_ms = 500;

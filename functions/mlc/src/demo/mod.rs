@@ -11,7 +11,11 @@
 //! what was skipped by reason code, what waits for a mapping or a person's review, what failed and
 //! why, the run ledger, API calls per connection, and what to do next.
 
+pub mod cin7_acumatica;
 pub mod cin7_deltek;
+pub mod coupa_deltek;
+pub mod deltek_cleo;
+pub mod procore_deltek;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -200,6 +204,18 @@ pub struct DemoReport {
     pub phases: Vec<(String, f64)>,
     pub fix_mappings_file: Option<String>,
     pub next_steps: Vec<String>,
+    /// Every record the run saw and what became of it, per flow (balances or names what breaks).
+    pub ledger: mlc_core::engine::ledger::RunLedger,
+}
+
+/// The runtime of a demo, counting everything it does in a run ledger.
+pub async fn runtime_with_ledger(
+    home: &crate::home::Home,
+) -> anyhow::Result<(Arc<Runtime>, mlc_core::engine::ledger::LedgerRecorder)> {
+    let mut rt = home.runtime().await?;
+    let ledger = mlc_core::engine::ledger::LedgerRecorder::new(chrono::Utc::now());
+    rt.engine.ledger = Some(ledger.clone());
+    Ok((Arc::new(rt), ledger))
 }
 
 impl DemoReport {
@@ -247,8 +263,26 @@ impl DemoReport {
         Ok(())
     }
 
+    /// Close the run's ledger and keep each flow's figures for `mlc status`.
+    pub async fn close_ledger(
+        &mut self,
+        rt: &Runtime,
+        ledger: &mlc_core::engine::ledger::LedgerRecorder,
+    ) -> anyhow::Result<()> {
+        self.ledger = crate::cmd::run::finish_ledger(rt, ledger).await?;
+        Ok(())
+    }
+
     /// The usual next steps from what waits.
     pub fn standard_next_steps(&mut self) {
+        for l in self.ledger.flows.values().filter(|l| !l.balances()) {
+            self.next_steps.push(format!(
+                "the run ledger of {} does not balance ({}): {}",
+                l.flow,
+                l.equation(),
+                l.unaccounted.join("; ")
+            ));
+        }
         let dir = self.data_dir.clone();
         let waiting = self.flows.values().any(|t| !t.needs_mapping_by_key.is_empty());
         if waiting {
@@ -357,6 +391,16 @@ pub fn print_report(r: &DemoReport) {
         "\n  duplicates prevented: {}   (repeat webhook deliveries dropped: {})",
         r.duplicates_prevented, r.duplicate_deliveries
     );
+    for l in r.ledger.flows.values() {
+        println!(
+            "  ledger {}: {} records listed, {} worked; {}{}",
+            l.flow,
+            l.records_listed,
+            l.records_worked,
+            l.equation(),
+            if l.balances() { " ✓" } else { "  ✗ DOES NOT BALANCE" }
+        );
+    }
     for (k, v) in &r.facts {
         println!("  {k}: {v}");
     }

@@ -100,6 +100,9 @@ pub async fn world(scenario: Cin7Scenario, switches: Cin7Switches) -> World {
     config.engine.workers = 4;
     config.engine.lock_ttl_secs = 10;
     config.engine.in_doubt_settle_secs = 1;
+    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
+    config.engine.http_timeout_secs = 0;
+    config.engine.settle_margin_ms = 1000;
     config.engine.retry_base_ms = 200;
     config.engine.retry_cap_secs = 2;
     config.engine.busy_retry_ms = 200;

@@ -183,7 +183,8 @@ impl Environment {
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        self.child = Some(cmd.spawn().unwrap_or_else(|e| panic!("{}: cannot start {}: {e}", self.name, self.bin.display())));
+        self.child =
+            Some(cmd.spawn().unwrap_or_else(|e| panic!("{}: cannot start {}: {e}", self.name, self.bin.display())));
         self.started = Instant::now();
         self.cold_starts += 1;
     }

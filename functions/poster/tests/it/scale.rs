@@ -30,7 +30,12 @@ const WINDOW_MS: u64 = 6000;
 const FLOOR: f64 = 0.90;
 
 fn assert_throughput(f: &crate::scene::Figures, label: &str) {
-    assert!(f.throughput >= FLOOR, "{label}: {:.0}% of Cin7's window rate, below {:.0}%", f.throughput * 100.0, FLOOR * 100.0);
+    assert!(
+        f.throughput >= FLOOR,
+        "{label}: {:.0}% of Cin7's window rate, below {:.0}%",
+        f.throughput * 100.0,
+        FLOOR * 100.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -59,14 +64,26 @@ async fn eight_poster_processes_keep_cin7s_limit_on_the_dynamodb_budget() {
     let config = scene.config();
     let timing = template_timing();
     // The mappings, written from here (the functions find them in the table).
-    let rt = Runtime::build(config.clone(), aws.store.clone(), Arc::new(aws.queue.clone()), Arc::new(aws.secrets()), Arc::new(SystemClock))
-        .await
-        .expect("runtime");
+    let rt = Runtime::build(
+        config.clone(),
+        aws.store.clone(),
+        Arc::new(aws.queue.clone()),
+        Arc::new(aws.secrets()),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("runtime");
     scene.map(&rt.engine).await;
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_poster"));
     let mut envs = Vec::new();
     for i in 0..POSTERS {
-        let env = Environment::start(&format!("poster-{i}"), bin.clone(), aws.function_env(&config, &timing), Duration::from_secs(120)).await;
+        let env = Environment::start(
+            &format!("poster-{i}"),
+            bin.clone(),
+            aws.function_env(&config, &timing),
+            Duration::from_secs(120),
+        )
+        .await;
         envs.push(env);
     }
     for e in &mut envs {
@@ -98,9 +115,16 @@ async fn eight_worker_tasks_keep_cin7s_limit_on_the_sqlite_budget() {
         let store = SqliteStore::open(&db).expect("sqlite");
         let queue = SqliteQueue::new(&store, Arc::new(SystemClock), 25);
         let home = HomeLimits { budget_store: Some(Arc::new(SqliteBudget::new(&store))), max_wait: None };
-        let rt = Runtime::build_in(config.clone(), Arc::new(store), Arc::new(queue), secrets.clone(), Arc::new(SystemClock), home)
-            .await
-            .expect("runtime");
+        let rt = Runtime::build_in(
+            config.clone(),
+            Arc::new(store),
+            Arc::new(queue),
+            secrets.clone(),
+            Arc::new(SystemClock),
+            home,
+        )
+        .await
+        .expect("runtime");
         runtimes.push(Arc::new(rt));
     }
     scene.map(&runtimes[0].engine).await;
@@ -147,9 +171,10 @@ async fn eight_mlc_processes_keep_cin7s_limit_on_the_sqlite_budget() {
     {
         let store = SqliteStore::open(data.join("mlc.sqlite")).expect("sqlite");
         let queue = SqliteQueue::new(&store, Arc::new(SystemClock), 25);
-        let rt = Runtime::build(config.clone(), Arc::new(store), Arc::new(queue), Arc::new(secrets), Arc::new(SystemClock))
-            .await
-            .expect("runtime");
+        let rt =
+            Runtime::build(config.clone(), Arc::new(store), Arc::new(queue), Arc::new(secrets), Arc::new(SystemClock))
+                .await
+                .expect("runtime");
         scene.map(&rt.engine).await;
         rt.engine.queue.enqueue(&scene.hints()).await.expect("enqueue");
     }

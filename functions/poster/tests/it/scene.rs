@@ -15,9 +15,9 @@ use mlc_core::engine::model::{Hint, Origin};
 use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use mlc_flows::config::FlowSettings;
 use mlc_flows::{Cadence, Config};
+use mlc_sim::cin7::Cin7Sim;
 use mlc_sim::cin7::model::{DocStatus, Supplier};
 use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
-use mlc_sim::cin7::Cin7Sim;
 use mlc_sim::cin7::switches::{Cin7Switches, RateLimitAnswer};
 use mlc_sim::common::SimClock;
 use mlc_sim::deltek::DeltekSim;
@@ -76,18 +76,17 @@ pub struct Figures {
 impl Scene {
     pub async fn new(n: usize, window_ms: u64) -> Scene {
         let mut world = SimWorld::new(SimClock::manual_default());
-        let deltek = world.add(
-            "deltek",
-            DeltekSim::builder().clock(SimClock::manual_default()).start().await.expect("deltek sim"),
-        );
+        let deltek = world
+            .add("deltek", DeltekSim::builder().clock(SimClock::manual_default()).start().await.expect("deltek sim"));
         let s = cascade();
         let mut scenario = Cin7Scenario::reference_data().supplier(s.clone());
         let mut purchases = Vec::new();
         for i in 0..n {
             let id = format!("5ca1e000-0000-4000-8000-{i:012}");
             let invoice = format!("SCALE-{i:05}");
-            scenario = scenario
-                .purchase(purchase(&s, &id, 100 + i as i64).invoice(&invoice, DocStatus::Authorised, day(2), day(30)).build());
+            scenario = scenario.purchase(
+                purchase(&s, &id, 100 + i as i64).invoice(&invoice, DocStatus::Authorised, day(2), day(30)).build(),
+            );
             purchases.push((id, invoice));
         }
         let switches = Cin7Switches {
@@ -199,7 +198,8 @@ impl Scene {
         };
         if std::env::var_os("MLC_SCENE_TIMES").is_some() {
             let t0 = times.first().copied().unwrap_or_else(Utc::now);
-            let secs: Vec<String> = times.iter().map(|t| format!("{:.1}", (*t - t0).num_milliseconds() as f64 / 1000.0)).collect();
+            let secs: Vec<String> =
+                times.iter().map(|t| format!("{:.1}", (*t - t0).num_milliseconds() as f64 / 1000.0)).collect();
             eprintln!("{label}: call times {}", secs.join(" "));
         }
         let ideal = self.window.as_secs_f64() * (times.len().saturating_sub(60)) as f64 / 60.0;

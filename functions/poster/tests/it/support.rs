@@ -185,7 +185,12 @@ impl Esm {
 
 impl Esm {
     /// [`Esm::drain`] with function processes: each environment is one concurrent execution.
-    pub async fn drain_envs(&self, envs: Vec<Environment>, queue: &SqsQueue, deadline: Duration) -> (Worked, Vec<Environment>) {
+    pub async fn drain_envs(
+        &self,
+        envs: Vec<Environment>,
+        queue: &SqsQueue,
+        deadline: Duration,
+    ) -> (Worked, Vec<Environment>) {
         let end = Instant::now() + deadline;
         let mut tasks = Vec::new();
         for mut env in envs {

@@ -29,6 +29,7 @@ impl AcumaticaClient {
             since,
             filter: None,
             expand: Some("Details"),
+            select: None,
             page: self.settings().page_size,
             what: "the bills changed since the cursor".into(),
         };

@@ -19,6 +19,7 @@ impl AcumaticaClient {
             since: None,
             filter: None,
             expand: None,
+            select: None,
             page: self.settings().page_size,
             what: "the chart of accounts".into(),
         };
@@ -38,6 +39,7 @@ impl AcumaticaClient {
             since: None,
             filter: None,
             expand: None,
+            select: None,
             page: self.settings().page_size,
             what: "the subaccounts".into(),
         };

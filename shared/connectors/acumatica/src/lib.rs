@@ -98,6 +98,8 @@ pub mod orders;
 pub mod paging;
 pub mod ping;
 pub mod settings;
+pub mod sources;
+pub mod targets;
 pub mod vendors;
 pub mod webhook;
 
@@ -107,3 +109,5 @@ pub use errors::{AcumaticaError, FieldError};
 pub use model::Written;
 pub use paging::Scan;
 pub use settings::{AcumaticaCredentials, AcumaticaSettings, AuthMode, PoReferenceField};
+pub use sources::{DeltaOptions, PurchaseOrderSource, VendorSource};
+pub use targets::{BillDoc, BillState, BillTarget, PoDoc, PoRef, PurchaseOrderTarget, VendorTarget};

@@ -1093,28 +1093,8 @@ pub fn field_errors(v: &Json) -> (Option<String>, Vec<FieldError>) {
     (entity, fields)
 }
 
-/// Whether a write made a record or found the one already there.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Written<T> {
-    /// Created by this call.
-    Created(T),
-    /// Already there (found by its natural key before, or after a lost answer): compare it
-    /// with what was meant before calling it the same document.
-    Found(T),
-}
-
-impl<T> Written<T> {
-    /// The record either way.
-    pub fn record(&self) -> &T {
-        match self {
-            Written::Created(t) | Written::Found(t) => t,
-        }
-    }
-    /// Whether this call created it.
-    pub fn created(&self) -> bool {
-        matches!(self, Written::Created(_))
-    }
-}
+/// What a create-once call did (the kit's type, shared by every connector).
+pub use mlc_http::Written;
 
 /// Read one record with `f`, as an error naming the call and the record when it cannot be read.
 pub fn read<T>(v: &Json, what: &str, f: fn(&Json) -> Result<T, String>) -> Result<T, AcumaticaError> {

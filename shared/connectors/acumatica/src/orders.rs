@@ -30,6 +30,7 @@ impl AcumaticaClient {
             since,
             filter: None,
             expand: Some("Details"),
+            select: None,
             page: self.settings().page_size,
             what: "the purchase orders changed since the cursor".into(),
         };

@@ -19,12 +19,16 @@
 //! since `gt` is strict and the stamp has millisecond precision). A scan that never settled
 //! reports no high-water mark, so the cursor does not move past records it may have missed.
 //!
-//! The kit's `Paging::offset` walks plain offsets; this anchored walk is Acumatica's because of
-//! the key-ordered, shifting list (it could join the kit as an "anchored offset" style).
+//! [`AcumaticaClient::scan_page`] reads one page from a [`ScanPos`] (what the sources keep in
+//! their cursors: one page per poll step, so no single call is unbounded);
+//! [`AcumaticaClient::scan_json`] walks every page for callers that want the whole list. The
+//! kit's `Paging::offset` walks plain offsets; this anchored walk is Acumatica's because of the
+//! key-ordered, shifting list (it could join the kit as an "anchored offset" style).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::client::{AcumaticaClient, datetimeoffset};
@@ -58,10 +62,59 @@ pub struct ScanSpec<'a> {
     pub filter: Option<String>,
     /// `$expand`.
     pub expand: Option<&'a str>,
+    /// `$select` (`None`: every field).
+    pub select: Option<&'a str>,
     /// Page size.
     pub page: u32,
     /// What it is, for errors ("vendors changed since …").
     pub what: String,
+}
+
+/// Where a scan stands between two page reads: what a source keeps in its cursor, so one poll
+/// reads one page and a poller that dies resumes at its page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanPos {
+    /// The pass (1-based): a pass that saw records move is read again, at most [`MAX_PASSES`].
+    pub pass: u32,
+    /// Rows of this pass consumed so far.
+    pub consumed: usize,
+    /// The `id` of the last row consumed: re-read first on the next page, as the anchor.
+    #[serde(default)]
+    pub anchor: Option<String>,
+    /// Whether this pass saw records move.
+    #[serde(default)]
+    pub shifted: bool,
+}
+
+impl Default for ScanPos {
+    fn default() -> Self {
+        ScanPos::first(1)
+    }
+}
+
+impl ScanPos {
+    /// The start of pass `pass`.
+    pub fn first(pass: u32) -> Self {
+        ScanPos { pass, consumed: 0, anchor: None, shifted: false }
+    }
+}
+
+/// What reading one page did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageStep {
+    /// The rows this page adds (the anchor left out).
+    pub rows: Vec<Json>,
+    pub next: StepNext,
+}
+
+/// Where a scan goes after a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepNext {
+    /// Another page of this pass.
+    More(ScanPos),
+    /// The pass is over. `shifted`: records moved while it read (its rows may miss one that
+    /// slid back over a page boundary): read the list again before trusting it.
+    PassDone { shifted: bool },
 }
 
 fn stamp_of(v: &Json) -> Option<DateTime<Utc>> {
@@ -75,9 +128,15 @@ fn id_of(v: &Json) -> Option<String> {
     v.get("id").and_then(Json::as_str).map(str::to_ascii_lowercase)
 }
 
+/// The `LastModifiedDateTime` of a listed row (UTC).
+pub fn row_stamp(v: &Json) -> Option<DateTime<Utc>> {
+    stamp_of(v)
+}
+
 impl AcumaticaClient {
-    /// Every record of an entity changed since the cursor, as JSON (see the module docs).
-    pub async fn scan_json(&self, spec: &ScanSpec<'_>) -> Result<Scan<Json>, AcumaticaError> {
+    /// Read one page of a delta listing from `pos` (see the module docs): the anchor checked, the
+    /// rows it adds, and where the scan goes next.
+    pub async fn scan_page(&self, spec: &ScanSpec<'_>, pos: &ScanPos) -> Result<PageStep, AcumaticaError> {
         let mut conditions = Vec::new();
         if let Some(t) = spec.since {
             conditions.push(format!("LastModifiedDateTime gt {}", datetimeoffset(t)));
@@ -87,61 +146,73 @@ impl AcumaticaClient {
         }
         let filter = conditions.join(" and ");
         let page = spec.page.max(1) as usize;
+        let anchored = pos.anchor.is_some() && pos.consumed > 0;
+        let (skip, top) = if anchored { (pos.consumed - 1, page + 1) } else { (pos.consumed, page) };
+        let mut q: Vec<(&str, String)> = vec![("$top", top.to_string())];
+        if skip > 0 {
+            q.push(("$skip", skip.to_string()));
+        }
+        if !filter.is_empty() {
+            q.push(("$filter", filter));
+        }
+        if let Some(e) = spec.expand {
+            q.push(("$expand", e.to_string()));
+        }
+        if let Some(sel) = spec.select {
+            q.push(("$select", sel.to_string()));
+        }
+        let rows = self.list_json(spec.entity, &q, &spec.what).await?;
+        let got = rows.len();
+        let mut shifted = pos.shifted;
+        let fresh: Vec<Json> = match pos.anchor.as_deref().filter(|_| anchored) {
+            None => rows.clone(),
+            Some(a) => match rows.iter().position(|r| id_of(r).as_deref() == Some(a)) {
+                Some(0) => rows[1..].to_vec(),
+                Some(p) => {
+                    shifted = true;
+                    rows[p + 1..].to_vec()
+                }
+                // Records were removed before the anchor (or it was): this pass cannot be trusted.
+                None => return Ok(PageStep { rows: Vec::new(), next: StepNext::PassDone { shifted: true } }),
+            },
+        };
+        if got < top {
+            return Ok(PageStep { rows: fresh, next: StepNext::PassDone { shifted } });
+        }
+        let anchor = rows.last().and_then(id_of);
+        if anchor.is_none() {
+            return Err(AcumaticaError::Unexpected {
+                call: format!("GET {}", spec.entity),
+                detail: "a listed record has no id, so pages cannot be checked against each other".into(),
+                fix: None,
+            });
+        }
+        let next = ScanPos { pass: pos.pass, consumed: skip + got, anchor, shifted };
+        Ok(PageStep { rows: fresh, next: StepNext::More(next) })
+    }
+
+    /// Every record of an entity changed since the cursor, as JSON (see the module docs): pages
+    /// read with [`AcumaticaClient::scan_page`] until a pass sees no movement.
+    pub async fn scan_json(&self, spec: &ScanSpec<'_>) -> Result<Scan<Json>, AcumaticaError> {
         let mut seen: HashMap<String, Json> = HashMap::new();
         let mut calls = 0u32;
         for pass in 1..=MAX_PASSES {
             // Each pass is a fresh read: records that left the list meanwhile are not reported.
             seen.clear();
-            let mut consumed = 0usize;
-            let mut anchor: Option<String> = None;
-            let mut shifted = false;
-            loop {
-                let (skip, top) = if anchor.is_some() { (consumed - 1, page + 1) } else { (consumed, page) };
-                let mut q: Vec<(&str, String)> = vec![("$top", top.to_string())];
-                if skip > 0 {
-                    q.push(("$skip", skip.to_string()));
-                }
-                if !filter.is_empty() {
-                    q.push(("$filter", filter.clone()));
-                }
-                if let Some(e) = spec.expand {
-                    q.push(("$expand", e.to_string()));
-                }
-                let rows = self.list_json(spec.entity, &q, &spec.what).await?;
+            let mut pos = ScanPos::first(pass);
+            let shifted = loop {
+                let step = self.scan_page(spec, &pos).await?;
                 calls += 1;
-                let got = rows.len();
-                let fresh: &[Json] = match &anchor {
-                    None => &rows,
-                    Some(a) => match rows.iter().position(|r| id_of(r).as_deref() == Some(a.as_str())) {
-                        Some(0) => &rows[1..],
-                        Some(p) => {
-                            shifted = true;
-                            &rows[p + 1..]
-                        }
-                        None => {
-                            shifted = true;
-                            break;
-                        }
-                    },
-                };
-                for r in fresh {
-                    if let Some(id) = id_of(r) {
-                        seen.insert(id, r.clone());
+                for r in step.rows {
+                    if let Some(id) = id_of(&r) {
+                        seen.insert(id, r);
                     }
                 }
-                if got < top {
-                    break;
+                match step.next {
+                    StepNext::More(p) => pos = p,
+                    StepNext::PassDone { shifted } => break shifted,
                 }
-                consumed = skip + got;
-                anchor = rows.last().and_then(id_of);
-                if anchor.is_none() {
-                    return Err(AcumaticaError::Unexpected {
-                        call: format!("GET {}", spec.entity),
-                        detail: "a listed record has no id, so pages cannot be checked against each other".into(),
-                        fix: None,
-                    });
-                }
-            }
+            };
             if !shifted {
                 return Ok(finish(seen, pass, calls, true));
             }

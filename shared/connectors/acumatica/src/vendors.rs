@@ -28,6 +28,7 @@ impl AcumaticaClient {
             since,
             filter: None,
             expand: Some(VENDOR_EXPAND),
+            select: None,
             page: self.settings().page_size,
             what,
         };

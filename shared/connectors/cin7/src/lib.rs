@@ -80,7 +80,8 @@
 //! - **Writes only where a flow needs them** ([`writes`]): purchases raised in Acumatica (header,
 //!   draft order, then the separate authorise) and suppliers kept in line with Acumatica vendors,
 //!   each create looked up by its natural key before and after a lost answer. Nothing else is
-//!   written; the chart of accounts is read-only.
+//!   written; the chart of accounts is read-only. As platform parts: [`PurchaseTarget`] and
+//!   [`SupplierTarget`] ([`targets`]).
 
 pub mod auth;
 pub mod client;
@@ -89,6 +90,7 @@ pub mod errors;
 pub mod model;
 pub mod ping;
 pub mod sources;
+pub mod targets;
 pub mod webhook;
 pub mod writes;
 
@@ -100,6 +102,7 @@ pub use model::{
     PurchaseSummary, PurchaseType, StockReceipt, Supplier, SupplierAddress, SupplierContact, Totals, Webhook,
 };
 pub use sources::{ListOptions, PurchaseSource, SupplierSource};
+pub use targets::{PurchaseDoc, PurchaseTarget, SupplierTarget};
 pub use webhook::{
     Cin7Webhook, ENTITY_PURCHASE, ENTITY_PURCHASE_TASK, ENTITY_SUPPLIER, parse_events, split_task_hint, webhook_source,
 };

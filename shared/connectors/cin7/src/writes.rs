@@ -39,14 +39,7 @@ use crate::client::Cin7Client;
 use crate::errors::Cin7Error;
 use crate::model::{DocStatus, Endpoint, Purchase, Supplier, norm_id, purchase_from, supplier_from};
 
-/// What a write did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Wrote<T> {
-    /// The record as Cin7 answered (or as found).
-    pub record: T,
-    /// Created by this call (false: found by its natural key, made by an earlier attempt).
-    pub created: bool,
-}
+pub use mlc_http::Written;
 
 /// One order line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -381,6 +374,17 @@ impl Cin7Client {
         }
     }
 
+    /// The newest purchase of `supplier_name` carrying `reference` (reads candidates newest first
+    /// and stops at the first match: the lookup before a create).
+    pub async fn find_purchase_by_reference(
+        &self,
+        supplier_name: &str,
+        reference: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Option<Purchase>, Cin7Error> {
+        Ok(self.purchases_by_reference(supplier_name, reference, since, true).await?.into_iter().next())
+    }
+
     /// Make one Cin7 purchase for `draft`: found by reference (among those Cin7 stamped after
     /// `since`, when given) or created as a draft; its lines posted as a draft, then authorised in
     /// the separate call. Resumes a purchase an earlier attempt left at the draft stage.
@@ -388,10 +392,22 @@ impl Cin7Client {
         &self,
         draft: &PurchaseDraft,
         since: Option<DateTime<Utc>>,
-    ) -> Result<Wrote<Purchase>, Cin7Error> {
+    ) -> Result<Written<Purchase>, Cin7Error> {
+        let found = self.find_purchase_by_reference(&draft.supplier_name, &draft.reference, since).await?;
+        self.finish_purchase(found, draft, since).await
+    }
+
+    /// [`Cin7Client::create_purchase_once`] after its lookup (a caller that has just looked the
+    /// purchase up, under a lock, need not look twice): `found` is finished (lines, authorise);
+    /// `None` creates the header first, and a lost answer is resolved by looking up again.
+    pub async fn finish_purchase(
+        &self,
+        found: Option<Purchase>,
+        draft: &PurchaseDraft,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Written<Purchase>, Cin7Error> {
         let mut created = false;
-        let first = self.purchases_by_reference(&draft.supplier_name, &draft.reference, since, true).await?;
-        let purchase = match first.into_iter().next() {
+        let purchase = match found {
             Some(p) => p,
             None => match self.create_purchase(draft).await {
                 Ok(p) => {
@@ -399,9 +415,7 @@ impl Cin7Client {
                     p
                 }
                 Err(e @ Cin7Error::InDoubt { .. }) => {
-                    let again =
-                        self.purchases_by_reference(&draft.supplier_name, &draft.reference, since, true).await?;
-                    match again.into_iter().next() {
+                    match self.find_purchase_by_reference(&draft.supplier_name, &draft.reference, since).await? {
                         Some(p) => p,
                         None => return Err(e),
                     }
@@ -421,7 +435,7 @@ impl Cin7Client {
             detail: "the purchase just written cannot be read back".into(),
             fix: "read it again later; if it stays missing, it was deleted in Cin7".into(),
         })?;
-        Ok(Wrote { record, created })
+        Ok(if created { Written::Created(record) } else { Written::Found(record) })
     }
 
     fn first_supplier(v: &Value, call: &str) -> Result<Supplier, Cin7Error> {
@@ -455,18 +469,18 @@ impl Cin7Client {
     }
 
     /// Create a supplier unless one of that name exists; after a lost answer, look again.
-    pub async fn create_supplier_once(&self, draft: &SupplierDraft) -> Result<Wrote<Supplier>, Cin7Error> {
+    pub async fn create_supplier_once(&self, draft: &SupplierDraft) -> Result<Written<Supplier>, Cin7Error> {
         let name = draft
             .name
             .clone()
             .ok_or_else(|| Cin7Error::Invalid { what: "a new supplier".into(), problem: "Name is required".into() })?;
         if let Some(s) = self.find_suppliers_by_name(&name).await?.into_iter().next() {
-            return Ok(Wrote { record: s, created: false });
+            return Ok(Written::Found(s));
         }
         match self.create_supplier(draft).await {
-            Ok(s) => Ok(Wrote { record: s, created: true }),
+            Ok(s) => Ok(Written::Created(s)),
             Err(e @ Cin7Error::InDoubt { .. }) => match self.find_suppliers_by_name(&name).await?.into_iter().next() {
-                Some(s) => Ok(Wrote { record: s, created: false }),
+                Some(s) => Ok(Written::Found(s)),
                 None => Err(e),
             },
             Err(e) => Err(e),

@@ -1,34 +1,54 @@
-//! The transport every Cleo call goes through: the HTTP kit with Cleo's auth and error rules, the
-//! per-path limiter, href navigation, collection walking and error translation. It knows
-//! nothing of mailboxes or files (those are [`crate::folders`] and [`crate::files`]).
+//! The transport every Cleo call goes through: the HTTP kit with Cleo's auth, error and pacing
+//! rules, href navigation, collection walking and error translation. It knows nothing of
+//! mailboxes or files (those are [`crate::folders`] and [`crate::files`]).
 //!
 //! - **Hrefs are server-relative** (`/api/mailboxes/…`) and are followed as given, joined to the
 //!   tenant's origin **[C: RESTJ navigates by href]**, never rebuilt from ids.
-//! - **Per-path budget**: Cleo is said to allow about 5 requests per second *per API path*; each
-//!   call names its path template and waits for that path's token bucket
-//!   ([`crate::kit_pending::PathLimiter`], default 4/s) so steady state never sees a 429. A 429
-//!   (with or without `Retry-After`) or a 503 is retried by the kit with full-jitter backoff,
-//!   honouring `Retry-After`; a long wait parks the item instead of sleeping.
+//! - **Per-path budget**: Cleo is said to allow about 5 requests per second *per API path*. The
+//!   kit keeps one token bucket per path template ([`PATH_TEMPLATES`], `mlc_http::PerPath`),
+//!   4/s by default with a burst of 1 (against a sliding one-second window of 5, a bucket of rate
+//!   r and burst b lets b + r calls into one second, so only b = 1 keeps r = 4 under 5), named
+//!   after the tenant so every client of one tenant shares it. A 429 (with or without
+//!   `Retry-After`) or a 503 is retried by the kit with full-jitter backoff, honouring
+//!   `Retry-After`; a long wait parks the item instead of sleeping.
 //! - **Answers**: a 2xx HTML page (an SSO or proxy page) is never data; file content is accepted
 //!   as any bytes; refusals are `{"message": …}` (or empty, or a proxy's HTML), quoted in errors.
-//! - **Collections** are walked with `startIndex`/`count`, advancing by what was received
-//!   **[C]**, dropping repeats and walking again when the total moved mid-walk.
+//! - **Collections** are walked with the kit's offset paging (`startIndex`/`count`, advancing by
+//!   what was received **[C]**, to `totalResults`, never trusting a short page since the page
+//!   size limit is unknown); Cleo's own addition is the walk *policy*: files that arrive between
+//!   pages shift the offsets, so repeats are dropped by id and the walk starts again when the
+//!   total moved; a server that ignores `startIndex` is noticed instead of looped on.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mlc_http::{
-    Answer, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, HttpError, Request, Response, RetryPolicy,
-    Verdict,
+    Answer, Classifier, ConnectionConfig, DefaultClassifier, HttpClient, HttpError, Paging, PerPath, RateLimit,
+    Request, Response, RetryPolicy, Verdict,
 };
 use serde_json::Value;
 use url::Url;
 
 use crate::auth::{auth_error, password_grant};
 use crate::errors::{CleoError, server_message};
-use crate::kit_pending::{OffsetPage, PathLimiter, walk_offsets};
 use crate::model::CollectionPage;
 use crate::settings::{CleoCredentials, CleoSettings};
+
+/// The API's path templates, one rate budget each (relative to the tenant root).
+pub const PATH_TEMPLATES: [&str; 8] = [
+    "api/authentication",
+    "api/mailboxes",
+    "api/mailboxes/{mailbox}",
+    "api/mailboxes/{mailbox}/folders",
+    "api/mailboxes/{mailbox}/folders/{folder}",
+    "api/mailboxes/{mailbox}/folders/{folder}/files",
+    "api/mailboxes/{mailbox}/folders/{folder}/files/{file}",
+    "api/mailboxes/{mailbox}/folders/{folder}/files/{file}/content",
+];
+
+/// How many times a walk starts again when the collection changed under it.
+const MAX_PASSES: usize = 3;
 
 /// What JSON calls accept; file content is asked for with `*/*` (a content endpoint could
 /// refuse a JSON-only `Accept` with 406).
@@ -73,7 +93,6 @@ struct Inner {
     settings: CleoSettings,
     username: String,
     http: HttpClient,
-    limiter: Option<PathLimiter>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -85,7 +104,7 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     /// Build the transport (no call is made).
     pub fn new(settings: CleoSettings, creds: &CleoCredentials) -> Result<Self, CleoError> {
-        let config = ConnectionConfig::new("cleo", settings.base_url.clone())
+        let mut config = ConnectionConfig::new("cleo", settings.base_url.clone())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .retry(RetryPolicy {
@@ -94,19 +113,21 @@ impl Transport {
                 cap: Duration::from_secs(30),
                 park_after: Duration::from_secs(60),
             });
+        if settings.requests_per_second > 0.0 {
+            config = config
+                .rate_limit(RateLimit::TokenBucket { per_second: settings.requests_per_second, burst: 1 })
+                .rate_limit_per_path(PerPath::new(PATH_TEMPLATES))
+                .budget(format!("cleo {}", settings.base_url));
+        }
         let auth = password_grant(&settings, creds);
         let http = HttpClient::new(config, Arc::new(auth), Arc::new(CleoClassifier::default())).map_err(|e| {
             CleoError::Config {
                 connection: settings.connection.clone(),
-                key: "base_url".into(),
+                key: if settings.requests_per_second > 0.0 { "requests_per_second" } else { "base_url" }.into(),
                 problem: e.to_string(),
             }
         })?;
-        // Burst 1: against a sliding one-second window of N, a bucket of rate r and burst b lets
-        // b + r calls into one second, so only b = 1 keeps r = 4 under Cleo's 5.
-        let limiter =
-            if settings.requests_per_second > 0.0 { PathLimiter::new(settings.requests_per_second, 1) } else { None };
-        Ok(Transport { inner: Arc::new(Inner { settings, username: creds.username.clone(), http, limiter }) })
+        Ok(Transport { inner: Arc::new(Inner { settings, username: creds.username.clone(), http }) })
     }
 
     pub fn settings(&self) -> &CleoSettings {
@@ -135,63 +156,86 @@ impl Transport {
         }
     }
 
-    /// Send one request, paced by its path template, with errors translated.
-    pub async fn send(&self, template: &str, req: Request, what: &str) -> Result<Response, CleoError> {
-        if let Some(l) = &self.inner.limiter {
-            l.acquire(template).await;
-        }
+    /// Send one request (paced by its path's budget), with errors translated.
+    pub async fn send(&self, req: Request, what: &str) -> Result<Response, CleoError> {
         self.inner.http.send(req).await.map_err(|e| self.error(e, what))
     }
 
     /// GET an href as JSON.
-    pub async fn get_json(&self, template: &str, href: &str, what: &str) -> Result<Value, CleoError> {
-        let r = self.send(template, Request::get(self.url_of(href)).header("Accept", JSON), what).await?;
+    pub async fn get_json(&self, href: &str, what: &str) -> Result<Value, CleoError> {
+        let r = self.send(Request::get(self.url_of(href)).header("Accept", JSON), what).await?;
         r.json::<Value>().map_err(CleoError::Http)
     }
 
     /// Every resource of a collection (optionally filtered with `<attr> eq "<value>"`).
     pub async fn collection(
         &self,
-        template: &str,
         href: &str,
         filter: Option<(&str, &str)>,
         what: &str,
     ) -> Result<Vec<Value>, CleoError> {
-        let filter = filter.map(|(attr, value)| format!("{attr} eq \"{}\"", value.replace('"', "\\\"")));
+        let size = u32::try_from(self.inner.settings.page_size).unwrap_or(100);
+        // The page size limit is not known, so a short page proves nothing: walk to the total.
+        let paging =
+            Paging::offset("startIndex", "count", size).items_at("resources").total_at("totalResults").until_empty();
+        let mut first = Request::get(self.url_of(href)).header("Accept", JSON);
+        if let Some((attr, value)) = filter {
+            first = first.query("filter", format!("{attr} eq \"{}\"", value.replace('"', "\\\"")));
+        }
         let key = |v: &Value| {
             v.get("id")
                 .map(|x| x.to_string())
                 .or_else(|| crate::model::link(v, "self"))
                 .unwrap_or_else(|| v.to_string())
         };
-        let (items, report) = walk_offsets(self.inner.settings.page_size, 3, key, |start, count| {
-            let mut req =
-                Request::get(self.url_of(href)).header("Accept", JSON).query("startIndex", start).query("count", count);
-            if let Some(f) = &filter {
-                req = req.query("filter", f);
-            }
-            async move {
-                let r = self.send(template, req, what).await?;
+        let unexpected = |detail: String| CleoError::Unexpected { call: format!("GET {href}"), detail };
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut out = Vec::new();
+        for _ in 0..MAX_PASSES {
+            let mut next = Some(paging.first_request(first.clone()));
+            let (mut first_total, mut last_total) = (None, None);
+            let mut this_pass: HashSet<String> = HashSet::new();
+            let (mut read, mut pages) = (0u64, 0usize);
+            while let Some(req) = next.take() {
+                let r = self.send(req.clone(), what).await?;
                 let v: Value = r.json().map_err(CleoError::Http)?;
-                let page = CollectionPage::from_json(&v).ok_or_else(|| CleoError::Unexpected {
-                    call: format!("GET {href}"),
-                    detail: format!("{what}: the answer is not a collection ({{totalResults, resources}})"),
+                let page = CollectionPage::from_json(&v).ok_or_else(|| {
+                    unexpected(format!("{what}: the answer is not a collection ({{totalResults, resources}})"))
                 })?;
-                Ok::<_, CleoError>(OffsetPage { total: page.total, items: page.resources })
+                pages += 1;
+                first_total.get_or_insert(page.total);
+                last_total = Some(page.total);
+                let got = page.resources.len();
+                let mut new_this_pass = 0;
+                for item in page.resources {
+                    let k = key(&item);
+                    if this_pass.insert(k.clone()) {
+                        new_this_pass += 1;
+                    }
+                    if seen.insert(k) {
+                        out.push(item);
+                    }
+                }
+                if pages > 1 && got > 0 && new_this_pass == 0 && first_total == Some(page.total) {
+                    return Err(unexpected(format!(
+                        "{what}: a later page repeated the first one, so this server ignores startIndex; {} item(s) \
+                         were read and the rest could not be reached: raise page_size above the collection's size",
+                        out.len()
+                    )));
+                }
+                read += got as u64;
+                if pages > page.total / size.max(1) as usize + 2 * MAX_PASSES + 2 {
+                    return Err(unexpected(format!("{what}: the listing did not end after {pages} pages")));
+                }
+                next = paging
+                    .next_request(&req, &r, got, Some(page.total as u64), read)
+                    .map_err(|e| self.error(e, what))?;
             }
-        })
-        .await?;
-        if report.repeated_pages > 0 {
-            return Err(CleoError::Unexpected {
-                call: format!("GET {href}"),
-                detail: format!(
-                    "{what}: a later page repeated the first one, so this server ignores startIndex; {} item(s) were \
-                     read and the rest could not be reached: raise page_size above the collection's size",
-                    items.len()
-                ),
-            });
+            if first_total == last_total {
+                break;
+            }
         }
-        Ok(items)
+        Ok(out)
     }
 
     /// A kit error as a Cleo error about `what`.

@@ -29,11 +29,6 @@ use crate::errors::CleoError;
 use crate::model::{Deleted, Downloaded, FolderRef, PickedUp, RemoteFile, UploadOutcome};
 use crate::settings::UploadMode;
 
-/// Path templates.
-pub const FILES: &str = "/api/mailboxes/{mailbox}/folders/{folder}/files";
-pub const FILE: &str = "/api/mailboxes/{mailbox}/folders/{folder}/files/{file}";
-pub const CONTENT: &str = "/api/mailboxes/{mailbox}/folders/{folder}/files/{file}/content";
-
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -74,14 +69,14 @@ impl UploadState {
 /// Every file in a folder (all pages).
 pub async fn list(t: &Transport, folder: &FolderRef) -> Result<Vec<RemoteFile>, CleoError> {
     let what = format!("the file list of {}", folder.label());
-    let rows = t.collection(FILES, &folder.folder.files_href, None, &what).await?;
+    let rows = t.collection(&folder.folder.files_href, None, &what).await?;
     Ok(rows.iter().filter_map(|v| RemoteFile::from_json(v, &folder.label())).collect())
 }
 
 /// The files named exactly `name` (several when the tenant keeps same-name duplicates).
 pub async fn find_by_name(t: &Transport, folder: &FolderRef, name: &str) -> Result<Vec<RemoteFile>, CleoError> {
     let what = format!("file {name:?} in {}", folder.label());
-    let rows = t.collection(FILES, &folder.folder.files_href, Some(("name", name)), &what).await?;
+    let rows = t.collection(&folder.folder.files_href, Some(("name", name)), &what).await?;
     Ok(rows.iter().filter_map(|v| RemoteFile::from_json(v, &folder.label())).filter(|f| f.name == name).collect())
 }
 
@@ -157,7 +152,7 @@ async fn send_upload(
         );
         Request::post(url).header("Accept", JSON).text(format!("multipart/form-data; boundary={boundary}"), body)
     };
-    let r = t.send(FILES, req, what).await?;
+    let r = t.send(req, what).await?;
     let v: serde_json::Value = r.json().map_err(CleoError::Http)?;
     RemoteFile::from_json(&v, &folder.label()).ok_or_else(|| CleoError::Unexpected {
         call: format!("POST {}", folder.folder.files_href),
@@ -224,7 +219,7 @@ pub async fn download(t: &Transport, file: &RemoteFile) -> Result<Downloaded, Cl
     let what = format!("download of {}", file.label());
     let mut problem = String::new();
     for _ in 0..2 {
-        let r = t.send(CONTENT, Request::get(t.url_of(&file.content_href)).header("Accept", "*/*"), &what).await?;
+        let r = t.send(Request::get(t.url_of(&file.content_href)).header("Accept", "*/*"), &what).await?;
         let bytes = r.bytes().to_vec();
         let sha = sha256_hex(&bytes);
         match (file.size, &file.sha256) {
@@ -244,7 +239,7 @@ pub async fn download(t: &Transport, file: &RemoteFile) -> Result<Downloaded, Cl
 /// Delete a file; 404 is success ([`Deleted::AlreadyGone`]), 403 is [`Deleted::NotPermitted`].
 pub async fn delete(t: &Transport, file: &RemoteFile) -> Result<Deleted, CleoError> {
     let what = format!("delete of {}", file.label());
-    match t.send(FILE, Request::delete(t.url_of(&file.self_href)), &what).await {
+    match t.send(Request::delete(t.url_of(&file.self_href)), &what).await {
         Ok(_) => Ok(Deleted::Removed),
         Err(CleoError::NotFound { .. }) => Ok(Deleted::AlreadyGone),
         Err(CleoError::Forbidden { server, .. }) => Ok(Deleted::NotPermitted(server)),

@@ -15,10 +15,6 @@ use crate::errors::CleoError;
 use crate::model::{Folder, FolderRef, Mailbox};
 use crate::settings::Direction;
 
-/// Path templates (for the per-path limiter and messages).
-pub const MAILBOXES: &str = "/api/mailboxes";
-pub const FOLDERS: &str = "/api/mailboxes/{mailbox}/folders";
-
 /// Resolved folders by key, for the life of a client.
 #[derive(Debug, Default)]
 pub struct FolderCache {
@@ -42,14 +38,14 @@ impl FolderCache {
 
 /// Every mailbox the account can open.
 pub async fn mailboxes(t: &Transport) -> Result<Vec<Mailbox>, CleoError> {
-    let rows = t.collection(MAILBOXES, "/api/mailboxes", None, "the mailbox list").await?;
+    let rows = t.collection("/api/mailboxes", None, "the mailbox list").await?;
     Ok(rows.iter().filter_map(Mailbox::from_json).collect())
 }
 
 /// The mailbox with this alias.
 pub async fn mailbox(t: &Transport, alias: &str) -> Result<Mailbox, CleoError> {
     let what = format!("mailbox {alias}");
-    let rows = t.collection(MAILBOXES, "/api/mailboxes", Some(("alias", alias)), &what).await?;
+    let rows = t.collection("/api/mailboxes", Some(("alias", alias)), &what).await?;
     if let Some(m) = rows.iter().filter_map(Mailbox::from_json).find(|m| m.alias.eq_ignore_ascii_case(alias)) {
         return Ok(m);
     }
@@ -72,7 +68,7 @@ pub async fn mailbox(t: &Transport, alias: &str) -> Result<Mailbox, CleoError> {
 
 /// The folders of a mailbox.
 pub async fn folders(t: &Transport, m: &Mailbox) -> Result<Vec<Folder>, CleoError> {
-    let rows = t.collection(FOLDERS, &m.folders_href, None, &format!("the folders of mailbox {}", m.alias)).await?;
+    let rows = t.collection(&m.folders_href, None, &format!("the folders of mailbox {}", m.alias)).await?;
     Ok(rows.iter().filter_map(Folder::from_json).collect())
 }
 
@@ -86,7 +82,7 @@ pub async fn resolve(
 ) -> Result<FolderRef, CleoError> {
     let m = mailbox(t, alias).await?;
     let what = format!("folder {alias}/{name}");
-    let rows = t.collection(FOLDERS, &m.folders_href, Some(("name", name)), &what).await?;
+    let rows = t.collection(&m.folders_href, Some(("name", name)), &what).await?;
     let mut found = rows.iter().filter_map(Folder::from_json).find(|f| f.name.eq_ignore_ascii_case(name));
     let mut all = Vec::new();
     if found.is_none() {

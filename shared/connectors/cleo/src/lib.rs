@@ -39,6 +39,19 @@
 //!
 //! Every method returns [`CleoError`], which converts into the engine's `StepError` with its class.
 //!
+//! # The parts the EDI flows are made of
+//! - [`InboundSource`] (`<connection>/inbound-file`): the partners' inbound folders; each file
+//!   picked up (kept in the store before it is deleted in Cleo), read with `mlc-x12`'s streaming
+//!   reader in bounded chunks of transaction sets, answered with 997s/TA1s, re-sends recognised;
+//!   shared by `cleo-deltek-ap810` and `cleo-deltek-ar997`.
+//! - [`Edi810Target`] (`810-file`): one AR invoice → one interchange for its partner, numbered
+//!   from the engine's sequences, proven valid, kept, uploaded once under a unique name.
+//! - [`AckTarget`] (`997`): a partner's 997 matched to the interchange it acknowledges and
+//!   recorded on the invoice's item (`Engine::acknowledge`).
+//! - [`Partners`] ([`partners`]): the trading-partner profiles of the connection's settings;
+//!   [`ledger`]: what the parts remember between attempts (sent interchanges, received files);
+//!   [`edi`]: the X12 side (chunks, responses, rendering).
+//!
 //! # Quirks handled, and why
 //! - **Auth** ([`auth`]): password grant at `/api/authentication` **[C]**; `expires_in` and a
 //!   refresh token are optional **[U]**: refresh before expiry (or an assumed lifetime), once on a
@@ -47,10 +60,10 @@
 //!   a refused password is never retried in a loop (VersaLex locks accounts).
 //! - **Base URL** ([`settings`]): a full configuration value (tenant domains differ; on premises
 //!   has its own host and port), never built from a tenant name.
-//! - **Rate limit** ([`client`]): about 5 requests/s *per API path* **[U]**: a token bucket per
-//!   path template (default 4/s) with jitter; 429 with or without `Retry-After`, and 503, backed
-//!   off by the kit with full jitter.
-//! - **Collections** ([`client`], [`kit_pending`]): `startIndex`/`count` advancing by what came
+//! - **Rate limit** ([`client`]): about 5 requests/s *per API path* **[U]**: the kit's per-path
+//!   budget (one token bucket per path template, default 4/s, shared by every client of the
+//!   tenant); 429 with or without `Retry-After`, and 503, backed off by the kit with full jitter.
+//! - **Collections** ([`client`]): the kit's `startIndex`/`count` paging advancing by what came
 //!   back **[C]**; page size limits unknown, so the server's clamp is followed; files arriving
 //!   between pages are caught (repeats dropped by id, a second walk when the total moved).
 //! - **Navigation by href** **[C]**: server-relative `_links.*.href` joined to the tenant's origin.
@@ -68,25 +81,32 @@
 //!   (SSO/proxy) is never data; redirects are not followed.
 //! - No webhooks: Cleo does not send any; inbound files are found by polling.
 //!
-//! Modules, bottom up: [`kit_pending`] (generic pieces bound for `mlc-http`), [`settings`],
-//! [`errors`], [`auth`], [`model`], [`client`] (transport), [`folders`], [`files`], [`api`]
-//! ([`CleoClient`]), [`ping`], [`connection`].
+//! Modules, bottom up: [`settings`], [`partners`], [`errors`], [`auth`], [`model`], [`client`]
+//! (transport), [`folders`], [`files`], [`api`] ([`CleoClient`]), [`ping`], [`connection`];
+//! then the EDI parts: [`ledger`], [`edi`], [`sources`], [`targets`].
 
 pub mod api;
 pub mod auth;
 pub mod client;
 pub mod connection;
+pub mod edi;
 pub mod errors;
 pub mod files;
 pub mod folders;
-pub mod kit_pending;
+pub mod ledger;
 pub mod model;
+pub mod partners;
 pub mod ping;
 pub mod settings;
+pub mod sources;
+pub mod targets;
 
 pub use api::CleoClient;
 pub use connection::{CREDENTIAL_FIELDS, CleoConnection};
 pub use errors::CleoError;
 pub use files::{DirSink, DurableSink, outbound_file_name, sha256_hex};
 pub use model::{Deleted, Downloaded, Folder, FolderRef, Mailbox, Permissions, PickedUp, RemoteFile, UploadOutcome};
+pub use partners::{Partner, Partners};
 pub use settings::{CleoSettings, Direction, FolderSetting, UploadMode};
+pub use sources::InboundSource;
+pub use targets::{AckDoc, AckTarget, Edi810Target, OutboundInvoice};

@@ -11,8 +11,22 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::kit_pending::{decode_text, decode_timestamp, decode_u64};
 use crate::settings::Direction;
+use mlc_http::decode;
+
+/// A file stamp as RFC 3339, as a zone-less ISO date-time (read as UTC), or as epoch milliseconds
+/// (a number or a numeric string: Java's `Date.getTime()`), the three shapes VersaLex builds show.
+pub fn timestamp(v: &Value) -> Option<DateTime<Utc>> {
+    let millis = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms);
+    match v {
+        Value::Number(n) => n.as_i64().and_then(millis),
+        Value::String(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            s.trim().parse().ok().and_then(millis)
+        }
+        Value::String(s) => decode::datetime_utc(s),
+        _ => None,
+    }
+}
 
 /// `_links.<rel>.href`.
 pub fn link(v: &Value, rel: &str) -> Option<String> {
@@ -30,7 +44,10 @@ impl CollectionPage {
     /// `None` when the body is not a collection.
     pub fn from_json(v: &Value) -> Option<Self> {
         let resources = v.get("resources").and_then(Value::as_array)?.clone();
-        let total = v.get("totalResults").and_then(decode_u64).map_or(resources.len(), |t| t as usize);
+        let total = v
+            .get("totalResults")
+            .and_then(decode::uint)
+            .map_or(resources.len(), |t| usize::try_from(t).unwrap_or(usize::MAX));
         Some(CollectionPage { total, resources })
     }
 }
@@ -49,9 +66,9 @@ impl Mailbox {
     pub fn from_json(v: &Value) -> Option<Self> {
         let self_href = link(v, "self")?;
         Some(Mailbox {
-            id: v.get("id").and_then(decode_text).unwrap_or_default(),
-            alias: v.get("alias").and_then(decode_text).unwrap_or_default(),
-            description: v.get("description").and_then(decode_text).unwrap_or_default(),
+            id: v.get("id").and_then(decode::text).unwrap_or_default(),
+            alias: v.get("alias").and_then(decode::text).unwrap_or_default(),
+            description: v.get("description").and_then(decode::text).unwrap_or_default(),
             folders_href: link(v, "folders").unwrap_or_else(|| format!("{self_href}/folders")),
             self_href,
         })
@@ -90,8 +107,8 @@ impl Folder {
             .filter(|_| p.is_object())
         });
         Some(Folder {
-            id: v.get("id").and_then(decode_text).unwrap_or_default(),
-            name: v.get("name").and_then(decode_text).unwrap_or_default(),
+            id: v.get("id").and_then(decode::text).unwrap_or_default(),
+            name: v.get("name").and_then(decode::text).unwrap_or_default(),
             permissions,
             files_href: link(v, "files").unwrap_or_else(|| format!("{self_href}/files")),
             self_href,
@@ -138,20 +155,18 @@ impl RemoteFile {
         let self_href = link(v, "self")?;
         let sha = ["sha256", "checksum", "hash"]
             .iter()
-            .find_map(|k| v.get(*k).and_then(decode_text))
+            .find_map(|k| v.get(*k).and_then(decode::text))
             .map(|s| s.to_ascii_lowercase())
             .filter(|s| s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()));
         Some(RemoteFile {
-            id: v.get("id").and_then(decode_text).unwrap_or_default(),
+            id: v.get("id").and_then(decode::text).unwrap_or_default(),
             name: ["name", "fileName", "filename"]
                 .iter()
-                .find_map(|k| v.get(*k).and_then(decode_text))
+                .find_map(|k| v.get(*k).and_then(decode::text))
                 .unwrap_or_default(),
-            size: ["size", "length", "fileSize"].iter().find_map(|k| v.get(*k).and_then(decode_u64)),
-            modified: ["modified", "lastModified", "modifiedDate"]
-                .iter()
-                .find_map(|k| v.get(*k).and_then(decode_timestamp)),
-            created: ["created", "createdDate"].iter().find_map(|k| v.get(*k).and_then(decode_timestamp)),
+            size: ["size", "length", "fileSize"].iter().find_map(|k| v.get(*k).and_then(decode::uint)),
+            modified: ["modified", "lastModified", "modifiedDate"].iter().find_map(|k| v.get(*k).and_then(timestamp)),
+            created: ["created", "createdDate"].iter().find_map(|k| v.get(*k).and_then(timestamp)),
             sha256: sha,
             content_href: link(v, "content")
                 .or_else(|| link(v, "download"))
@@ -220,5 +235,39 @@ impl UploadOutcome {
         match self {
             UploadOutcome::Uploaded(f) | UploadOutcome::AlreadyThere(f) => f,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn file_stamps_in_every_shape_seen() {
+        let t = Utc.with_ymd_and_hms(2025, 6, 16, 14, 30, 0).single().expect("t");
+        for v in [
+            json!("2025-06-16T14:30:00Z"),
+            json!("2025-06-16T14:30:00"),
+            json!("2025-06-16T16:30:00+02:00"),
+            json!(t.timestamp_millis()),
+            json!(t.timestamp_millis().to_string()),
+        ] {
+            assert_eq!(timestamp(&v), Some(t), "{v}");
+        }
+        assert_eq!(timestamp(&json!("")), None);
+        assert_eq!(timestamp(&json!("soon")), None);
+    }
+
+    #[test]
+    fn files_are_read_tolerantly() {
+        let v = json!({"id": 7, "fileName": "a.edi", "size": "12", "modified": 1750084200000_i64,
+                       "checksum": "AB".repeat(32), "_links": {"self": {"href": "/api/x/7"}}});
+        let f = RemoteFile::from_json(&v, "M/F").expect("file");
+        assert_eq!((f.id.as_str(), f.name.as_str(), f.size), ("7", "a.edi", Some(12)));
+        assert_eq!(f.content_href, "/api/x/7/content");
+        assert_eq!(f.sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        assert!(f.modified.is_some());
     }
 }

@@ -16,7 +16,6 @@ use mlc_http::Request;
 
 use crate::api::CleoClient;
 use crate::errors::CleoError;
-use crate::folders::MAILBOXES;
 use crate::settings::Direction;
 
 impl CleoClient {
@@ -27,7 +26,6 @@ impl CleoClient {
         let t = self.transport();
         let first = t
             .send(
-                MAILBOXES,
                 Request::get(t.url_of("/api/mailboxes")).header("Accept", crate::client::JSON).query("count", 1),
                 "the mailbox list",
             )
@@ -116,15 +114,11 @@ impl CleoClient {
                 }
             };
             let listing = t
-                .get_json(
-                    crate::files::FILES,
-                    &format!("{}?count=1", folder.folder.files_href),
-                    &format!("the files of {}", folder.label()),
-                )
+                .get_json(&format!("{}?count=1", folder.folder.files_href), &format!("the files of {}", folder.label()))
                 .await;
             match listing {
                 Ok(v) => {
-                    let n = v.get("totalResults").and_then(crate::kit_pending::decode_u64).unwrap_or(0);
+                    let n = v.get("totalResults").and_then(mlc_http::decode::uint).unwrap_or(0);
                     out.push(PingCheck::pass(
                         check,
                         format!("{} lists ({n} file{})", folder.label(), if n == 1 { "" } else { "s" }),

@@ -12,10 +12,30 @@
 //! max_attempts = 6              # per call, for reads and refused writes
 //! retry_base_ms = 500           # first backoff ceiling (doubles, full jitter, cap 30 s)
 //!
+//! chunk_sets = 50               # inbound: transaction sets handed to the engine per read (a file of 500 invoices = 10 reads)
+//! delete_after_pickup = true    # inbound: delete a file in Cleo once its bytes are kept in the store
+//!
 //! [connections.cleo.folders.statedot-out]      # a name flows and ping use
 //! mailbox = "STATEDOT"          # the trading-partner mailbox alias
 //! folder = "to-partner"         # the folder's name in that mailbox
 //! direction = "outbound"        # outbound: we upload, the partner collects; inbound: the partner drops, we download
+//!
+//! [connections.cleo.edi]        # who we are in X12 (ISA05/ISA06 of everything we send)
+//! qualifier = "ZZ"
+//! id = "CASCADERIDGE"
+//!
+//! [connections.cleo.partners.STATEDOT]         # one trading partner (its key names control numbers and files)
+//! name = "State Department of Transportation"
+//! qualifier = "ZZ"              # the partner's ISA qualifier and id (ISA07/08 when we send, ISA05/06 when it does)
+//! id = "STATEDOTAP"
+//! outbound = "statedot-out"     # folders.<key> we upload 810s and 997s into
+//! inbound = "statedot-in"       # folders.<key> its 810s and 997s arrive in
+//! clients = ["STATEDOT"]        # Deltek clients (firm number, or ClientID) invoiced by EDI through it
+//! release = "004010"            # or "005010"
+//! separators = { element = "*", component = ">", segment = "~", line_ending = "lf" }
+//! ack_within_hours = 24         # a sent 810 without a 997 after this is reported overdue (0 = never)
+//! acknowledge = "all"           # 997s for its groups: all | handled (invoices only) | none
+//! ta1 = "when_requested"        # TA1s for its interchanges: when_requested | always | never
 //! ```
 //!
 //! Directions are configuration: Harmony's own names are server-perspective (`inbox` is where a
@@ -69,6 +89,136 @@ impl Direction {
     }
 }
 
+/// Who we are in X12: the ISA05/ISA06 of every interchange we send.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdiIdentity {
+    pub qualifier: String,
+    pub id: String,
+    /// GS02 when it differs from the ISA id.
+    #[serde(default)]
+    pub gs_id: Option<String>,
+}
+
+/// What follows each segment terminator in files we write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LineEnding {
+    None,
+    #[default]
+    Lf,
+    Crlf,
+}
+
+/// A partner's separators (each one character; element and segment must differ from the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeparatorSetting {
+    pub element: String,
+    pub component: String,
+    /// Written in ISA11 of 005010 interchanges.
+    pub repetition: String,
+    pub segment: String,
+    pub line_ending: LineEnding,
+}
+
+impl Default for SeparatorSetting {
+    fn default() -> Self {
+        SeparatorSetting {
+            element: "*".into(),
+            component: ">".into(),
+            repetition: "^".into(),
+            segment: "~".into(),
+            line_ending: LineEnding::Lf,
+        }
+    }
+}
+
+/// ISA15 of what we send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageSetting {
+    #[default]
+    Production,
+    Test,
+    Information,
+}
+
+/// One trading partner: its X12 identity and profile, its folders, the Deltek clients invoiced
+/// through it, and how acknowledgments work with it. Checked when the connection is built.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerSetting {
+    /// For people (`State Department of Transportation`).
+    #[serde(default)]
+    pub name: String,
+    /// The partner's ISA qualifier (`ZZ`, `01`, `12` ...) and id.
+    pub qualifier: String,
+    pub id: String,
+    /// The partner's GS application code when it differs from its ISA id.
+    #[serde(default)]
+    pub gs_id: Option<String>,
+    /// Our ISA qualifier/id for this partner when it differs from `[edi]`.
+    #[serde(default)]
+    pub our_qualifier: Option<String>,
+    #[serde(default)]
+    pub our_id: Option<String>,
+    /// `folders.<key>` we upload into (810s, and the 997s answering its files).
+    #[serde(default)]
+    pub outbound: Option<String>,
+    /// `folders.<key>` its files (810s, 997s) arrive in.
+    #[serde(default)]
+    pub inbound: Option<String>,
+    /// Deltek clients invoiced by EDI through this partner (outbound 810s): the firm's number
+    /// (`Client`), or its `ClientID`.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// `004010` or `005010`.
+    #[serde(default = "default_release")]
+    pub release: String,
+    #[serde(default)]
+    pub separators: SeparatorSetting,
+    #[serde(default)]
+    pub usage: UsageSetting,
+    /// Ask for a TA1 (ISA14 = 1).
+    #[serde(default)]
+    pub ta1_requested: bool,
+    /// N1*BT04 on our 810s when the partner knows us under another id than the Deltek client id.
+    #[serde(default)]
+    pub buyer_id: Option<String>,
+    /// Hours after which a sent 810 without a 997 is reported overdue (0 = never).
+    #[serde(default = "default_ack_hours")]
+    pub ack_within_hours: u32,
+    /// Which of its groups get a 997: `all` (default: groups this product does not read are
+    /// answered "not supported"), `handled` (only invoices), `none`.
+    #[serde(default)]
+    pub acknowledge: mlc_x12::AckScope,
+    /// When its interchanges get a TA1: `when_requested` (ISA14 = 1, default), `always`, `never`.
+    #[serde(default)]
+    pub ta1: mlc_x12::Ta1Policy,
+    /// Let N1*RE/RI name the vendor when no seller party does (off: a remit-to may be a bank).
+    #[serde(default)]
+    pub remit_to_names_vendor: bool,
+    /// Whether its TDS01 includes TXI tax: `auto` (default), `included`, `excluded`.
+    #[serde(default)]
+    pub tax_in_tds: mlc_x12::TaxInTds,
+    /// Currency of its invoices when they carry no CUR segment.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+}
+
+fn default_release() -> String {
+    "004010".into()
+}
+
+fn default_ack_hours() -> u32 {
+    24
+}
+
+fn default_currency() -> String {
+    "USD".into()
+}
+
 /// One configured folder.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +248,15 @@ struct Raw {
     retry_base_ms: Option<u64>,
     #[serde(default)]
     folders: BTreeMap<String, FolderSetting>,
+    #[serde(default)]
+    chunk_sets: Option<usize>,
+    #[serde(default)]
+    delete_after_pickup: Option<bool>,
+    /// Read apart, so an error names `edi` or `partners.<key>`.
+    #[serde(default)]
+    edi: Option<serde_json::Value>,
+    #[serde(default)]
+    partners: BTreeMap<String, serde_json::Value>,
 }
 
 /// Everything about a Cleo connection except its secrets.
@@ -117,6 +276,14 @@ pub struct CleoSettings {
     pub retry_base: Duration,
     /// Configured folders by name.
     pub folders: BTreeMap<String, FolderSetting>,
+    /// Inbound: sets handed to the engine per read of a file.
+    pub chunk_sets: usize,
+    /// Inbound: delete a file once its bytes are kept.
+    pub delete_after_pickup: bool,
+    /// Our X12 identity (required once a partner is configured).
+    pub edi: Option<EdiIdentity>,
+    /// Trading partners by key.
+    pub partners: BTreeMap<String, PartnerSetting>,
 }
 
 impl CleoSettings {
@@ -214,6 +381,23 @@ impl CleoSettings {
                 ));
             }
         }
+        let chunk_sets = raw.chunk_sets.unwrap_or(50);
+        if chunk_sets == 0 || chunk_sets > 1000 {
+            return Err(cfg("chunk_sets", format!("{chunk_sets} must be between 1 and 1000")));
+        }
+        let edi = match raw.edi {
+            Some(v) => Some(
+                serde_json::from_value::<EdiIdentity>(v).map_err(|e| cfg("edi", format!("is not readable: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut partners = BTreeMap::new();
+        for (key, v) in raw.partners {
+            let p: PartnerSetting = serde_json::from_value(v)
+                .map_err(|e| cfg(&format!("partners.{key}"), format!("is not readable: {e}")))?;
+            partners.insert(key, p);
+        }
+        crate::partners::check(&edi, &partners, &raw.folders).map_err(|(key, problem)| cfg(&key, problem))?;
         Ok(CleoSettings {
             connection: connection.into(),
             base_url: base,
@@ -225,6 +409,10 @@ impl CleoSettings {
             max_attempts,
             retry_base: Duration::from_millis(raw.retry_base_ms.unwrap_or(500)),
             folders: raw.folders,
+            chunk_sets,
+            delete_after_pickup: raw.delete_after_pickup.unwrap_or(true),
+            edi,
+            partners,
         })
     }
 

@@ -1,7 +1,9 @@
 //! Invoices: what the AP and voids flows call.
 //!
 //! The export-flag pattern (fact sheet §5): collect the ids of `status=approved&exported=false`
-//! (and, in a separate pass, `status=voided&exported=false`), read each invoice, post it, then
+//! (and, in a separate pass, `status=voided&exported=false`), or page them by key
+//! ([`CoupaClient::invoice_stamps_after`], what the flows' source does; its voided pass goes by
+//! watermark instead, see there), read each invoice, post it, then
 //! mark it with `PUT /api/invoices/{id}?exported=true` — a request of its own, since Coupa may
 //! ignore other changes sent with it. The optional write-back of the Deltek voucher id into a
 //! custom field is another, separate PUT. With one read and one mark per invoice and the id
@@ -11,7 +13,7 @@
 //! reading the invoice back (the flag is idempotent, so a mark that did not land is sent once
 //! more; a custom field that did not land is reported in doubt).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use http::Method;
 use mlc_http::decode;
 use serde_json::{Map, Value, json};
@@ -49,6 +51,32 @@ pub struct ExportMark {
     pub resolved_by_lookup: bool,
 }
 
+/// A listed invoice: its id and `updated-at`, all a poll needs to hint it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceStamp {
+    pub id: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One keyset page of a pass ([`CoupaClient::invoice_stamps_after`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StampPage {
+    pub invoices: Vec<InvoiceStamp>,
+    /// The page was full: another may follow (start after [`StampPage::last_id`]).
+    pub full: bool,
+}
+
+impl StampPage {
+    pub fn last_id(&self) -> Option<i64> {
+        self.invoices.iter().map(|s| s.id).max()
+    }
+
+    /// The latest `updated-at` on the page.
+    pub fn newest(&self) -> Option<DateTime<Utc>> {
+        self.invoices.iter().filter_map(|s| s.updated_at).max()
+    }
+}
+
 fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -57,6 +85,40 @@ impl CoupaClient {
     /// Ids of the invoices a pass must export, collected before anything is processed.
     pub async fn invoice_ids_to_export(&self, pass: ExportPass) -> Result<Vec<i64>, CoupaError> {
         self.collect_ids("api/invoices", &q(&[("status", pass.status()), ("exported", "false")])).await
+    }
+
+    /// One keyset page of a pass, ids and stamps only (`fields=["id","updated-at"]`), after
+    /// `after_id`: approved invoices not yet exported, or voided invoices changed at or after
+    /// `since` (the voided pass goes by watermark, not by the flag: an invoice exported and then
+    /// voided keeps `exported=true` unless the instance resets it, so `exported=false` would never
+    /// show it).
+    pub async fn invoice_stamps_after(
+        &self,
+        pass: ExportPass,
+        since: Option<DateTime<Utc>>,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<StampPage, CoupaError> {
+        let mut filters = q(&[("status", pass.status())]);
+        match pass {
+            ExportPass::Approved => filters.push(("exported".into(), "false".into())),
+            ExportPass::Voided => {
+                if let Some(t) = since {
+                    filters.push(("updated-at[gt_or_eq]".into(), t.to_rfc3339_opts(SecondsFormat::Secs, true)));
+                }
+            }
+        }
+        let page = self.page_after("api/invoices", &filters, r#"["id","updated-at"]"#, after_id, limit).await?;
+        let invoices = page
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let id = r.get("id").and_then(decode::int)?;
+                let updated_at = r.get("updated-at").and_then(decode::text).and_then(|t| decode::datetime_utc(&t));
+                Some(InvoiceStamp { id, updated_at })
+            })
+            .collect();
+        Ok(StampPage { invoices, full: page.full })
     }
 
     /// One invoice with everything the flows read (`None`: no such invoice).

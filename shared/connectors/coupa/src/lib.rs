@@ -33,12 +33,16 @@
 //! - suppliers ([`suppliers`]): [`CoupaClient::suppliers_changed_since`] (watermark),
 //!   [`CoupaClient::get_supplier`], [`CoupaClient::find_supplier_by_number`],
 //!   [`CoupaClient::remit_to_addresses`], [`CoupaClient::supplier_information`] (tax id, bank);
-//! - reference ([`reference`]): [`CoupaClient::list_accounts`], [`CoupaClient::list_payment_terms`],
+//! - reference ([`mod@reference`]): [`CoupaClient::list_accounts`], [`CoupaClient::list_payment_terms`],
 //!   [`CoupaClient::list_currencies`]; monitoring ([`integration`]):
 //!   [`CoupaClient::record_integration_result`];
 //! - paging ([`paging`]): [`CoupaClient::walk`], [`CoupaClient::collect`], [`CoupaClient::collect_ids`];
 //! - the platform ([`connection`]): [`CoupaConnection`] (ping, [`webhook::CoupaWebhook`],
-//!   counters) registered as system `coupa`.
+//!   counters) registered as system `coupa`;
+//! - the flows' parts ([`sources`]): [`sources::InvoiceSource`] (`<connection>/invoice`: the
+//!   approved pass by export flag, paged by key with [`CoupaClient::page_after`], and the voided
+//!   pass by watermark; settles again what a failed mark left unexported) and
+//!   [`sources::SupplierSource`] (`<connection>/supplier`, by watermark). The targets are Deltek's.
 //!
 //! Built on the connector kit: `mlc_http::decode` (tolerant values), `mlc_http::paging`
 //! (offset paging), `mlc_http::fault` (error shapes and vendor words), the kit's rate budgets.
@@ -93,19 +97,20 @@ pub mod ping;
 pub mod purchase_orders;
 pub mod reference;
 pub mod settings;
+pub mod sources;
 pub mod suppliers;
 pub mod webhook;
 
 pub use client::{CoupaClient, CoupaRules};
 pub use connection::{CREDENTIAL_FIELDS, CoupaConnection};
 pub use errors::CoupaError;
-pub use invoices::{ExportMark, ExportPass};
+pub use invoices::{ExportMark, ExportPass, InvoiceStamp, StampPage};
 pub use model::{
     Account, Address, Allocation, BankAddress, Charge, Contact, Country, Currency, CurrencyRef, IntegrationRecord,
     Invoice, InvoiceLine, OrderLine, PaymentTerm, Phone, PurchaseOrder, RemitTo, Supplier, SupplierInformation,
     SupplierRef, TaxLine,
 };
-pub use paging::Pager;
+pub use paging::{KeysetPage, Pager};
 pub use settings::{ClientAuthMode, CoupaCredentials, CoupaSettings};
 pub use suppliers::SupplierChanges;
 pub use webhook::{CoupaWebhook, ENTITY_INVOICE, ENTITY_PURCHASE_ORDER, ENTITY_SUPPLIER, parse_events, webhook_source};

@@ -473,7 +473,7 @@ pub struct PurchaseOrder {
 }
 
 impl PurchaseOrder {
-    /// The header total: whichever key the instance sends (which one is unknown [U]), else the
+    /// The header total: whichever key the instance sends (which one is unknown \[U\]), else the
     /// sum of the lines that are not deleted.
     pub fn header_total(&self) -> Decimal {
         self.total.or(self.total_with_estimated_tax).or(self.invoice_total).unwrap_or_else(|| {

@@ -6,9 +6,12 @@
 //! own is what the pages may do between two requests:
 //!
 //! - **The exported-flag hazard.** Filtering on `exported=false` while marking records exported
-//!   shifts every later record one place left, so offset paging skips one record per mark. The
-//!   export passes therefore collect the ids first ([`CoupaClient::collect_ids`], `fields=["id"]`,
-//!   cheap) and only then read and mark each one; nothing changes the filtered set mid-walk.
+//!   shifts every later record one place left, so offset paging skips one record per mark. Two
+//!   ways around it: collect the ids first ([`CoupaClient::collect_ids`], `fields=["id"]`, cheap)
+//!   and only then read and mark each one; or page by key ([`CoupaClient::page_after`]:
+//!   `id[gt]=<last id read>`, ordered by id), where a record leaving the set between two pages
+//!   moves nothing. The flows' invoice source pages by key, one page per poll step, so a poll is
+//!   bounded per step and marks made meanwhile (by webhooks, by other workers) skip nothing.
 //! - **Records entering the set mid-walk** (an invoice with a lower id approved between two pages)
 //!   shift the window right: the next page repeats the previous page's last record. Records are
 //!   de-duplicated by id; the newcomer itself is found by the next poll.
@@ -30,6 +33,22 @@ use crate::errors::CoupaError;
 
 /// Pages one walk may read (50 × 20 000 = a million records).
 pub const MAX_PAGES: u64 = 20_000;
+
+/// One keyset page ([`CoupaClient::page_after`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeysetPage {
+    /// The records, each once, in id order.
+    pub rows: Vec<Value>,
+    /// The page was full (`limit` rows): another page may follow.
+    pub full: bool,
+}
+
+impl KeysetPage {
+    /// The last id on the page (where the next page starts).
+    pub fn last_id(&self) -> Option<i64> {
+        self.rows.iter().filter_map(|r| r.get("id").and_then(mlc_http::decode::int)).max()
+    }
+}
 
 /// One walk over a listing; [`Pager::next_page`] returns the new records of each page.
 #[derive(Debug)]
@@ -135,6 +154,60 @@ impl CoupaClient {
             out.extend(page);
         }
         Ok(out)
+    }
+
+    /// One keyset page: the records after `after_id` (`id[gt]`), ordered by id, at most `limit`
+    /// (capped at Coupa's 50). Unlike offset paging, a record leaving the filtered set between two
+    /// pages (marked exported) shifts nothing: the next page starts after the last id read. A
+    /// record repeated within the page (a proxy fault) is dropped.
+    pub async fn page_after(
+        &self,
+        resource: &str,
+        filters: &[(String, String)],
+        fields: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<KeysetPage, CoupaError> {
+        let resource = resource.trim_start_matches('/').to_string();
+        let limit = limit.clamp(1, 50);
+        let mut query: Vec<(String, String)> = filters.to_vec();
+        query.push(("id[gt]".into(), after_id.to_string()));
+        query.push(("fields".into(), fields.to_string()));
+        query.push(("order_by".into(), "id".into()));
+        query.push(("dir".into(), "asc".into()));
+        query.push(("limit".into(), limit.to_string()));
+        let what = format!("the {resource} listing after id {after_id}");
+        let rows = match self.get(&resource, &query, &what).await? {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            other => {
+                return Err(CoupaError::Decode {
+                    call: format!("GET /{resource}"),
+                    detail: format!("expected a JSON array, got {}", kind(&other)),
+                });
+            }
+        };
+        let full = rows.len() >= limit as usize;
+        let mut seen = HashSet::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(id) = r.get("id").and_then(mlc_http::decode::int) else {
+                return Err(CoupaError::Decode {
+                    call: format!("GET /{resource}"),
+                    detail: format!("a record without an id after id {after_id}"),
+                });
+            };
+            if id <= after_id {
+                return Err(CoupaError::Decode {
+                    call: format!("GET /{resource}"),
+                    detail: format!("the listing ignored id[gt]={after_id} (it returned id {id})"),
+                });
+            }
+            if seen.insert(id) {
+                out.push(r);
+            }
+        }
+        Ok(KeysetPage { rows: out, full })
     }
 
     /// Every id a filter matches, collected before anything is processed (see the module docs).

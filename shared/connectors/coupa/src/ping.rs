@@ -7,7 +7,7 @@
 //! | reach | the first call gets an answer from the Coupa API | wrong `base_url` (a web page answers), network, proxy |
 //! | token | `/oauth2/token` grants the configured scopes | wrong client id/secret, inactive client, or a scope the client was not given (each one is then tried alone to name it) |
 //! | scope `core.x.read` | one `GET` of one id (`limit=1`, `fields=["id","updated-at"]`) | the token lacks the scope (403) |
-//! | scope `core.x.write` | `PUT` on an id that does not exist (`999999999`): 404 means the scope let it through [I], 403 that it did not; nothing is changed | the token lacks the scope |
+//! | scope `core.x.write` | `PUT` on an id that does not exist (`999999999`): 404 means the scope let it through \[I\], 403 that it did not; nothing is changed | the token lacks the scope |
 //! | instance time zone | the offset of an `updated-at` Coupa wrote | (informational) |
 //! | exported-flag rights | the invoice (and PO) write probes reached the record lookup | the flows could post but never mark invoices exported |
 //! | webhook receiver | `webhook_secret` is set (and `webhook_url`, the call-out's target) | only the scheduled poll will run |

@@ -4,7 +4,7 @@
 //! An invoice line carries `order-line-id`, `po-number` and `order-line-num`, so the AP flow
 //! needs no extra call to carry the PO number; [`CoupaClient::find_purchase_order`] reads the PO
 //! itself (version, lines, totals) when a flow wants more. A new PO version (a revision resent to
-//! the supplier) resets `exported` to false [C], so the PO pass sees a revised PO again.
+//! the supplier) resets `exported` to false \[C\], so the PO pass sees a revised PO again.
 
 use serde_json::Value;
 

@@ -45,6 +45,49 @@ impl CoupaClient {
         Ok(SupplierChanges { suppliers, next_watermark: next })
     }
 
+    /// Page `page` (1-based) of the suppliers changed at or after `since`, ordered by id, `limit`
+    /// (≤ 50) a page; `true` when the page was full (another may follow). Offset paging is safe
+    /// here: a supplier never leaves this set (its `updated-at` only grows), and one entering it
+    /// mid-walk only repeats a row, which the engine reads once per version.
+    pub async fn suppliers_changed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<Supplier>, bool), CoupaError> {
+        let limit = limit.clamp(1, 50);
+        let mut query = Vec::new();
+        if let Some(t) = since {
+            query.push(("updated-at[gt_or_eq]".to_string(), t.to_rfc3339_opts(SecondsFormat::Secs, true)));
+        }
+        let offset = u64::from(page.max(1) - 1) * u64::from(limit);
+        for (k, v) in [
+            ("fields", supplier_fields().to_string()),
+            ("order_by", "id".into()),
+            ("dir", "asc".into()),
+            ("offset", offset.to_string()),
+            ("limit", limit.to_string()),
+        ] {
+            query.push((k.to_string(), v));
+        }
+        let rows = match self.get("api/suppliers", &query, "the supplier listing").await? {
+            serde_json::Value::Array(a) => a,
+            serde_json::Value::Null => Vec::new(),
+            other => {
+                return Err(CoupaError::Decode {
+                    call: "GET /api/suppliers".into(),
+                    detail: format!("expected a JSON array, got {other}"),
+                });
+            }
+        };
+        let full = rows.len() >= limit as usize;
+        let suppliers = rows
+            .into_iter()
+            .map(|v| decode(v, "GET /api/suppliers", "a supplier"))
+            .collect::<Result<Vec<Supplier>, _>>()?;
+        Ok((suppliers, full))
+    }
+
     /// One supplier (`None`: no such supplier).
     pub async fn get_supplier(&self, id: i64) -> Result<Option<Supplier>, CoupaError> {
         let path = format!("api/suppliers/{id}");

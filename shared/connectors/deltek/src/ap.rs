@@ -160,6 +160,39 @@ fn truncate(s: &str, n: usize) -> String {
     s.trim().chars().take(n).collect()
 }
 
+/// Round each of `exact` to `minor` digits so that the rounded values add up to `target` exactly:
+/// each is rounded down, and the units still missing go to the values with the largest remainders
+/// (the largest-remainder method; ties go to the earlier line). A target further off than one unit
+/// per value puts the rest on the largest value. Rounding every line on its own can make a
+/// voucher a cent off its invoice (100.00 + 8.2550 and 200.00 + 16.5050 round to 108.26 + 216.51 =
+/// 324.77 for a 324.76 invoice); this cannot.
+pub(crate) fn allocate_rounded(exact: &[Decimal], target: Decimal, minor: u32) -> Vec<Decimal> {
+    if exact.is_empty() {
+        return Vec::new();
+    }
+    let unit = Decimal::new(1, minor);
+    let floor = |d: Decimal| d.round_dp_with_strategy(minor, rust_decimal::RoundingStrategy::ToNegativeInfinity);
+    let mut out: Vec<Decimal> = exact.iter().map(|d| floor(*d)).collect();
+    let mut order: Vec<usize> = (0..exact.len()).collect();
+    // Largest remainder first; stable, so ties keep line order.
+    order.sort_by(|a, b| (exact[*b] - out[*b]).cmp(&(exact[*a] - out[*a])));
+    let target = target.round_dp_with_strategy(minor, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let missing = target - out.iter().copied().sum::<Decimal>();
+    let mut units = (missing / unit).round();
+    for i in &order {
+        if units <= Decimal::ZERO {
+            break;
+        }
+        out[*i] += unit;
+        units -= Decimal::ONE;
+    }
+    if !units.is_zero() {
+        let largest = (0..out.len()).max_by(|a, b| out[*a].abs().cmp(&out[*b].abs())).unwrap_or(0);
+        out[largest] += units * unit;
+    }
+    out
+}
+
 /// Spread `header_tax` over lines by net amount, the remainder on the largest line.
 fn spread_tax(lines: &[ApLine], header_tax: Decimal, minor: u32) -> Vec<Decimal> {
     let mut shares = vec![Decimal::ZERO; lines.len()];
@@ -216,14 +249,25 @@ impl DeltekClient {
         let mpk = keys::master_pkey(&self.company(), &vendor, &invoice);
         let round = |d: Decimal| d.round_dp_with_strategy(minor, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
         let header_share = spread_tax(&inv.lines, inv.header_tax, minor);
+        // Lines are rounded together, so the voucher equals the invoice's own total to the cent:
+        // nets each rounded, the tax allocated so that nets + taxes = the rounded header total.
+        let nets: Vec<Decimal> = inv.lines.iter().map(|l| round(sign * l.net_amount)).collect();
+        let exact_tax: Vec<Decimal> =
+            inv.lines.iter().enumerate().map(|(i, l)| sign * (l.tax_amount + header_share[i])).collect();
+        let exact_total: Decimal = nets.iter().copied().sum::<Decimal>() + exact_tax.iter().copied().sum::<Decimal>();
+        let header_total = sign * inv.total;
+        // The header is the document's word when the lines agree with it (the domain checked the
+        // tolerance); otherwise the lines' own sum.
+        let target = if (header_total - exact_total).abs() <= inv.tolerance.0 { header_total } else { exact_total };
+        let target_tax = round(target) - nets.iter().copied().sum::<Decimal>();
+        let taxes_rounded = allocate_rounded(&exact_tax, target_tax, minor);
 
         let mut details = Vec::new();
         let mut taxes = Vec::new();
         let mut total = Decimal::ZERO;
         let (mut accounts, mut labels, mut wbs1s, mut pkeys) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (i, line) in inv.lines.iter().enumerate() {
-            let tax = round(sign * (line.tax_amount + header_share[i]));
-            let net = round(sign * line.net_amount);
+            let (net, tax) = (nets[i], taxes_rounded[i]);
             let gross = net + tax;
             total += gross;
             let pkey = keys::line_pkey(&mpk, line.line_no);
@@ -770,6 +814,29 @@ impl DeltekClient {
             Err(DeltekError::PeriodClosed { fix, .. }) => return Ok(PostOutcome::Refused { message: fix }),
             Err(e) => return Err(e),
         };
+        if trans_type == "AP"
+            && let Some(why) = unclear_post_answer(batch, &answer)
+        {
+            // Decide from what Vantagepoint's ledger shows, and say one thing.
+            return Ok(match self.file_status(batch).await {
+                Ok(VoucherStatus::Posted { period, post_seq }) => PostOutcome::Posted {
+                    period: period.unwrap_or(0),
+                    post_seq: post_seq.unwrap_or(0),
+                    message: format!("the answer to the post was unclear ({why}); the file shows as posted"),
+                },
+                Ok(VoucherStatus::Submitted) => PostOutcome::AwaitingApproval {
+                    message: format!("the answer to the post was unclear ({why}); the file waits for approval"),
+                },
+                Ok(_) => PostOutcome::Refused {
+                    message: format!("the answer to the post was unclear ({why}) and the file is not posted"),
+                },
+                Err(e) => PostOutcome::InDoubt {
+                    detail: format!(
+                        "the answer to the post was unclear ({why}) and the file's status could not be read: {e}"
+                    ),
+                },
+            });
+        }
         Ok(read_post_answer(batch, &answer))
     }
 
@@ -903,6 +970,20 @@ fn refused_post(server: String, fix: Option<String>) -> PostOutcome {
 
 /// Read `PostTransFile`'s answer: a JSON *string* holding `{typeList, batchList, retList,
 /// periodList, postseqList, msg}` with pipe-joined lists (an object is accepted too).
+/// Why a post answer cannot be read for `batch` (no result row, the file not in its list, or no
+/// `0`/`1` result for it), or `None` when it can.
+pub(crate) fn unclear_post_answer(batch: &str, answer: &Value) -> Option<String> {
+    let Some(r) = rows(answer.clone()).into_iter().next() else {
+        return Some("no result in it".into());
+    };
+    let batches: Vec<String> = r.text("batchList").split('|').map(|s| s.trim().to_string()).collect();
+    let Some(pos) = batches.iter().position(|b| b.eq_ignore_ascii_case(batch)) else {
+        return Some(format!("file {batch} is not in its batchList"));
+    };
+    let ret = r.text("retList").split('|').nth(pos).map(|s| s.trim().to_string()).unwrap_or_default();
+    (ret != "0" && ret != "1").then(|| format!("retList {ret:?} for file {batch}"))
+}
+
 pub(crate) fn read_post_answer(batch: &str, answer: &Value) -> PostOutcome {
     let Some(r) = rows(answer.clone()).into_iter().next() else {
         return PostOutcome::Refused {
@@ -1045,6 +1126,55 @@ pub(crate) fn blame(server: &str, members: &[&PreparedVoucher]) -> Vec<usize> {
 }
 
 #[cfg(test)]
+mod rounding_tests {
+    use super::allocate_rounded;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+    use rust_decimal::prelude::FromPrimitive;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_issue_example_adds_up_to_the_invoice_total() {
+        // 100.00 + 8.2550 tax and 200.00 + 16.5050 tax; header tax 24.76, total 324.76.
+        let taxes = allocate_rounded(&[d("8.2550"), d("16.5050")], d("24.76"), 2);
+        assert_eq!(taxes.iter().copied().sum::<Decimal>(), d("24.76"));
+        assert_eq!(taxes, [d("8.26"), d("16.50")], "the tie goes to the first line");
+        let naive: Decimal = [d("108.2550"), d("216.5050")]
+            .iter()
+            .map(|x| x.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+            .sum();
+        assert_eq!(naive, d("324.77"), "rounding each line alone is a cent off");
+    }
+
+    proptest! {
+        #[test]
+        fn rounded_lines_always_equal_the_rounded_total(
+            lines in proptest::collection::vec((1u32..2_000_000, 0u32..2500), 1..12),
+            minor in prop::sample::select(vec![0u32, 2, 3]),
+        ) {
+            // Nets in cents, tax rates in hundredths of a percent, taxes to four places.
+            let exact: Vec<Decimal> = lines
+                .iter()
+                .map(|(cents, rate)| {
+                    (Decimal::new(i64::from(*cents), 2) * Decimal::from_u32(*rate).unwrap() / Decimal::new(10000, 0)).round_dp(4)
+                })
+                .collect();
+            let target: Decimal = exact.iter().copied().sum();
+            let out = allocate_rounded(&exact, target, minor);
+            let want = target.round_dp_with_strategy(minor, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            prop_assert_eq!(out.iter().copied().sum::<Decimal>(), want);
+            for (o, e) in out.iter().zip(&exact) {
+                prop_assert!((*o - *e).abs() < Decimal::new(1, minor) + Decimal::new(1, minor), "{} far from {}", o, e);
+                prop_assert_eq!(o.round_dp(minor), *o);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal::dec;
@@ -1107,6 +1237,14 @@ mod tests {
         assert!(matches!(read_post_answer("B1", &obj), PostOutcome::Refused { message } if message.contains("closed")));
         let appr = json!({"batchList": "B1", "retList": "0", "msg": "AP file B1; 0 of 1 records posted; File B1 has not been approved.\r\n"});
         assert!(matches!(read_post_answer("B1", &appr), PostOutcome::AwaitingApproval { .. }));
+        assert_eq!(unclear_post_answer("B1", &ok), None);
+        assert_eq!(unclear_post_answer("B1", &appr), None);
+        // Malformed answers that *say* "posted" are not taken at their word.
+        let says_posted = json!({"msg": "AP file B1; 1 of 1 records posted"});
+        assert!(unclear_post_answer("B1", &says_posted).unwrap().contains("not in its batchList"));
+        let no_ret = json!({"batchList": "B1", "msg": "posted"});
+        assert!(unclear_post_answer("B1", &no_ret).unwrap().contains("retList"));
+        assert!(unclear_post_answer("B1", &json!("")).is_some());
     }
 
     #[test]

@@ -131,6 +131,7 @@ impl DeltekClient {
     pub async fn create_vendor(&self, vendor: &Vendor) -> Result<VendorFirm, DeltekError> {
         let what = format!("vendor {} ({})", vendor.code.trim(), vendor.name.trim());
         vendor.validate().map_err(|e| DeltekError::Invalid { what: what.clone(), problem: e.to_string() })?;
+        let vendor = &with_country_codes(vendor, &what)?;
         let mut body = firm_fields(vendor);
         body.insert("VendorInd".into(), json!("Y"));
         body.insert("Vendor".into(), json!(vendor.code.trim()));
@@ -167,6 +168,7 @@ impl DeltekClient {
     pub async fn update_vendor(&self, existing: &VendorFirm, vendor: &Vendor) -> Result<VendorFirm, DeltekError> {
         let what = format!("vendor {} (firm {})", vendor.code.trim(), existing.client_id);
         vendor.validate().map_err(|e| DeltekError::Invalid { what: what.clone(), problem: e.to_string() })?;
+        let vendor = &with_country_codes(vendor, &what)?;
         let mut current = existing.clone();
         if current.addresses.is_empty() {
             current.addresses = self.firm_addresses(&existing.client_id).await?;
@@ -328,6 +330,55 @@ fn wanted_addresses(v: &Vendor) -> Vec<(String, Address)> {
     out
 }
 
+/// The ISO 3166-1 alpha-2 code Vantagepoint identifies a country by (`US`), from a code (`US`,
+/// `USA`) or a name as source systems write it (`United States`, `united states of america`,
+/// `U.S.A.`, `Great Britain`). `None` when it names no country.
+pub fn country_code(name: &str) -> Option<String> {
+    use std::str::FromStr;
+    let t = name.trim();
+    if t.is_empty() {
+        return None;
+    }
+    // The forms celes does not know: dotted abbreviations and the common English "the ...".
+    let squashed: String = t.chars().filter(|c| c.is_alphanumeric()).collect();
+    let upper = squashed.to_ascii_uppercase();
+    let alias = match upper.as_str() {
+        "US" | "USA" | "UNITEDSTATES" | "UNITEDSTATESOFAMERICA" | "AMERICA" => Some("US"),
+        "UK" | "GB" | "GBR" | "UNITEDKINGDOM" | "GREATBRITAIN" | "ENGLAND" | "SCOTLAND" | "WALES" => Some("GB"),
+        _ => None,
+    };
+    if let Some(a) = alias {
+        return Some(a.to_string());
+    }
+    let lower = t.to_lowercase();
+    let candidates = [
+        t.to_string(),
+        squashed.clone(),
+        lower.trim_start_matches("the ").chars().filter(|c| c.is_alphanumeric()).collect::<String>(),
+    ];
+    candidates.iter().find_map(|c| celes::Country::from_str(c).ok()).map(|c| c.alpha2.to_string())
+}
+
+/// The vendor with every address's country as its alpha-2 code, or an error naming the country
+/// that cannot be mapped (writing the name would put a value Vantagepoint's country list does not
+/// hold, or replace a valid code on a firm keyed by hand).
+fn with_country_codes(vendor: &Vendor, what: &str) -> Result<Vendor, DeltekError> {
+    let mut v = vendor.clone();
+    for a in &mut v.addresses {
+        if let Some(c) = a.country.as_deref().filter(|c| !c.trim().is_empty()) {
+            let code = country_code(c).ok_or_else(|| DeltekError::Invalid {
+                what: what.to_string(),
+                problem: format!(
+                    "the country {c:?} of its {} address is not a country ISO 3166 knows; correct it in the source system, then replay",
+                    if a.kind == AddressKind::RemitTo { "remit-to" } else { "main" }
+                ),
+            })?;
+            a.country = Some(code);
+        }
+    }
+    Ok(v)
+}
+
 fn address_fields(code: &str, a: &Address) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("Address".into(), json!(code));
@@ -374,6 +425,35 @@ fn address_changes(h: &FirmAddress, a: &Address) -> Map<String, Value> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod country_tests {
+    use super::country_code;
+
+    #[test]
+    fn names_codes_and_aliases_become_alpha2_codes() {
+        for (given, want) in [
+            ("United States", "US"),
+            ("united states of america", "US"),
+            ("U.S.A.", "US"),
+            ("USA", "US"),
+            ("us", "US"),
+            ("Canada", "CA"),
+            ("CAN", "CA"),
+            ("Germany", "DE"),
+            ("United Kingdom", "GB"),
+            ("Great Britain", "GB"),
+            ("Australia", "AU"),
+            ("New Zealand", "NZ"),
+            ("Mexico", "MX"),
+            ("the Netherlands", "NL"),
+        ] {
+            assert_eq!(country_code(given).as_deref(), Some(want), "{given}");
+        }
+        assert_eq!(country_code("Atlantis"), None);
+        assert_eq!(country_code("  "), None);
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@
 
 pub mod ap;
 pub mod ar;
+pub mod ar_source;
 pub mod auth;
 pub mod client;
 pub mod connection;

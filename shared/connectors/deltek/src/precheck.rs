@@ -20,6 +20,17 @@ impl DeltekClient {
         // A closed period is its own error (a person opens the period; nothing else to fix).
         self.posting_period(inv.invoice_date, &what).await?;
         let mut problems = Vec::new();
+        let allowed = &self.inner.settings.currencies;
+        if !allowed.iter().any(|c| c.eq_ignore_ascii_case(inv.currency.code())) {
+            problems.push(format!(
+                "the bill is in {} but this Vantagepoint database takes {} (connection setting `currencies`): enable \
+                 multi-currency for {} in Vantagepoint and add it to `currencies`, or enter the bill by hand in {}",
+                inv.currency.code(),
+                allowed.join(", "),
+                inv.currency.code(),
+                allowed.first().map(String::as_str).unwrap_or("USD")
+            ));
+        }
         match self.find_vendor(&inv.vendor).await? {
             None => problems.push(format!(
                 "vendor {} does not exist in Vantagepoint: create the vendor firm or fix the vendor mapping",

@@ -94,6 +94,14 @@ pub struct DeltekSettings {
     pub max_calls_per_second: u64,
     /// First backoff step for retried reads (doubles per attempt).
     pub retry_base: Duration,
+    /// The currencies the Vantagepoint database accepts on vouchers (`currencies`, default `USD`):
+    /// its functional currency, plus the others when multi-currency is enabled. Vantagepoint has
+    /// no API that lists them, so they are configured; a bill in another currency is held by the
+    /// pre-post check, naming this rule, instead of failing at the post.
+    ///
+    /// The exchange rate of a foreign-currency voucher is Vantagepoint's own (its rate table on the
+    /// voucher's date; no override is sent): the ledger's rates stay one set, kept by accounting.
+    pub currencies: Vec<String>,
 }
 
 const KNOWN: &[&str] = &[
@@ -120,6 +128,7 @@ const KNOWN: &[&str] = &[
     "seller_name",
     "max_calls_per_second",
     "retry_base_ms",
+    "currencies",
 ];
 
 /// Keys a whole connection table may carry besides the options; not ours to read.
@@ -257,6 +266,27 @@ impl DeltekSettings {
             seller_name: r.text("seller_name")?,
             max_calls_per_second: r.number("max_calls_per_second", 20, 0..=1000)?,
             retry_base: Duration::from_millis(r.number("retry_base_ms", 500, 1..=60_000)?),
+            currencies: match map.get("currencies") {
+                None | Some(Value::Null) => vec!["USD".into()],
+                Some(Value::Array(a)) => {
+                    let mut out = Vec::new();
+                    for v in a {
+                        let code = v.as_str().unwrap_or("").trim().to_ascii_uppercase();
+                        if code.parse::<mlc_core::money::Currency>().is_err() {
+                            return Err(r.err(
+                                "currencies",
+                                format!("{v} is not an ISO 4217 currency code (USD, CAD, EUR ...)"),
+                            ));
+                        }
+                        out.push(code);
+                    }
+                    if out.is_empty() {
+                        return Err(r.err("currencies", "must list at least the database's functional currency"));
+                    }
+                    out
+                }
+                Some(_) => return Err(r.err("currencies", "must be a list of currency codes, e.g. [\"USD\", \"CAD\"]")),
+            },
         })
     }
 

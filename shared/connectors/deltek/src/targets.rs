@@ -8,7 +8,10 @@
 //!   (open period, active vendor, active accounts, project/account fit, allowed currency).
 //! - [`VendorFirmTarget`]: a [`Vendor`] becomes a vendor firm, paired with an existing firm by
 //!   the stored pairing, the tax number, or the exact name (a firm keyed by hand is reused, never
-//!   duplicated); an update sends only what differs; the firm's status stays Deltek's decision.
+//!   duplicated). Pairing alone writes nothing: a firm someone keyed keeps its own spelling of the
+//!   tax number and name. After that, an update sends only the fields whose *source* value changed
+//!   since the last sync (remembered per source record), so Deltek's own edits are not undone by
+//!   an unrelated change at the source. The firm's status stays Deltek's decision.
 //! - [`JournalEntryTarget`]: a balanced [`JournalEntry`] in its own JE file, found by reference.
 
 use async_trait::async_trait;
@@ -16,6 +19,7 @@ use mlc_core::domain::{ApInvoice, JournalEntry, Status, Vendor};
 use mlc_core::engine::flow::{Found, StepError};
 use mlc_core::engine::model::{DocFacts, TargetRef};
 use mlc_core::engine::parts::{Target, TargetSpec};
+use mlc_core::engine::sequence::Sequences;
 
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +129,8 @@ pub struct VendorDoc {
     pub vendor: Vendor,
     /// The Deltek vendor number this source record is already paired with (a `vendor` mapping).
     pub paired: Option<String>,
-    /// The source record's id, for new vendor numbers made from it.
+    /// The source record's id, for new vendor numbers made from it (and to remember its values
+    /// as last synced).
     pub source_id: String,
 }
 
@@ -146,11 +151,59 @@ pub struct VendorFirmTarget {
     spec: TargetSpec,
     client: DeltekClient,
     numbers: VendorNumbers,
+    memory: Sequences,
 }
 
 impl VendorFirmTarget {
-    pub fn new(connection: &str, client: DeltekClient, numbers: VendorNumbers) -> Self {
-        VendorFirmTarget { spec: spec(connection, "vendor-firm"), client, numbers }
+    /// `memory` keeps each source vendor's values as last synced (the engine's store).
+    pub fn new(connection: &str, client: DeltekClient, numbers: VendorNumbers, memory: Sequences) -> Self {
+        VendorFirmTarget { spec: spec(connection, "vendor-firm"), client, numbers, memory }
+    }
+
+    /// Where a source vendor's values as last synced into this connection are remembered.
+    fn memo_key(&self, doc: &VendorDoc) -> String {
+        let system = doc.vendor.source.as_ref().map(|s| s.system.as_str()).unwrap_or("");
+        format!("synced#{}#{system}#{}", self.spec.connection, doc.source_id)
+    }
+
+    /// Remember the source's values as now synced (after a create, an update or a pairing).
+    async fn remember(&self, doc: &VendorDoc) -> Result<(), StepError> {
+        let json = serde_json::to_string(&doc.vendor).unwrap_or_default();
+        self.memory.remember(&self.memo_key(doc), &json).await.map_err(|e| StepError::retryable(e.to_string()))
+    }
+
+    /// What the firm should become: `None` the first time this source record meets this firm
+    /// (pairing alone writes nothing); otherwise the firm as it is, with the fields whose source
+    /// value changed since the last sync.
+    async fn wanted(&self, firm: &VendorFirm, t: &VendorDoc) -> Result<Option<Vendor>, StepError> {
+        let memo = self.memory.recall(&self.memo_key(t)).await.map_err(|e| StepError::retryable(e.to_string()))?;
+        let Some(prev) = memo.and_then(|m| serde_json::from_str::<Vendor>(&m).ok()) else {
+            return Ok(None);
+        };
+        let now = &t.vendor;
+        let mut want = firm.to_domain();
+        if now.name != prev.name {
+            want.name = now.name.clone();
+        }
+        if now.tax_id != prev.tax_id {
+            want.tax_id = now.tax_id.clone();
+        }
+        if now.currency != prev.currency {
+            want.currency = now.currency;
+        }
+        if now.payment_terms != prev.payment_terms {
+            want.payment_terms = now.payment_terms.clone();
+        }
+        if now.email != prev.email {
+            want.email = now.email.clone();
+        }
+        if now.phone != prev.phone {
+            want.phone = now.phone.clone();
+        }
+        if now.addresses != prev.addresses {
+            want.addresses = now.addresses.clone();
+        }
+        Ok(Some(wanted_for(firm, &want)))
     }
 
     /// The firm this vendor is: its pairing, else a vendor firm with its tax number, else one with
@@ -262,8 +315,15 @@ impl Target for VendorFirmTarget {
 
     async fn lookup(&self, t: &VendorDoc) -> Result<Option<Found>, StepError> {
         let Some(firm) = self.firm_for(t).await? else { return Ok(None) };
-        let want = wanted_for(&firm, &t.vendor);
-        let up_to_date = self.client.vendor_is_up_to_date(&firm, &want);
+        let up_to_date = match self.wanted(&firm, t).await? {
+            None => {
+                // First meeting of this source record and this firm: the pairing writes nothing,
+                // and what the source says now is the base later changes are measured against.
+                self.remember(t).await?;
+                true
+            }
+            Some(want) => self.client.vendor_is_up_to_date(&firm, &want),
+        };
         let mut found = Found::new(firm_ref(&firm));
         found.up_to_date = up_to_date;
         Ok(Some(found))
@@ -272,7 +332,9 @@ impl Target for VendorFirmTarget {
     async fn create(&self, t: &VendorDoc) -> Result<TargetRef, StepError> {
         let mut v = t.vendor.clone();
         v.code = self.new_vendor_number(t).await?;
-        Ok(firm_ref(&self.client.create_vendor(&v).await?))
+        let created = firm_ref(&self.client.create_vendor(&v).await?);
+        self.remember(t).await?;
+        Ok(created)
     }
 
     async fn update(&self, t: &VendorDoc, existing: &TargetRef) -> Result<TargetRef, StepError> {
@@ -280,8 +342,10 @@ impl Target for VendorFirmTarget {
         let firm = self.client.find_vendor(&vendor_no).await?.ok_or_else(|| {
             StepError::retryable(format!("Deltek vendor {vendor_no} was found a moment ago and is gone now"))
         })?;
-        let v = wanted_for(&firm, &t.vendor);
-        Ok(firm_ref(&self.client.update_vendor(&firm, &v).await?))
+        let v = self.wanted(&firm, t).await?.unwrap_or_else(|| wanted_for(&firm, &firm.to_domain()));
+        let updated = firm_ref(&self.client.update_vendor(&firm, &v).await?);
+        self.remember(t).await?;
+        Ok(updated)
     }
 }
 

@@ -113,6 +113,16 @@ pub fn range_param(span: &Span) -> String {
     format!("{}...{}", f(&span.0), f(&span.1))
 }
 
+/// One page of a list (see [`ProcoreClient::list_page`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub rows: Vec<Value>,
+    /// The `Total` header (rows in the whole listing), when sent.
+    pub total: Option<u64>,
+    /// The next page, when `Link` names one.
+    pub next: Option<u32>,
+}
+
 /// Most pages one listing may take (a loop guard).
 const MAX_PAGES: u32 = 10_000;
 
@@ -222,6 +232,39 @@ impl ProcoreClient {
         }
     }
 
+    /// One page of a list: its rows (raw, for the caller to decode), the `Total` header, and the
+    /// page the `Link` header's `rel="next"` names (`None` on the last page). Discovery reads
+    /// one page per call so a poll's work stays bounded; [`Self::list_all`] reads every page.
+    pub async fn list_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        page: u32,
+        what: &str,
+    ) -> Result<ListPage, ProcoreError> {
+        let mut req = Request::get(path);
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        req = req.query("page", page).query("per_page", self.inner.settings.page_size);
+        let resp = self.send(req, what).await?;
+        let rows: Vec<Value> = resp.json::<Vec<Value>>()?;
+        let total = resp.header("total").and_then(|t| t.trim().parse::<u64>().ok());
+        let next = resp
+            .headers()
+            .get_all(http::header::LINK)
+            .iter()
+            .find_map(|v| v.to_str().ok().and_then(|t| link_rel(t, "next")))
+            .map(|next| {
+                let asked = url::Url::parse(&next)
+                    .ok()
+                    .and_then(|u| u.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse::<u32>().ok()));
+                // Only forward: a link back to an earlier page would loop.
+                asked.filter(|p| *p > page).unwrap_or(page + 1)
+            });
+        Ok(ListPage { rows, total, next })
+    }
+
     /// Every row of a list, across `Link` pages (see the module docs). `query` is sent on every
     /// page; `page` and `per_page` are added.
     pub async fn list_all<T: DeserializeOwned>(
@@ -230,7 +273,6 @@ impl ProcoreClient {
         query: &[(String, String)],
         what: &str,
     ) -> Result<Vec<T>, ProcoreError> {
-        let per_page = self.inner.settings.page_size;
         // Rows by id in first-seen order; a later pass replaces a row with its fresher copy.
         let mut order: Vec<String> = Vec::new();
         let mut by_id: HashMap<String, Value> = HashMap::new();
@@ -240,14 +282,7 @@ impl ProcoreClient {
             let mut seen_this_pass: BTreeSet<String> = BTreeSet::new();
             let mut drifted = false;
             loop {
-                let mut req = Request::get(path);
-                for (k, v) in query {
-                    req = req.query(k, v);
-                }
-                req = req.query("page", page).query("per_page", per_page);
-                let resp = self.send(req, what).await?;
-                let batch: Vec<Value> = resp.json::<Vec<Value>>()?;
-                let total = resp.header("total").and_then(|t| t.trim().parse::<u64>().ok());
+                let ListPage { rows: batch, total, next } = self.list_page(path, query, page, what).await?;
                 match first_total {
                     None => first_total = Some(total),
                     Some(t) if t != total => drifted = true,
@@ -267,17 +302,8 @@ impl ProcoreClient {
                         order.push(key);
                     }
                 }
-                let next = resp
-                    .headers()
-                    .get_all(http::header::LINK)
-                    .iter()
-                    .find_map(|v| v.to_str().ok().and_then(|t| link_rel(t, "next")));
                 let Some(next) = next else { break };
-                let asked = url::Url::parse(&next)
-                    .ok()
-                    .and_then(|u| u.query_pairs().find(|(k, _)| k == "page").and_then(|(_, v)| v.parse::<u32>().ok()));
-                // Only forward: a link back to an earlier page would loop.
-                page = asked.filter(|p| *p > page).unwrap_or(page + 1);
+                page = next;
                 if page > MAX_PAGES {
                     return Err(ProcoreError::Invalid {
                         what: what.to_string(),

@@ -42,6 +42,9 @@
 //!   [`ProcoreClient::set_direct_cost_origin_id`];
 //! - webhooks: [`ProcoreClient::ensure_hook`], [`ProcoreClient::list_hooks`],
 //!   [`ProcoreClient::delete_hook`], [`webhook_source`], [`split_hint`];
+//! - sources for the flows ([`sources`]): [`RequisitionSource`], [`DirectCostSource`],
+//!   [`CommitmentSource`] (work orders, purchase orders, change orders), [`VendorSource`] — per
+//!   project, one page per discovery call, each record read back with what the flows need;
 //! - checks and counters: [`ProcoreClient::ping`], [`ProcoreClient::stats`]; registration:
 //!   [`connection`] (`mlc_core::connect::system("procore")`).
 //!
@@ -88,9 +91,10 @@ pub mod invoices;
 pub mod model;
 pub mod ping;
 pub mod settings;
+pub mod sources;
 pub mod webhook;
 
-pub use client::{ProcoreClient, Span, range_param};
+pub use client::{ListPage, ProcoreClient, Span, range_param};
 pub use commitments::CommitmentQuery;
 pub use connection::ProcoreConnection;
 pub use errors::ProcoreError;
@@ -98,8 +102,12 @@ pub use hooks::{DEFAULT_TRIGGERS, HookSetup};
 pub use invoices::{RequisitionQuery, WriteBack};
 pub use model::{
     ChangeOrder, ChangeOrderStatus, Commitment, CommitmentKind, CommitmentStatus, Company, CostCode, CostType,
-    DirectCost, DirectCostStatus, DirectCostType, Hook, LineItem, Project, Requisition, RequisitionItem,
-    RequisitionStatus, Trigger, Vendor,
+    CurrencyConfiguration, DirectCost, DirectCostStatus, DirectCostType, Hook, LineItem, Project, Requisition,
+    RequisitionItem, RequisitionStatus, Trigger, Vendor,
 };
 pub use settings::{ProcoreSettings, RequisitionsApi};
+pub use sources::{
+    CommitmentRecord, CommitmentSource, DirectCostRecord, DirectCostSource, PollOptions, RequisitionRecord,
+    RequisitionSource, VendorSource,
+};
 pub use webhook::{ProcoreWebhook, parse_events, split_hint, webhook_source};

@@ -82,7 +82,7 @@ macro_rules! open_enum {
 }
 
 open_enum!(
-    /// A subcontractor invoice's status **[C]**.
+    /// A subcontractor invoice's status **\[C\]**.
     RequisitionStatus {
         Draft = "draft",
         UnderReview = "under_review",
@@ -94,7 +94,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A commitment's status: Title Case, different per type **[C]**.
+    /// A commitment's status: Title Case, different per type **\[C\]**.
     CommitmentStatus {
         Draft = "Draft",
         OutForBid = "Out For Bid",
@@ -112,7 +112,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A change order's status **[C]**.
+    /// A change order's status **\[C\]**.
     ChangeOrderStatus {
         Draft = "draft",
         NotPricing = "not_pricing",
@@ -130,7 +130,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A direct cost's status **[C]**.
+    /// A direct cost's status **\[C\]**.
     DirectCostStatus {
         Draft = "draft",
         Pending = "pending",
@@ -140,7 +140,7 @@ open_enum!(
 );
 
 open_enum!(
-    /// A direct cost's type **[C]**.
+    /// A direct cost's type **\[C\]**.
     DirectCostType {
         Invoice = "invoice",
         Expense = "expense",
@@ -156,6 +156,20 @@ pub struct Named {
     pub id: Option<i64>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub name: Option<String>,
+}
+
+/// `currency_configuration` on financial records (absent: the company's currency).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub struct CurrencyConfiguration {
+    #[serde(deserialize_with = "de::opt_text", default)]
+    pub currency_iso_code: Option<String>,
+}
+
+impl CurrencyConfiguration {
+    /// The ISO code, when Procore gave one.
+    pub fn code(c: &Option<CurrencyConfiguration>) -> Option<&str> {
+        c.as_ref().and_then(|c| c.currency_iso_code.as_deref()).map(str::trim).filter(|s| !s.is_empty())
+    }
 }
 
 fn stamp(t: &Option<DateTime<Utc>>) -> String {
@@ -322,7 +336,7 @@ pub struct CostCode {
     pub origin_id: Option<String>,
 }
 
-/// A cost type (`line_item_types`); `base_type` may be null **[C]**.
+/// A cost type (`line_item_types`); `base_type` may be null **\[C\]**.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct CostType {
     #[serde(deserialize_with = "de::int")]
@@ -480,6 +494,8 @@ pub struct Commitment {
     pub origin_id: Option<String>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_code: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -549,6 +565,8 @@ pub struct ChangeOrder {
     pub reviewed_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -707,6 +725,8 @@ pub struct Requisition {
     pub items: Vec<RequisitionItem>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
@@ -804,6 +824,8 @@ pub struct DirectCost {
     pub employee: Option<Named>,
     #[serde(deserialize_with = "de::opt_text", default)]
     pub origin_id: Option<String>,
+    #[serde(default)]
+    pub currency_configuration: Option<CurrencyConfiguration>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]
     pub created_at: Option<DateTime<Utc>>,
     #[serde(deserialize_with = "de::opt_datetime_utc", default)]

@@ -6,8 +6,15 @@
 //! 2. verification over the RAW body bytes, in constant time, by the system's [`WebhookSource`]
 //!    (401 with no detail on failure: a prober learns nothing);
 //! 3. only then parse the body (400 naming what was wrong);
-//! 4. drop repeated deliveries by delivery id (vendors redeliver; duplicates are expected);
-//! 5. turn each event into a hint for every flow that consumes that system's entity, and enqueue.
+//! 4. drop repeated deliveries by delivery id (vendors redeliver; duplicates are expected) — a
+//!    read only: the id is recorded *after* the delivery's hints are durably enqueued, so a
+//!    delivery whose enqueue failed (or whose request was cut) is taken again on the vendor's retry;
+//! 5. turn each event into a hint for the source (every flow reading it) and enqueue them in one go.
+//!
+//! **Caps.** One authenticated body can name thousands of records, and each hint costs a read-back
+//! from the source (hours of Cin7's budget). A delivery's events beyond `max_events_per_delivery`,
+//! and a connection's hints beyond `max_hints_per_minute` (per process), are not enqueued: they are
+//! counted as `left_to_poll` (the scheduled poll finds them) and logged. The answer stays fast.
 //!
 //! Vendor payloads are hints only: Cin7, Procore and Deltek webhooks are unsigned, so the poster
 //! always reads the record back from the source before acting on it.
@@ -119,6 +126,15 @@ pub struct IntakeReport {
     pub duplicates: usize,
     /// Events no enabled flow consumes.
     pub ignored: usize,
+    /// Events over the caps, left for the scheduled poll to find.
+    pub left_to_poll: usize,
+}
+
+/// Hints taken per connection in the current minute (a soft cap, per process).
+#[derive(Debug, Default)]
+struct MinuteCount {
+    minute: i64,
+    taken: usize,
 }
 
 /// Where an event for one (connection, entity) goes.
@@ -137,11 +153,23 @@ pub struct Intake {
     routes: BTreeMap<(String, String), Vec<Route>>,
     /// Bodies above this are refused with 413 (default 1 MiB).
     pub max_body: usize,
+    /// Events of one delivery beyond this are left to the poll (default 100).
+    pub max_events_per_delivery: usize,
+    /// Hints per connection per minute beyond this are left to the poll (default 600).
+    pub max_hints_per_minute: usize,
+    per_minute: Arc<std::sync::Mutex<BTreeMap<String, MinuteCount>>>,
 }
 
 impl Default for Intake {
     fn default() -> Self {
-        Intake { sources: BTreeMap::new(), routes: BTreeMap::new(), max_body: 1024 * 1024 }
+        Intake {
+            sources: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            max_body: 1024 * 1024,
+            max_events_per_delivery: 100,
+            max_hints_per_minute: 600,
+            per_minute: Arc::default(),
+        }
     }
 }
 
@@ -187,20 +215,22 @@ impl Intake {
             .get(req.connection)
             .ok_or_else(|| IntakeError::UnknownConnection(req.connection.to_string()))?;
         source.verify(req)?;
-        let events = source.parse(req)?;
+        let mut events = source.parse(req)?;
         let mut report = IntakeReport { events: events.len(), ..Default::default() };
+        if events.len() > self.max_events_per_delivery {
+            report.left_to_poll += events.len() - self.max_events_per_delivery;
+            events.truncate(self.max_events_per_delivery);
+        }
         let mut hints = Vec::new();
+        let mut seen_keys = Vec::new();
         for ev in events {
             if let Some(d) = &ev.delivery_id {
                 let key = format!("{}#{}#{}", ev.event_type, ev.entity, d);
-                if !engine
-                    .store
-                    .first_delivery(req.connection, &key, req.received_at, engine.config.delivery_ttl)
-                    .await?
-                {
+                if engine.store.delivery_seen(req.connection, &key, req.received_at).await? {
                     report.duplicates += 1;
                     continue;
                 }
+                seen_keys.push(key);
             }
             let Some(routes) = self.routes.get(&(req.connection.to_string(), ev.entity.clone())) else {
                 report.ignored += 1;
@@ -220,11 +250,38 @@ impl Intake {
                 hints.push(h);
             }
         }
+        let allowed = self.take_minute_budget(req.connection, hints.len(), req.received_at);
+        if allowed < hints.len() {
+            report.left_to_poll += hints.len() - allowed;
+            hints.truncate(allowed);
+            tracing::warn!(
+                connection = req.connection,
+                left = report.left_to_poll,
+                "webhook hints over the per-minute cap are left to the scheduled poll"
+            );
+        }
         if !hints.is_empty() {
             engine.queue.enqueue(&hints).await?;
         }
+        // Only now, with the hints durably queued, is the delivery recorded as seen.
+        for key in &seen_keys {
+            engine.store.first_delivery(req.connection, key, req.received_at, engine.config.delivery_ttl).await?;
+        }
         report.enqueued = hints.len();
         Ok(report)
+    }
+
+    /// Take up to `want` hints from the connection's budget for this minute; how many were granted.
+    fn take_minute_budget(&self, connection: &str, want: usize, now: DateTime<Utc>) -> usize {
+        let minute = now.timestamp() / 60;
+        let mut g = self.per_minute.lock().unwrap_or_else(|p| p.into_inner());
+        let c = g.entry(connection.to_string()).or_default();
+        if c.minute != minute {
+            *c = MinuteCount { minute, taken: 0 };
+        }
+        let granted = want.min(self.max_hints_per_minute.saturating_sub(c.taken));
+        c.taken += granted;
+        granted
     }
 }
 
@@ -321,6 +378,109 @@ mod tests {
         let err = intake.handle(&e, &other).await.unwrap_err();
         assert_eq!(err.status(), 404);
         assert_eq!(err.public_message(), "not found", "a 404 does not list the connections that exist");
+    }
+
+    /// A queue whose next enqueue fails (a cut request, a throttled SQS).
+    struct FlakyQueue {
+        inner: MemoryQueue,
+        fail_next: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl Queue for FlakyQueue {
+        async fn enqueue(&self, hints: &[Hint]) -> Result<(), StoreError> {
+            if self.fail_next.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("queue throttled".into()));
+            }
+            self.inner.enqueue(hints).await
+        }
+        async fn receive(
+            &self,
+            max: usize,
+            lease: std::time::Duration,
+        ) -> Result<Vec<crate::engine::ports::Delivery>, StoreError> {
+            self.inner.receive(max, lease).await
+        }
+        async fn ack(&self, d: &crate::engine::ports::Delivery) -> Result<(), StoreError> {
+            self.inner.ack(d).await
+        }
+        async fn retry_later(
+            &self,
+            d: &crate::engine::ports::Delivery,
+            delay: std::time::Duration,
+        ) -> Result<(), StoreError> {
+            self.inner.retry_later(d, delay).await
+        }
+        async fn depth(&self) -> Result<crate::engine::ports::QueueDepth, StoreError> {
+            self.inner.depth().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delivery_whose_enqueue_failed_is_taken_again_on_the_vendors_retry() {
+        let clock = ManualClock::new(t0());
+        let inner = MemoryQueue::new(Arc::new(clock.clone()), 5);
+        let q = Arc::new(FlakyQueue { inner: inner.clone(), fail_next: true.into() });
+        let e = Engine::new(Arc::new(MemoryStore::new()), q, Arc::new(clock), EngineConfig::default());
+        let mut intake = Intake::new();
+        intake.add_source("src", Arc::new(HeaderSecret));
+        intake.route("src", "bill", "flow-a");
+        let h = vec![("x-secret".to_string(), "s3cret-value".to_string())];
+        let body = br#"{"id":"B1","delivery":"d-1"}"#;
+        let err = intake.handle(&e, &req(&h, body)).await.unwrap_err();
+        assert_eq!(err.status(), 503, "the vendor is told to retry");
+        let r = intake.handle(&e, &req(&h, body)).await.unwrap();
+        assert_eq!((r.enqueued, r.duplicates), (1, 0), "the retry is not mistaken for a duplicate");
+        let r = intake.handle(&e, &req(&h, body)).await.unwrap();
+        assert_eq!((r.enqueued, r.duplicates), (0, 1), "once queued, a repeat is a duplicate");
+        assert_eq!(inner.receive(10, std::time::Duration::from_secs(5)).await.unwrap().len(), 1);
+    }
+
+    /// A source whose body is a JSON array of ids: one event per id.
+    struct Many;
+
+    impl WebhookSource for Many {
+        fn system(&self) -> &str {
+            "src"
+        }
+        fn verify(&self, _req: &WebhookRequest<'_>) -> Result<(), IntakeError> {
+            Ok(())
+        }
+        fn parse(&self, req: &WebhookRequest<'_>) -> Result<Vec<WebhookEvent>, IntakeError> {
+            let ids: Vec<String> = serde_json::from_slice(req.body).map_err(|e| IntakeError::BadBody(e.to_string()))?;
+            Ok(ids
+                .into_iter()
+                .map(|id| WebhookEvent {
+                    event_type: "Bill/Updated".into(),
+                    entity: "bill".into(),
+                    delivery_id: Some(format!("d-{id}")),
+                    id,
+                    observed_version: None,
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn events_over_the_caps_are_left_to_the_poll_and_counted() {
+        let clock = ManualClock::new(t0());
+        let q = MemoryQueue::new(Arc::new(clock.clone()), 5);
+        let e =
+            Engine::new(Arc::new(MemoryStore::new()), Arc::new(q.clone()), Arc::new(clock), EngineConfig::default());
+        let mut intake = Intake::new();
+        intake.add_source("src", Arc::new(Many));
+        intake.route("src", "bill", "flow-a");
+        intake.max_events_per_delivery = 10;
+        intake.max_hints_per_minute = 15;
+        let ids: Vec<String> = (0..25).map(|i| format!("B{i}")).collect();
+        let body = serde_json::to_vec(&ids).unwrap();
+        let r = intake.handle(&e, &req(&[], &body)).await.unwrap();
+        assert_eq!((r.events, r.enqueued, r.left_to_poll), (25, 10, 15), "one delivery: at most 10");
+        let ids: Vec<String> = (100..110).map(|i| format!("B{i}")).collect();
+        let body = serde_json::to_vec(&ids).unwrap();
+        let r = intake.handle(&e, &req(&[], &body)).await.unwrap();
+        assert_eq!((r.enqueued, r.left_to_poll), (5, 5), "per connection: at most 15 a minute");
+        assert_eq!(q.depth().await.unwrap().ready, 15);
     }
 
     #[test]

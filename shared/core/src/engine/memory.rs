@@ -264,6 +264,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let g = lock(&self.inner);
+        Ok(g.deliveries.get(&(system.to_string(), delivery_id.to_string())).is_some_and(|e| *e > now))
+    }
+
     async fn first_delivery(
         &self,
         system: &str,

@@ -23,6 +23,7 @@ pub mod capture;
 pub mod cursor;
 pub mod flow;
 pub mod intake;
+pub mod ledger;
 pub mod memory;
 pub mod model;
 pub mod parts;
@@ -196,7 +197,10 @@ pub struct DrainReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
     pub counts: Vec<model::StateCount>,
+    /// Sources' and flows' cursors (the engine's own counters and memories are left out).
     pub cursors: Vec<Cursor>,
+    /// Each flow's last run ledger.
+    pub ledgers: Vec<ledger::FlowLedger>,
     pub queue: ports::QueueDepth,
     /// (flow, state, since) of the longest-waiting non-terminal group.
     pub oldest_open: Option<(String, ItemState, DateTime<Utc>)>,
@@ -330,7 +334,12 @@ pub struct Engine {
     pub config: EngineConfig,
     /// This worker's name in claims and audit entries.
     pub worker: String,
+    /// When set, everything this engine works is counted in a run ledger.
+    pub ledger: Option<ledger::LedgerRecorder>,
 }
+
+/// Where each flow's last run ledger is kept (`memo#ledger#<flow>`).
+const LEDGER_MEMO: &str = "ledger#";
 
 /// The version of the item that stands for a record whose read-back failed or found it gone.
 const UNREAD: &str = "unread";
@@ -359,7 +368,13 @@ type DocResult = Result<(DocOutcome, Option<Duration>), EngineError>;
 impl Engine {
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
         let worker = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Engine { store, queue, clock, config, worker }
+        Engine { store, queue, clock, config, worker, ledger: None }
+    }
+
+    /// Count what this engine works in `ledger` (a run's ledger).
+    pub fn with_ledger(mut self, ledger: ledger::LedgerRecorder) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     pub fn with_worker(mut self, worker: impl Into<String>) -> Self {
@@ -414,6 +429,9 @@ impl Engine {
     /// order, page by page, so a crash never moves the cursor past hints that were not enqueued.
     pub async fn poll<F: Flow>(&self, flow: &F) -> Result<PollReport, EngineError> {
         let spec = flow.spec();
+        if let Some(l) = &self.ledger {
+            l.reads(&spec.name, &spec.name);
+        }
         let now = self.now();
         let start = spec.lookback.and_then(|l| chrono::Duration::from_std(l).ok()).map(|l| now - l);
         let ctx = DiscoverContext { now, start };
@@ -453,6 +471,11 @@ impl Engine {
                 let page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
                 if !page.hints.is_empty() {
                     self.queue.enqueue(&page.hints).await?;
+                    if let Some(l) = &self.ledger {
+                        for h in &page.hints {
+                            l.listed(&name, &h.id);
+                        }
+                    }
                 }
                 report.pages += 1;
                 report.hints += page.hints.len();
@@ -491,6 +514,9 @@ impl Engine {
             if let Some(v) = &hint.observed_version
                 && self.store.seen_version(&hint.flow_record_key(name)).await?.as_deref() == Some(v.as_str())
             {
+                if let Some(l) = &self.ledger {
+                    l.worked(name, &hint.id, ledger::RecordOutcome::AlreadyProcessed);
+                }
                 return Ok(HintReport { note: Some(format!("version {v} already processed")), ..Default::default() });
             }
             let blobs = StoreBlobs(self.store.as_ref());
@@ -523,6 +549,14 @@ impl Engine {
         // From here on the hint is this flow's (items keep it for replays and releases).
         let hint = &if hint.flow == name { hint.clone() } else { hint.clone().for_flow(&name) };
         let record_key = hint.record_key();
+        if let Some(l) = &self.ledger {
+            let outcome = match &read {
+                Ok(ReadBack::Found { items, .. }) if items.is_empty() => ledger::RecordOutcome::NoDocument,
+                Ok(ReadBack::Found { .. }) => ledger::RecordOutcome::Documents,
+                _ => ledger::RecordOutcome::Unread,
+            };
+            l.worked(&name, &hint.id, outcome);
+        }
         let docs = match read {
             Ok(ReadBack::Found { items, .. }) => items,
             Ok(ReadBack::Gone(why)) => return self.read_back_gone(flow, hint, why, exchanges).await,
@@ -616,6 +650,9 @@ impl Engine {
             Ok(item) => item,
             Err(report) => return Ok(report),
         };
+        if let Some(l) = &self.ledger {
+            l.document(&flow.spec().name, &item.key);
+        }
         let step = format!("reading {} {} {} back", flow.spec().source_system, hint.entity, hint.id);
         let (outcome, retry) = self.step_failed_coded(&item, &step, e, exchanges, codes::READ_FAILED).await?;
         Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
@@ -635,6 +672,9 @@ impl Engine {
             Ok(item) => item,
             Err(report) => return Ok(report),
         };
+        if let Some(l) = &self.ledger {
+            l.document(&flow.spec().name, &item.key);
+        }
         let msg = format!("{} {} {} is gone at the source: {why}", flow.spec().source_system, hint.entity, hint.id);
         let e = StepError::retryable(msg);
         let (outcome, retry) =
@@ -663,6 +703,9 @@ impl Engine {
 
     async fn close_superseded(&self, old: &WorkItem, why: &str) -> Result<(), EngineError> {
         let now = self.now();
+        if let Some(l) = &self.ledger {
+            l.document(&old.flow, &old.key);
+        }
         if old.is_claimed_at(now) {
             return Ok(());
         }
@@ -815,6 +858,9 @@ impl Engine {
             read_at,
         };
         let (item, _created) = self.store.register(new, now).await?;
+        if let Some(l) = &self.ledger {
+            l.document(&spec.name, &item.key);
+        }
         // Open versions read before this one are stale. Versions read at the same instant are left
         // alone (concurrent reads; the natural-key lock keeps them from both writing).
         for old in self.store.open_versions(&spec.name, &spec.source_system, &doc.id).await? {
@@ -1225,6 +1271,9 @@ impl Engine {
     }
 
     async fn resolve_posted(&self, old: &WorkItem, tref: &TargetRef, why: &str) -> Result<(), EngineError> {
+        if let Some(l) = &self.ledger {
+            l.document(&old.flow, &old.key);
+        }
         if old.is_claimed_at(self.now()) {
             return Ok(());
         }
@@ -1441,6 +1490,16 @@ impl Engine {
         self.write(&item, t, Vec::new()).await
     }
 
+    /// Close a run's ledger: classify what it worked and keep each flow's figures for `status`.
+    pub async fn finish_ledger(&self, recorder: &ledger::LedgerRecorder) -> Result<ledger::RunLedger, EngineError> {
+        let run = recorder.finish(self.store.as_ref(), self.now()).await?;
+        let seq = self.sequences();
+        for (flow, l) in &run.flows {
+            seq.remember(&format!("{LEDGER_MEMO}{flow}"), &serde_json::to_string(l).unwrap_or_default()).await?;
+        }
+        Ok(run)
+    }
+
     /// Counters and memories in this engine's store (control numbers, what a partner sent).
     pub fn sequences(&self) -> sequence::Sequences {
         sequence::Sequences::new(self.store.clone(), self.clock.clone())
@@ -1449,17 +1508,24 @@ impl Engine {
     /// Counts per flow and state, cursors, queue depth and the oldest open item: `mlc status`.
     pub async fn status(&self) -> Result<StatusReport, EngineError> {
         let counts = self.store.state_counts().await?;
+        let all_cursors = self.store.list_cursors().await?;
+        let mut ledgers = Vec::new();
+        for c in &all_cursors {
+            if let Some(flow) = c.flow.strip_prefix(&format!("memo#{LEDGER_MEMO}"))
+                && let Ok(l) = serde_json::from_str::<ledger::FlowLedger>(&c.value)
+            {
+                debug_assert_eq!(flow, l.flow);
+                ledgers.push(l);
+            }
+        }
+        let internal = ["memo#", "seq#", "recent#", "polled#"];
+        let cursors = all_cursors.into_iter().filter(|c| !internal.iter().any(|p| c.flow.starts_with(p))).collect();
         let oldest_open = counts
             .iter()
             .filter(|c| !c.state.is_terminal())
             .filter_map(|c| c.oldest.map(|t| (c.flow.clone(), c.state, t)))
             .min_by_key(|(_, _, t)| *t);
-        Ok(StatusReport {
-            counts,
-            cursors: self.store.list_cursors().await?,
-            queue: self.queue.depth().await?,
-            oldest_open,
-        })
+        Ok(StatusReport { counts, cursors, ledgers, queue: self.queue.depth().await?, oldest_open })
     }
 
     /// Items of `flow` first found since `since` by a poll that no webhook announced: webhooks the

@@ -437,6 +437,11 @@ impl<S: Source> SourceRunner for SourceGroup<S> {
         let legacy: Vec<String> = self.members.iter().map(|m| m.flow_spec().name.clone()).collect();
         let now = engine.clock.now();
         let ctx = DiscoverContext { now, start: self.start(now) };
+        if let Some(l) = &engine.ledger {
+            for m in &self.members {
+                l.reads(&m.flow_spec().name, &key);
+            }
+        }
         engine.poll_cursor(&key, &legacy, &ctx, self.source.as_ref()).await
     }
 
@@ -456,6 +461,9 @@ impl<S: Source> SourceRunner for SourceGroup<S> {
                 && engine.store.seen_version(&hint.flow_record_key(&m.flow_spec().name)).await?.as_deref()
                     == Some(v.as_str())
             {
+                if let Some(l) = &engine.ledger {
+                    l.worked(&m.flow_spec().name, &hint.id, crate::engine::ledger::RecordOutcome::AlreadyProcessed);
+                }
                 continue;
             }
             pending.push(m);

@@ -137,6 +137,15 @@ pub trait Store: Send + Sync {
     /// Release a lock held by `owner` (a no-op if someone else holds it now).
     async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError>;
 
+    /// Whether a webhook delivery id was recorded (and has not expired) — read only. Intake asks
+    /// this first and records the id only after the delivery's hints are enqueued, so a delivery
+    /// whose enqueue failed is taken again when the vendor retries it. The default says "not seen"
+    /// (an adapter without it enqueues a repeat once more: harmless, the claims dedupe).
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let _ = (system, delivery_id, now);
+        Ok(false)
+    }
+
     /// Record a webhook delivery id; true the first time it is seen within `ttl`, false for a repeat.
     async fn first_delivery(
         &self,

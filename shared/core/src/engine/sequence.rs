@@ -39,6 +39,25 @@ impl Sequences {
         Err(StoreError::Unavailable(format!("sequence {name}: too many concurrent takers; try again")))
     }
 
+    /// What was last remembered under `name` (a JSON document a part keeps between runs, e.g. the
+    /// source values of a vendor as last synced).
+    pub async fn recall(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.store.get_cursor(&format!("memo#{name}")).await?.map(|c| c.value))
+    }
+
+    /// Remember `value` under `name` (last writer wins).
+    pub async fn remember(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let key = format!("memo#{name}");
+        for _ in 0..64 {
+            let cur = self.store.get_cursor(&key).await?;
+            let new = Cursor { flow: key.clone(), value: value.to_string(), updated_at: self.clock.now() };
+            if self.store.cas_cursor(&key, cur.as_ref().map(|c| c.value.as_str()), &new).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(format!("memo {name}: too many concurrent writers; try again")))
+    }
+
     /// Remember `value` among the last `keep` values of `name`; true when it was already there
     /// (a partner re-sending an interchange it already sent).
     pub async fn seen_before(&self, name: &str, value: &str, keep: usize) -> Result<bool, StoreError> {

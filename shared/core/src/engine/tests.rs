@@ -395,6 +395,8 @@ struct Harness {
     world: Arc<Mutex<World>>,
     flows: FlowRegistry,
     engines: Vec<Engine>,
+    /// Everything both workers do is counted in one run ledger.
+    ledger: ledger::LedgerRecorder,
 }
 
 fn config() -> EngineConfig {
@@ -421,13 +423,16 @@ impl Harness {
         let mut flows = FlowRegistry::new();
         flows.add(Arc::new(FakeFlow::new(world.clone(), fuse.clone())));
         let fused: Arc<dyn Store> = Arc::new(FusedStore { inner: store.clone(), fuse: fuse.clone() });
+        let ledger = ledger::LedgerRecorder::new(t0());
         let engines = ["w1", "w2"]
             .iter()
             .map(|w| {
-                Engine::new(fused.clone(), Arc::new(queue.clone()), Arc::new(clock.clone()), config()).with_worker(*w)
+                Engine::new(fused.clone(), Arc::new(queue.clone()), Arc::new(clock.clone()), config())
+                    .with_worker(*w)
+                    .with_ledger(ledger.clone())
             })
             .collect();
-        Harness { clock, store, queue, fuse, world, flows, engines }
+        Harness { clock, store, queue, fuse, world, flows, engines, ledger }
     }
 
     fn bill(&self, id: &str, vendor: &str, invoice: &str, account: &str, authorised: bool) {
@@ -912,6 +917,12 @@ async fn run_scenario(n_docs: usize, drafts: Vec<bool>, steps: Vec<Step>) {
     }
 
     let items = h.store.list_items(&ItemFilter::default()).await.unwrap();
+    // The run ledger balances: every document worked is posted, held, failed, skipped or in
+    // progress, and every one of them is an item (nothing counted that is not there).
+    let run = h.ledger.finish(&h.store, h.clock.now()).await.unwrap();
+    let fl = &run.flows["fake-ap"];
+    assert!(fl.balances(), "{}: {:?}", fl.equation(), fl.unaccounted);
+    assert_eq!(fl.seen as usize, items.len(), "the ledger saw every item the run made");
     let w = h.world.lock().unwrap();
     // Never two creates for one natural key.
     for (nk, n) in &w.creates {

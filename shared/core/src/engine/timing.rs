@@ -22,6 +22,10 @@ use crate::engine::EngineConfig;
 /// How long a lost create's answer could still be on its way beyond the HTTP timeout.
 pub const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 
+/// How far apart two workers' clocks may be. A claim is written with the claimer's clock and judged
+/// lapsed by another worker's: the claim must outlast the work by at least this much.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
 /// The timeouts around the engine in one home.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
@@ -33,6 +37,11 @@ pub struct Timing {
     pub visibility_timeout: Option<Duration>,
     /// Receives before the queue dead-letters a message.
     pub max_receives: Option<u32>,
+    /// How long after the HTTP timeout a lost create's answer could still land ([`SETTLE_MARGIN`]
+    /// for real systems; simulators answer in milliseconds).
+    pub settle_margin: Duration,
+    /// How far apart the workers' clocks may be ([`CLOCK_SKEW`] across machines; zero in one process).
+    pub clock_skew: Duration,
 }
 
 impl EngineConfig {
@@ -49,12 +58,13 @@ impl EngineConfig {
                 s(f)
             ));
         }
-        if self.lock_ttl <= work {
+        if self.lock_ttl <= work + t.clock_skew {
             return Err(format!(
-                "the claim TTL (engine.lock_ttl_secs = {}) must be longer than {} ({}): a claim that lapses while its worker still works lets a second worker in",
+                "the claim TTL (engine.lock_ttl_secs = {}) must be longer than {} ({}) plus {} of clock skew between workers: a claim that lapses while its worker still works lets a second worker in",
                 s(self.lock_ttl),
                 if t.function_timeout.is_some() { "the function timeout" } else { "the HTTP timeout" },
-                s(work)
+                s(work),
+                s(t.clock_skew)
             ));
         }
         if let Some(v) = t.visibility_timeout
@@ -66,12 +76,12 @@ impl EngineConfig {
                 s(self.lock_ttl)
             ));
         }
-        if self.in_doubt_settle < t.http_timeout + SETTLE_MARGIN {
+        if self.in_doubt_settle < t.http_timeout + t.settle_margin {
             return Err(format!(
                 "engine.in_doubt_settle_secs = {} is shorter than the HTTP timeout + {} ({}): a lost create could still land after the engine trusted a negative lookup",
                 s(self.in_doubt_settle),
-                s(SETTLE_MARGIN),
-                s(t.http_timeout + SETTLE_MARGIN)
+                s(t.settle_margin),
+                s(t.http_timeout + t.settle_margin)
             ));
         }
         if let Some(r) = t.max_receives
@@ -96,6 +106,8 @@ mod tests {
             function_timeout: Some(Duration::from_secs(60)),
             visibility_timeout: Some(Duration::from_secs(150)),
             max_receives: Some(10),
+            settle_margin: SETTLE_MARGIN,
+            clock_skew: CLOCK_SKEW,
         }
     }
 
@@ -133,6 +145,8 @@ mod tests {
             function_timeout: None,
             visibility_timeout: None,
             max_receives: None,
+            settle_margin: SETTLE_MARGIN,
+            clock_skew: Duration::ZERO,
         };
         assert_eq!(EngineConfig::default().check_timing(&local), Ok(()));
     }

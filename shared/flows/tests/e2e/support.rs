@@ -46,6 +46,9 @@ pub fn quick(config: &mut Config) {
     config.engine.workers = 4;
     config.engine.lock_ttl_secs = 30;
     config.engine.in_doubt_settle_secs = 1;
+    // Simulators answer in milliseconds: a short HTTP timeout and margin keep the timing rule.
+    config.engine.http_timeout_secs = 0;
+    config.engine.settle_margin_ms = 1000;
     config.engine.retry_base_ms = 50;
     config.engine.retry_cap_secs = 1;
     config.engine.busy_retry_ms = 100;

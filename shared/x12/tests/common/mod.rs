@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use mlc_x12::{ErrorKind, WarningKind, X12File};
+use mlc_x12::stream::{Event, Reader};
+use mlc_x12::{ErrorKind, WarningKind, X12File, parse};
 
 pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
@@ -42,4 +43,90 @@ pub fn warning_text(f: &X12File<'_>) -> String {
 /// A fixture that lives for the whole test run (parsed files borrow their input).
 pub fn loaded(name: &str) -> &'static [u8] {
     Box::leak(load(name).into_boxed_slice())
+}
+
+/// A reader that hands out one byte at a time: every refill boundary of the streaming reader.
+pub struct Trickle<'a>(pub &'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), out.first_mut()) {
+            (Some((b, rest)), Some(o)) => {
+                *o = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// Everything the streaming reader reports, as comparable text. (A set's mapping is not compared:
+/// at a set's event its group's and interchange's trailers are still to come.)
+pub fn streamed(bytes: &[u8]) -> Result<Vec<String>, String> {
+    streamed_from(bytes)
+}
+
+/// The same, from any reader.
+pub fn streamed_from(input: impl std::io::Read) -> Result<Vec<String>, String> {
+    let mut r = Reader::new(input);
+    let mut out = Vec::new();
+    loop {
+        match r.next_event() {
+            Err(e) => return Err(e.to_string()),
+            Ok(None) => return Ok(out),
+            Ok(Some(Event::InterchangeStart(h))) => out.push(format!("ISA {}", h.control)),
+            Ok(Some(Event::Set(s))) => {
+                let r = s.set_ref();
+                out.push(format!(
+                    "SET {} {:?} {:?} {}",
+                    r.control_path(),
+                    s.set,
+                    r.vendor_identity(false).map(|v| v.key),
+                    r.content_hash()
+                ));
+            }
+            Ok(Some(Event::GroupEnd(g))) => out.push(format!("GE {:?}", g)),
+            Ok(Some(Event::InterchangeEnd(ic))) => out.push(format!("IEA {:?}", ic)),
+            Ok(Some(Event::End(f))) => out.push(format!("END {f:?}")),
+        }
+    }
+}
+
+/// The same, from `parse`.
+pub fn parsed(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let f = parse(bytes).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let set_line = |s: &mlc_x12::SetRef<'_, '_>| {
+        format!(
+            "SET {} {:?} {:?} {}",
+            s.control_path(),
+            s.set,
+            s.vendor_identity(false).map(|v| v.key),
+            s.content_hash()
+        )
+    };
+    for s in f.sets().iter().filter(|s| s.interchange.is_none()) {
+        out.push(set_line(s));
+    }
+    for ic in &f.interchanges {
+        out.push(format!("ISA {}", ic.header.control));
+        for g in &ic.groups {
+            for set in &g.sets {
+                let input = f.input.get(set.bytes.clone()).unwrap_or_default();
+                out.push(set_line(&mlc_x12::SetRef { input, interchange: Some(ic), group: Some(g), set }));
+            }
+            let mut g = g.clone();
+            g.sets.clear();
+            out.push(format!("GE {:?}", g));
+        }
+        let mut ic = ic.clone();
+        for g in &mut ic.groups {
+            g.sets.clear();
+            g.summaries.clear();
+        }
+        out.push(format!("IEA {:?}", ic));
+    }
+    out.push(format!("END {:?}", f.findings));
+    Ok(out)
 }

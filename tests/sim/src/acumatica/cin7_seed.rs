@@ -21,6 +21,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::scenario::{ITEMS, Side, anchor, demo, supplier_hints};
+use crate::common::rng::guid_at;
 
 /// `(Cin7 code, name, Type, Class, SystemAccountCode, Acumatica account)`; `None`: unmapped.
 pub type AccountRow = (&'static str, &'static str, &'static str, &'static str, &'static str, Option<&'static str>);
@@ -48,21 +49,6 @@ pub fn location_of(warehouse: &str) -> &'static str {
     if warehouse.eq_ignore_ascii_case("EAST") { "East Warehouse" } else { "Main Warehouse" }
 }
 
-fn guid(seed: u64, n: u64) -> String {
-    let mut x = seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut next = || {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&next().to_be_bytes());
-    b[8..].copy_from_slice(&next().to_be_bytes());
-    uuid::Builder::from_random_bytes(b).into_uuid().to_string()
-}
-
 fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -75,13 +61,13 @@ pub fn cin7_distributor(seed: u64) -> Value {
     let mut suppliers = Vec::new();
     let mut ids = Vec::new();
     for (i, h) in hints.iter().enumerate().filter(|(_, h)| h.side != Side::AcumaticaOnly) {
-        let id = guid(seed, i as u64 + 1);
+        let id = guid_at(seed, i as u64 + 1);
         let edited = h.code == demo::BOTH_EDITED;
         let mut s = json!({
             "ID": id, "Name": h.name, "Currency": h.currency, "PaymentTerm": terms_name(h.terms), "AccountPayable": "800",
             "TaxRule": "Tax Exempt", "Status": "Active",
             "LastModifiedOn": stamp(if edited { anchor - Duration::hours(1) } else { anchor - Duration::days(30 + i as i64) }),
-            "Addresses": [{"Line1": format!("{} Commerce Way", 100 + i), "City": h.city.0, "State": h.city.1,
+            "Addresses": [{"Line1": format!("{} Commerce Way", h.street), "City": h.city.0, "State": h.city.1,
                            "Postcode": h.city.2, "Country": "United States", "Type": "Business", "DefaultForType": true}],
             "Contacts": [{"Name": "Orders desk", "Email": if edited { "purchasing@new-domain.example".to_string() } else { h.email.clone() },
                           "Phone": h.phone, "Default": true}],
@@ -120,7 +106,7 @@ pub fn cin7_distributor(seed: u64) -> Value {
     let mut purchases = Vec::new();
     for (k, (stage, si, ago)) in plan.iter().enumerate() {
         let (sid, h) = &ids[*si % ids.len()];
-        let id = guid(seed, 1000 + k as u64);
+        let id = guid_at(seed, 1000 + k as u64);
         let when = anchor - Duration::days(*ago);
         let order_status = if *stage == "ordering" { "DRAFT" } else { "AUTHORISED" };
         let lines = vec![line(k, 10 + 5 * k as i64, None), line(k + 3, 4 + k as i64, None)];

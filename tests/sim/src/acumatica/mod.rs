@@ -538,6 +538,34 @@ impl SimSystem for AcumaticaSim {
         serde_json::to_value(self.typed_credentials(base_url)).unwrap_or(Value::Null)
     }
 
+    /// Settings: `endpoint`, `version`, `tenant`, `branch`, `push_header`; credentials:
+    /// `username`, `password`, `client_id`, `client_secret`, `webhook_secret` (the connection's
+    /// own split, so a world's configuration is what a customer would write).
+    fn connection(&self, base_url: &str) -> crate::common::SimConnection {
+        let c = self.typed_credentials(base_url);
+        let mut settings = serde_json::Map::new();
+        for (k, v) in [
+            ("endpoint", c.endpoint),
+            ("version", c.version),
+            ("tenant", c.tenant),
+            ("branch", c.branch),
+            ("push_header", c.webhook_header),
+        ] {
+            settings.insert(k.into(), Value::String(v));
+        }
+        let mut credentials = serde_json::Map::new();
+        for (k, v) in [
+            ("username", c.username),
+            ("password", c.password),
+            ("client_id", c.client_id),
+            ("client_secret", c.client_secret),
+            ("webhook_secret", c.webhook_secret),
+        ] {
+            credentials.insert(k.into(), Value::String(v));
+        }
+        crate::common::SimConnection { system: NAME.into(), base_url: base_url.into(), settings, credentials }
+    }
+
     fn router(self: Arc<Self>) -> Router {
         Router::new().fallback(api::handle).with_state(self)
     }

@@ -43,6 +43,7 @@ use super::record::{self, Obj, ReadMode, Record, Row, Scalar, Values, View, new_
 use super::schema::{self, Entity};
 use super::state::{AcuState, Branch, ConnectedApp, Item, Sequences, Tenant, Terms, User};
 use super::switches::AcumaticaSwitches;
+use crate::common::rng::SplitMix64;
 
 /// The demo's seed.
 pub const DEFAULT_SEED: u64 = 0xAC0_2025;
@@ -528,32 +529,6 @@ pub fn snapshot(st: &AcuState) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The demo company
 
-/// SplitMix64 (the same small generator the Cin7 firm uses), so a seed gives the same company
-/// everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        lo + i64::try_from(self.next() % u64::try_from(hi - lo + 1).unwrap_or(1)).unwrap_or(0)
-    }
-    fn guid(&mut self) -> String {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&self.next().to_be_bytes());
-        b[8..].copy_from_slice(&self.next().to_be_bytes());
-        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
-    }
-}
-
 /// The instant the generated history ends (the Cin7 firm's anchor too): Friday 2025-06-13
 /// 17:00 UTC.
 pub fn anchor() -> DateTime<Utc> {
@@ -594,6 +569,8 @@ pub struct SupplierHint {
     pub phone: String,
     /// City, state, postal code.
     pub city: (&'static str, &'static str, &'static str),
+    /// Street number of the main address (`<n> Commerce Way`, the same on both sides).
+    pub street: i64,
 }
 
 const NAMES: &[&str] = &[
@@ -656,7 +633,7 @@ const CITIES: &[(&str, &str, &str)] = &[
 /// The demo's suppliers, deterministic for a seed: 40 Acumatica vendors and 40 Cin7 suppliers,
 /// 37 shared, 3 on each side only.
 pub fn supplier_hints(seed: u64) -> Vec<SupplierHint> {
-    let mut rng = Rng(seed ^ 0x5EED_A7C0_0000_0001);
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_A7C0_0000_0001);
     NAMES
         .iter()
         .enumerate()
@@ -700,6 +677,7 @@ pub fn supplier_hints(seed: u64) -> Vec<SupplierHint> {
                 email: format!("orders@{slug}.example"),
                 phone: format!("+1 555 {:03} {:04}", rng.range(200, 989), rng.range(1000, 9999)),
                 city: CITIES[usize::try_from(rng.range(0, CITIES.len() as i64 - 1)).unwrap_or(0)],
+                street: rng.range(10, 980),
             }
         })
         .collect()
@@ -778,7 +756,7 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 /// The tenant's configuration and GL data only (no vendors or documents).
 pub fn reference_data(seed: u64) -> Value {
-    let mut rng = Rng(seed ^ 0x5EED_0000_C0A5_0001);
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_0000_C0A5_0001);
     let anchor = anchor();
     let accounts: Vec<Value> = CHART
         .iter()
@@ -827,7 +805,7 @@ pub fn reference_data(seed: u64) -> Value {
 /// against the POs. Deterministic for a seed.
 pub fn distributor(seed: u64) -> Value {
     let mut base = reference_data(seed);
-    let mut rng = Rng(seed ^ 0x5EED_D157_0000_0002);
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_D157_0000_0002);
     let anchor = anchor();
     let hints = supplier_hints(seed);
     let vendors_acu: Vec<&SupplierHint> = hints.iter().filter(|h| h.side != Side::Cin7Only).collect();
@@ -848,7 +826,7 @@ pub fn distributor(seed: u64) -> Value {
             "TaxRegistrationID": v(format!("{:02}-{:07}", rng.range(10, 99), rng.range(1_000_000, 9_999_999))),
             "F1099Vendor": v(false), "LocationName": v("Primary Location"),
             "MainContact": {"Email": v(&h.email), "Phone1": v(phone), "Address": {
-                "AddressLine1": v(format!("{} Commerce Way", rng.range(10, 980))), "City": v(h.city.0),
+                "AddressLine1": v(format!("{} Commerce Way", h.street)), "City": v(h.city.0),
                 "State": v(h.city.1), "PostalCode": v(h.city.2), "Country": v("US")}},
             "CreatedDateTime": v(stamp(anchor - Duration::days(400))),
             "LastModifiedDateTime": v(stamp(modified)),

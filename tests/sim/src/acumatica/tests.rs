@@ -1145,5 +1145,10 @@ async fn json_seed_snapshot_restore_reset_and_standalone() {
     assert_eq!(first["system"], "acumatica");
     assert!(first["base_url"].as_str().is_some_and(|u| u.ends_with("/AcumaticaERP")));
     assert_eq!(first["credentials"]["client_id"], demo::CLIENT_ID);
-    assert_eq!(first["credentials"]["version"], "24.200.001");
+    // Settings and credentials apart, as a customer writes them (config file vs `mlc credentials set`).
+    assert_eq!(first["settings"]["version"], "24.200.001");
+    assert_eq!(first["settings"]["tenant"], demo::TENANT);
+    assert!(
+        first["credentials"].get("version").is_none() && first["credentials"]["webhook_secret"] == demo::PUSH_SECRET
+    );
 }

@@ -77,6 +77,23 @@ pub fn po_projects(c: &DemoCompany) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The mappings (scope `cleo-deltek`) a finance team prepares for the subcontractor's inbound
+/// 810s: `(kind, source, target)` — its vendor key (the N1*SE id with its qualifier, `ZZ:…`, as
+/// `mlc-x12` keys a seller) → the Deltek vendor, → the subcontract expense account, and each
+/// subcontract PO → the project it belongs to.
+pub fn demo_mappings(c: &DemoCompany) -> Vec<(String, String, String)> {
+    let p = &c.subcontractor.profile;
+    let seller = format!("{}:{}", p.seller_id_qualifier.trim(), p.sender_id.trim());
+    let mut out = vec![
+        ("vendor".to_string(), seller.clone(), c.subcontractor.deltek_id.clone()),
+        ("account".to_string(), seller, SUBCONTRACT_ACCOUNT.to_string()),
+    ];
+    for (po, wbs1, wbs2) in po_projects(c) {
+        out.push(("project".to_string(), po, format!("{wbs1}|{wbs2}")));
+    }
+    out
+}
+
 /// The Deltek scenario for the demo seed, as the JSON `/__sim/seed` takes.
 pub fn deltek_seed_json(seed: u64) -> Value {
     deltek_seed(&demo_company(seed)).to_json()

@@ -466,13 +466,26 @@ pub fn send_810(
 }
 
 /// The first SE's segment count made wrong by one: a precise, located error for the parser.
+/// The SE is found at a segment start (after a terminator and any line break), never inside
+/// another segment's data (`CUR*SE*USD` names the seller, it is no SE segment).
 fn break_se_count(bytes: &[u8], profile: &PartnerProfile) -> Vec<u8> {
     let e = profile.separators.element as u32 as u8;
     let t = profile.separators.segment as u32 as u8;
-    let mut needle = b"SE".to_vec();
-    needle.push(e);
-    let Some(pos) = bytes.windows(needle.len()).position(|w| w == needle.as_slice()) else { return bytes.to_vec() };
-    let start = pos + needle.len();
+    let mut at = None;
+    for (i, b) in bytes.iter().enumerate() {
+        if *b != t {
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len() && matches!(bytes[j], b'\r' | b'\n') {
+            j += 1;
+        }
+        if bytes.get(j..j + 3) == Some(&[b'S', b'E', e][..]) {
+            at = Some(j + 3);
+            break;
+        }
+    }
+    let Some(start) = at else { return bytes.to_vec() };
     let end = bytes[start..].iter().position(|b| *b == e || *b == t).map_or(bytes.len(), |p| start + p);
     let count: u64 = std::str::from_utf8(&bytes[start..end]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut out = bytes[..start].to_vec();

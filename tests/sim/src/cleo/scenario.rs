@@ -274,6 +274,58 @@ pub fn demo_company(seed: u64) -> DemoCompany {
     }
 }
 
+/// `[connections.cleo]` settings that go with the demo company: a folder pair per partner
+/// (`<alias>-out` we upload into, `<alias>-in` we collect from, lower-case), our X12 identity,
+/// and a partner profile each — the three clients with the Deltek client invoiced through them,
+/// the subcontractor with none. What `mlc demo deltek-cleo` and the end-to-end tests configure.
+pub fn demo_settings(c: &DemoCompany) -> serde_json::Map<String, Value> {
+    use serde_json::json;
+    let mut folders = serde_json::Map::new();
+    let mut partners = serde_json::Map::new();
+    let separators = |s: &Separators| {
+        json!({
+            "element": s.element.to_string(),
+            "component": s.component.to_string(),
+            "repetition": s.repetition.to_string(),
+            "segment": s.segment.to_string(),
+            "line_ending": match s.line_ending { LineEnding::None => "none", LineEnding::Lf => "lf", LineEnding::CrLf => "crlf" },
+        })
+    };
+    let all = c.clients.iter().chain(std::iter::once(&c.subcontractor));
+    for p in all {
+        let key = p.alias.to_ascii_lowercase();
+        let (out, inb) = (format!("{key}-out"), format!("{key}-in"));
+        folders.insert(out.clone(), json!({"mailbox": p.alias, "folder": p.outbound_folder, "direction": "outbound"}));
+        folders.insert(inb.clone(), json!({"mailbox": p.alias, "folder": p.inbound_folder, "direction": "inbound"}));
+        let client = p.role == "client";
+        // A client's profile is ours to it (it is the receiver); the subcontractor's is its own.
+        let (q, id, gs) = if client {
+            (&p.profile.receiver_qualifier, &p.profile.receiver_id, p.profile.gs_receiver.clone())
+        } else {
+            (&p.profile.sender_qualifier, &p.profile.sender_id, p.profile.gs_sender.clone())
+        };
+        let mut partner = json!({
+            "name": p.name,
+            "qualifier": q,
+            "id": id,
+            "outbound": out,
+            "inbound": inb,
+            "clients": if client { vec![p.deltek_id.clone()] } else { Vec::new() },
+            "release": p.profile.release.gs08(),
+            "separators": separators(&p.profile.separators),
+        });
+        if let Some(g) = gs {
+            partner["gs_id"] = json!(g);
+        }
+        partners.insert(p.alias.clone(), partner);
+    }
+    let mut m = serde_json::Map::new();
+    m.insert("folders".into(), Value::Object(folders));
+    m.insert("edi".into(), json!({"qualifier": c.isa_qualifier, "id": c.isa_id}));
+    m.insert("partners".into(), Value::Object(partners));
+    m
+}
+
 fn mailbox(p: &DemoPartner, script: PartnerScript) -> Mailbox {
     Mailbox {
         id: String::new(),

@@ -514,6 +514,9 @@ async fn the_demo_subcontractor_mailbox_holds_a_month_of_810s_a_broken_file_and_
             valid += 1;
             assert!(f.invoices().iter().all(|(_, inv)| inv.invoice_number.starts_with("GRD-")));
         } else {
+            // Broken where it says: the first SE's segment count, nothing else.
+            let errors = f.errors();
+            assert!(errors.iter().all(|e| e.location.segment == "SE"), "{name}: {errors:?}");
             broken.push(name.clone());
         }
     }

@@ -33,6 +33,7 @@ pub mod conn;
 pub mod control;
 pub mod faults;
 pub mod json;
+pub mod rng;
 pub mod server;
 pub mod template;
 pub mod webhook;

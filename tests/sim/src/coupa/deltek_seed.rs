@@ -36,7 +36,8 @@ pub const GL_MAP: &[(&str, &str, &str, i64)] = &[
     ("6210", "60100", "Rent", 9),
     ("6220", "60200", "Utilities", 9),
     ("6310", "60300", "Office Supplies", 9),
-    ("6320", "60350", "Courier & Postage", 9),
+    // Couriers run drawings to project sites: billed to projects, so a reimbursable account.
+    ("6320", "51300", "Reimb. Courier & Postage", 5),
     ("6410", "60900", "Professional Dues & Licenses", 9),
 ];
 

@@ -11,6 +11,7 @@
 //!   `exported_with_other_changes`); whether it bumps `updated-at` is unknown (switch
 //!   `exported_bumps_updated_at`). API changes never reset `exported` [C]; UI edits reset it only
 //!   when Support enabled it (switch `reset_exported_on_ui_change`).
+//!   Whether voiding resets it is unknown (switch `void_resets_exported`, default off).
 //! - **Write-back**: `PUT /{id}` with `{"custom-fields": {…}}` writes custom fields that exist and
 //!   are API-editable; anything else is refused with `{"errors":{"invoice_header":[…]}}`. Other
 //!   keys are silently not changed [C: "unknown/absent references are silently not changed"].
@@ -260,6 +261,9 @@ pub fn transition(st: &mut CoupaState, id: i64, to: &str, now: DateTime<Utc>) ->
     }
     inv.status = to.to_string();
     inv.updated_at = CoupaState::stamp(now);
+    if to == "voided" && st.switches.void_resets_exported {
+        st.invoices[idx].exported = false;
+    }
     Ok(())
 }
 

@@ -204,6 +204,11 @@ pub struct CoupaSwitches {
     /// UI edits (action `ui_edit_invoice`) reset `exported` (only when Coupa Support enabled
     /// "Reset … last exported at for every change" **[C]**). Default false.
     pub reset_exported_on_ui_change: bool,
+    /// Voiding an invoice resets `exported` to false (`last-exported-at` is kept) **[U]**: Coupa's
+    /// own NetSuite connector runs a separate `status=voided&exported=false` pass to void bills it
+    /// posted, which works only if it does; the fact sheet says API changes never reset the flag.
+    /// Default false.
+    pub void_resets_exported: bool,
     /// "Enforce all invoice validations on invoice update and submit APIs" **[C instance
     /// setting]**: a PUT on an invoice coded to an inactive account is refused (the export PUT
     /// too **[I]**). Default false.
@@ -251,6 +256,7 @@ impl Default for CoupaSwitches {
             exported_bumps_updated_at: true,
             exported_with_other_changes: ExportedWithOtherChanges::Ignore,
             reset_exported_on_ui_change: false,
+            void_resets_exported: false,
             enforce_invoice_validations: false,
             signature_header: "X-MLC-Signature".into(),
             event_retries: 3,

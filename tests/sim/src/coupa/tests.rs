@@ -519,6 +519,15 @@ async fn invoice_states_credit_notes_and_ui_edits() {
     t.h.system().set_switch(|sw| sw.reset_exported_on_ui_change = true);
     t.action("ui_edit_invoice", json!({"id": 1004})).await;
     assert_eq!(t.get("/api/invoices/1004").await.1["exported"], false);
+    // Voiding an exported invoice keeps the flag, unless the instance resets it [U].
+    assert_eq!(t.put("/api/invoices/1004?exported=true", None).await.0, 200);
+    t.action("void_invoice", json!({"id": 1004})).await;
+    assert_eq!(t.get("/api/invoices/1004").await.1["exported"], true);
+    t.h.system().set_switch(|sw| sw.void_resets_exported = true);
+    assert_eq!(t.put("/api/invoices/1002?exported=true", None).await.0, 200);
+    t.action("void_invoice", json!({"id": 1002})).await;
+    let (_, v) = t.get("/api/invoices/1002").await;
+    assert_eq!((v["exported"].as_bool(), v["last-exported-at"].is_string()), (Some(false), true));
     t.h.shutdown().await;
 }
 

@@ -56,8 +56,8 @@ async fn a_purchase_is_drafted_then_authorised_and_found_again() {
     let h = start(small()).await;
     let c = client(&h, json!({}));
     let w = c.create_purchase_once(&draft("Acumatica Normal PO000123"), None).await.expect("create");
-    assert!(w.created);
-    let p = &w.record;
+    assert!(w.created());
+    let p = w.record();
     assert_eq!((p.status.as_str(), p.order.status.clone(), p.order.lines.len()), ("ORDERED", DocStatus::Authorised, 2));
     assert_eq!(
         p.additional_attributes.get("AdditionalAttribute10").map(String::as_str),
@@ -68,7 +68,7 @@ async fn a_purchase_is_drafted_then_authorised_and_found_again() {
     assert_eq!((h.calls().count("POST", "/advanced-purchase"), h.calls().count("POST", "/purchase/order")), (1, 2));
     // Again: found by reference; nothing posted.
     let again = c.create_purchase_once(&draft("Acumatica Normal PO000123"), None).await.expect("found");
-    assert!(!again.created && again.record.id == p.id);
+    assert!(!again.created() && again.record().id == p.id);
     assert_eq!((h.calls().count("POST", "/advanced-purchase"), h.calls().count("POST", "/purchase/order")), (1, 2));
     // Posting to an authorised order is refused by Cin7, quoting it.
     let e = c.post_order(&p.id, &draft("x"), DocStatus::Draft).await.expect_err("authorised");
@@ -86,13 +86,13 @@ async fn a_lost_header_answer_is_resolved_by_reference_to_one_purchase() {
     assert!(e.to_string().contains("look it up by reference"), "{e}");
     // The header was saved: create_purchase_once finds it and finishes it (lines, authorise).
     let w = c.create_purchase_once(&draft("Acumatica Normal PO000200"), None).await.expect("resumed");
-    assert!(!w.created);
-    assert_eq!(w.record.status, "ORDERED");
+    assert!(!w.created());
+    assert_eq!(w.record().status, "ORDERED");
     assert_eq!(with_reference(&h, "Acumatica Normal PO000200"), 1);
     // The same through create_purchase_once directly.
     h.faults().add(FaultRule::new("POST", "/advanced-purchase", Fault::commit_then_reset(20)).times(1));
     let w = c.create_purchase_once(&draft("Acumatica Normal PO000201"), None).await.expect("resolved");
-    assert_eq!((w.created, w.record.status.as_str()), (false, "ORDERED"));
+    assert_eq!((w.created(), w.record().status.as_str()), (false, "ORDERED"));
     assert_eq!(with_reference(&h, "Acumatica Normal PO000201"), 1);
     assert_eq!(h.calls().count("POST", "/advanced-purchase"), 2, "never re-sent");
     h.shutdown().await;
@@ -142,12 +142,12 @@ async fn suppliers_created_once_refused_with_cin7s_words_and_updated() {
     let h = start(small()).await;
     let c = client(&h, json!({}));
     let w = c.create_supplier_once(&supplier("Seaport Supply Co.")).await.expect("create");
-    assert!(w.created);
-    let s = w.record;
+    assert!(w.created());
+    let s = w.into_record();
     assert_eq!(s.additional_attributes.get("AdditionalAttribute1").map(String::as_str), Some("V20001"));
     assert_eq!(s.main_contact().and_then(|x| x.email.as_deref()), Some("ap@seaport.example"));
     let again = c.create_supplier_once(&supplier("SEAPORT SUPPLY CO.")).await.expect("found");
-    assert!(!again.created && again.record.id == s.id);
+    assert!(!again.created() && again.record().id == s.id);
     let mut bad = supplier("Other Supply");
     bad.payment_term = Some("Net 99".into());
     let e = c.create_supplier_once(&bad).await.expect_err("refused");
@@ -177,7 +177,7 @@ async fn suppliers_created_once_refused_with_cin7s_words_and_updated() {
     // A lost create answer: resolved by name.
     h.faults().add(FaultRule::new("POST", "/supplier", Fault::commit_then_reset(20)).times(1));
     let w = c.create_supplier_once(&supplier("Harbor Tugs LLC")).await.expect("resolved");
-    assert!(!w.created);
+    assert!(!w.created());
     assert_eq!(c.find_suppliers_by_name("Harbor Tugs LLC").await.expect("lookup").len(), 1);
     h.shutdown().await;
 }

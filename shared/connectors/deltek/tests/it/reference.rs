@@ -70,3 +70,26 @@ async fn pre_post_checks_report_every_problem_of_an_invoice() {
         env.client.check_ap_invoice(&unknown).await.unwrap_err().to_string().contains("vendor NOBODY does not exist")
     );
 }
+
+#[tokio::test]
+async fn a_bill_in_a_currency_the_database_does_not_take_is_held_by_the_pre_check_naming_the_rule() {
+    let env = crate::support::start().await;
+    let mut dr = crate::support::draft("CASCSURV", "EUR-1", &[("52300", "2024003.00|01", "10.00")]);
+    dr.currency = "EUR".parse().unwrap();
+    let eur = mlc_core::domain::ApInvoice::try_new(dr).unwrap();
+    let m = env.client.check_ap_invoice(&eur).await.unwrap_err().to_string();
+    assert!(
+        m.contains("the bill is in EUR but this Vantagepoint database takes USD") && m.contains("`currencies`"),
+        "{m}"
+    );
+    // Listed in `currencies`, the same bill passes.
+    let env = crate::support::start_opts(serde_json::json!({ "currencies": ["USD", "EUR"] })).await;
+    env.client.check_ap_invoice(&eur).await.expect("a currency the database takes passes");
+    let e = mlc_deltek::DeltekSettings::from_options(
+        "deltek",
+        &serde_json::json!({"base_url": "http://127.0.0.1:1/x/api", "database": "DB", "currencies": ["US Dollar"]}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("currencies") && e.contains("ISO 4217"), "{e}");
+}
