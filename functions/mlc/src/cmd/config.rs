@@ -65,6 +65,19 @@ pub fn stack_parameters(config: &Config) -> anyhow::Result<StackParameters> {
     Ok(params)
 }
 
+/// One line per enabled flow: its kind and the cadence the scheduler tick polls it at (the
+/// flow's `every`, or the default when it names none).
+pub fn cadence_lines(config: &Config) -> Vec<String> {
+    config
+        .flows
+        .iter()
+        .filter(|(_, f)| f.enabled)
+        .map(|(name, f)| {
+            format!("  {name} ({}): polled every {} by the tick", f.kind.as_deref().unwrap_or(name), f.every)
+        })
+        .collect()
+}
+
 pub fn run(config: &Config, origin: Option<&str>, out: Out) -> anyhow::Result<()> {
     let Some(origin) = origin else {
         bail!("no configuration found: pass --config FILE (or set MLC_CONFIG, or create ./mlc.toml)");
@@ -80,8 +93,8 @@ pub fn run(config: &Config, origin: Option<&str>, out: Out) -> anyhow::Result<()
             enabled.len(),
             if enabled.is_empty() { "none".to_string() } else { enabled.join(", ") }
         );
-        for (name, f) in config.flows.iter().filter(|(_, f)| f.enabled) {
-            println!("  {name}: polled every {} by the tick", f.every);
+        for line in cadence_lines(config) {
+            println!("{line}");
         }
         println!(
             "timing: HTTP {} s < functions {} s < claim {} s < visibility {} s; {} attempts < {} receives",
@@ -147,6 +160,56 @@ mod tests {
         c.engine.lock_ttl_secs = 30;
         let e = stack_parameters(&c).unwrap_err().to_string();
         assert!(e.contains("claim TTL") && !e.contains('\n'), "{e}");
+    }
+
+    /// The template has no per-flow parameter: every registered flow kind runs on the one tick
+    /// with a default cadence, which `mlc config` prints and the stack's `ConnectorConfig` carries.
+    #[test]
+    fn every_flow_kind_has_a_default_cadence_that_mlc_config_prints_and_the_stack_carries() {
+        let template = include_str!("../../../../infra/template.yaml");
+        assert!(template.contains("rate(1 minute)"), "the template's one scheduler tick");
+        let mut toml = String::new();
+        let mut systems = std::collections::BTreeSet::new();
+        for k in mlc_flows::catalog::kinds() {
+            systems.insert(k.source_system);
+            systems.insert(k.target_system);
+            toml += &format!(
+                "[flows.{n}]\nkind = \"{n}\"\nsource = \"{s}\"\ntarget = \"{t}\"\n",
+                n = k.name,
+                s = k.source_system,
+                t = k.target_system
+            );
+            if k.name == "procore-deltek-commitments" {
+                // The one kind whose options have no defaults: the GL accounts it posts to.
+                toml += &format!(
+                    "[flows.{}.options]\nwork_order_account = \"58100\"\npurchase_order_account = \"58200\"\noffset_account = \"29100\"\n",
+                    k.name
+                );
+            }
+            assert!(!template.contains(k.name), "infra/template.yaml still names the flow kind {}", k.name);
+        }
+        for s in &systems {
+            toml += &format!("[connections.{s}]\nsystem = \"{s}\"\nbase_url = \"https://{s}.example.com/api/\"\n");
+            toml += match *s {
+                "deltek" => "database = \"C1\"\n",
+                "acumatica" => "tenant = \"Company\"\n",
+                "procore" => "company_id = 42\n",
+                _ => "",
+            };
+        }
+        let c = Config::parse(&toml, "kinds.toml").unwrap_or_else(|e| panic!("{e}\n{toml}"));
+        assert!(c.flows.len() >= 14, "{} flow kinds registered", c.flows.len());
+        let lines = cadence_lines(&c);
+        let params = stack_parameters(&c).unwrap();
+        let back: Config = serde_json::from_str(&params.connector_config).unwrap();
+        for (name, f) in &c.flows {
+            assert_eq!(f.every.0, Duration::from_secs(15 * 60), "{name}: the default cadence");
+            assert!(
+                lines.contains(&format!("  {name} ({name}): polled every {} by the tick", f.every)),
+                "{name}: {lines:?}"
+            );
+            assert_eq!(back.flows[name].every, f.every, "{name}: the stack's ConnectorConfig carries the cadence");
+        }
     }
 
     #[test]
