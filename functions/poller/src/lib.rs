@@ -14,6 +14,10 @@
 //! 3. **Reports** what it did as JSON (the invocation's result and one log line): polled, not due,
 //!    cut short, failed, swept, and the flows that cannot run (their connection has no usable
 //!    secret — logged with the fix; every other flow is polled).
+//! 4. **Keeps the run ledger** of its polls ([`mlc_core::engine::ledger`]): per flow, the records
+//!    listed and what became of each, kept in the store as the flow's last ledger (what
+//!    `mlc status --backend aws` prints) and logged; a ledger that does not balance is an error
+//!    line naming the records.
 //!
 //! Input: anything for a tick (Scheduler's `Input`, or an EventBridge envelope). `{"flow": "<name>"}`
 //! polls that flow's source now, due or not (an operator's nudge). A tick returns an error when a
@@ -27,6 +31,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use mlc_core::EngineError;
 use mlc_core::engine::PollReport;
+use mlc_core::engine::ledger::{FlowLedger, LedgerRecorder};
 use mlc_core::engine::model::Cursor;
 use mlc_flows::Runtime;
 use mlc_flows::env::Reloadable;
@@ -78,6 +83,8 @@ pub struct TickReport {
     pub swept: usize,
     /// Flows that cannot run, with why.
     pub unavailable: BTreeMap<String, String>,
+    /// The run ledger of this tick's polls, per flow.
+    pub ledgers: Vec<FlowLedger>,
 }
 
 /// A polling unit: a shared source, or a flow that reads on its own.
@@ -113,7 +120,12 @@ fn chrono_of(d: Duration) -> chrono::Duration {
 
 /// Poll one unit under its lock; `Ok(None)` when another poller holds it, `Err(None)` when cut
 /// off by the deadline.
-async fn poll_unit(rt: &Runtime, unit: &Unit, left: Duration) -> Result<Option<PollReport>, Option<EngineError>> {
+async fn poll_unit(
+    rt: &Runtime,
+    engine: &mlc_core::Engine,
+    unit: &Unit,
+    left: Duration,
+) -> Result<Option<PollReport>, Option<EngineError>> {
     let now = rt.engine.clock.now();
     let lock = format!("poll#{}", unit.key);
     // Held a little longer than the budget: a poller killed mid-poll frees it soon after.
@@ -123,7 +135,7 @@ async fn poll_unit(rt: &Runtime, unit: &Unit, left: Duration) -> Result<Option<P
         Ok(Some(_)) => return Ok(None),
         Err(e) => return Err(Some(e.into())),
     }
-    let out = tokio::time::timeout(left, rt.poll(&unit.flow)).await;
+    let out = tokio::time::timeout(left, rt.flows.poll(engine, &unit.flow)).await;
     if let Err(e) = rt.engine.store.unlock(&lock, &rt.engine.worker).await {
         warn!(source = %unit.key, error = %e, "could not release the poll lock; it lapses by itself");
     }
@@ -144,6 +156,8 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
         ..Default::default()
     };
     let now = rt.engine.clock.now();
+    let recorder = LedgerRecorder::new(now);
+    let engine = rt.engine.clone().with_ledger(recorder.clone());
     let mut due: Vec<(Option<DateTime<Utc>>, Unit, Option<String>)> = Vec::new();
     for unit in units(rt) {
         let last = match rt.engine.store.get_cursor(&marker(&unit.key)).await {
@@ -170,7 +184,7 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
             continue;
         }
         let polled_at = rt.engine.clock.now();
-        match poll_unit(rt, &unit, left).await {
+        match poll_unit(rt, &engine, &unit, left).await {
             Ok(None) => report.busy.push(unit.key.clone()),
             Ok(Some(r)) => {
                 let mark =
@@ -196,6 +210,7 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
             }
         }
     }
+    report.ledgers = keep_ledger(&engine, &recorder, &mut report.failed).await;
     match rt.engine.sweep(opts.sweep_grace).await {
         Ok(s) => {
             if !s.requeued.is_empty() {
@@ -209,6 +224,31 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
         }
     }
     report
+}
+
+/// Close a ledger: keep each flow's figures in the store, log them, and name any break loudly.
+async fn keep_ledger(
+    engine: &mlc_core::Engine,
+    recorder: &LedgerRecorder,
+    failed: &mut BTreeMap<String, String>,
+) -> Vec<FlowLedger> {
+    match engine.finish_ledger(recorder).await {
+        Ok(run) => {
+            for l in run.flows.values() {
+                if l.balances() {
+                    info!(flow = %l.flow, listed = l.records_listed, ledger = %l.equation(), "run ledger");
+                } else {
+                    error!(flow = %l.flow, listed = l.records_listed, ledger = %l.equation(), unaccounted = ?l.unaccounted, "run ledger does not balance");
+                }
+            }
+            run.flows.into_values().collect()
+        }
+        Err(e) => {
+            error!(error = %e, "the run ledger could not be kept");
+            failed.insert("ledger".into(), e.to_string());
+            Vec::new()
+        }
+    }
 }
 
 /// The flow an input names for an immediate poll, if it names one.
@@ -238,8 +278,17 @@ pub async fn handle(live: &Reloadable, opts: &TickOptions, event: LambdaEvent<Va
             }
             .into());
         }
-        return match rt.poll(&flow).await {
-            Ok(r) => Ok(serde_json::to_value(&r)?),
+        let recorder = LedgerRecorder::new(rt.engine.clock.now());
+        let engine = rt.engine.clone().with_ledger(recorder.clone());
+        let polled = rt.flows.poll(&engine, &flow).await;
+        let mut failed = BTreeMap::new();
+        let ledgers = keep_ledger(&engine, &recorder, &mut failed).await;
+        return match polled {
+            Ok(r) => {
+                let mut v = serde_json::to_value(&r)?;
+                v["ledgers"] = serde_json::to_value(&ledgers)?;
+                Ok(v)
+            }
             Err(EngineError::CursorMoved { flow }) => {
                 Ok(serde_json::json!({"flow": flow, "note": "cursor moved by a concurrent poll"}))
             }

@@ -35,6 +35,10 @@
 //! — every secret read again — at most once per `SECRET_REREAD_INTERVAL`, and run those records
 //! again.
 //!
+//! **Run ledger.** Each batch is one run of [`mlc_core::engine::ledger`]: per flow, the records
+//! worked and what became of each document, kept in the store as the flow's last ledger and
+//! logged; a ledger that does not balance is an error line naming the records.
+//!
 //! The queue adapter is built with `leave_acks_to_lambda`: Lambda deletes the successful records
 //! itself, so the engine's `ack` costs no request.
 
@@ -47,12 +51,14 @@ use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
 use mlc_aws::budget::refusals::{self, Refusal};
 use mlc_aws::sqs::hint_from_body;
+use mlc_core::Engine;
+use mlc_core::engine::ledger::LedgerRecorder;
 use mlc_core::engine::model::{AuditEntry, FailureClass, codes};
 use mlc_core::engine::ports::Delivery;
 use mlc_core::engine::{DocOutcome, HintReport};
 use mlc_flows::Runtime;
 use mlc_flows::env::Reloadable;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 /// The longest a connection is gated for not answering: the next record probes it after this.
 pub const MAX_DOWN_GATE: Duration = Duration::from_secs(300);
@@ -181,7 +187,7 @@ async fn hand_back(rt: &Runtime, d: &Delivery, delay: Duration) -> Result<(), St
     rt.engine.queue.retry_later(d, delay.max(Duration::from_secs(1))).await.map_err(|e| e.to_string())
 }
 
-async fn run_record(poster: &Poster, rt: &Runtime, m: &SqsMessage) -> RecordOutcome {
+async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessage) -> RecordOutcome {
     let d = match delivery_of(m) {
         Ok(d) => d,
         Err(e) => {
@@ -210,7 +216,7 @@ async fn run_record(poster: &Poster, rt: &Runtime, m: &SqsMessage) -> RecordOutc
                 Err(e) => RecordOutcome::Error(e),
             };
         }
-        let (settled, refused) = refusals::watch(rt.settle(&d)).await;
+        let (settled, refused) = refusals::watch(engine.settle(&rt.flows, &d)).await;
         let report = match settled {
             Ok(r) => r,
             Err(e) => {
@@ -273,15 +279,19 @@ async fn note_budget_wait(rt: &Runtime, report: &HintReport, refused: &[Refusal]
 pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
     let records = event.payload.records;
     let rt = poster.runtime().await;
-    let mut outcomes = run_all(poster, &rt, &records).await;
+    let recorder = LedgerRecorder::new(rt.engine.clock.now());
+    let engine = rt.engine.clone().with_ledger(recorder.clone());
+    let mut outcomes = run_all(poster, &rt, &engine, &records).await;
     let stale = outcomes.contains(&RecordOutcome::RetryAuth);
     if stale && let Some(fresh) = poster.live.rebuild("a system rejected the credentials").await {
+        let engine = fresh.engine.clone().with_ledger(recorder.clone());
         for (i, m) in records.iter().enumerate() {
             if outcomes[i] == RecordOutcome::RetryAuth {
-                outcomes[i] = run_record(poster, &fresh, m).await;
+                outcomes[i] = run_record(poster, &fresh, &engine, m).await;
             }
         }
     }
+    keep_ledger(&engine, &recorder).await;
     if outcomes.contains(&RecordOutcome::Unavailable) {
         // The connection's secret may exist by now: the next batch finds out.
         let _ = poster.live.rebuild("a record of an unavailable flow").await;
@@ -299,6 +309,22 @@ pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<Sqs
     Ok(resp)
 }
 
-async fn run_all(poster: &Poster, rt: &Runtime, records: &[SqsMessage]) -> Vec<RecordOutcome> {
-    futures::future::join_all(records.iter().map(|m| run_record(poster, rt, m))).await
+async fn run_all(poster: &Poster, rt: &Runtime, engine: &Engine, records: &[SqsMessage]) -> Vec<RecordOutcome> {
+    futures::future::join_all(records.iter().map(|m| run_record(poster, rt, engine, m))).await
+}
+
+/// Close the batch's ledger: each flow's figures kept in the store and logged, a break loudly.
+async fn keep_ledger(engine: &Engine, recorder: &LedgerRecorder) {
+    match engine.finish_ledger(recorder).await {
+        Ok(run) => {
+            for l in run.flows.values() {
+                if l.balances() {
+                    info!(flow = %l.flow, ledger = %l.equation(), "batch ledger");
+                } else {
+                    error!(flow = %l.flow, ledger = %l.equation(), unaccounted = ?l.unaccounted, "batch ledger does not balance");
+                }
+            }
+        }
+        Err(e) => warn!(error = %e, "the batch ledger could not be kept; the items hold their outcomes"),
+    }
 }

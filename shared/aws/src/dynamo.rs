@@ -1205,6 +1205,19 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("DELIVERY#{system}#{delivery_id}"), "#DELIVERY")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading delivery {delivery_id} of {system}", self.table), e))?;
+        Ok(out.item().and_then(|a| get_n(a, "until")).is_some_and(|until| until > ms(now)))
+    }
+
     async fn first_delivery(
         &self,
         system: &str,

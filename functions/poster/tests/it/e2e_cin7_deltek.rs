@@ -198,9 +198,7 @@ async fn a_cin7_webhook_goes_through_both_lambdas_into_one_deltek_voucher() {
     //    Manager, written as `mlc credentials set --backend aws` would.
     let aws = Aws::new(5).await;
     world.store_credentials(&aws.secrets()).await.expect("credentials");
-    let mut config = config(&world);
-    config.engine.lock_ttl_secs = 10;
-    config.engine.in_doubt_settle_secs = 1;
+    let config = config(&world);
 
     // The webhook function's runtime, built as its main.rs does (its own secret store).
     let webhook_rt = Runtime::build_in(
