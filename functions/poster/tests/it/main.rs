@@ -13,5 +13,6 @@ mod support;
 
 mod batch;
 mod e2e_cin7_deltek;
+mod rules;
 mod scale;
 mod scene;
