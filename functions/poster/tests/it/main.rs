@@ -13,6 +13,7 @@ mod support;
 
 mod batch;
 mod e2e_cin7_deltek;
+mod isolation;
 mod rules;
 mod scale;
 mod scene;
