@@ -11,6 +11,7 @@ mod common;
 mod lambda_api;
 mod support;
 
+mod artefacts;
 mod batch;
 mod e2e_cin7_deltek;
 mod isolation;

@@ -311,6 +311,12 @@ pub fn template_timing() -> StackTiming {
 /// An API Gateway HTTP API (payload 2.0) request for `POST /webhooks/{connection}`, as the webhook
 /// function receives it: header names lower-cased, a JSON body as text.
 pub fn apigw_request(connection: &str, headers: &[(String, String)], body: &[u8]) -> Request {
+    lambda_http::request::from_str(&apigw_event(connection, headers, body).to_string())
+        .expect("an API Gateway v2 request")
+}
+
+/// The same request as the JSON event Lambda hands a function.
+pub fn apigw_event(connection: &str, headers: &[(String, String)], body: &[u8]) -> Value {
     let mut headers: serde_json::Map<String, Value> =
         headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone()))).collect();
     headers.insert("content-length".into(), Value::String(body.len().to_string()));
@@ -344,7 +350,7 @@ pub fn apigw_request(connection: &str, headers: &[(String, String)], body: &[u8]
         "body": body,
         "isBase64Encoded": false
     });
-    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 request")
+    event
 }
 
 pub fn text(resp: &lambda_http::Response<Body>) -> String {
