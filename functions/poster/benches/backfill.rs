@@ -45,6 +45,8 @@ struct Run {
     throttled: usize,
     wall: Duration,
     floor: Duration,
+    /// Budget acquires and conditional writes (AWS only).
+    budget: Option<(u64, u64)>,
 }
 
 fn figures(scene: &Scene, home: &'static str) -> Run {
@@ -56,7 +58,17 @@ fn figures(scene: &Scene, home: &'static str) -> Run {
     let wall = first.map(|f| (chrono::Utc::now() - f).to_std().unwrap_or_default()).unwrap_or_default();
     let needed = pages.max(1) + scene.purchases.len();
     let floor = scene.window * ((needed - 1) / 60) as u32;
-    Run { home, purchases: scene.purchases.len(), vouchers, pages, cin7_calls: calls.len(), throttled, wall, floor }
+    Run {
+        home,
+        purchases: scene.purchases.len(),
+        vouchers,
+        pages,
+        cin7_calls: calls.len(),
+        throttled,
+        wall,
+        floor,
+        budget: None,
+    }
 }
 
 fn all_posted(scene: &Scene) -> bool {
@@ -82,6 +94,9 @@ async fn aws(n: usize, window_ms: u64) -> Run {
             let opts = TickOptions { budget: every.mul_f64(0.75), ..TickOptions::default() };
             loop {
                 let r = tick(rt.as_ref(), &opts).await;
+                if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+                    eprintln!("tick: {r:?}");
+                }
                 if r.polled.iter().any(|p| p.flow == AP) {
                     return;
                 }
@@ -89,12 +104,36 @@ async fn aws(n: usize, window_ms: u64) -> Run {
             }
         })
     };
+    if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+        let cin7 = scene.cin7.clone();
+        let deltek = scene.deltek.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let c = cin7.kit().calls.records();
+                let d = deltek.kit().calls.records();
+                eprintln!(
+                    "{} Cin7 calls ({} 429), {} Deltek calls; last Deltek {:?}",
+                    c.len(),
+                    c.iter().filter(|r| r.status == Some(429)).count(),
+                    d.len(),
+                    d.last().map(|r| (&r.method, &r.path, r.status))
+                );
+            }
+        });
+    }
     let end = Instant::now() + Duration::from_secs(3600);
     while !all_posted(&scene) && Instant::now() < end {
-        aws.esm().drain(&posters, &aws.queue, Duration::from_secs(600), "backfill").await;
+        let w = aws.esm().drain(&posters, &aws.queue, Duration::from_secs(600), "backfill").await;
+        if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+            let posted = scene.purchases.iter().filter(|(_, inv)| scene.vouchers(inv) > 0).count();
+            eprintln!("drained {w:?}; {posted} posted; {} Cin7 calls", scene.cin7.kit().calls.records().len());
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let f = figures(&scene, "AWS (moto)");
+    let mut f = figures(&scene, "AWS (moto)");
+    let (acquires, writes, _) = aws.budget_totals();
+    f.budget = Some((acquires, writes));
     ticker.abort();
     assert_eq!(aws.queue.depth().await.map(|d| d.dead).unwrap_or(0), 0, "dead letters");
     f
@@ -139,13 +178,13 @@ async fn main() {
     let window_ms: u64 = std::env::var("MLC_WINDOW_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(6000);
     println!("Cin7 → Deltek backfill vs the true floor; Cin7 window 60 calls / {window_ms} ms; {POSTERS} posters\n");
     println!(
-        "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor |"
+        "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor | budget writes per invoice |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for n in sizes {
         for r in [aws(n, window_ms).await, local(n, window_ms).await] {
             println!(
-                "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× |",
+                "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {} |",
                 r.home,
                 r.purchases,
                 r.vouchers,
@@ -155,7 +194,11 @@ async fn main() {
                 r.throttled,
                 r.wall.as_secs_f64(),
                 r.floor.as_secs_f64(),
-                r.wall.as_secs_f64() / r.floor.as_secs_f64().max(0.001)
+                r.wall.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
+                r.budget.map_or("—".to_string(), |(a, w)| format!(
+                    "{:.2} ({a} acquires)",
+                    w as f64 / r.vouchers.max(1) as f64
+                ))
             );
         }
     }

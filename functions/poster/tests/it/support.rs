@@ -232,6 +232,8 @@ pub struct Aws {
     pub store: Arc<DynamoStore>,
     pub queue: SqsQueue,
     pub prefix: String,
+    /// Every budget copy handed out (one per function container), for their counters.
+    pub budgets: std::sync::Mutex<Vec<Arc<DynamoBudget>>>,
 }
 
 impl Aws {
@@ -243,6 +245,7 @@ impl Aws {
             queue: m.queue(max_receives).await,
             prefix: mlc_aws::testing::unique("mlc-s"),
             sdk,
+            budgets: Default::default(),
         }
     }
 
@@ -253,7 +256,17 @@ impl Aws {
     }
 
     pub fn budget(&self) -> Arc<DynamoBudget> {
-        Arc::new(DynamoBudget::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.store.table()))
+        let b = Arc::new(DynamoBudget::new(aws_sdk_dynamodb::Client::new(&self.sdk), self.store.table()));
+        self.budgets.lock().unwrap_or_else(|p| p.into_inner()).push(b.clone());
+        b
+    }
+
+    /// The budget copies' counters, summed: (acquires, writes incl. lost races, reads).
+    pub fn budget_totals(&self) -> (u64, u64, u64) {
+        let all = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter()
+            .map(|b| b.stats())
+            .fold((0, 0, 0), |(a, w, r), s| (a + s.acquires, w + s.writes + s.conflicts, r + s.reads))
     }
 
     /// The environment the template gives a function (what `AwsSettings` and `StackTiming` read),
