@@ -533,6 +533,8 @@ async fn main() {
         "    Lambda GB-s: {lambda_gbs:.1}; at one invoice per batch (low traffic) add {:.4} for requests",
         n * (1.0 - poster_invocations).max(0.0) * 2.0 * 0.20 / 1e6
     );
-    println!("    Fixed per month, not per invoice: KMS key $1.00, 2 secrets x $0.40, a poll every 15 min");
-    println!("    (2,880 scheduler + Lambda invocations, well under $0.01), CloudWatch alarms 5 x $0.10.");
+    println!(
+        "    Fixed per month, not per invoice: KMS key $1.00, one secret per connection x $0.40, the tick every minute"
+    );
+    println!("    (43,200 scheduler invocations $0.04, Lambda ~$0.08 at 0.5 s each), CloudWatch alarms 5 x $0.10.");
 }

@@ -275,16 +275,26 @@ impl RateBudget for DynamoBudget {
     ) -> Result<Grant, BudgetError> {
         self.counters.acquires.fetch_add(1, Ordering::Relaxed);
         let lane = self.lane(budget);
-        let (tx, mut rx) = oneshot::channel();
-        lane.asks.lock().unwrap_or_else(|p| p.into_inner()).push(Ask { rule: *rule, cost, max_wait, answer: tx });
-        // Take the turn and answer everyone waiting, unless an earlier turn answered this ask.
+        let ask = |lane: &Lane| {
+            let (tx, rx) = oneshot::channel();
+            lane.asks.lock().unwrap_or_else(|p| p.into_inner()).push(Ask { rule: *rule, cost, max_wait, answer: tx });
+            rx
+        };
+        let mut rx = ask(&lane);
+        // Take the turn and answer everyone waiting, unless an earlier turn answered this ask. A
+        // turn whose task was cancelled mid-write (a poll cut off by its time budget) drops the
+        // asks it took unanswered: those ask again (cancel safety; never a spin on a closed answer).
         let answer = loop {
-            if let Ok(a) = rx.try_recv() {
-                break a;
+            match rx.try_recv() {
+                Ok(a) => break a,
+                Err(oneshot::error::TryRecvError::Closed) => rx = ask(&lane),
+                Err(oneshot::error::TryRecvError::Empty) => {}
             }
             let _turn = lane.turn.lock().await;
-            if let Ok(a) = rx.try_recv() {
-                break a;
+            match rx.try_recv() {
+                Ok(a) => break a,
+                Err(oneshot::error::TryRecvError::Closed) => rx = ask(&lane),
+                Err(oneshot::error::TryRecvError::Empty) => {}
             }
             let asks = std::mem::take(&mut *lane.asks.lock().unwrap_or_else(|p| p.into_inner()));
             if !asks.is_empty() {

@@ -372,3 +372,37 @@ async fn the_audit_trail_keeps_only_rows_whose_item_write_happened() {
     let events: Vec<String> = store.audit_trail(&item.key).await.unwrap().into_iter().map(|e| e.event).collect();
     assert_eq!(events, ["legacy", "claimed", "posted"]);
 }
+
+/// A turn cancelled mid-write (a poll cut off by the tick's time budget drops its futures) leaves
+/// no acquire of that container waiting on an answer that never comes: every later acquire, and
+/// those the cancelled turn had taken, is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_acquire_leaves_the_containers_budget_usable() {
+    use mlc_aws::DynamoBudget;
+    use mlc_core::budget::{BudgetRule, RateBudget};
+    let m = serialized_moto();
+    let table = m.store().await.table().to_string();
+    let budget = Arc::new(DynamoBudget::new(aws_sdk_dynamodb::Client::new(&m.sdk_config().await), &table));
+    let rule = BudgetRule::Window { max: 1000, per: Duration::from_secs(60) };
+    for round in 0..20u64 {
+        // Some acquires are cut off at once, some mid-write, some complete; all at the same time.
+        let mut tasks = Vec::new();
+        for i in 0..8u64 {
+            let b = budget.clone();
+            tasks.push(tokio::spawn(async move {
+                let cut = Duration::from_micros((round * 8 + i) % 5 * 400);
+                let _ = tokio::time::timeout(cut, b.acquire("cin7 cancel", &rule, 1, Duration::ZERO)).await;
+            }));
+        }
+        let patient = {
+            let b = budget.clone();
+            tokio::spawn(async move { b.acquire("cin7 cancel", &rule, 1, Duration::ZERO).await })
+        };
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // A liveness bound, not a timing assertion: a spinning lane never answers at all.
+        let answered = tokio::time::timeout(Duration::from_secs(60), patient).await;
+        assert!(matches!(answered, Ok(Ok(Ok(_)))), "round {round}: {answered:?}");
+    }
+}
