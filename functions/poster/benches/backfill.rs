@@ -15,6 +15,7 @@
 //! ```text
 //! MLC_BACKFILL=300,3000 cargo bench -p mlc-fn-poster --bench backfill --profile dev
 //! ```
+//! `MLC_HOMES=aws` or `local` runs one home only; `MLC_WINDOW_MS` sets the compression.
 
 #[path = "../tests/it/lambda_api.rs"]
 mod lambda_api;
@@ -181,8 +182,16 @@ async fn main() {
         "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor | budget writes per invoice |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let homes = std::env::var("MLC_HOMES").unwrap_or_else(|_| "aws,local".into());
     for n in sizes {
-        for r in [aws(n, window_ms).await, local(n, window_ms).await] {
+        let mut runs = Vec::new();
+        if homes.contains("aws") {
+            runs.push(aws(n, window_ms).await);
+        }
+        if homes.contains("local") {
+            runs.push(local(n, window_ms).await);
+        }
+        for r in runs {
             println!(
                 "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {} |",
                 r.home,

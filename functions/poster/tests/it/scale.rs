@@ -1,7 +1,7 @@
 //! Eight posters at once against Cin7 in its strictest mode (every call over 60 per window
 //! refused with 429, refused calls counted against the window), the shared budget on moto's
 //! DynamoDB and on SQLite, as tasks of one process and as separate processes: zero 429s, every
-//! purchase posted exactly once, one Cin7 call per purchase (plus a few), and the share of Cin7's
+//! purchase posted exactly once, at most 1.15 Cin7 calls per purchase, and the share of Cin7's
 //! window rate printed (the window is compressed to seconds; figures in `NOTES-aws.md`).
 //!
 //! - DynamoDB, tasks: eight `Poster`s, each with its own budget copy and secret store, fed by the
@@ -26,14 +26,15 @@ const POSTERS: usize = 8;
 const PURCHASES: usize = 240;
 /// Cin7's 60-call window, compressed: moto serves every store call of eight posters at this pace.
 const WINDOW_MS: u64 = 6000;
-/// Beyond one read-back per purchase, the calls a poster may make (list pages, a retry).
-const SPARE_CALLS: usize = 5;
+/// Issue 17's bound on Cin7 calls per posted invoice (one read-back each, plus list pages and the
+/// re-reads a retry makes when the machine is slow).
+const CALLS_PER_INVOICE: f64 = 1.15;
 
 /// The throughput is printed, not asserted (wall time on a shared machine is no test); what is
-/// asserted is that no call was wasted: one Cin7 read per purchase and a few more.
+/// asserted is that calls were not wasted: at most 1.15 Cin7 calls per posted invoice.
 fn assert_throughput(f: &crate::scene::Figures, label: &str) {
     assert!(
-        f.cin7_calls <= f.purchases + SPARE_CALLS,
+        f.cin7_calls as f64 <= f.purchases as f64 * CALLS_PER_INVOICE,
         "{label}: {} Cin7 calls for {} purchases",
         f.cin7_calls,
         f.purchases
