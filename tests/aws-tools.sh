@@ -2,7 +2,8 @@
 # Python tools for the AWS home's tests, in a venv at <repo>/.venv:
 #   moto_server  (AWS API emulator the adapter and handler tests talk to, on 127.0.0.1)
 #   cfn-lint     (template checks)
-#   sam          (AWS SAM CLI: `sam validate --lint`)
+#   sam          (AWS SAM CLI: `sam validate --lint`, `sam build`)
+#   cargo-lambda (what `sam build` runs for the Rust functions; it brings its own Zig linker)
 #
 # Idempotent and quiet: a venv that already has the pinned versions is left alone. Exits non-zero
 # with one clear line when something cannot be installed. Only PyPI is contacted.
@@ -15,18 +16,19 @@ MOTO_VERSION="5.2.5"
 SAM_VERSION="1.170.0"
 # Pinned to what aws-sam-cli 1.170.0 accepts, so pip never has to choose between them.
 CFN_LINT_VERSION="1.58.0"
+CARGO_LAMBDA_VERSION="1.9.2"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${MLC_VENV:-$root/.venv}"
 stamp="$venv/.mlc-aws-tools"
-want="moto[server]==$MOTO_VERSION aws-sam-cli==$SAM_VERSION cfn-lint==$CFN_LINT_VERSION"
+want="moto[server]==$MOTO_VERSION aws-sam-cli==$SAM_VERSION cfn-lint==$CFN_LINT_VERSION cargo-lambda==$CARGO_LAMBDA_VERSION"
 
 die() {
     echo "tests/aws-tools.sh: $*" >&2
     exit 1
 }
 
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" && -x "$venv/bin/sam" && -x "$venv/bin/cfn-lint" ]]; then
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" && -x "$venv/bin/sam" && -x "$venv/bin/cfn-lint" && -x "$venv/bin/cargo-lambda" ]]; then
     exit 0
 fi
 
@@ -55,7 +57,7 @@ if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $want
     tail -n 20 "$log" >&2 || true
     die "pip install of $want failed; see $log"
 fi
-for tool in moto_server sam cfn-lint; do
+for tool in moto_server sam cfn-lint cargo-lambda; do
     [[ -x "$venv/bin/$tool" ]] || die "$tool is missing from $venv/bin after install; see $log"
 done
 echo "$want" >"$stamp"

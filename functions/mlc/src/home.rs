@@ -13,6 +13,10 @@
 //!   stack's outputs give each value) and reached with the standard AWS credential chain
 //!   (`AWS_PROFILE`, `AWS_REGION`, ...). Operator commands (status, items, audit, replay, mappings,
 //!   credentials, ping, run) work the same on both; `serve` and `demo` are local only.
+//! - Rate budgets: every connection's client counts its calls in the home's shared budget store —
+//!   `mlc.sqlite` locally (so an `mlc serve` and an `mlc run` on one data directory share one count
+//!   per vendor key), the stack's DynamoDB table with `--backend aws` (so an operator's poll counts
+//!   against the same budget as the functions).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,9 +24,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use mlc_aws::{AwsPorts, AwsSettings, SqsQueue};
 use mlc_core::Engine;
+use mlc_core::budget::RateBudget;
 use mlc_core::engine::ports::{Clock, Queue, SecretStore, Store, SystemClock};
-use mlc_flows::{Config, Runtime};
-use mlc_local::{FileSecretStore, SqliteQueue, SqliteStore};
+use mlc_flows::{Config, HomeLimits, Runtime};
+use mlc_local::{FileSecretStore, SqliteBudget, SqliteQueue, SqliteStore};
 
 /// Which home the operator commands act on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -86,6 +91,8 @@ pub struct Home {
     pub queue: Arc<dyn Queue>,
     pub secrets: Arc<dyn SecretStore>,
     pub clock: Arc<dyn Clock>,
+    /// The rate budgets every connection's client counts against (shared by every process).
+    pub budget: Arc<dyn RateBudget>,
 }
 
 /// Read the configuration the globals point at (none is fine: an empty config).
@@ -189,6 +196,7 @@ impl Home {
             queue,
             secrets: ports.secrets,
             clock,
+            budget: ports.budget,
         })
     }
 
@@ -214,6 +222,7 @@ impl Home {
             }
         }
         let local_queue = SqliteQueue::new(&sqlite, clock.clone(), MAX_RECEIVES);
+        let budget: Arc<dyn RateBudget> = Arc::new(SqliteBudget::new(&sqlite));
         let secrets: Arc<dyn SecretStore> = Arc::new(open_secrets(&dir)?);
         let store: Arc<dyn Store> = Arc::new(sqlite);
         let queue: Arc<dyn Queue> = Arc::new(local_queue.clone());
@@ -227,17 +236,20 @@ impl Home {
             queue,
             secrets,
             clock,
+            budget,
         })
     }
 
     /// The full runtime (connections, flows, intake) over this home's stores.
     pub async fn runtime(&self) -> anyhow::Result<Runtime> {
-        let rt = Runtime::build(
+        let home = HomeLimits { budget_store: Some(self.budget.clone()), max_wait: None };
+        let rt = Runtime::build_in(
             self.config.clone(),
             self.store.clone(),
             self.queue.clone(),
             self.secrets.clone(),
             self.clock.clone(),
+            home,
         )
         .await?;
         Ok(rt)

@@ -125,7 +125,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
-    /// Check the configuration; print the SAM parameters (ConnectorConfig, EnabledFlows, cadences) it gives.
+    /// Check the configuration; print the SAM parameters it gives (ConnectorConfig and the timings that keep the timing rule).
     Config,
     /// The operator console in the browser (loopback; prints a one-time link).
     Console(cmd::console::ConsoleArgs),

@@ -1,42 +1,73 @@
 //! The poster function: an SQS event source mapping hands it batches of hints
 //! (`FunctionResponseTypes: [ReportBatchItemFailures]`); each record runs the engine's whole
-//! pipeline through [`Runtime::settle`]: claim → read back → map → look up → create → record.
+//! pipeline through [`Runtime::settle`]: read back → claim → map → look up → create → record.
+//! The records of a batch run concurrently.
 //!
 //! How each record ends:
 //! - done (posted, skipped, duplicate, needs mapping, or failed *permanently* — recorded on the
 //!   work item for a person, and replayable): not reported, so Lambda deletes the message;
 //! - retryable (`HintReport::retry_after`: rate limit, 5xx, busy claim, in-doubt settle wait): the
-//!   engine has already set the message's visibility timeout to the retry delay (through the
-//!   queue adapter's `retry_later`), and the record is reported in `batchItemFailures`, so Lambda
-//!   leaves it on the queue and it comes back after exactly that delay. (Reporting alone would
-//!   bring it back after the queue's default visibility; setting the visibility alone would let
-//!   Lambda delete it.) After `maxReceiveCount` receives SQS moves it to the DLQ (alarmed);
+//!   engine has already set the message's visibility timeout to the retry delay (the queue
+//!   adapter's `retry_later`, `ChangeMessageVisibility`), and the record is reported in
+//!   `batchItemFailures`, so Lambda leaves it on the queue and it comes back after exactly that
+//!   delay. After `maxReceiveCount` receives SQS moves it to the DLQ (alarmed);
 //! - engine/store error, or a body that is not a hint: reported (retried; a poison message ends
 //!   in the DLQ).
 //!
+//! **Waiting without holding the worker.** Calls wait in process only for a reserved budget slot
+//! within the function's wait cap (`HomeLimits::max_wait`, from its timeout); anything longer — a
+//! budget with no room, a vendor's 429 with a long `Retry-After`, a system that does not answer —
+//! comes back to the engine as a retryable error with its delay, and the message goes back to the
+//! queue with that visibility delay. When a shared budget refused a record, the poster writes
+//! "waiting for <budget> until T" on each of its items (the budget adapter notes every refusal
+//! made while the record ran: [`mlc_aws::budget::refusals`]).
+//!
+//! **Isolation.** One queue serves every flow, so one slow system must not hold the others up. A
+//! record whose source connection is refused by its budget, or that does not answer (read-backs
+//! of [`DOWN_AFTER`] records in a row failed after the kit's retries), *gates* that connection in
+//! this container until the wait is over: further records of that connection are handed back at once with that delay (one
+//! `ChangeMessageVisibility`, no store writes, no attempt counted), and the batch's other records
+//! go on. When the gate ends, the next record is the probe.
+//!
+//! **Credentials.** The runtime is built once per container ([`Reloadable`]). A record failing
+//! because a system rejected the credentials (a rotated secret), or naming a flow that is
+//! unavailable because its connection had no secret at start, makes the poster rebuild the runtime
+//! — every secret read again — at most once per `SECRET_REREAD_INTERVAL`, and run those records
+//! again.
+//!
+//! **Run ledger.** Each batch is one run of [`mlc_core::engine::ledger`]: per flow, the records
+//! worked and what became of each document, kept in the store as the flow's last ledger and
+//! logged; a ledger that does not balance is an error line naming the records.
+//!
 //! The queue adapter is built with `leave_acks_to_lambda`: Lambda deletes the successful records
 //! itself, so the engine's `ack` costs no request.
-//!
-//! Credentials: read once per container (cached by the secret store). When a record fails because
-//! a system rejected the credentials (rotated secret), the poster rebuilds its runtime once per
-//! batch — re-reading every secret — and runs those records again with the new one.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
 use lambda_runtime::{Error, LambdaEvent};
+use mlc_aws::budget::refusals::{self, Refusal};
 use mlc_aws::sqs::hint_from_body;
-use mlc_core::engine::model::FailureClass;
+use mlc_core::Engine;
+use mlc_core::engine::ledger::LedgerRecorder;
+use mlc_core::engine::model::{AuditEntry, FailureClass, codes};
 use mlc_core::engine::ports::Delivery;
 use mlc_core::engine::{DocOutcome, HintReport};
-use mlc_flows::{BuildError, Runtime};
-use tokio::sync::RwLock;
-use tracing::{Instrument, info, info_span, warn};
+use mlc_flows::Runtime;
+use mlc_flows::env::Reloadable;
+use tracing::{Instrument, error, info, info_span, warn};
 
-/// Rebuilds the runtime with freshly read credentials.
-pub type Rebuild = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Runtime, BuildError>> + Send>> + Send + Sync>;
+/// The longest a connection is gated for not answering: the next record probes it after this.
+pub const MAX_DOWN_GATE: Duration = Duration::from_secs(300);
+/// Read-backs of one connection failing in a row (no success between) before it counts as not
+/// answering: one record's trouble does not hold the others back.
+pub const DOWN_AFTER: u32 = 2;
+/// How long a message of a flow that cannot run (its connection has no secret) waits before it
+/// is looked at again.
+pub const UNAVAILABLE_RETRY: Duration = Duration::from_secs(900);
 
 /// What one record came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,22 +76,63 @@ pub enum RecordOutcome {
     Retry,
     /// Retry, and the cause looks like rejected credentials.
     RetryAuth,
+    /// Handed back unrun: its connection is gated (budget without room, or not answering).
+    Deferred,
+    /// Handed back unrun: its flow cannot run (its connection has no usable secret).
+    Unavailable,
     Error(String),
 }
 
-/// The poster's state: the runtime (replaceable after a credential rotation) and how to rebuild it.
+/// Why a connection is gated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub until: DateTime<Utc>,
+    /// `the rate budget <name>` or `<connection> to answer`.
+    pub waiting_for: String,
+}
+
+/// The poster's state: the runtime (rebuilt after a credential rotation) and the gates.
 pub struct Poster {
-    runtime: RwLock<Arc<Runtime>>,
-    rebuild: Option<Rebuild>,
+    live: Reloadable,
+    gates: Mutex<HashMap<String, Gate>>,
+    /// Read-back failures in a row, per connection.
+    failing: Mutex<HashMap<String, u32>>,
 }
 
 impl Poster {
-    pub fn new(runtime: Runtime, rebuild: Option<Rebuild>) -> Self {
-        Poster { runtime: RwLock::new(Arc::new(runtime)), rebuild }
+    pub fn new(live: Reloadable) -> Self {
+        Poster { live, gates: Mutex::new(HashMap::new()), failing: Mutex::new(HashMap::new()) }
+    }
+
+    /// Count a read-back failure (`true`) or success of a connection; the failures in a row.
+    fn note_read(&self, connection: &str, failed: bool) -> u32 {
+        let mut m = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        if failed {
+            let n = m.entry(connection.to_string()).or_default();
+            *n += 1;
+            *n
+        } else {
+            m.remove(connection);
+            0
+        }
     }
 
     pub async fn runtime(&self) -> Arc<Runtime> {
-        self.runtime.read().await.clone()
+        self.live.current().await
+    }
+
+    /// The gate on a connection, if one holds at `now`.
+    pub fn gate(&self, connection: &str, now: DateTime<Utc>) -> Option<Gate> {
+        let gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        gates.get(connection).filter(|g| g.until > now).cloned()
+    }
+
+    fn close_gate_until(&self, connection: &str, gate: Gate) {
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        let keep = gates.get(connection).is_some_and(|g| g.until >= gate.until);
+        if !keep {
+            gates.insert(connection.to_string(), gate);
+        }
     }
 }
 
@@ -72,21 +144,37 @@ pub fn delivery_of(m: &SqsMessage) -> Result<Delivery, String> {
     Ok(Delivery { receipt, hint, receive_count })
 }
 
+fn until(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
+    (then - now).to_std().unwrap_or(Duration::ZERO)
+}
+
 /// Whether a retry was caused by rejected credentials. The engine reports auth failures as
-/// retryable with its `auth_retry` delay (read-back) or with "credentials rejected" in the item's
-/// reason (later steps); it has no separate outcome for them.
+/// retryable with its `auth_retry` delay (read-back) or with the `credentials` code on the item
+/// (later steps); it has no separate outcome for them.
 async fn auth_suspected(rt: &Runtime, report: &HintReport) -> bool {
     if report.retry_after.is_none() {
         return false;
-    }
-    if report.docs.is_empty() {
-        return report.retry_after == Some(rt.engine.config.auth_retry);
     }
     for (key, outcome) in &report.docs {
         if *outcome == DocOutcome::FailedRetryable
             && let Ok(Some(item)) = rt.engine.store.get_item(key).await
             && item.failure == Some(FailureClass::Retryable)
-            && item.reason.as_deref().is_some_and(|r| r.contains("credentials rejected"))
+            && item.code.as_deref() == Some(codes::CREDENTIALS)
+        {
+            return true;
+        }
+    }
+    report.docs.is_empty() && report.retry_after == Some(rt.engine.config.auth_retry)
+}
+
+/// Whether the record's source did not answer: its read-back failed (after the kit's retries)
+/// with a retryable error. Read-back failures leave an item whose version is `unread`.
+async fn source_down(rt: &Runtime, report: &HintReport) -> bool {
+    for (key, outcome) in &report.docs {
+        if *outcome == DocOutcome::FailedRetryable
+            && key.as_str().ends_with("#unread")
+            && let Ok(Some(item)) = rt.engine.store.get_item(key).await
+            && item.code.as_deref() == Some(codes::READ_FAILED)
         {
             return true;
         }
@@ -94,7 +182,12 @@ async fn auth_suspected(rt: &Runtime, report: &HintReport) -> bool {
     false
 }
 
-async fn run_record(rt: &Runtime, m: &SqsMessage) -> RecordOutcome {
+/// Hand a record back unrun for `delay`.
+async fn hand_back(rt: &Runtime, d: &Delivery, delay: Duration) -> Result<(), String> {
+    rt.engine.queue.retry_later(d, delay.max(Duration::from_secs(1))).await.map_err(|e| e.to_string())
+}
+
+async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessage) -> RecordOutcome {
     let d = match delivery_of(m) {
         Ok(d) => d,
         Err(e) => {
@@ -102,48 +195,106 @@ async fn run_record(rt: &Runtime, m: &SqsMessage) -> RecordOutcome {
             return RecordOutcome::Error(e);
         }
     };
-    let span = info_span!("record", flow = %d.hint.flow, system = %d.hint.system, record = %d.hint.id, receive = d.receive_count);
+    let connection = d.hint.system.clone();
+    let span = info_span!("record", flow = %d.hint.flow, source = %d.hint.source, system = %connection, record = %d.hint.id, receive = d.receive_count);
     async {
-        match rt.settle(&d).await {
-            Ok(report) if report.retry_after.is_none() => {
-                info!(docs = ?report.docs, note = ?report.note, "settled");
-                RecordOutcome::Done
-            }
-            Ok(report) => {
-                info!(docs = ?report.docs, retry_after = ?report.retry_after, note = ?report.note, "retry later");
-                if auth_suspected(rt, &report).await { RecordOutcome::RetryAuth } else { RecordOutcome::Retry }
-            }
+        let now = rt.engine.clock.now();
+        if let Some(g) = poster.gate(&connection, now) {
+            let wait = until(now, g.until);
+            info!(waiting_for = %g.waiting_for, until = %g.until, "connection gated: handed back unrun");
+            return match hand_back(rt, &d, wait).await {
+                Ok(()) => RecordOutcome::Deferred,
+                Err(e) => RecordOutcome::Error(e),
+            };
+        }
+        let known = rt.flows.source(&d.hint.source).is_some() || rt.flows.get(&d.hint.flow).is_some();
+        if !known && !rt.unavailable.is_empty() {
+            let why: Vec<String> = rt.unavailable.iter().map(|u| format!("{}: {}", u.flow, u.reason)).collect();
+            warn!(unavailable = %why.join("; "), retry_in_s = UNAVAILABLE_RETRY.as_secs(), "record of a flow that cannot run; kept on the queue");
+            return match hand_back(rt, &d, UNAVAILABLE_RETRY).await {
+                Ok(()) => RecordOutcome::Unavailable,
+                Err(e) => RecordOutcome::Error(e),
+            };
+        }
+        let (settled, refused) = refusals::watch(engine.settle(&rt.flows, &d)).await;
+        let report = match settled {
+            Ok(r) => r,
             Err(e) => {
                 warn!(error = %e, "engine error; retried");
-                RecordOutcome::Error(e.to_string())
+                return RecordOutcome::Error(e.to_string());
             }
+        };
+        if report.retry_after.is_none() {
+            poster.note_read(&connection, false);
+            info!(docs = ?report.docs, note = ?report.note, "settled");
+            return RecordOutcome::Done;
         }
+        info!(docs = ?report.docs, retry_after = ?report.retry_after, note = ?report.note, "retry later");
+        if let Some(first) = refused.iter().min_by_key(|r| r.until) {
+            note_budget_wait(rt, &report, &refused).await;
+            poster.close_gate_until(
+                &connection,
+                Gate { until: first.until, waiting_for: format!("the rate budget {}", first.budget) },
+            );
+        } else if !source_down(rt, &report).await {
+            poster.note_read(&connection, false);
+        } else if poster.note_read(&connection, true) >= DOWN_AFTER {
+            let wait = report.retry_after.unwrap_or(MAX_DOWN_GATE).min(MAX_DOWN_GATE);
+            let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
+            warn!(until = %until, "the source did not answer: its records wait in this container until then");
+            poster.close_gate_until(&connection, Gate { until, waiting_for: format!("{connection} to answer") });
+        }
+        if auth_suspected(rt, &report).await { RecordOutcome::RetryAuth } else { RecordOutcome::Retry }
     }
     .instrument(span)
     .await
+}
+
+/// "waiting for <budget> until T" on each item a budget refusal held back.
+async fn note_budget_wait(rt: &Runtime, report: &HintReport, refused: &[Refusal]) {
+    let mut seen = std::collections::BTreeSet::new();
+    let waits: Vec<String> = refused
+        .iter()
+        .filter(|r| seen.insert(r.budget.clone()))
+        .map(|r| format!("waiting for {} until {}", r.budget, r.until.format("%Y-%m-%d %H:%M:%S UTC")))
+        .collect();
+    let message = waits.join("; ");
+    for (key, outcome) in &report.docs {
+        if !matches!(outcome, DocOutcome::FailedRetryable | DocOutcome::Busy) {
+            continue;
+        }
+        let mut entry =
+            AuditEntry::new(rt.engine.clock.now(), &rt.engine.worker, "waiting_for_budget", message.clone());
+        if let Ok(Some(item)) = rt.engine.store.get_item(key).await {
+            entry.from = Some(item.state);
+            entry.attempt = item.attempts;
+        }
+        if let Err(e) = rt.engine.store.append_audit(key, entry).await {
+            warn!(item = %key, error = %e, "could not note the budget wait on the item");
+        }
+    }
 }
 
 /// Handle one SQS batch; the answer lists the records to keep (retry), by message id.
 pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
     let records = event.payload.records;
     let rt = poster.runtime().await;
-    let mut outcomes = futures_join(&rt, &records).await;
-    if outcomes.contains(&RecordOutcome::RetryAuth)
-        && let Some(rebuild) = &poster.rebuild
-    {
-        match rebuild().await {
-            Ok(fresh) => {
-                let fresh = Arc::new(fresh);
-                *poster.runtime.write().await = fresh.clone();
-                warn!("credentials rejected: runtime rebuilt with re-read secrets; running those records again");
-                for (i, m) in records.iter().enumerate() {
-                    if outcomes[i] == RecordOutcome::RetryAuth {
-                        outcomes[i] = run_record(&fresh, m).await;
-                    }
-                }
+    let recorder = LedgerRecorder::new(rt.engine.clock.now());
+    let engine = rt.engine.clone().with_ledger(recorder.clone());
+    let mut outcomes = run_all(poster, &rt, &engine, &records).await;
+    let stale = outcomes.contains(&RecordOutcome::RetryAuth);
+    if stale && let Some(fresh) = poster.live.rebuild("a system rejected the credentials").await {
+        let engine = fresh.engine.clone().with_ledger(recorder.clone());
+        for (i, m) in records.iter().enumerate() {
+            if outcomes[i] == RecordOutcome::RetryAuth {
+                outcomes[i] = run_record(poster, &fresh, &engine, m).await;
             }
-            Err(e) => warn!(error = %e, "credentials rejected and the runtime could not be rebuilt"),
         }
+    }
+    keep_ledger(&engine, &recorder).await;
+    if outcomes.contains(&RecordOutcome::Unavailable) {
+        // The connection's secret may exist by now: the next batch finds out.
+        let _ = poster.live.rebuild("a record of an unavailable flow").await;
     }
     let mut resp = SqsBatchResponse::default();
     for (m, o) in records.iter().zip(&outcomes) {
@@ -158,6 +309,22 @@ pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<Sqs
     Ok(resp)
 }
 
-async fn futures_join(rt: &Runtime, records: &[SqsMessage]) -> Vec<RecordOutcome> {
-    futures::future::join_all(records.iter().map(|m| run_record(rt, m))).await
+async fn run_all(poster: &Poster, rt: &Runtime, engine: &Engine, records: &[SqsMessage]) -> Vec<RecordOutcome> {
+    futures::future::join_all(records.iter().map(|m| run_record(poster, rt, engine, m))).await
+}
+
+/// Close the batch's ledger: each flow's figures kept in the store and logged, a break loudly.
+async fn keep_ledger(engine: &Engine, recorder: &LedgerRecorder) {
+    match engine.finish_ledger(recorder).await {
+        Ok(run) => {
+            for l in run.flows.values() {
+                if l.balances() {
+                    info!(flow = %l.flow, ledger = %l.equation(), "batch ledger");
+                } else {
+                    error!(flow = %l.flow, ledger = %l.equation(), unaccounted = ?l.unaccounted, "batch ledger does not balance");
+                }
+            }
+        }
+        Err(e) => warn!(error = %e, "the batch ledger could not be kept; the items hold their outcomes"),
+    }
 }

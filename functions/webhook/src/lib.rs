@@ -1,4 +1,4 @@
-//! The webhook function: `POST /webhooks/{system}` behind an API Gateway HTTP API (payload 2.0).
+//! The webhook function: `POST /webhooks/{connection}` behind an API Gateway HTTP API (payload 2.0).
 //!
 //! Thin by design: turn the API Gateway request into a [`WebhookRequest`] (header names
 //! lower-cased, the body as raw bytes — `lambda_http` has already undone API Gateway's base64),
@@ -14,12 +14,35 @@
 //! | no source configured for the system | 404 | one line |
 //! | store/queue unavailable | 503 | "temporarily unavailable; retry" (vendors redeliver) |
 //! | not POST | 405 | empty |
+//!
+//! **Rotated secrets reach a warm container.** A delivery that fails verification makes the
+//! runtime read that connection's secret again — at most once per `SECRET_REREAD_INTERVAL`, so a
+//! flood of forged deliveries costs one Secrets Manager read, not one per request — and check the
+//! delivery once more: a sender that switched to a new secret is accepted without a cold start
+//! (and with two secrets held during a rotation, deliveries signed with either pass meanwhile).
+//! A delivery for a connection with no webhook source while some flows are unavailable (the
+//! connection's secret was missing at start) rebuilds the runtime, at most as often, and tries again.
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use mlc_core::engine::intake::WebhookRequest;
 use mlc_flows::Runtime;
+use mlc_flows::env::Reloadable;
 use tracing::{info, warn};
+
+/// Handle one request with the container's runtime, rebuilding it once (at most once per
+/// interval) when a connection's webhook source may have appeared since (see the module docs).
+pub async fn handle_live(live: &Reloadable, req: Request) -> Response<Body> {
+    let rt = live.current().await;
+    let first = handle(&rt, req.clone()).await;
+    if first.status() != StatusCode::NOT_FOUND || rt.unavailable.is_empty() {
+        return first;
+    }
+    match live.rebuild("a webhook for a connection that was unavailable").await {
+        Some(fresh) => handle(&fresh, req).await,
+        None => first,
+    }
+}
 
 /// Handle one API Gateway request. Never fails: every outcome is an HTTP answer.
 pub async fn handle(rt: &Runtime, req: Request) -> Response<Body> {

@@ -1,39 +1,58 @@
 //! [`Store`] on one DynamoDB table (single-table design).
 //!
 //! Keys are strings `pk`/`sk`; one KEYS_ONLY global secondary index `gsi1` (`gsi1pk`/`gsi1sk`)
-//! serves the operator listings. Every other secondary lookup is an *index row* in the base table,
-//! written in the same transaction as the item it points at, so those lookups are strongly
-//! consistent (a GSI is not) and cost a write only when the indexed value changes (a GSI with the
-//! item projected would be rewritten on every transition).
+//! serves the listings by flow and state. Every other secondary lookup is an *index row* in the
+//! base table, so those lookups are strongly consistent (a GSI is not) and cost a write only when
+//! the indexed value changes (a GSI with the item projected would be rewritten on every write).
 //!
 //! | record | `pk` | `sk` | attributes |
 //! |---|---|---|---|
-//! | work item | `ITEM#<item key>` | `#ITEM` | `data` (the `WorkItem` as JSON), `rev`, `state`, `flow`, `updated`, `claim_owner`, `claim_until` (epoch ms), `gsi1pk` = `STATE#<flow>#<state>`, `gsi1sk` = `<updated>#<key>` |
-//! | audit row | `ITEM#<item key>` | `AUDIT#<rev:010>` (claims, transitions), `AUDIT#<rev:010>#<at µs>#<rand>` (appended notes) | `data` (the `AuditEntry` JSON) or `blob` (its SHA-256 when over 350 KB) |
+//! | work item | `ITEM#<item key>` | `#ITEM` | `data` (the `WorkItem` as JSON), `rev`, `atok`, `state`, `flow`, `updated`, `claim_owner`, `claim_until` (epoch ms), `gsi1pk` = `STATE#<flow>#<state>`, `gsi1sk` = `<when it entered the state>#<key>` |
+//! | audit row | `ITEM#<item key>` | `AUDIT#<rev:010>!<token>` (claims, transitions; `prev` = the previous revision's token), `AUDIT#<rev:010>#<at µs>#<rand>` (appended notes), `AUDIT#<rev:010>` (written before the chain) | `data` (the `AuditEntry` JSON) or `blob` (its SHA-256 when over 350 KB) |
 //! | document versions | `DOC#<flow>#<system>#<doc id>` | `<item key>` | — |
-//! | posted natural key | `NK#<flow>#<natural key>` | `<item key>` | — (present while the item is posted) |
+//! | posted natural key | `NK#<scope>#<natural key>` | `<item key>` | — (present while the item holds the key) |
 //! | waiting for a mapping | `WAIT#<scope/kind/source>` | `<item key>` | — (present while the item needs it) |
+//! | flows with items | `FLOWS` | `<flow>` | — |
 //! | blob | `BLOB#<sha256>` | `#BLOB` | `body` (B), or `chunks` + `len` with rows `CHUNK#<00000>` |
 //! | cursor | `CURSORS` | `<flow>` | `value`, `updated` |
 //! | mapping | `MAPPINGS` | `<scope>#<kind>#<source>` | `data` (the `Mapping` JSON) |
 //! | named lock | `LOCK#<name>` | `#LOCK` | `owner`, `until` (epoch ms), `expires_at` (TTL) |
 //! | webhook delivery id | `DELIVERY#<system>#<id>` | `#DELIVERY` | `until` (epoch ms), `expires_at` (TTL) |
 //! | seen version | `SEEN#<record key>` | `#SEEN` | `version`, `expires_at` (TTL, 90 days) |
+//! | rate budget | `BUDGET#<name>` | `#BUDGET` | see [`crate::budget`] |
+//!
+//! **Writes per item, and why no transactions.** A `TransactWriteItems` costs twice the write
+//! units of the same writes done one by one, and writes were 80% of the AWS cost, so every write is
+//! a single conditional `PutItem` on the item (fenced by `rev`, optimistic concurrency), with the
+//! rows around it ordered so no reader can see an inconsistent state:
+//! - **Audit chain.** A claim or transition first writes its audit row under a fresh token with
+//!   the previous revision's token in `prev`, then the item with the new token in `atok`. The trail
+//!   is read from the item's `atok` back along `prev`: a row whose item write lost a race (or whose
+//!   writer died in between) is never on the chain, so the trail holds exactly the transitions that
+//!   happened. (The losing writer also deletes its row; that is only tidiness.)
+//! - **Index rows** a new state needs (`NK#`, `WAIT#`, `DOC#`) are written before the item, rows it
+//!   no longer needs are deleted after it: a lookup may meet a row whose item does not hold the
+//!   key (a crash in between), never an item holding a key without its row, and every lookup
+//!   re-checks the items it reads.
+//! - **`gsi1`** moves only when the state changes (the sort key is when the item entered its
+//!   state), so claims and same-state writes cost the index nothing.
 //!
 //! Access patterns:
-//! - item by key: GetItem (consistent). Register: conditional Put (`attribute_not_exists`) plus the
-//!   document-version row, in one transaction.
+//! - item by key: GetItem (consistent). Register: the `DOC#` row, then a conditional Put
+//!   (`attribute_not_exists`).
 //! - claim: the Powertools idempotency condition on the item, `attribute_not_exists(claim_until) OR
-//!   claim_until <= :now`, plus `rev = :rev` (optimistic concurrency: the new item is computed from
-//!   the one read), and the `claimed` audit row, in one `TransactWriteItems`. Of two racing
-//!   claimers exactly one transaction commits; the other re-reads and sees `Held`.
-//! - transition: the item (fenced by `rev`, after `may_write` on the item read), its audit row and
-//!   the index rows that change (`NK#`, `WAIT#`), in one `TransactWriteItems`.
-//! - audit trail: Query `pk = ITEM#<key> AND begins_with(sk, "AUDIT#")` (consistent), oldest first.
+//!   claim_until <= :now`, plus `rev = :rev` (the new item is computed from the one read), after
+//!   its `claimed` audit row. Of two racing claimers exactly one item write succeeds; the other
+//!   re-reads and sees `Held`.
+//! - transition: new index rows, the audit row, the item (fenced by `rev`, after `may_write` on the
+//!   item read), then the index rows to drop.
+//! - audit trail: Query `pk = ITEM#<key> AND begins_with(sk, "AUDIT#")` (consistent), oldest first,
+//!   keeping the chain.
 //! - open versions / posted by natural key / items waiting for a mapping: Query the index rows
 //!   (consistent), then BatchGetItem (consistent) the items, filtered again in code.
-//! - list items of a flow (and state): Query `gsi1` newest first, BatchGetItem; without a flow,
-//!   and state counts: Scan (operator views, linear in the table).
+//! - list items of a flow (and state): Query `gsi1`, BatchGetItem; of a state alone (the sweep,
+//!   every minute): the same for each flow in `FLOWS` (no scan); state counts and listings without
+//!   either: Scan (operator views, linear in the table).
 //! - cursors: one partition, Query to list; compare-and-set = conditional UpdateItem.
 //! - mappings: one partition (hundreds to thousands of rows); BatchGetItem by key, Query to list.
 //! - locks and delivery ids: conditional Put (`attribute_not_exists OR until <= :now`); the TTL
@@ -45,19 +64,19 @@
 //! an audit entry over 350 KB is stored as a blob and its row keeps the hash.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use mlc_core::engine::memory::{may_write, note_origin, order_and_limit};
@@ -91,6 +110,8 @@ pub const GSI1: &str = "gsi1";
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Flows this process has noted in `FLOWS`.
+    flows_seen: std::sync::Arc<Mutex<BTreeSet<String>>>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -151,7 +172,22 @@ fn mapping_sk(k: &MappingKey) -> String {
     format!("{}#{}#{}", k.scope, k.kind, k.source)
 }
 
-/// A write that lost a race (condition failed or transaction conflict): recompute and try again.
+/// What a work item's row holds besides the item.
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    rev: i64,
+    /// Its `gsi1` sort key, kept while the state does not change.
+    gsi1sk: Option<String>,
+    /// The token of this revision's audit row (the head of the audit chain).
+    atok: Option<String>,
+}
+
+/// A token naming one audit row.
+fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// A write that lost a race (condition failed): recompute and try again.
 enum Race {
     Lost,
     Failed(StoreError),
@@ -159,7 +195,7 @@ enum Race {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore { client, table: table.into(), flows_seen: Default::default() }
     }
 
     pub fn table(&self) -> &str {
@@ -207,33 +243,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn put(&self, item: Attrs) -> Result<Put, StoreError> {
-        Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))
-    }
-
-    fn put_if_absent(&self, item: Attrs) -> Result<TransactWriteItem, StoreError> {
-        let p = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
-        Ok(TransactWriteItem::builder().put(p).build())
-    }
-
-    fn delete(&self, k: Attrs) -> Result<TransactWriteItem, StoreError> {
-        let d = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(k))
-            .build()
-            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
-        Ok(TransactWriteItem::builder().delete(d).build())
-    }
-
     fn to_json<T: Serialize>(&self, what: &str, v: &T) -> Result<String, StoreError> {
         serde_json::to_string(v)
             .map_err(|e| StoreError::Other(format!("table {}: {what}: cannot encode: {e}", self.table)))
@@ -245,8 +254,16 @@ impl DynamoStore {
         serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))
     }
 
-    /// The attributes of a work item at revision `rev`.
-    fn item_attrs(&self, item: &WorkItem, rev: i64) -> Result<Attrs, StoreError> {
+    /// The attributes of a work item at revision `rev`, whose audit row has token `atok`. The
+    /// item stays under the same `gsi1` sort key while its state does not change (`listed`), so
+    /// writes within a state cost the index nothing.
+    fn item_attrs(
+        &self,
+        item: &WorkItem,
+        rev: i64,
+        atok: Option<&str>,
+        listed: Option<&str>,
+    ) -> Result<Attrs, StoreError> {
         let data = self.to_json(&format!("item {}", item.key), item)?;
         if data.len() > ITEM_BUDGET {
             return Err(StoreError::Other(format!(
@@ -264,7 +281,10 @@ impl DynamoStore {
         a.insert("flow".into(), s(&item.flow));
         a.insert("updated".into(), s(&updated));
         a.insert("gsi1pk".into(), s(format!("STATE#{}#{}", item.flow, item.state.as_str())));
-        a.insert("gsi1sk".into(), s(format!("{updated}#{}", item.key)));
+        a.insert("gsi1sk".into(), s(listed.map_or_else(|| format!("{updated}#{}", item.key), str::to_string)));
+        if let Some(t) = atok {
+            a.insert("atok".into(), s(t));
+        }
         if let Some(c) = &item.claim {
             a.insert("claim_owner".into(), s(&c.owner));
             a.insert("claim_until".into(), n(ms(c.until)));
@@ -272,8 +292,8 @@ impl DynamoStore {
         Ok(a)
     }
 
-    /// The item and its revision, read consistently.
-    async fn read_item(&self, k: &ItemKey) -> Result<Option<(WorkItem, i64)>, StoreError> {
+    /// The item and what its row holds besides, read consistently.
+    async fn read_item(&self, k: &ItemKey) -> Result<Option<(WorkItem, Meta)>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -287,25 +307,37 @@ impl DynamoStore {
             None => Ok(None),
             Some(a) => {
                 let item: WorkItem = self.decode_json(&format!("item {k}"), a)?;
-                let rev = get_n(a, "rev").unwrap_or(0);
-                Ok(Some((item, rev)))
+                let meta = Meta {
+                    rev: get_n(a, "rev").unwrap_or(0),
+                    gsi1sk: get_s(a, "gsi1sk").map(str::to_string),
+                    atok: get_s(a, "atok").map(str::to_string),
+                };
+                Ok(Some((item, meta)))
             }
         }
     }
 
-    /// The item put, conditional on its revision (and `extra` condition text, ANDed).
-    fn item_put(
+    /// Write `next` as the revision after `old`'s (conditional on it, and on `extra` ANDed), with
+    /// `atok` as its audit token.
+    async fn item_write(
         &self,
-        item: &WorkItem,
-        rev: i64,
+        what: &str,
+        before: &WorkItem,
+        old: &Meta,
+        next: &WorkItem,
+        atok: Option<&str>,
         extra: Option<(&str, Vec<(&str, AttributeValue)>)>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<(), Race> {
+        let listed = old.gsi1sk.as_deref().filter(|_| before.state == next.state);
+        let attrs = self.item_attrs(next, old.rev + 1, atok, listed).map_err(Race::Failed)?;
         let mut cond = "#rev = :rev".to_string();
-        let mut b = Put::builder()
+        let mut b = self
+            .client
+            .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.item_attrs(item, rev + 1)?))
+            .set_item(Some(attrs))
             .expression_attribute_names("#rev", "rev")
-            .expression_attribute_values(":rev", n(rev));
+            .expression_attribute_values(":rev", n(old.rev));
         if let Some((text, values)) = extra {
             cond = format!("{cond} AND ({text})");
             for (k, v) in values {
@@ -313,11 +345,62 @@ impl DynamoStore {
             }
             b = b.expression_attribute_names("#cu", "claim_until");
         }
-        let p = b
-            .condition_expression(cond)
-            .build()
-            .map_err(|e| StoreError::Other(format!("table {}: {e}", self.table)))?;
-        Ok(TransactWriteItem::builder().put(p).build())
+        match b.condition_expression(cond).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                Err(Race::Lost)
+            }
+            Err(e) => Err(Race::Failed(sdk_error(&format!("table {}: {what}", self.table), e))),
+        }
+    }
+
+    /// An unconditional put (an index or audit row).
+    async fn put_row(&self, what: &str, attrs: Attrs) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: {what}", self.table), e))?;
+        Ok(())
+    }
+
+    async fn delete_row(&self, what: &str, k: Attrs) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(k))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: {what}", self.table), e))?;
+        Ok(())
+    }
+
+    /// The flow's row in `FLOWS` (what a listing by state alone walks), once per flow per process.
+    async fn note_flow(&self, flow: &str) -> Result<(), StoreError> {
+        if self.flows_seen.lock().unwrap_or_else(|p| p.into_inner()).contains(flow) {
+            return Ok(());
+        }
+        self.put_row(&format!("noting flow {flow}"), key("FLOWS", flow)).await?;
+        self.flows_seen.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.to_string());
+        Ok(())
+    }
+
+    /// The chained audit row of revision `rev` (see "Audit chain" in the module docs).
+    async fn chain_row(
+        &self,
+        k: &ItemKey,
+        rev: i64,
+        token: &str,
+        prev: Option<&str>,
+        entry: &AuditEntry,
+    ) -> Result<Attrs, StoreError> {
+        let mut a = self.audit_attrs(k, format!("{}!{token}", audit_sk(rev)), entry).await?;
+        if let Some(p) = prev {
+            a.insert("prev".into(), s(p));
+        }
+        Ok(a)
     }
 
     /// An audit row (stored as a blob reference when it is too large for an item).
@@ -332,20 +415,6 @@ impl DynamoStore {
             a.insert("data".into(), s(json));
         }
         Ok(a)
-    }
-
-    async fn transact(&self, what: &str, items: Vec<TransactWriteItem>) -> Result<(), Race> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(se))
-                if matches!(se.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict")))) =>
-            {
-                Err(Race::Lost)
-            }
-            Err(e) if crate::error_code(&e) == Some("TransactionConflictException") => Err(Race::Lost),
-            Err(e) => Err(Race::Failed(sdk_error(&format!("table {}: {what}", self.table), e))),
-        }
     }
 
     fn too_many_races(&self, what: &str) -> StoreError {
@@ -459,34 +528,25 @@ impl DynamoStore {
         }
     }
 
-    /// Keys of a flow's items in one state, newest update first.
-    async fn keys_by_state(
-        &self,
-        flow: &str,
-        state: ItemState,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<Vec<ItemKey>, StoreError> {
+    /// Keys of a flow's items in one state (the caller filters and orders the items).
+    async fn keys_by_state(&self, flow: &str, state: ItemState) -> Result<Vec<ItemKey>, StoreError> {
         let pk = format!("STATE#{flow}#{}", state.as_str());
         let mut out = Vec::new();
         let mut start: Option<Attrs> = None;
         loop {
-            let mut q = self
+            let resp = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
                 .scan_index_forward(false)
+                .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "gsi1pk")
                 .expression_attribute_values(":pk", s(&pk))
-                .set_exclusive_start_key(start.take());
-            q = match since {
-                Some(t) => q
-                    .key_condition_expression("#pk = :pk AND #sk >= :since")
-                    .expression_attribute_names("#sk", "gsi1sk")
-                    .expression_attribute_values(":since", s(ts(t))),
-                None => q.key_condition_expression("#pk = :pk"),
-            };
-            let resp = q.send().await.map_err(|e| sdk_error(&format!("table {}: querying {pk}", self.table), e))?;
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&format!("table {}: querying {pk}", self.table), e))?;
             out.extend(
                 resp.items().iter().filter_map(|a| {
                     get_s(a, "pk").and_then(|p| p.strip_prefix("ITEM#")).map(|k| ItemKey(k.to_string()))
@@ -559,9 +619,11 @@ impl DynamoStore {
         }
     }
 
-    /// The index-row writes that move an item's `NK#` and `WAIT#` rows from `old` to `new`.
-    fn index_changes(&self, old: &WorkItem, new: &WorkItem) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut out = Vec::new();
+    /// The index rows (`NK#`, `WAIT#`) that `new` needs and `old` had but `new` does not: the
+    /// first are written before the item (a reader never finds an item holding a key without its
+    /// row), the second after it (a stale row only points at an item the reader filters out).
+    fn index_changes(old: &WorkItem, new: &WorkItem) -> (Vec<Attrs>, Vec<Attrs>) {
+        let (mut adds, mut removes) = (Vec::new(), Vec::new());
         // Items holding a natural key (posted, or a create in doubt) are indexed under their
         // target connection; items from before natural keys were scoped, under their flow.
         let nk_row = |i: &WorkItem| match (&i.natural_key, i.state) {
@@ -573,10 +635,10 @@ impl DynamoStore {
         let (a, b) = (nk_row(old), nk_row(new));
         if a != b {
             if let Some(pk) = a {
-                out.push(self.delete(key(pk, new.key.as_str()))?);
+                removes.push(key(pk, new.key.as_str()));
             }
             if let Some(pk) = b {
-                out.push(TransactWriteItem::builder().put(self.put(key(pk, new.key.as_str()))?).build());
+                adds.push(key(pk, new.key.as_str()));
             }
         }
         let waits = |i: &WorkItem| -> BTreeSet<String> {
@@ -584,12 +646,12 @@ impl DynamoStore {
         };
         let (before, after) = (waits(old), waits(new));
         for pk in before.difference(&after) {
-            out.push(self.delete(key(pk.clone(), new.key.as_str()))?);
+            removes.push(key(pk.clone(), new.key.as_str()));
         }
         for pk in after.difference(&before) {
-            out.push(TransactWriteItem::builder().put(self.put(key(pk.clone(), new.key.as_str()))?).build());
+            adds.push(key(pk.clone(), new.key.as_str()));
         }
-        Ok(out)
+        (adds, removes)
     }
 }
 
@@ -611,24 +673,35 @@ impl Store for DynamoStore {
         for _ in 0..MAX_RACES {
             match self.read_item(&k).await? {
                 None => {
-                    let writes = vec![
-                        self.put_if_absent(self.item_attrs(&fresh, 1)?)?,
-                        self.put_if_absent(key(doc_pk(&fresh.flow, &fresh.system, &fresh.doc_id), k.as_str()))?,
-                    ];
-                    match self.transact(&what, writes).await {
-                        Ok(()) => return Ok((fresh, true)),
-                        Err(Race::Lost) => continue,
-                        Err(Race::Failed(e)) => return Err(e),
+                    self.note_flow(&fresh.flow).await?;
+                    // The version row first: a reader finds the item through it, and filters.
+                    self.put_row(&what, key(doc_pk(&fresh.flow, &fresh.system, &fresh.doc_id), k.as_str())).await?;
+                    let put = self
+                        .client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(self.item_attrs(&fresh, 1, None, None)?))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .send()
+                        .await;
+                    match put {
+                        Ok(_) => return Ok((fresh, true)),
+                        Err(SdkError::ServiceError(se))
+                            if matches!(se.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                        {
+                            continue;
+                        }
+                        Err(e) => return Err(sdk_error(&format!("table {}: {what}", self.table), e)),
                     }
                 }
-                Some((mut existing, rev)) => {
+                Some((mut existing, meta)) => {
                     let before = existing.clone();
                     note_origin(&mut existing, origin);
                     existing.read_at = existing.read_at.max(read_at);
                     if existing == before {
                         return Ok((existing, false));
                     }
-                    match self.transact(&what, vec![self.item_put(&existing, rev, None)?]).await {
+                    match self.item_write(&what, &before, &meta, &existing, meta.atok.as_deref(), None).await {
                         Ok(()) => return Ok((existing, false)),
                         Err(Race::Lost) => continue,
                         Err(Race::Failed(e)) => return Err(e),
@@ -648,7 +721,7 @@ impl Store for DynamoStore {
     ) -> Result<ClaimResult, StoreError> {
         let what = format!("claiming item {k}");
         for _ in 0..MAX_RACES {
-            let (item, rev) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
+            let (item, meta) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
             if item.state.is_terminal() {
                 return Ok(ClaimResult::Finished(item));
             }
@@ -663,14 +736,18 @@ impl Store for DynamoStore {
             let mut a = AuditEntry::new(now, owner, "claimed", format!("attempt {} started", claimed.attempts));
             a.from = Some(claimed.state);
             a.attempt = claimed.attempts;
+            let token = new_token();
+            let row = self.chain_row(k, meta.rev + 1, &token, meta.atok.as_deref(), &a).await?;
+            let row_key = key(item_pk(k), get_s(&row, "sk").unwrap_or_default());
+            self.put_row(&what, row).await?;
             let cond = ("attribute_not_exists(#cu) OR #cu <= :now", vec![(":now", n(ms(now)))]);
-            let writes = vec![
-                self.item_put(&claimed, rev, Some(cond))?,
-                TransactWriteItem::builder().put(self.put(self.audit_attrs(k, audit_sk(rev + 1), &a).await?)?).build(),
-            ];
-            match self.transact(&what, writes).await {
+            match self.item_write(&what, &item, &meta, &claimed, Some(&token), Some(cond)).await {
                 Ok(()) => return Ok(ClaimResult::Acquired(claimed)),
-                Err(Race::Lost) => continue,
+                Err(Race::Lost) => {
+                    // The row of a claim that did not happen: off the chain anyway; tidy up.
+                    let _ = self.delete_row(&what, row_key).await;
+                    continue;
+                }
                 Err(Race::Failed(e)) => return Err(e),
             }
         }
@@ -686,26 +763,35 @@ impl Store for DynamoStore {
     ) -> Result<WorkItem, StoreError> {
         let what = format!("moving item {k} to {}", t.to);
         for _ in 0..MAX_RACES {
-            let (item, rev) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
+            let (item, meta) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
             may_write(&item, owner, now)?;
             let mut next = item.clone();
             next.apply(&t, now);
+            let (adds, removes) = Self::index_changes(&item, &next);
+            for row in adds {
+                self.put_row(&what, row).await?;
+            }
+            let token = new_token();
+            let row = self.chain_row(k, meta.rev + 1, &token, meta.atok.as_deref(), &t.audit).await?;
+            let row_key = key(item_pk(k), get_s(&row, "sk").unwrap_or_default());
+            self.put_row(&what, row).await?;
             // The fence: nobody else holds a live claim, or the caller holds it (checked above on the
             // revision this write is conditional on).
             let cond = (
                 "attribute_not_exists(#cu) OR #cu <= :now OR claim_owner = :owner",
                 vec![(":now", n(ms(now))), (":owner", s(owner))],
             );
-            let mut writes = vec![
-                self.item_put(&next, rev, Some(cond))?,
-                TransactWriteItem::builder()
-                    .put(self.put(self.audit_attrs(k, audit_sk(rev + 1), &t.audit).await?)?)
-                    .build(),
-            ];
-            writes.extend(self.index_changes(&item, &next)?);
-            match self.transact(&what, writes).await {
-                Ok(()) => return Ok(next),
-                Err(Race::Lost) => continue,
+            match self.item_write(&what, &item, &meta, &next, Some(&token), Some(cond)).await {
+                Ok(()) => {
+                    for row in removes {
+                        self.delete_row(&what, row).await?;
+                    }
+                    return Ok(next);
+                }
+                Err(Race::Lost) => {
+                    let _ = self.delete_row(&what, row_key).await;
+                    continue;
+                }
                 Err(Race::Failed(e)) => return Err(e),
             }
         }
@@ -717,15 +803,32 @@ impl Store for DynamoStore {
     }
 
     async fn list_items(&self, filter: &ItemFilter) -> Result<Vec<WorkItem>, StoreError> {
-        let items = match &filter.flow {
-            Some(flow) => {
+        // By flow (and state) through gsi1; by state alone through the flows noted in `FLOWS`
+        // (the sweep every tick: no table scan); everything else scans (operator views).
+        let flows: Option<Vec<String>> = match (&filter.flow, filter.state) {
+            (Some(flow), _) => Some(vec![flow.clone()]),
+            (None, Some(_)) => {
+                let noted: Vec<String> = self
+                    .query_partition("FLOWS", None)
+                    .await?
+                    .iter()
+                    .filter_map(|a| get_s(a, "sk").map(str::to_string))
+                    .collect();
+                (!noted.is_empty()).then_some(noted)
+            }
+            (None, None) => None,
+        };
+        let items = match flows {
+            Some(flows) => {
                 let states: Vec<ItemState> = match filter.state {
                     Some(st) => vec![st],
                     None => ItemState::ALL.to_vec(),
                 };
                 let mut keys = Vec::new();
-                for st in states {
-                    keys.extend(self.keys_by_state(flow, st, filter.updated_since).await?);
+                for flow in &flows {
+                    for st in &states {
+                        keys.extend(self.keys_by_state(flow, *st).await?);
+                    }
                 }
                 self.batch_get_items(&keys).await?
             }
@@ -816,7 +919,7 @@ impl Store for DynamoStore {
 
     async fn append_audit(&self, k: &ItemKey, entry: AuditEntry) -> Result<(), StoreError> {
         // After the rows of the item's current revision, before the next transition's.
-        let rev = self.read_item(k).await?.map_or(0, |(_, r)| r);
+        let rev = self.read_item(k).await?.map_or(0, |(_, m)| m.rev);
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
         let micros = entry.at.timestamp_micros();
         let sk = format!("{}#{micros:020}#{suffix}", audit_sk(rev));
@@ -832,10 +935,35 @@ impl Store for DynamoStore {
     }
 
     async fn audit_trail(&self, k: &ItemKey) -> Result<Vec<AuditEntry>, StoreError> {
+        let atok = self.read_item(k).await?.and_then(|(_, m)| m.atok);
+        let rows = self.query_partition(&item_pk(k), Some("AUDIT#")).await?;
+        // The chain: from the item's token back through each row's `prev`. Rows of writes that
+        // lost a race (or whose writer died before the item write) are not on it.
+        let by_token: HashMap<&str, Option<&str>> = rows
+            .iter()
+            .filter_map(|a| {
+                let (_, tok) = get_s(a, "sk")?.split_once('!')?;
+                Some((tok, get_s(a, "prev")))
+            })
+            .collect();
+        let mut chain = BTreeSet::new();
+        let mut at = atok.as_deref();
+        while let Some(t) = at {
+            if !chain.insert(t) {
+                break;
+            }
+            at = by_token.get(t).copied().flatten();
+        }
         let mut out = Vec::new();
-        for a in self.query_partition(&item_pk(k), Some("AUDIT#")).await? {
-            let what = format!("audit row {:?} of item {k}", get_s(&a, "sk"));
-            if let Some(sha) = get_s(&a, "blob") {
+        for a in &rows {
+            let sk = get_s(a, "sk").unwrap_or_default();
+            if let Some((_, tok)) = sk.split_once('!')
+                && !chain.contains(tok)
+            {
+                continue;
+            }
+            let what = format!("audit row {sk:?} of item {k}");
+            if let Some(sha) = get_s(a, "blob") {
                 let body = self.get_blob(sha).await?.ok_or_else(|| {
                     StoreError::Corrupt(format!("table {}: {what}: blob {sha} is missing", self.table))
                 })?;
@@ -844,7 +972,7 @@ impl Store for DynamoStore {
                         .map_err(|e| StoreError::Corrupt(format!("table {}: {what}: {e}", self.table)))?,
                 );
             } else {
-                out.push(self.decode_json(&what, &a)?);
+                out.push(self.decode_json(&what, a)?);
             }
         }
         Ok(out)
@@ -1075,6 +1203,19 @@ impl Store for DynamoStore {
             Err(e) if crate::error_code(&e) == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(sdk_error(&format!("table {}: releasing lock {name}", self.table), e)),
         }
+    }
+
+    async fn delivery_seen(&self, system: &str, delivery_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("DELIVERY#{system}#{delivery_id}"), "#DELIVERY")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("table {}: reading delivery {delivery_id} of {system}", self.table), e))?;
+        Ok(out.item().and_then(|a| get_n(a, "until")).is_some_and(|until| until > ms(now)))
     }
 
     async fn first_delivery(

@@ -8,9 +8,9 @@
 //! | `MLC_SECRET_PREFIX` | secrets are `<prefix>/<connection>` | `mlc` |
 //! | `MLC_SECRETS_KMS_KEY` | KMS key for secrets created by `put` | the account default |
 //! | `MLC_SQS_WAIT_SECS` | long-poll seconds for `receive` | 0 |
-//! | `MLC_CONFIG_JSON` | the configuration (connections, flows) as JSON | — |
-//! | `MLC_CONFIG_FILE` | or a TOML file packaged with the function | — |
-//! | `MLC_ENABLED_FLOWS` | comma list; configured flows not in it are disabled | all |
+//!
+//! The configuration itself (`MLC_CONFIG_JSON`) and the timing facts are read by
+//! `mlc_flows::env`: this crate knows AWS, not flows.
 //!
 //! Endpoints, region and credentials come from the standard AWS chain (`aws_config`): on Lambda
 //! the execution role; in tests `AWS_ENDPOINT_URL` pointing at moto.
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use mlc_core::engine::ports::StoreError;
 
-use crate::{DynamoStore, SecretsManagerStore, SqsQueue};
+use crate::{DynamoBudget, DynamoStore, SecretsManagerStore, SqsQueue};
 
 /// Names of the AWS resources the functions use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,67 +63,15 @@ impl AwsSettings {
     }
 }
 
-/// The configuration text the template hands over: `MLC_CONFIG_JSON`, else `MLC_CONFIG_FILE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigText {
-    /// Names the text in error messages (`MLC_CONFIG_JSON`, or the file path).
-    pub origin: String,
-    pub text: String,
-    /// JSON (from `MLC_CONFIG_JSON`) or TOML (a file).
-    pub json: bool,
-}
-
-impl ConfigText {
-    /// `None` when neither variable is set (a runtime without connections or flows).
-    pub fn from_env() -> Result<Option<Self>, StoreError> {
-        if let Ok(text) = std::env::var("MLC_CONFIG_JSON")
-            && !text.trim().is_empty()
-        {
-            return Ok(Some(ConfigText { origin: "MLC_CONFIG_JSON".into(), text, json: true }));
-        }
-        match std::env::var("MLC_CONFIG_FILE") {
-            Ok(path) if !path.trim().is_empty() => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| StoreError::Other(format!("MLC_CONFIG_FILE {path}: cannot read: {e}")))?;
-                Ok(Some(ConfigText { origin: path, text, json: false }))
-            }
-            _ => Ok(None),
-        }
-    }
-}
-
-/// The configuration every function runs with: [`ConfigText`] (JSON from `MLC_CONFIG_JSON`, or a
-/// TOML file), checked, with configured flows not in `MLC_ENABLED_FLOWS` disabled. Neither variable
-/// set: an empty configuration (no connections, no flows).
-pub fn load_config() -> Result<mlc_flows::Config, Box<dyn std::error::Error + Send + Sync>> {
-    use mlc_flows::Config;
-    let mut config = match ConfigText::from_env()? {
-        None => Config::default(),
-        Some(t) if t.json => {
-            let c: Config = serde_json::from_str(&t.text).map_err(|e| format!("{}: {e}", t.origin))?;
-            c.check(&t.origin)?;
-            c
-        }
-        Some(t) => Config::parse(&t.text, &t.origin)?,
-    };
-    if let Some(enabled) = enabled_flows() {
-        config.flows.iter_mut().for_each(|(name, f)| f.enabled &= enabled.contains(name));
-    }
-    Ok(config)
-}
-
-/// `MLC_ENABLED_FLOWS` as a list (`None` when unset: every configured flow stays as configured).
-pub fn enabled_flows() -> Option<Vec<String>> {
-    let v = std::env::var("MLC_ENABLED_FLOWS").ok()?;
-    Some(v.split(',').map(|f| f.trim().to_string()).filter(|f| !f.is_empty()).collect())
-}
-
-/// The three adapters, sharing one SDK configuration.
+/// The adapters, sharing one SDK configuration.
 #[derive(Clone)]
 pub struct AwsPorts {
     pub store: Arc<DynamoStore>,
     pub queue: Arc<SqsQueue>,
+    /// Read on every build (no max age): a rotated secret reaches the next build.
     pub secrets: Arc<SecretsManagerStore>,
+    /// The shared rate budgets, on the store's table.
+    pub budget: Arc<DynamoBudget>,
 }
 
 impl AwsPorts {
@@ -134,12 +82,20 @@ impl AwsPorts {
     }
 
     pub fn with_config(conf: &SdkConfig, settings: &AwsSettings) -> Self {
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(conf), &settings.table);
+        let ddb = aws_sdk_dynamodb::Client::new(conf);
+        let budget = DynamoBudget::new(ddb.clone(), &settings.table);
+        let store = DynamoStore::new(ddb, &settings.table);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(conf), &settings.queue_url, settings.dlq_url.clone())
             .with_wait(settings.sqs_wait_secs);
         let secrets = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(conf), &settings.secret_prefix)
-            .with_kms_key(settings.secrets_kms_key.clone());
-        AwsPorts { store: Arc::new(store), queue: Arc::new(queue), secrets: Arc::new(secrets) }
+            .with_kms_key(settings.secrets_kms_key.clone())
+            .with_max_age(std::time::Duration::ZERO);
+        AwsPorts {
+            store: Arc::new(store),
+            queue: Arc::new(queue),
+            secrets: Arc::new(secrets),
+            budget: Arc::new(budget),
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 //!   design; the access patterns are listed in [`dynamo`]).
 //! - [`SqsQueue`]: [`Queue`](mlc_core::engine::ports::Queue) on a standard SQS queue with a
 //!   dead-letter queue (see [`sqs`] for what differs from the embedded queue).
+//! - [`DynamoBudget`]: [`RateBudget`](mlc_core::budget::RateBudget) on the same table, one item per
+//!   vendor budget, so every container keeps one count per vendor key.
 //! - [`SecretsManagerStore`]: [`SecretStore`](mlc_core::engine::ports::SecretStore), one secret
 //!   per connection, cached per container.
 //! - [`env`]: the settings the SAM template hands the functions, and the clients built from them.
@@ -12,6 +14,7 @@
 //! Every error names the table, queue or secret and the key it was about; throttling, timeouts and
 //! 5xx answers become `StoreError::Unavailable` (retry later), everything else `Other`/`Corrupt`.
 
+pub mod budget;
 pub mod dynamo;
 pub mod env;
 pub mod secrets;
@@ -19,8 +22,9 @@ pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use budget::DynamoBudget;
 pub use dynamo::DynamoStore;
-pub use env::{AwsPorts, AwsSettings, ConfigText};
+pub use env::{AwsPorts, AwsSettings};
 pub use secrets::SecretsManagerStore;
 pub use sqs::SqsQueue;
 

@@ -3,14 +3,21 @@
 //! ([`Credentials::to_plain_json`]). The SAM template creates the secrets (encrypted with the
 //! stack's KMS key) and the customer fills them in; `put` also creates a missing one.
 //!
-//! Reads are cached for the life of the container (a Lambda container lives minutes to hours), so
-//! a warm invocation costs no Secrets Manager call. After a rotation the cache is stale: callers
-//! that see credentials rejected call [`SecretsManagerStore::refresh`] and read again (the webhook
-//! runtime re-reads on a failed verification; the poster rebuilds its runtime once on an auth
-//! failure). `delete` removes a secret without a recovery window, so the name can be reused at once.
+//! **Rotation reaches warm containers.** The functions read secrets only when they build their
+//! connections (at start, and again when a credential is rejected or a webhook fails
+//! verification, at most once per connection per `SECRET_REREAD_INTERVAL`: the runtime limits
+//! that, so forged requests cannot make it re-read). So they keep no cache here
+//! ([`SecretsManagerStore::with_max_age`] `ZERO`): every build reads what Secrets Manager holds
+//! now. Without a max age (the `mlc` CLI) values are kept until [`SecretsManagerStore::refresh`].
+//! [`SecretsManagerStore::reads`] counts `GetSecretValue` requests (the rotation test proves the
+//! re-read limit with it). `put` creates a missing secret under the stack's KMS key, so `mlc
+//! credentials set <connection> --backend aws` is how a connection's secret comes to exist.
+//! `delete` removes a secret without a recovery window, so the name can be reused at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -26,7 +33,10 @@ pub struct SecretsManagerStore {
     client: Client,
     prefix: String,
     kms_key_id: Option<String>,
-    cache: Mutex<HashMap<String, Credentials>>,
+    cache: Mutex<HashMap<String, (Instant, Credentials)>>,
+    /// How long a read value is used again without asking (`None`: until `refresh`).
+    max_age: Option<Duration>,
+    reads: AtomicU64,
 }
 
 impl SecretsManagerStore {
@@ -37,7 +47,20 @@ impl SecretsManagerStore {
             prefix: prefix.into().trim_end_matches('/').to_string(),
             kms_key_id: None,
             cache: Mutex::new(HashMap::new()),
+            max_age: None,
+            reads: AtomicU64::new(0),
         }
+    }
+
+    /// Use a read value again for at most `max_age` (`ZERO`: always ask Secrets Manager).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// `GetSecretValue` requests made so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// The KMS key new secrets are encrypted with (default: the account's `aws/secretsmanager`).
@@ -56,7 +79,7 @@ impl SecretsManagerStore {
         self.cache_lock().clear();
     }
 
-    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Credentials>> {
+    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Credentials)>> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -64,10 +87,13 @@ impl SecretsManagerStore {
 #[async_trait]
 impl SecretStore for SecretsManagerStore {
     async fn get(&self, connection: &str) -> Result<Option<Credentials>, StoreError> {
-        if let Some(c) = self.cache_lock().get(connection) {
+        if let Some((at, c)) = self.cache_lock().get(connection)
+            && self.max_age.is_none_or(|m| at.elapsed() < m)
+        {
             return Ok(Some(c.clone()));
         }
         let name = self.secret_name(connection);
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let out = match self.client.get_secret_value().secret_id(&name).send().await {
             Ok(o) => o,
             // Missing, or deleted and waiting out its recovery window: no credentials.
@@ -91,7 +117,7 @@ impl SecretStore for SecretsManagerStore {
                 e.column()
             ))
         })?;
-        self.cache_lock().insert(connection.to_string(), creds.clone());
+        self.cache_lock().insert(connection.to_string(), (Instant::now(), creds.clone()));
         Ok(Some(creds))
     }
 
@@ -113,7 +139,7 @@ impl SecretStore for SecretsManagerStore {
             }
             Err(e) => return Err(sdk_error(&format!("secret {name}: writing"), e)),
         }
-        self.cache_lock().insert(connection.to_string(), credentials.clone());
+        self.cache_lock().insert(connection.to_string(), (Instant::now(), credentials.clone()));
         Ok(())
     }
 

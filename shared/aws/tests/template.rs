@@ -70,15 +70,29 @@ fn template_matches_the_adapters() {
         "MLC_DLQ_URL:",
         "MLC_SECRET_PREFIX: !Sub mlc/${Stage}",
         "MLC_CONFIG_JSON:",
-        "MLC_ENABLED_FLOWS:",
+        // mlc_flows::env::StackTiming: the timing rule's facts, per function
+        "MLC_QUEUE_VISIBILITY_SECS: !Ref QueueVisibilityTimeout",
+        "MLC_MAX_RECEIVES: !Ref MaxReceiveCount",
+        "MLC_FUNCTION_TIMEOUT_SECS: !Ref PosterTimeout",
+        "MLC_FUNCTION_TIMEOUT_SECS: !Ref PollerTimeout",
+        "VisibilityTimeout: !Ref QueueVisibilityTimeout",
+        "maxReceiveCount: !Ref MaxReceiveCount",
+        // one tick for every flow; nothing per flow or per system
+        "ScheduleExpression: rate(1 minute)",
+        "Architectures: [!Ref Architecture]",
         // the poster's contract with the event source mapping
         "FunctionResponseTypes: [ReportBatchItemFailures]",
         "Path: /webhooks/{system}",
+        "BatchSize: !Ref PosterBatchSize",
+        "MaximumConcurrency: !Ref PosterMaxConcurrency",
         "PayloadFormatVersion: \"2.0\"",
         "BuildMethod: rust-cargolambda",
         "LogFormat: JSON",
     ] {
         assert!(t.contains(needle), "infra/template.yaml lacks {needle:?}");
+    }
+    for gone in ["AWS::SecretsManager::Secret", "EnabledFlows", "Cadence:", "MLC_ENABLED_FLOWS"] {
+        assert!(!t.contains(gone), "infra/template.yaml still has {gone:?}: nothing in it is per flow or per system");
     }
     let sam = std::fs::read_to_string(root().join("samconfig.toml")).unwrap();
     assert!(sam.contains("template_file = \"infra/template.yaml\"") && sam.contains("[prod.deploy.parameters]"));

@@ -24,6 +24,8 @@
 //! it has left ([`Observed`], or `None` when the answer carried no such headers); the budget never
 //! grants more than that before the server's reset, counting calls still in flight against it.
 
+pub mod ledger;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;

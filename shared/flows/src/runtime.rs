@@ -22,6 +22,7 @@ use mlc_core::engine::ports::{Clock, Delivery, Queue, SecretStore, Store};
 use mlc_core::engine::{HintReport, PollReport, RegistryBuilder};
 pub use mlc_core::ping::PingCheck;
 use mlc_core::{Engine, EngineError, FlowRegistry};
+pub use mlc_http::HomeLimits;
 use serde::Serialize;
 use tokio::sync::RwLock;
 
@@ -53,6 +54,8 @@ pub struct Runtime {
     intake: RwLock<Intake>,
     secrets: Arc<dyn SecretStore>,
     last_reread: Mutex<BTreeMap<String, Instant>>,
+    /// The shared rate-budget store and wait cap every connection's client is built with.
+    home: HomeLimits,
 }
 
 impl Runtime {
@@ -66,9 +69,22 @@ impl Runtime {
         secrets: Arc<dyn SecretStore>,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, BuildError> {
+        Self::build_in(config, store, queue, secrets, clock, HomeLimits::default()).await
+    }
+
+    /// [`Runtime::build`] with every connection's client built in `home`: its rate budgets counted
+    /// in the home's shared store (DynamoDB on AWS, SQLite locally) and its in-process waits capped.
+    pub async fn build_in(
+        config: Config,
+        store: Arc<dyn Store>,
+        queue: Arc<dyn Queue>,
+        secrets: Arc<dyn SecretStore>,
+        clock: Arc<dyn Clock>,
+        home: HomeLimits,
+    ) -> Result<Runtime, BuildError> {
         config.check("configuration").map_err(|e| BuildError(e.0))?;
         let engine = Engine::new(store, queue, clock, config.engine.engine_config());
-        let (connections, broken) = build_connections(&config, secrets.as_ref()).await;
+        let (connections, broken) = build_connections(&config, secrets.as_ref(), &home).await;
         let (flows, unavailable) = build_flows(&config, &engine, &connections, &broken);
         let intake = build_intake(&config, &connections, &flows);
         Ok(Runtime {
@@ -80,6 +96,7 @@ impl Runtime {
             intake: RwLock::new(intake),
             secrets,
             last_reread: Mutex::new(BTreeMap::new()),
+            home,
         })
     }
 
@@ -94,6 +111,7 @@ impl Runtime {
             intake: RwLock::new(intake),
             secrets,
             last_reread: Mutex::new(BTreeMap::new()),
+            home: HomeLimits::default(),
         }
     }
 
@@ -107,7 +125,9 @@ impl Runtime {
         if !self.config.connections.contains_key(conn) || !self.may_reread(conn) {
             return first;
         }
-        let Ok(fresh) = connect_one(&self.config, conn, self.secrets.as_ref()).await else { return first };
+        let Ok(fresh) = connect_one_in(&self.config, conn, self.secrets.as_ref(), &self.home).await else {
+            return first;
+        };
         let Some(source) = fresh.webhook_source() else { return first };
         let mut intake = self.intake.read().await.clone();
         intake.add_source(conn, source);
@@ -156,6 +176,16 @@ pub async fn connect_one(
     name: &str,
     secrets: &dyn SecretStore,
 ) -> Result<Arc<dyn Connection>, BuildError> {
+    connect_one_in(config, name, secrets, &HomeLimits::default()).await
+}
+
+/// [`connect_one`] with the connection's clients built in `home` (see [`Runtime::build_in`]).
+pub async fn connect_one_in(
+    config: &Config,
+    name: &str,
+    secrets: &dyn SecretStore,
+    home: &HomeLimits,
+) -> Result<Arc<dyn Connection>, BuildError> {
     let settings = config.connections.get(name).ok_or_else(|| {
         let known: Vec<&str> = config.connections.keys().map(String::as_str).collect();
         BuildError(format!(
@@ -178,15 +208,19 @@ pub async fn connect_one(
         .ok_or_else(|| {
             BuildError(format!("no credentials stored for connection {name}: run `mlc credentials set {cred_name}`"))
         })?;
-    (system.build)(&settings.spec(name), creds)
+    home.scope(|| (system.build)(&settings.spec(name), creds))
 }
 
 /// Every connection that can be built, and why the others cannot.
-async fn build_connections(config: &Config, secrets: &dyn SecretStore) -> (Connections, BTreeMap<String, String>) {
+async fn build_connections(
+    config: &Config,
+    secrets: &dyn SecretStore,
+    home: &HomeLimits,
+) -> (Connections, BTreeMap<String, String>) {
     let mut conns = Connections::default();
     let mut broken = BTreeMap::new();
     for name in config.connections.keys() {
-        match connect_one(config, name, secrets).await {
+        match connect_one_in(config, name, secrets, home).await {
             Ok(c) => conns.insert(name, c),
             Err(e) => {
                 broken.insert(name.clone(), e.0);

@@ -59,6 +59,10 @@ impl HttpClient {
         auth: Arc<dyn Auth>,
         classifier: Arc<dyn Classifier>,
     ) -> Result<Self, HttpError> {
+        let config = match crate::config::HomeLimits::current() {
+            Some(home) => home.apply(config),
+            None => config,
+        };
         let system = config.system.clone();
         let invalid = |message: String| HttpError::Invalid { system: system.clone(), message };
         let mut base = config.base_url.clone();

@@ -1,8 +1,10 @@
 //! A connection's declared behaviour: where the system lives, how long to wait, how fast to go and
 //! how hard to retry. One value per system, built once at start-up; call sites never repeat it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use mlc_core::budget::RateBudget;
 use url::Url;
 
 use crate::limit::{BudgetStore, PerPath, RateHeaders};
@@ -72,7 +74,7 @@ impl ConnectionConfig {
     }
 
     /// Count against this store instead of the process-wide in-memory one.
-    pub fn budget_store(mut self, store: std::sync::Arc<dyn mlc_core::budget::RateBudget>) -> Self {
+    pub fn budget_store(mut self, store: Arc<dyn RateBudget>) -> Self {
         self.budget_store = Some(BudgetStore(store));
         self
     }
@@ -155,4 +157,60 @@ pub enum CallKind {
     /// Creates or changes something. Never re-sent once the request may have reached the server
     /// (the in-doubt rule); retried only when the server provably did not act on it.
     Write,
+}
+
+tokio::task_local! {
+    static HOME: HomeLimits;
+}
+
+/// What the home a client runs in decides for every client built inside [`HomeLimits::scope`],
+/// so connectors need not pass it along: where budgets are counted, and how long a call may wait
+/// in process. The runtime builds each connection inside its home's scope; a connector that names
+/// its own [`ConnectionConfig::budget_store`] keeps it.
+///
+/// - `budget_store`: the shared count (DynamoDB on AWS, SQLite locally) instead of the
+///   process-wide in-memory one, so every worker keeps one budget per vendor key.
+/// - `max_wait`: caps each connection's [`RetryPolicy::park_after`]. A Lambda function must not
+///   sleep past its timeout: waits longer than this (a budget without room, a long `Retry-After`,
+///   backoff) return a retryable error carrying the wait, and the engine hands the work item back
+///   to the queue with that delay instead.
+#[derive(Clone, Default)]
+pub struct HomeLimits {
+    pub budget_store: Option<Arc<dyn RateBudget>>,
+    pub max_wait: Option<Duration>,
+}
+
+impl std::fmt::Debug for HomeLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeLimits")
+            .field("budget_store", &self.budget_store.as_ref().map(|_| "shared"))
+            .field("max_wait", &self.max_wait)
+            .finish()
+    }
+}
+
+impl HomeLimits {
+    /// Run `build` (which builds connections) with these limits applying to every client it makes.
+    pub fn scope<R>(&self, build: impl FnOnce() -> R) -> R {
+        HOME.sync_scope(self.clone(), build)
+    }
+
+    /// The limits of the scope the caller is in, if any.
+    pub fn current() -> Option<HomeLimits> {
+        HOME.try_with(Clone::clone).ok()
+    }
+
+    /// `config` as this home has it: its store when the connection names none, `park_after`
+    /// capped by `max_wait`.
+    pub(crate) fn apply(&self, mut config: ConnectionConfig) -> ConnectionConfig {
+        if config.budget_store.is_none()
+            && let Some(store) = &self.budget_store
+        {
+            config.budget_store = Some(BudgetStore(store.clone()));
+        }
+        if let Some(cap) = self.max_wait {
+            config.retry.park_after = config.retry.park_after.min(cap);
+        }
+        config
+    }
 }

@@ -88,7 +88,7 @@
 //! |---|---|
 //! | dates, amounts, ids, blanks, flags, keys in any case, odd shapes | [`decode`] (functions, [`decode::Fields`], [`decode::Row`], serde helpers in [`decode::de`]) |
 //! | walking a listing | [`paging`]: [`Paging::page_number`], [`Paging::offset`] (`$skip`/`$top`, `offset`/`limit`, `startIndex`/`count`), [`Paging::link_header`], [`Paging::cursor`]; [`Listing`] |
-//! | keeping the vendor's rate limit | [`ConnectionConfig::rate_limit`] + [`ConnectionConfig::budget`], [`PerPath`], [`RateHeaders`], [`ConnectionConfig::budget_store`] |
+//! | keeping the vendor's rate limit | [`ConnectionConfig::rate_limit`] + [`ConnectionConfig::budget`], [`PerPath`], [`RateHeaders`], [`ConnectionConfig::budget_store`]; a home's shared store and wait cap for every client: [`HomeLimits`] |
 //! | a create-once call's answer (made, or found by its natural key) | [`Written`] |
 //! | the connector's error type | [`fault`]: [`fault::ConnectorError`], [`step_error_from!`], [`fault::refused`] and the other shared shapes, [`fault::vendor_words`], [`Response::scrub`] |
 //!
@@ -117,7 +117,7 @@ pub use auth::{
 };
 pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_json};
 pub use client::HttpClient;
-pub use config::{CallKind, ConnectionConfig, RateLimit, RetryPolicy};
+pub use config::{CallKind, ConnectionConfig, HomeLimits, RateLimit, RetryPolicy};
 pub use error::HttpError;
 pub use limit::{BudgetStore, PerPath, RateHeaders};
 pub use mlc_core::budget;

@@ -40,8 +40,11 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema, one entry per version: entry `i` takes the file from version `i` to `i + 1`.
 /// A new migration is one more line here (and its file).
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/001_initial.sql"), include_str!("migrations/002_natural_key_scope.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_natural_key_scope.sql"),
+    include_str!("migrations/003_rate_budgets.sql"),
+];
 
 /// The schema version this code writes and reads.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -4,6 +4,8 @@
 //!   cursors, mappings, delivery dedup, seen versions and named locks in one SQLite file.
 //! - [`SqliteQueue`] ([`mlc_core::engine::ports::Queue`]): the durable work queue, in the same
 //!   file and on the same connection as the store, with leases, delays and dead letters.
+//! - [`SqliteBudget`] ([`mlc_core::budget::RateBudget`]): the vendors' rate budgets, one row each
+//!   in the same file, shared by every process on the machine.
 //! - [`FileSecretStore`] ([`mlc_core::engine::ports::SecretStore`]): every connection's
 //!   credentials in one AES-256-GCM encrypted file.
 //!
@@ -22,12 +24,14 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod db;
 mod error;
 mod queue;
 mod secrets;
 mod store;
 
+pub use budget::SqliteBudget;
 pub use error::LocalError;
 pub use queue::{DeadLetter, SqliteQueue};
 pub use secrets::{DATA_FILE_NAME, FileSecretStore, KEY_ENV, KEY_FILE_NAME, SecretKey};

@@ -166,6 +166,36 @@ async fn a_budget_with_no_room_within_park_after_returns_the_wait_unsent() {
     assert_eq!((v.ok.load(Ordering::SeqCst), c.stats().over_budget, c.stats().calls), (2, 1, 2));
 }
 
+/// A home's limits reach a client its connector builds without naming them: the home's shared
+/// store counts its calls, and its wait cap parks what the connector would have slept.
+#[tokio::test]
+async fn clients_built_in_a_home_scope_use_its_store_and_wait_cap() {
+    let (v, base) = vendor(Rule::Rolling { max: 100, per: Duration::from_secs(1) }).await;
+    let store = Arc::new(MemoryBudget::new());
+    let home = crate::HomeLimits { budget_store: Some(store.clone()), max_wait: Some(Duration::from_millis(50)) };
+    // The connector's own view: park only after 120 s (it would sleep a 60 s window out).
+    let cfg = || {
+        ConnectionConfig::new("cin7", base.clone())
+            .rate_limit(RateLimit::Window { max: 2, per: Duration::from_secs(60) })
+            .budget("cin7 app-home")
+            .retry(RetryPolicy { park_after: Duration::from_secs(120), ..RetryPolicy::default() })
+    };
+    let c = home.scope(|| client(cfg()));
+    assert!(crate::HomeLimits::current().is_none(), "the scope ends with the closure");
+    c.send(Request::get("a")).await.unwrap();
+    c.send(Request::get("b")).await.unwrap();
+    let started = Instant::now();
+    let e = c.send(Request::get("c")).await.unwrap_err();
+    assert!(matches!(e, HttpError::OverBudget { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "parked instead of sleeping the window out");
+    // The count lives in the home's store: a client built outside the scope, on that store, sees it.
+    let outside = client(
+        cfg().budget_store(store.clone()).retry(RetryPolicy { park_after: Duration::ZERO, ..RetryPolicy::default() }),
+    );
+    assert!(matches!(outside.send(Request::get("d")).await.unwrap_err(), HttpError::OverBudget { .. }));
+    assert_eq!(v.ok.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn per_path_budgets_keep_each_path_under_its_limit() {
     let per = Duration::from_millis(250);

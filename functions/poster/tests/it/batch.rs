@@ -1,8 +1,6 @@
 //! The poster handler called directly with SQS batch events; DynamoDB and SQS are moto (a
 //! serialised one: records of one batch race for the same claims, as they do on DynamoDB).
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,18 +15,19 @@ use mlc_core::engine::model::{FailureClass, ItemKey, ItemState};
 use mlc_core::engine::ports::{Queue, Store, SystemClock};
 use mlc_core::{Engine, EngineConfig, FlowRegistry};
 use mlc_flows::Runtime;
-use mlc_fn_poster::{Poster, Rebuild};
+use mlc_flows::env::{Builder, Reloadable};
+use mlc_fn_poster::Poster;
 
-use common::{FLOW, TestFlow, hint};
+use crate::common::{FLOW, TestFlow, hint};
 
-const FIXTURE: &str = include_str!("fixtures/sqs_batch.json");
+const FIXTURE: &str = include_str!("../fixtures/sqs_batch.json");
 
 struct Setup {
     poster: Poster,
     store: Arc<DynamoStore>,
     queue: Arc<SqsQueue>,
     creates: Arc<AtomicUsize>,
-    rebuilds: Arc<AtomicUsize>,
+    builds: Arc<AtomicUsize>,
 }
 
 async fn setup() -> Setup {
@@ -37,7 +36,7 @@ async fn setup() -> Setup {
     let queue = Arc::new(m.queue(5).await.leave_acks_to_lambda());
     let secrets = Arc::new(m.secrets().await);
     let creates = Arc::new(AtomicUsize::new(0));
-    let rebuilds = Arc::new(AtomicUsize::new(0));
+    let builds = Arc::new(AtomicUsize::new(0));
     let build = {
         let (store, queue, secrets, creates) = (store.clone(), queue.clone(), secrets.clone(), creates.clone());
         move |creds_ok: bool| {
@@ -47,15 +46,17 @@ async fn setup() -> Setup {
             Runtime::with_flows(engine, flows, Intake::new(), secrets.clone())
         }
     };
-    let rebuild: Rebuild = {
-        let (build, rebuilds) = (build.clone(), rebuilds.clone());
+    // The first build sees the old credentials; every later one (a rebuild) the rotated ones.
+    let builder: Builder = {
+        let (build, builds) = (build.clone(), builds.clone());
         Arc::new(move || {
-            rebuilds.fetch_add(1, Ordering::SeqCst);
-            let rt = build(true);
+            let n = builds.fetch_add(1, Ordering::SeqCst);
+            let rt = build(n > 0);
             Box::pin(async move { Ok(rt) })
         })
     };
-    Setup { poster: Poster::new(build(false), Some(rebuild)), store, queue, creates, rebuilds }
+    let live = Reloadable::start("poster", builder).await.unwrap().with_interval(Duration::ZERO);
+    Setup { poster: Poster::new(live), store, queue, creates, builds }
 }
 
 /// Send hints through the queue adapter, receive them with the SDK, and shape them as the Lambda
@@ -127,7 +128,7 @@ async fn partial_batch_failure_reports_only_retryable_records() {
     assert_eq!(s.store.get_item(&item("ok-1")).await.unwrap().unwrap().state, ItemState::Posted);
     assert_eq!(s.store.get_item(&item("skip-1")).await.unwrap().unwrap().state, ItemState::Skipped);
     // Rejected credentials: the runtime was rebuilt once (secrets re-read) and the record re-run.
-    assert_eq!(s.rebuilds.load(Ordering::SeqCst), 1);
+    assert_eq!(s.builds.load(Ordering::SeqCst), 2, "the first build and one rebuild");
     let auth = s.store.get_item(&item("auth-1")).await.unwrap().unwrap();
     assert_eq!(auth.state, ItemState::Posted, "{:?}", auth.reason);
     assert_eq!(auth.attempts, 2);

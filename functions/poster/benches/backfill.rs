@@ -1,0 +1,218 @@
+//! Cin7 → Deltek backfill, measured against the true floor (issue 17): `n` purchases, each with
+//! one authorised supplier invoice, polled by the scheduler tick and posted by 5 posters on the
+//! AWS adapters (moto: DynamoDB store and rate budget, SQS, Secrets Manager), and by 5 workers in
+//! the local home (SQLite store, queue and budget). Cin7 keeps its limit in its strictest form
+//! (60 calls per window, over-limit calls refused and counted) with the window compressed to
+//! `MLC_WINDOW_MS` real milliseconds (default 6000: one minute = 6 s).
+//!
+//! The true floor is the fewest Cin7 calls the work needs — the list pages plus one read-back per
+//! purchase — at 60 per window: call k (from 0) can come no sooner than floor(k / 60) windows
+//! after the first. Printed per run: wall time (first Cin7 call to the last voucher), the floor,
+//! their ratio, Cin7 calls per posted invoice, 429s.
+//!
+//! Run (moto from tests/aws-tools.sh on loopback, `MLC_TEST_AWS_ENDPOINT` set; debug builds are
+//! fine, the window is the bottleneck):
+//! ```text
+//! MLC_BACKFILL=300,3000 cargo bench -p mlc-fn-poster --bench backfill --profile dev
+//! ```
+//! `MLC_HOMES=aws` or `local` runs one home only; `MLC_WINDOW_MS` sets the compression.
+
+#[path = "../tests/it/lambda_api.rs"]
+mod lambda_api;
+#[path = "../tests/it/scene.rs"]
+mod scene;
+#[path = "../tests/it/support.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mlc_core::engine::ports::{Queue, SystemClock};
+use mlc_flows::{HomeLimits, Runtime};
+use mlc_fn_poller::{TickOptions, tick};
+use mlc_local::{SqliteBudget, SqliteQueue, SqliteStore};
+
+use scene::{AP, Scene};
+use support::{Aws, template_timing};
+
+const POSTERS: usize = 5;
+
+struct Run {
+    home: &'static str,
+    purchases: usize,
+    vouchers: usize,
+    pages: usize,
+    cin7_calls: usize,
+    throttled: usize,
+    wall: Duration,
+    floor: Duration,
+    /// Budget acquires and conditional writes (AWS only).
+    budget: Option<(u64, u64)>,
+}
+
+fn figures(scene: &Scene, home: &'static str) -> Run {
+    let calls = scene.cin7.kit().calls.records();
+    let pages = calls.iter().filter(|c| c.path.to_ascii_lowercase().contains("purchaselist")).count();
+    let throttled = calls.iter().filter(|c| c.status == Some(429)).count();
+    let first = calls.iter().map(|c| c.at).min();
+    let vouchers = scene.purchases.iter().filter(|(_, inv)| scene.vouchers(inv) > 0).count();
+    let wall = first.map(|f| (chrono::Utc::now() - f).to_std().unwrap_or_default()).unwrap_or_default();
+    let needed = pages.max(1) + scene.purchases.len();
+    let floor = scene.window * ((needed - 1) / 60) as u32;
+    Run {
+        home,
+        purchases: scene.purchases.len(),
+        vouchers,
+        pages,
+        cin7_calls: calls.len(),
+        throttled,
+        wall,
+        floor,
+        budget: None,
+    }
+}
+
+fn all_posted(scene: &Scene) -> bool {
+    scene.purchases.iter().all(|(_, inv)| scene.vouchers(inv) > 0)
+}
+
+async fn aws(n: usize, window_ms: u64) -> Run {
+    let scene = Scene::new(n, window_ms).await;
+    let aws = Aws::new(10).await;
+    scene.world.store_credentials(&aws.secrets()).await.expect("credentials");
+    let config = scene.config();
+    let mut posters = Vec::new();
+    for _ in 0..POSTERS {
+        posters.push(Arc::new(aws.poster(&config, template_timing(), Arc::new(SystemClock)).await));
+    }
+    let rt = posters[0].runtime().await;
+    scene.map(&rt.engine).await;
+    // The scheduler: a tick every compressed minute until the source's poll is complete.
+    let ticker = {
+        let rt = rt.clone();
+        let every = Duration::from_millis(window_ms);
+        tokio::spawn(async move {
+            let opts = TickOptions { budget: every.mul_f64(0.75), ..TickOptions::default() };
+            loop {
+                let r = tick(rt.as_ref(), &opts).await;
+                if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+                    eprintln!("tick: {r:?}");
+                }
+                if r.polled.iter().any(|p| p.flow == AP) {
+                    return;
+                }
+                tokio::time::sleep(every.saturating_sub(opts.budget)).await;
+            }
+        })
+    };
+    if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+        let cin7 = scene.cin7.clone();
+        let deltek = scene.deltek.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                let c = cin7.kit().calls.records();
+                let d = deltek.kit().calls.records();
+                eprintln!(
+                    "{} Cin7 calls ({} 429), {} Deltek calls; last Deltek {:?}",
+                    c.len(),
+                    c.iter().filter(|r| r.status == Some(429)).count(),
+                    d.len(),
+                    d.last().map(|r| (&r.method, &r.path, r.status))
+                );
+            }
+        });
+    }
+    let end = Instant::now() + Duration::from_secs(3600);
+    while !all_posted(&scene) && Instant::now() < end {
+        let w = aws.esm().drain(&posters, &aws.queue, Duration::from_secs(600), "backfill").await;
+        if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+            let posted = scene.purchases.iter().filter(|(_, inv)| scene.vouchers(inv) > 0).count();
+            eprintln!("drained {w:?}; {posted} posted; {} Cin7 calls", scene.cin7.kit().calls.records().len());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut f = figures(&scene, "AWS (moto)");
+    let (acquires, writes, _) = aws.budget_totals();
+    f.budget = Some((acquires, writes));
+    ticker.abort();
+    assert_eq!(aws.queue.depth().await.map(|d| d.dead).unwrap_or(0), 0, "dead letters");
+    f
+}
+
+async fn local(n: usize, window_ms: u64) -> Run {
+    let scene = Scene::new(n, window_ms).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("mlc.sqlite");
+    let secrets = Arc::new(mlc_core::engine::memory::MemorySecrets::default());
+    scene.world.store_credentials(secrets.as_ref()).await.expect("credentials");
+    let config = scene.config();
+    let store = SqliteStore::open(&db).expect("sqlite");
+    let queue = SqliteQueue::new(&store, Arc::new(SystemClock), 25);
+    let home = HomeLimits { budget_store: Some(Arc::new(SqliteBudget::new(&store))), max_wait: None };
+    let rt = Arc::new(
+        Runtime::build_in(config, Arc::new(store), Arc::new(queue), secrets, Arc::new(SystemClock), home)
+            .await
+            .expect("runtime"),
+    );
+    scene.map(&rt.engine).await;
+    let poll = {
+        let rt = rt.clone();
+        tokio::spawn(async move { rt.poll(AP).await.expect("poll") })
+    };
+    let end = Instant::now() + Duration::from_secs(3600);
+    while !all_posted(&scene) && Instant::now() < end {
+        rt.engine.drain(&rt.flows, POSTERS).await.expect("drain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = poll.await;
+    figures(&scene, "local (SQLite)")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("MLC_BACKFILL")
+        .unwrap_or_else(|_| "300,3000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let window_ms: u64 = std::env::var("MLC_WINDOW_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(6000);
+    println!("Cin7 → Deltek backfill vs the true floor; Cin7 window 60 calls / {window_ms} ms; {POSTERS} posters\n");
+    println!(
+        "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor | budget writes per invoice |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let homes = std::env::var("MLC_HOMES").unwrap_or_else(|_| "aws,local".into());
+    for n in sizes {
+        let mut runs = Vec::new();
+        if homes.contains("aws") {
+            runs.push(aws(n, window_ms).await);
+        }
+        if homes.contains("local") {
+            runs.push(local(n, window_ms).await);
+        }
+        for r in runs {
+            println!(
+                "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {} |",
+                r.home,
+                r.purchases,
+                r.vouchers,
+                r.cin7_calls,
+                r.pages,
+                r.cin7_calls as f64 / r.vouchers.max(1) as f64,
+                r.throttled,
+                r.wall.as_secs_f64(),
+                r.floor.as_secs_f64(),
+                r.wall.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
+                r.budget.map_or("—".to_string(), |(a, w)| format!(
+                    "{:.2} ({a} acquires)",
+                    w as f64 / r.vouchers.max(1) as f64
+                ))
+            );
+        }
+    }
+    println!(
+        "\nOne minute of Cin7's limit = {window_ms} ms here: multiply the seconds by {:.0} for real time.",
+        60_000.0 / window_ms as f64
+    );
+}
