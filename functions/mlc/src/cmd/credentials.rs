@@ -171,12 +171,7 @@ pub async fn set(
         fields_now: Vec<String>,
         ignored_settings: Vec<String>,
     }
-    let saved = Saved {
-        connection,
-        fields_set: changed,
-        fields_now: now,
-        ignored_settings: dropped,
-    };
+    let saved = Saved { connection, fields_set: changed, fields_now: now, ignored_settings: dropped };
     out.emit(&saved, || {
         println!(
             "saved {} for {connection}: {}",

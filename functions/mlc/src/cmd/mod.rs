@@ -11,6 +11,6 @@ pub mod ping;
 pub mod run;
 pub mod sim;
 pub mod suggest;
-pub mod tieout;
 pub mod target;
+pub mod tieout;
 pub mod x12;

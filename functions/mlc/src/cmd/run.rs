@@ -402,8 +402,12 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     }
 
     let tally = Arc::new(IntakeTally::default());
-    let app = webhook_app(rt.clone(), wake.clone(), tally.clone())
-        .merge(crate::console::mount_under_serve(home, rt.clone(), wake, &addr));
+    let app = webhook_app(rt.clone(), wake.clone(), tally.clone()).merge(crate::console::mount_under_serve(
+        home,
+        rt.clone(),
+        wake,
+        &addr,
+    ));
     let started = std::time::Instant::now();
     let stop = stop_signal()?;
     eprintln!(
