@@ -228,7 +228,7 @@ async fn prepared(integration: &str, kind: &str) -> (SimWorld, Harness, BTreeSet
     demo_mappings(h.engine(), &w, integration).await;
     let (same, others) = split_flows(&h, integration, kind);
     for f in others {
-        h.run(&f).await;
+        h.run_quick(&f).await;
     }
     (w, h, same)
 }
@@ -310,7 +310,7 @@ async fn control(integration: &str, case: &Case) -> Clean {
     let before_poll = last_seq(calls);
     h.rt.poll(kind).await.expect("poll");
     let after_poll = last_seq(calls);
-    h.settle(Duration::from_secs(30)).await;
+    h.settle_retries(Duration::from_secs(3)).await;
     let detail = routes_since(calls, after_poll, u64::MAX, case.routes);
     let list = routes_since(calls, before_poll, after_poll, case.routes);
     Clean { outcome: outcome(&h, &w, &same, spec.nk_scope()).await, detail, list }
@@ -349,10 +349,11 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
     let sim = w.handle(&source_conn).expect("source sim");
     let ledger = LedgerRecorder::new(chrono::Utc::now());
     h.rt.engine.ledger = Some(ledger.clone());
+    // Listed first, then the detail read fails (a source may list and read on one route).
+    h.rt.poll(kind).await.expect("poll");
     if let Some(r) = variant.rule(route) {
         sim.faults().add(r);
     }
-    h.rt.poll(kind).await.expect("poll");
     if variant == Variant::Deleted {
         delete_source_records(&w, kind);
     }
@@ -396,15 +397,18 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
     sim.faults().clear();
     h.rt.engine.ledger = None;
     h.rt.poll(kind).await.expect("poll");
-    h.settle(Duration::from_secs(30)).await;
+    h.settle_retries(Duration::from_secs(3)).await;
     let mut still: Vec<WorkItem> = Vec::new();
     for f in &same {
-        still.extend(h.items(f).await.into_iter().filter(|i| i.code.as_deref() == Some(codes::READ_FAILED)));
+        still.extend(h.items(f).await.into_iter().filter(|i| {
+            i.state == ItemState::Failed
+                && matches!(i.code.as_deref(), Some(codes::READ_FAILED) | Some(codes::GONE_AT_SOURCE))
+        }));
     }
     let replayed = still.len();
     if !still.is_empty() {
         h.engine().replay(still, "read fault cleared").await.expect("replay");
-        h.settle(Duration::from_secs(30)).await;
+        h.settle_retries(Duration::from_secs(3)).await;
     }
     let after = outcome(&h, &w, &same, spec.nk_scope()).await;
     assert_eq!(
@@ -438,9 +442,9 @@ async fn faulted_list(integration: &str, kind: &str, variant: Variant, route: &s
         assert_eq!(after, before, "{what}: the cursor moved past records it never listed");
     }
     sim.faults().clear();
-    h.settle(Duration::from_secs(30)).await;
+    h.settle_retries(Duration::from_secs(3)).await;
     h.rt.poll(kind).await.expect("poll");
-    h.settle(Duration::from_secs(30)).await;
+    h.settle_retries(Duration::from_secs(3)).await;
     let after = outcome(&h, &w, &same, spec.nk_scope()).await;
     assert_eq!(comparable(&after), comparable(clean), "{what}: the next poll does not end as a clean run does");
     format!("{what}: poll failed, cursor kept, next poll as a clean run")

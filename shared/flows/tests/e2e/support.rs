@@ -105,6 +105,32 @@ impl Harness {
         }
     }
 
+    /// Drain until nothing is ready or in flight, and nothing delayed has come due for `quiet`
+    /// (retries after a throttle or a 5xx come due within the retry cap; what stays delayed
+    /// longer is held on purpose, like a conflict looked at again later). At most 60 s.
+    pub async fn settle_retries(&self, quiet: Duration) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut idle_since = std::time::Instant::now();
+        loop {
+            let r = self.rt.engine.drain(&self.rt.flows, 4).await.expect("drain");
+            if r.hints > 0 {
+                idle_since = std::time::Instant::now();
+            }
+            let d = self.queue.depth().await.expect("depth");
+            let now = std::time::Instant::now();
+            if d.ready + d.in_flight == 0 && (d.delayed == 0 || now - idle_since > quiet) || now > deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Poll a flow and settle its retries (see [`Harness::settle_retries`]).
+    pub async fn run_quick(&self, flow: &str) {
+        self.rt.poll(flow).await.expect("poll");
+        self.settle_retries(Duration::from_secs(3)).await;
+    }
+
     /// Poll a flow (its shared source) and settle.
     pub async fn run(&self, flow: &str) -> BTreeMap<DocOutcome, u64> {
         self.rt.poll(flow).await.expect("poll");
