@@ -18,7 +18,7 @@
 //! fault_campaign` runs the same program). `FAULT_CAMPAIGN_ROUNDS` (default 2) rounds per
 //! integration, `FAULT_CAMPAIGN_SEED` (default 21), `FAULT_CAMPAIGN_ONLY=<integration>`.
 
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 #[path = "../tests/e2e/support.rs"]
 mod support;
 
@@ -136,6 +136,10 @@ fn target_total(world: &SimWorld, integration: &str) -> usize {
 #[derive(Default)]
 struct Figures {
     posted: BTreeSet<(String, String)>,
+    /// Items by `state:code`.
+    codes: BTreeMap<String, usize>,
+    /// Deltek vouchers (vendor + invoice) and firms (name) held more than once.
+    deltek_twice: Vec<String>,
     states: BTreeMap<String, usize>,
     target_gain: usize,
     items: Vec<WorkItem>,
@@ -146,12 +150,32 @@ async fn figures(store: &dyn Store, world: &SimWorld, integration: &str, before:
     let mut f = Figures { target_gain: target_total(world, integration).saturating_sub(before), ..Default::default() };
     for i in &items {
         *f.states.entry(format!("{:?}", i.state)).or_default() += 1;
+        *f.codes.entry(format!("{} {:?}:{}", i.flow, i.state, i.code.as_deref().unwrap_or("-"))).or_default() += 1;
         if i.state == ItemState::Posted {
             f.posted.insert((i.flow.clone(), i.doc_id.clone()));
         }
     }
     f.items = items;
+    f.deltek_twice = deltek_twice(world);
     f
+}
+
+/// What the Deltek simulator holds more than once: vouchers by vendor + invoice, firms by name.
+fn deltek_twice(world: &SimWorld) -> Vec<String> {
+    let Some(d) = world.system::<mlc_sim::deltek::DeltekSim>("deltek") else {
+        return Vec::new();
+    };
+    let st = d.lock();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &st.ap_files {
+        for v in &f.masters {
+            *seen.entry(format!("voucher {}#{}", v.vendor, v.invoice).to_ascii_uppercase()).or_default() += 1;
+        }
+    }
+    for firm in &st.firms {
+        *seen.entry(format!("firm {}", firm.name).to_ascii_uppercase()).or_default() += 1;
+    }
+    seen.into_iter().filter(|(_, n)| *n > 1).map(|(k, n)| format!("{k} x{n}")).collect()
 }
 
 async fn clean_run(integration: &str, dir: &std::path::Path) -> Figures {
@@ -185,6 +209,10 @@ fn schedule(world: &SimWorld, integration: &str, rng: &mut Rng) -> Vec<String> {
 }
 
 struct Round {
+    /// Deltek records held more than once that the clean run did not have twice.
+    twice_keys: Vec<String>,
+    /// Items by state:code, clean -> this round, where they differ.
+    code_diff: Vec<String>,
     expected: usize,
     posted: usize,
     target_gain: usize,
@@ -271,7 +299,17 @@ async fn round(integration: &str, dir: &std::path::Path, n: u32, rng: &mut Rng, 
         .filter(|i| !f.posted.contains(&(i.flow.clone(), i.doc_id.clone())))
         .map(|i| i.key.to_string())
         .collect();
+    let twice_keys: Vec<String> = f.deltek_twice.iter().filter(|k| !clean.deltek_twice.contains(k)).cloned().collect();
+    let mut code_diff = Vec::new();
+    for k in f.codes.keys().chain(clean.codes.keys()).collect::<BTreeSet<_>>() {
+        let (a, b) = (clean.codes.get(k).copied().unwrap_or(0), f.codes.get(k).copied().unwrap_or(0));
+        if a != b {
+            code_diff.push(format!("{k} {a}->{b}"));
+        }
+    }
     Round {
+        twice_keys,
+        code_diff,
         expected: clean.posted.len(),
         posted: f.posted.len(),
         target_gain: f.target_gain,
@@ -330,8 +368,17 @@ fn main() {
                 r.states,
                 r.crash_at_ms
             );
-            for l in r.lost.iter().chain(r.skipped_unposted.iter()) {
-                println!("    ! {l}");
+            if !r.code_diff.is_empty() {
+                println!("    items by state:code, clean -> this round: {}", r.code_diff.join(", "));
+            }
+            for l in r.lost.iter() {
+                println!("    ! lost: {l}");
+            }
+            for l in r.skipped_unposted.iter() {
+                println!("    ! skipped as already posted, never posted: {l}");
+            }
+            for l in r.twice_keys.iter() {
+                println!("    ! in Deltek more than once: {l}");
             }
         }
     }

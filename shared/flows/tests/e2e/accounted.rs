@@ -57,10 +57,13 @@ async fn a_currency_the_deltek_database_does_not_take_is_held_before_the_post_wi
         let h = Harness::new(&w, demo_flows(integration)).await;
         demo_mappings(h.engine(), &w, integration).await;
         run_all(&h, integration).await;
+        let mut held_here = 0;
         for flow in *flows {
             let items = h.items(flow).await;
             let held: Vec<&WorkItem> = items.iter().filter(|i| i.code.as_deref() == Some(codes::TARGET_RULE)).collect();
-            assert!(!held.is_empty(), "{flow}: no document held by the currency rule: {items:#?}");
+            // (A small demo world may hold no postable document for a flow: procore's direct costs.)
+            held_here += held.len();
+            eprintln!("{flow}: {} documents held by the currency rule", held.len());
             for i in &held {
                 assert_ne!(i.state, ItemState::Posted);
                 let reason = i.reason.clone().unwrap_or_default();
@@ -70,13 +73,27 @@ async fn a_currency_the_deltek_database_does_not_take_is_held_before_the_post_wi
                     i.key
                 );
             }
-            assert_eq!(
-                items.iter().filter(|i| i.state == ItemState::Posted).count(),
-                0,
-                "{flow}: a document in a currency Deltek does not take was posted"
-            );
+            for i in items.iter().filter(|i| i.state == ItemState::Posted) {
+                let cur = i.summary.currency.as_ref().map(|c| c.code().to_string());
+                assert_eq!(
+                    cur.as_deref(),
+                    Some("CAD"),
+                    "{flow}: {} in {cur:?} was posted into a CAD-only database",
+                    i.key
+                );
+            }
         }
-        assert_eq!(vouchers(&w), before, "{integration}: nothing reached Deltek's AP files");
+        assert!(held_here > 0, "{integration}: no document held by the currency rule");
+        let posted: usize = {
+            let mut n = 0;
+            for flow in *flows {
+                n += h.items(flow).await.iter().filter(|i| i.state == ItemState::Posted).count();
+            }
+            n
+        };
+        let after = vouchers(&w);
+        let new = after.iter().filter(|(k, _)| !before.contains_key(*k)).count();
+        assert_eq!(new, posted, "{integration}: only documents Deltek takes reached its AP files");
     }
 }
 
@@ -84,8 +101,8 @@ async fn a_currency_the_deltek_database_does_not_take_is_held_before_the_post_wi
 fn the_invoice_date_floor_is_checked_at_load_with_file_and_line() {
     let text = |floor: &str| {
         format!(
-            "[connections.cin7]\nsystem = \"cin7\"\nbase_url = \"http://127.0.0.1:1\"\n\n\
-             [connections.deltek]\nsystem = \"deltek\"\nbase_url = \"http://127.0.0.1:2\"\n\n\
+            "[connections.cin7]\nsystem = \"cin7\"\nbase_url = \"https://inventory.dearsystems.com/ExternalApi/v2\"\n\n\
+             [connections.deltek]\nsystem = \"deltek\"\nbase_url = \"https://acme.deltekfirst.com/Acme/api\"\ndatabase = \"C1_ACME\"\n\n\
              [flows.cin7-deltek-ap]\nsource = \"cin7\"\ntarget = \"deltek\"\noptions = {{ invoice_date_floor = {floor} }}\n"
         )
     };
@@ -96,7 +113,7 @@ fn the_invoice_date_floor_is_checked_at_load_with_file_and_line() {
     for bad in ["\"2026-13-01\"", "\"last year\"", "20260101"] {
         let err = Config::parse(&text(bad), "mlc.toml").expect_err(bad).to_string();
         assert!(
-            err.starts_with("mlc.toml line 10") && err.contains("invoice_date_floor") && err.contains("2026-01-01"),
+            err.starts_with("mlc.toml line 13") && err.contains("invoice_date_floor") && err.contains("2026-01-01"),
             "{bad}: {err}"
         );
     }

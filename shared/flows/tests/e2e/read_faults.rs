@@ -184,7 +184,7 @@ impl Variant {
     }
 }
 
-/// What a run left: items by (flow, state, code), and records in the target.
+/// What a run left: documents by (flow, state, code) of their latest item, and records in the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Outcome {
     items: BTreeMap<(String, String, String), usize>,
@@ -196,11 +196,20 @@ fn state_name(i: &WorkItem) -> String {
 }
 
 async fn outcome(h: &Harness, w: &SimWorld, flows: &BTreeSet<String>, target: &str) -> Outcome {
-    let mut items = BTreeMap::new();
+    // Each document once, as its latest item left it (a record read again under a new version
+    // makes a second item for the same document).
+    let mut latest: BTreeMap<(String, String), WorkItem> = BTreeMap::new();
     for f in flows {
         for i in h.items(f).await {
-            *items.entry((f.clone(), state_name(&i), i.code.clone().unwrap_or_default())).or_default() += 1;
+            let k = (f.clone(), i.doc_id.clone());
+            if latest.get(&k).is_none_or(|old| old.updated_at <= i.updated_at) {
+                latest.insert(k, i);
+            }
         }
+    }
+    let mut items = BTreeMap::new();
+    for ((f, _), i) in latest {
+        *items.entry((f, state_name(&i), i.code.clone().unwrap_or_default())).or_default() += 1;
     }
     Outcome { items, target_records: crate::support::target_records(w, target) }
 }
