@@ -196,13 +196,20 @@ fn state_name(i: &WorkItem) -> String {
 }
 
 async fn outcome(h: &Harness, w: &SimWorld, flows: &BTreeSet<String>, target: &str) -> Outcome {
-    // Each document once, as its latest item left it (a record read again under a new version
-    // makes a second item for the same document).
+    // Each document once: posted if any of its items posted, else as its latest item left it
+    // (a record read again under a new version makes a second item for the same document).
     let mut latest: BTreeMap<(String, String), WorkItem> = BTreeMap::new();
     for f in flows {
         for i in h.items(f).await {
             let k = (f.clone(), i.doc_id.clone());
-            if latest.get(&k).is_none_or(|old| old.updated_at <= i.updated_at) {
+            // A posted item wins: a later version of a record a two-way sync wrote back is
+            // "already in the target" by then (when that read happens is a matter of timing).
+            let keep = match latest.get(&k) {
+                None => true,
+                Some(old) if old.state == ItemState::Posted => false,
+                Some(old) => i.state == ItemState::Posted || old.updated_at <= i.updated_at,
+            };
+            if keep {
                 latest.insert(k, i);
             }
         }
@@ -322,6 +329,10 @@ async fn control(integration: &str, case: &Case) -> Clean {
     h.settle_retries(Duration::from_secs(3)).await;
     let detail = routes_since(calls, after_poll, u64::MAX, case.routes);
     let list = routes_since(calls, before_poll, after_poll, case.routes);
+    // The faulted runs poll once more after the fault clears: so does the clean one (a two-way
+    // sync reads back what it wrote, as a new version of the record).
+    h.rt.poll(kind).await.expect("poll");
+    h.settle_retries(Duration::from_secs(3)).await;
     Clean { outcome: outcome(&h, &w, &same, spec.nk_scope()).await, detail, list }
 }
 
