@@ -95,12 +95,21 @@ async fn runtime(world: &SimWorld, integration: &str, p: &Ports) -> Arc<Runtime>
     Arc::new(rt)
 }
 
+/// Drain until nothing is ready or in flight and nothing delayed has come due for 3 s (what
+/// stays delayed longer is held on purpose, like a conflict looked at again later).
 async fn drain_until_quiet(rt: &Runtime, limit: Duration) {
     let deadline = Instant::now() + limit;
+    let mut idle_since = Instant::now();
     loop {
-        let _ = rt.engine.drain(&rt.flows, 4).await;
+        if let Ok(r) = rt.engine.drain(&rt.flows, 4).await
+            && r.hints > 0
+        {
+            idle_since = Instant::now();
+        }
         let d = rt.engine.queue.depth().await.expect("depth");
-        if d.ready + d.in_flight + d.delayed == 0 || Instant::now() > deadline {
+        let now = Instant::now();
+        if d.ready + d.in_flight == 0 && (d.delayed == 0 || now - idle_since > Duration::from_secs(3)) || now > deadline
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
