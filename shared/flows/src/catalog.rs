@@ -71,9 +71,10 @@ pub fn kind_names() -> Vec<&'static str> {
     kinds().into_iter().map(|k| k.name).collect()
 }
 
-/// Read a flow's options table into `T` (`deny_unknown_fields`), naming the bad key.
+/// Read a flow's options table into `T` (`deny_unknown_fields`), naming the bad key. The options
+/// every flow takes (`invoice_date_floor`) are read by the runtime, not by `T`.
 pub fn parse_options<T: DeserializeOwned>(options: &BTreeMap<String, serde_json::Value>) -> Result<T, String> {
-    let v = serde_json::Value::Object(options.clone().into_iter().collect());
+    let v = serde_json::Value::Object(crate::config::kind_options(options).into_iter().collect());
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
@@ -152,6 +153,9 @@ impl FlowContext<'_> {
         source: Arc<D::Source>,
         target: Arc<D::Target>,
     ) -> Result<(), BuildError> {
-        self.registry.add_parts(def, source, target).map_err(BuildError)
+        let floor = self.settings.date_floor().map_err(|e| BuildError(format!("options: {e}")))?;
+        self.registry
+            .add_parts(mlc_core::engine::parts::WithDateFloor::new(def, floor), source, target)
+            .map_err(BuildError)
     }
 }

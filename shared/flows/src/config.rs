@@ -194,6 +194,43 @@ pub struct FlowSettings {
     pub options: BTreeMap<String, serde_json::Value>,
 }
 
+/// The one option every flow takes, besides its kind's own: documents dated before this day are
+/// skipped (`before_date_floor`), so turning a flow on for an old account does not post last
+/// year's bills. `options = { invoice_date_floor = "2026-01-01" }`.
+pub const DATE_FLOOR_OPTION: &str = "invoice_date_floor";
+
+/// A flow's options without the ones every flow takes (what its kind's own options struct reads).
+pub fn kind_options(options: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, serde_json::Value> {
+    options.iter().filter(|(k, _)| k.as_str() != DATE_FLOOR_OPTION).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The `invoice_date_floor` option, checked: a `YYYY-MM-DD` date (quoted, or a TOML date).
+pub fn date_floor(options: &BTreeMap<String, serde_json::Value>) -> Result<Option<chrono::NaiveDate>, String> {
+    let Some(v) = options.get(DATE_FLOOR_OPTION) else {
+        return Ok(None);
+    };
+    // A bare TOML date (`2026-01-01`) reaches a JSON value as toml's private datetime wrapper.
+    let text = match v {
+        serde_json::Value::String(s) => Some(s.as_str()),
+        serde_json::Value::Object(m) if m.len() == 1 => m.values().next().and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    let bad = || {
+        format!(
+            "{DATE_FLOOR_OPTION} must be a date like \"2026-01-01\" (documents dated before it are skipped), got {v}"
+        )
+    };
+    let text = text.ok_or_else(bad)?;
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|_| bad())
+}
+
+impl FlowSettings {
+    /// The flow's invoice-date floor (see [`DATE_FLOOR_OPTION`]).
+    pub fn date_floor(&self) -> Result<Option<chrono::NaiveDate>, String> {
+        date_floor(&self.options)
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -292,7 +329,9 @@ impl Config {
                     )));
                 }
             }
-            (kind.check_options)(&f.options)
+            f.date_floor()
+                .map_err(|e| ConfigError(format!("{}: {table}.options: {e}", at(&table, Some("options")))))?;
+            (kind.check_options)(&kind_options(&f.options))
                 .map_err(|e| ConfigError(format!("{}: {table}.options: {e}", at(&table, Some("options")))))?;
         }
         Ok(())

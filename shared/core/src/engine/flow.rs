@@ -54,6 +54,12 @@ pub struct FlowSpec {
     pub description: String,
     /// Whether the source announces changes by webhook (for the webhook gap meter).
     pub has_webhooks: bool,
+    /// Documents dated before this day (their `summary.document_date`: the invoice date of an AP
+    /// document) are skipped with [`crate::engine::model::codes::BEFORE_DATE_FLOOR`], so turning a
+    /// flow on for an old account does not post last year's bills. A document without a date is
+    /// not affected. Set from the flow's `invoice_date_floor` setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_floor: Option<chrono::NaiveDate>,
 }
 
 /// One source document, as read back.

@@ -568,6 +568,9 @@ pub enum Resolution {
 pub mod codes {
     /// The flow does not take this document (draft, order stage ...): flows add their own codes.
     pub const INELIGIBLE: &str = "ineligible";
+    /// The document is dated before the flow's `invoice_date_floor` (an old bill on an account
+    /// the flow was just turned on for).
+    pub const BEFORE_DATE_FLOOR: &str = "before_date_floor";
     /// ml-connector already posted this same source document (another version, a re-send).
     pub const ALREADY_POSTED: &str = "already_posted";
     /// The target holds it already and it matches (keyed by hand, same amount and date).

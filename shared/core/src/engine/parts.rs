@@ -292,7 +292,10 @@ impl<D: FlowDef> Flow for Composed<D> {
     }
 
     fn eligibility(&self, doc: &SourceDoc<D::Doc>) -> Eligibility {
-        self.def.eligibility(doc)
+        match self.def.eligibility(doc) {
+            Eligibility::Eligible => date_floor(&self.spec, doc),
+            skip => skip,
+        }
     }
 
     fn required_mappings(&self, doc: &SourceDoc<D::Doc>) -> Vec<MappingKey> {
@@ -340,6 +343,82 @@ impl<D: FlowDef> Flow for Composed<D> {
     }
 
     async fn after_settled(&self, doc: &SourceDoc<D::Doc>, target: &TargetRef) -> Result<(), StepError> {
+        self.def.after_settled(doc, target).await
+    }
+}
+
+/// The flow's invoice-date floor, for every flow alike: a document dated before it is skipped
+/// with the floor named (after the flow's own rules, so a draft stays skipped as a draft).
+fn date_floor<T>(spec: &FlowSpec, doc: &SourceDoc<T>) -> Eligibility {
+    match (spec.date_floor, doc.summary.document_date) {
+        (Some(floor), Some(date)) if date < floor => Eligibility::skip(
+            crate::engine::model::codes::BEFORE_DATE_FLOOR,
+            format!(
+                "{} is dated {date}, before this flow's invoice_date_floor {floor}: lower the floor in the flow's settings to post it",
+                if doc.summary.label.is_empty() { doc.id.as_str() } else { doc.summary.label.as_str() }
+            ),
+        ),
+        _ => Eligibility::Eligible,
+    }
+}
+
+/// A flow definition with an invoice-date floor set from the configuration (the flow's
+/// `invoice_date_floor`): the same flow, whose [`FlowSpec::date_floor`] says the floor, so
+/// [`Composed`] skips older documents for every flow kind in one place.
+pub struct WithDateFloor<D> {
+    pub def: D,
+    pub floor: Option<chrono::NaiveDate>,
+}
+
+impl<D> WithDateFloor<D> {
+    pub fn new(def: D, floor: Option<chrono::NaiveDate>) -> Self {
+        WithDateFloor { def, floor }
+    }
+}
+
+#[async_trait]
+impl<D: FlowDef> FlowDef for WithDateFloor<D> {
+    type Source = D::Source;
+    type Target = D::Target;
+    type Doc = D::Doc;
+
+    fn describe(&self) -> FlowSpec {
+        let mut spec = self.def.describe();
+        if self.floor.is_some() {
+            spec.date_floor = self.floor;
+        }
+        spec
+    }
+
+    fn documents(&self, record: &SourceRecord<<Self::Source as Source>::Record>) -> Vec<SourceDoc<Self::Doc>> {
+        self.def.documents(record)
+    }
+
+    fn eligibility(&self, doc: &SourceDoc<Self::Doc>) -> Eligibility {
+        self.def.eligibility(doc)
+    }
+
+    fn required_mappings(&self, doc: &SourceDoc<Self::Doc>) -> Vec<MappingKey> {
+        self.def.required_mappings(doc)
+    }
+
+    fn map(
+        &self,
+        doc: &SourceDoc<Self::Doc>,
+        mappings: &MappingSet,
+    ) -> Result<<Self::Target as Target>::Doc, MapError> {
+        self.def.map(doc, mappings)
+    }
+
+    fn plan(&self, doc: &<Self::Target as Target>::Doc, found: Option<Found>) -> Plan {
+        self.def.plan(doc, found)
+    }
+
+    fn pairings(&self, doc: &SourceDoc<Self::Doc>, target: &TargetRef) -> Vec<(MappingKey, String)> {
+        self.def.pairings(doc, target)
+    }
+
+    async fn after_settled(&self, doc: &SourceDoc<Self::Doc>, target: &TargetRef) -> Result<(), StepError> {
         self.def.after_settled(doc, target).await
     }
 }
