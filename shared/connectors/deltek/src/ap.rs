@@ -544,7 +544,11 @@ impl DeltekClient {
     async fn flush(&self, items: Vec<Pending>) {
         let (vouchers, waiters): (Vec<PreparedVoucher>, Vec<Vec<oneshot::Sender<Delivered>>>) =
             items.into_iter().map(|p| (p.voucher, p.waiters)).unzip();
-        let (results, exchanges) = mlc_core::engine::capture::capture(self.send_file(vouchers)).await;
+        // A voucher nobody waits for any more (its worker was cancelled or crashed before the file
+        // went out) is not sent: its item's in-doubt marker is resolved by lookup, and a write
+        // that lands later than that lookup would be a second voucher.
+        let wanted = |i: usize| waiters.get(i).is_some_and(|ws| ws.iter().any(|w| !w.is_closed()));
+        let (results, exchanges) = mlc_core::engine::capture::capture(self.send_file_while(vouchers, &wanted)).await;
         let exchanges = Arc::new(exchanges);
         for (result, ws) in results.into_iter().zip(waiters) {
             for w in ws {
@@ -599,11 +603,31 @@ impl DeltekClient {
 
     /// Send vouchers as files until each has a result (see the module docs).
     pub(crate) async fn send_file(&self, vouchers: Vec<PreparedVoucher>) -> Vec<Outcome> {
+        self.send_file_while(vouchers, &|_| true).await
+    }
+
+    /// [`Self::send_file`], leaving out of every file (the first and each one sent again) the
+    /// vouchers `wanted` no longer wants.
+    async fn send_file_while(
+        &self,
+        vouchers: Vec<PreparedVoucher>,
+        wanted: &(dyn Fn(usize) -> bool + Sync),
+    ) -> Vec<Outcome> {
         let n = vouchers.len();
         let mut results: Vec<Option<Outcome>> = vec![None; n];
         let mut work: Vec<Vec<usize>> = vec![(0..n).collect()];
         let mut posts = 0usize;
         while let Some(group) = work.pop() {
+            let group: Vec<usize> = group
+                .into_iter()
+                .filter(|i| {
+                    let keep = wanted(*i);
+                    if !keep {
+                        results[*i] = Some(Err(lost_result()));
+                    }
+                    keep
+                })
+                .collect();
             if group.is_empty() {
                 continue;
             }

@@ -89,6 +89,26 @@ async fn a_part_full_file_goes_after_the_linger_and_flush_sends_at_once() {
 }
 
 #[tokio::test]
+async fn a_voucher_whose_caller_gave_up_before_its_file_went_out_is_never_sent() {
+    // A worker cancelled (or crashed) while its voucher waits in a part-full file: the engine will
+    // resolve that item by lookup, so the voucher must not land later as a second one.
+    let env = start_opts(json!({ "vouchers_per_file": 50, "batch_linger_ms": 300 })).await;
+    let c = env.client.clone();
+    let abandoned = tokio::spawn(async move { c.create_ap_invoice(&survey("GONE-1", "5.00")).await });
+    let c = env.client.clone();
+    let kept = tokio::spawn(async move { c.create_ap_invoice(&survey("KEPT-1", "6.00")).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    abandoned.abort();
+    let kept = kept.await.expect("task").expect("the caller still waiting gets its voucher");
+    assert_eq!(kept.voucher.invoice, "KEPT-1");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let st = env.sim.system().lock();
+    let invoices: Vec<&str> = st.ap_files.iter().flat_map(|f| f.masters.iter().map(|m| m.invoice.as_str())).collect();
+    assert!(invoices.contains(&"KEPT-1"), "{invoices:?}");
+    assert!(!invoices.contains(&"GONE-1"), "the abandoned voucher was sent: {invoices:?}");
+}
+
+#[tokio::test]
 async fn a_refused_file_names_the_voucher_and_saves_the_others() {
     let env = start().await;
     let list = vec![
