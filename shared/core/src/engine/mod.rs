@@ -1028,6 +1028,15 @@ impl Engine {
 
         let found_facts = found.as_ref().map(|f| f.facts.clone()).unwrap_or_default();
         let update_of = match flow.plan(&target, found) {
+            Plan::Matched(tref) if item.state == ItemState::InDoubt => {
+                // Our own create whose answer was lost, found as we would have written it: it
+                // landed. This item posted it (not "already there": the ledger counts it posted).
+                let msg = format!("the earlier create landed: found {} in {}", describe(&tref), spec.target_system);
+                let scope = spec.nk_scope().to_string();
+                self.post(&item, tref.clone(), nk, &scope, msg, exchanges).await?;
+                self.settled_in_target(flow, doc, &item, &tref).await?;
+                return Ok((DocOutcome::Posted, None));
+            }
             Plan::Matched(tref) => {
                 // Master data found and already as we would write it: nothing to do.
                 let msg = format!("already in {}, up to date: {}", spec.target_system, describe(&tref));

@@ -157,3 +157,33 @@ async fn pairing_with_firms_keyed_by_hand_writes_nothing_and_a_later_change_send
         "the firm's own spelling of what did not change at the source is kept"
     );
 }
+
+#[tokio::test]
+async fn a_vendor_firm_whose_create_answer_was_lost_is_posted_by_its_own_item_not_skipped() {
+    let w = world(10).await;
+    let h = harness(&w).await;
+    // Every new firm's create lands in Deltek but its answer is lost, the first three times.
+    w.handle("deltek")
+        .expect("deltek")
+        .faults()
+        .add(mlc_sim::common::FaultRule::new("POST", "/firm", mlc_sim::common::Fault::commit_then_reset(20)).times(3));
+    h.run("cin7-deltek-vendors").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    h.settle(std::time::Duration::from_secs(30)).await;
+    let items = h.items("cin7-deltek-vendors").await;
+    let mut lost_answers = 0;
+    for i in &items {
+        let events: Vec<String> =
+            h.store.audit_trail(&i.key).await.expect("trail").into_iter().map(|e| e.event).collect();
+        if events.iter().any(|e| e == "in_doubt") {
+            lost_answers += 1;
+            assert_eq!(
+                (i.state, i.code.as_deref()),
+                (ItemState::Posted, Some(codes::POSTED)),
+                "{}: our own create landed, so this item posted it: {events:?}",
+                i.key
+            );
+        }
+    }
+    assert!(lost_answers >= 1, "the faults hit firm creates: {lost_answers}");
+}
