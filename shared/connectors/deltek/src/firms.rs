@@ -30,6 +30,11 @@ use crate::model::{FirmAddress, VendorFirm};
 pub(crate) struct VendorCache(Mutex<HashMap<String, (Instant, Option<VendorFirm>)>>);
 
 impl VendorCache {
+    /// Forget what was read for this vendor number (a fresh lookup reads it again).
+    pub(crate) fn forget(&self, vendor: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&norm(vendor));
+    }
+
     fn get(&self, key: &str, max_age: std::time::Duration) -> Option<Option<VendorFirm>> {
         let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
         m.get(key).filter(|(at, _)| at.elapsed() <= max_age).map(|(_, v)| v.clone())
@@ -56,6 +61,11 @@ fn like_text(s: &str) -> String {
 }
 
 impl DeltekClient {
+    /// Forget what was read for this vendor number: the next [`Self::find_vendor`] asks again.
+    pub fn forget_vendor(&self, vendor: &str) {
+        self.inner.vendors.forget(vendor);
+    }
+
     /// The vendor firm with this vendor number, if any.
     pub async fn find_vendor(&self, vendor: &str) -> Result<Option<VendorFirm>, DeltekError> {
         let key = norm(vendor);

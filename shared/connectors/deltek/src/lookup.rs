@@ -186,6 +186,22 @@ impl DeltekClient {
         self.confirm_hit(&mut st, &key).await
     }
 
+    /// [`Self::find_ap_invoice`] after re-reading the unposted files and the vendor's posted
+    /// vouchers, whatever their age: for an in-doubt create, which another process (another
+    /// poster container, a crashed run) may have made after this client's index was filled.
+    pub async fn find_ap_invoice_fresh(
+        &self,
+        vendor: &str,
+        invoice: &str,
+    ) -> Result<Option<FoundVoucher>, DeltekError> {
+        {
+            let mut st = self.inner.index.state.lock().await;
+            st.refreshed_at = None;
+            st.posted_vendors.remove(&vendor.trim().to_uppercase());
+        }
+        self.find_ap_invoice(vendor, invoice).await
+    }
+
     /// Counters of the lookup index.
     pub async fn lookup_stats(&self) -> LookupStats {
         let st = self.inner.index.state.lock().await;

@@ -47,6 +47,31 @@ impl ApVoucherTarget {
     pub fn new(connection: &str, client: DeltekClient, precheck: bool) -> Self {
         ApVoucherTarget { spec: spec(connection, "ap-voucher"), client, precheck }
     }
+
+    /// What a lookup found, with the facts to compare (amount, date).
+    async fn found(&self, f: Option<crate::model::FoundVoucher>) -> Result<Option<Found>, StepError> {
+        let Some(f) = f else { return Ok(None) };
+        // Only a found voucher is read further: what it is decides "same bill" or "possible duplicate".
+        let amount = match f.amount {
+            Some(a) => Some(a),
+            None if !f.voucher.master_pkey.is_empty() => self.client.voucher_total(&f.voucher).await?,
+            None => None,
+        };
+        let facts = DocFacts {
+            source_doc: None,
+            amount,
+            currency: None,
+            date: f.invoice_date,
+            label: Some(format!(
+                "{} from vendor {}{}{}",
+                f.voucher.invoice,
+                f.voucher.vendor,
+                amount.map(|a| format!(", {}", a.round_dp(2))).unwrap_or_default(),
+                f.invoice_date.map(|d| format!(", {d}")).unwrap_or_default()
+            )),
+        };
+        Ok(Some(Found::new(f.target_ref()).with_facts(facts)))
+    }
 }
 
 #[async_trait]
@@ -86,29 +111,13 @@ impl Target for ApVoucherTarget {
     }
 
     async fn lookup(&self, doc: &ApInvoice) -> Result<Option<Found>, StepError> {
-        let Some(f) = self.client.find_ap_invoice(&doc.vendor, &doc.invoice_number).await? else {
-            return Ok(None);
-        };
-        // Only a found voucher is read further: what it is decides "same bill" or "possible duplicate".
-        let amount = match f.amount {
-            Some(a) => Some(a),
-            None if !f.voucher.master_pkey.is_empty() => self.client.voucher_total(&f.voucher).await?,
-            None => None,
-        };
-        let facts = DocFacts {
-            source_doc: None,
-            amount,
-            currency: None,
-            date: f.invoice_date,
-            label: Some(format!(
-                "{} from vendor {}{}{}",
-                f.voucher.invoice,
-                f.voucher.vendor,
-                amount.map(|a| format!(", {}", a.round_dp(2))).unwrap_or_default(),
-                f.invoice_date.map(|d| format!(", {d}")).unwrap_or_default()
-            )),
-        };
-        Ok(Some(Found::new(f.target_ref()).with_facts(facts)))
+        let found = self.client.find_ap_invoice(&doc.vendor, &doc.invoice_number).await?;
+        self.found(found).await
+    }
+
+    async fn lookup_fresh(&self, doc: &ApInvoice) -> Result<Option<Found>, StepError> {
+        let found = self.client.find_ap_invoice_fresh(&doc.vendor, &doc.invoice_number).await?;
+        self.found(found).await
     }
 
     async fn preflight(&self, doc: &ApInvoice) -> Result<(), StepError> {
@@ -311,6 +320,13 @@ impl Target for VendorFirmTarget {
 
     fn natural_key(&self, t: &VendorDoc) -> String {
         format!("vendor#{}", t.vendor.name.trim().to_uppercase())
+    }
+
+    async fn lookup_fresh(&self, t: &VendorDoc) -> Result<Option<Found>, StepError> {
+        if let Some(v) = &t.paired {
+            self.client.forget_vendor(v);
+        }
+        self.lookup(t).await
     }
 
     async fn lookup(&self, t: &VendorDoc) -> Result<Option<Found>, StepError> {

@@ -308,6 +308,11 @@ pub trait Flow: Send + Sync + 'static {
     /// Look before you post: find the document in the target by its natural key.
     async fn lookup(&self, target: &Self::Target) -> Result<Option<Found>, StepError>;
 
+    /// [`Flow::lookup`] trusting nothing cached (see [`super::parts::Target::lookup_fresh`]).
+    async fn lookup_fresh(&self, target: &Self::Target) -> Result<Option<Found>, StepError> {
+        self.lookup(target).await
+    }
+
     /// Checks before a write that a person would want enforced (open period, active vendor).
     /// The default has none.
     async fn preflight(&self, _target: &Self::Target) -> Result<(), StepError> {

@@ -998,11 +998,6 @@ impl Engine {
         let spec = flow.spec();
         let now = self.now();
         let item = item.clone();
-        let (found, exchanges) = capture(flow.lookup(&target)).await;
-        let found = match found {
-            Ok(f) => f,
-            Err(e) => return self.step_failed(&item, "lookup", e, exchanges).await,
-        };
         // Older versions of this document whose create is in doubt are settled by this lookup.
         let older_in_doubt: Vec<WorkItem> = self
             .store
@@ -1011,6 +1006,15 @@ impl Engine {
             .into_iter()
             .filter(|o| o.key != item.key && o.state == ItemState::InDoubt)
             .collect();
+        // A create of this key may have landed after the target's caches were filled (perhaps
+        // by another process): only a lookup that trusts no cache may say it did not.
+        let fresh = item.state == ItemState::InDoubt || !older_in_doubt.is_empty();
+        let (found, exchanges) =
+            capture(async { if fresh { flow.lookup_fresh(&target).await } else { flow.lookup(&target).await } }).await;
+        let found = match found {
+            Ok(f) => f,
+            Err(e) => return self.step_failed(&item, "lookup", e, exchanges).await,
+        };
         // An older version's in-doubt write that a worker is resolving right now (or that a crashed
         // worker still holds) must be settled first: wait for that claim to end.
         if let Some(busy_until) =

@@ -160,6 +160,14 @@ pub trait Target: Send + Sync + 'static {
     /// Look before you post: the record holding this document's natural key, if any.
     async fn lookup(&self, doc: &Self::Doc) -> Result<Option<Found>, StepError>;
 
+    /// [`Target::lookup`] trusting nothing cached. The engine asks for it when a write of this
+    /// key may have landed after the target's caches were filled: an in-doubt create, perhaps
+    /// made by another process (another poster container, a crashed `mlc`) whose writes this
+    /// process's caches never saw. Default: `lookup` (a target that caches overrides it).
+    async fn lookup_fresh(&self, doc: &Self::Doc) -> Result<Option<Found>, StepError> {
+        self.lookup(doc).await
+    }
+
     /// The target's own rules that can be read before a write (open period, active vendor,
     /// allowed currency ...): a failure names the rule and holds the document.
     async fn preflight(&self, _doc: &Self::Doc) -> Result<(), StepError> {
@@ -320,6 +328,9 @@ impl<D: FlowDef> Flow for Composed<D> {
 
     async fn lookup(&self, target: &Self::Target) -> Result<Option<Found>, StepError> {
         self.target.lookup(target).await
+    }
+    async fn lookup_fresh(&self, target: &Self::Target) -> Result<Option<Found>, StepError> {
+        self.target.lookup_fresh(target).await
     }
 
     async fn preflight(&self, target: &Self::Target) -> Result<(), StepError> {

@@ -223,6 +223,9 @@ struct World {
     lookups: u32,
     /// Records that change right after their next read (a concurrent edit in the source).
     change_after_read: Vec<String>,
+    /// The target's lookups answer from a cache filled before the last write (another process
+    /// wrote since): plain lookups miss, fresh ones see the truth.
+    stale_cache: bool,
 }
 
 struct FakeFlow {
@@ -360,6 +363,14 @@ impl Flow for FakeFlow {
     }
 
     async fn lookup(&self, t: &Voucher) -> Result<Option<Found>, StepError> {
+        if self.w().stale_cache {
+            self.fuse.tick().await;
+            return Ok(None);
+        }
+        self.lookup_fresh(t).await
+    }
+
+    async fn lookup_fresh(&self, t: &Voucher) -> Result<Option<Found>, StepError> {
         self.fuse.tick().await;
         let mut w = self.w();
         w.lookups += 1;
@@ -598,6 +609,23 @@ async fn a_lost_answer_after_commit_is_resolved_by_lookup_without_a_second_creat
     assert_eq!(item.state, ItemState::Posted, "{:?}", item.reason);
     assert!(item.reason.unwrap().contains("earlier create landed"));
     assert_eq!(h.creates("ACME#INV-1"), 1);
+}
+
+#[tokio::test]
+async fn an_in_doubt_create_is_resolved_by_a_lookup_that_trusts_no_cache() {
+    let h = Harness::new();
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.map_account("200").await;
+    h.world.lock().unwrap().faults.push(CreateFault::CommitThenLose);
+    h.webhook("B1").await;
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::InDoubt);
+    // Another process picks the item up later; its target caches were filled before the write.
+    h.world.lock().unwrap().stale_cache = true;
+    h.clock.advance(Duration::from_secs(61));
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
+    assert_eq!(h.creates("ACME#INV-1"), 1, "a cached miss never decides an in-doubt create");
 }
 
 #[tokio::test]
