@@ -242,7 +242,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cursor(c) => cmd::cursor::run(&existing().await?, out, c).await?,
         Command::Target(c) => cmd::target::run(&existing().await?, out, c).await?,
         Command::Tieout(args) => cmd::tieout::run(&existing().await?, out, &args).await?,
-        Command::Console(args) => cmd::console::run(&existing().await?, &args).await?,
+        // The console writes (mappings, credentials, decisions): it may start a data directory.
+        Command::Console(args) => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
         Command::Ping { connection } => {
             let config = home::load_config(&globals)?;
             if !config.connections.contains_key(&connection) {
