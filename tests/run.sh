@@ -70,7 +70,9 @@ if [[ "${MLC_SKIP_SAM_BUILD:-}" != "1" ]]; then
 fi
 
 step "cargo test --workspace"
-cargo test --workspace --locked
+# Most suites wait on simulated rate windows and settle delays rather than compute: four test
+# threads per binary keep two cores busy. Every failing binary is reported, not only the first.
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}" cargo test --workspace --locked --no-fail-fast
 
 step "X12 fuzz targets, ${FUZZ_SECONDS}s each"
 shared/x12/fuzz/run.sh "$FUZZ_SECONDS"
