@@ -288,7 +288,7 @@ struct ServeState {
     tally: Arc<IntakeTally>,
 }
 
-/// The webhook listener's routes (`POST /webhooks/{system}`, `GET /healthz`); `wake` is notified
+/// The webhook listener's routes (`POST /webhooks/{connection}`, `GET /healthz`); `wake` is notified
 /// when a webhook enqueued work; `tally` counts what arrived.
 pub fn webhook_app(rt: Arc<Runtime>, wake: Arc<Notify>, tally: Arc<IntakeTally>) -> Router {
     Router::new()
@@ -411,7 +411,7 @@ pub async fn serve(home: &Home) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let stop = stop_signal()?;
     eprintln!(
-        "mlc serve: webhooks on http://{addr}/webhooks/<system>; {} flows scheduled; Ctrl-C to stop",
+        "mlc serve: webhooks on http://{addr}/webhooks/<connection>; {} flows scheduled; Ctrl-C to stop",
         rt.flows.names().count()
     );
     axum::serve(listener, app).with_graceful_shutdown(stop).await.context("webhook listener failed")?;
