@@ -2,7 +2,7 @@
 //! refused with 429, refused calls counted against the window), the shared budget on moto's
 //! DynamoDB and on SQLite, as tasks of one process and as separate processes: zero 429s, every
 //! purchase posted exactly once, at most 1.15 Cin7 calls per purchase, and the share of Cin7's
-//! window rate printed (the window is compressed to seconds; figures in `NOTES-aws.md`).
+//! window rate printed (the window is compressed to seconds; figures in the README's measurements).
 //!
 //! - DynamoDB, tasks: eight `Poster`s, each with its own budget copy and secret store, fed by the
 //!   event source mapping played against moto's SQS.

@@ -13,7 +13,7 @@
 //! (`cleo-edi#<connection>#<partner>#<book>`), changed by compare-and-set so concurrent workers
 //! never lose each other's entries, holding the newest `keep` entries (older ones are dropped: the
 //! engine's own items remember what was posted for good). This is a workaround: the platform has
-//! no keyed record store for a connector's state (see NOTES-cleo.md).
+//! no keyed record store for a connector's state (the platform offers cursors, sequences and blobs).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
