@@ -141,18 +141,6 @@ pub enum DocOutcome {
     Busy,
 }
 
-/// Whether `hint` reaches a retryable failed item well before its next attempt, from a poll or a
-/// webhook rather than as the item's own retry (which arrives at `next_attempt_at`; a few seconds'
-/// tolerance covers queues that round delays), a replay, a sweep or a released mapping.
-fn early_for_retry(item: &WorkItem, hint: &Hint, now: DateTime<Utc>) -> bool {
-    const TOLERANCE_SECS: i64 = 5;
-    item.state == ItemState::Failed
-        && item.failure == Some(FailureClass::Retryable)
-        && matches!(hint.origin, Origin::Poll | Origin::Webhook)
-        && hint.rerun_of.is_none()
-        && item.next_attempt_at.is_some_and(|at| at > now + chrono::Duration::seconds(TOLERANCE_SECS))
-}
-
 /// What handling one hint did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HintReport {
@@ -890,12 +878,6 @@ impl Engine {
         if item.state == ItemState::NeedsReview && item.resolution.is_none() {
             // Waiting for a person's decision: a re-read of the same version changes nothing.
             return Ok((DocOutcome::NeedsReview, None));
-        }
-        if early_for_retry(&item, hint, now) {
-            // A poll (or webhook) re-listing a record whose item already waits for its retry: the
-            // retry message is on the queue (and the sweep re-queues it if that is lost), so this
-            // hint adds nothing: no attempt counted, no second delayed message.
-            return Ok((DocOutcome::FailedRetryable, None));
         }
         let lock_until = now + to_chrono(self.config.lock_ttl);
         let item = match self.store.claim(&item.key, &self.claim_token(), now, lock_until).await? {

