@@ -398,8 +398,10 @@ async fn run_standalone_prints_one_json_line_first() {
     let v: Value = serde_json::from_str(&line).expect("first line is JSON");
     assert_eq!(
         v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
-        Some(vec!["base_url".into(), "credentials".into(), "system".into()])
+        Some(vec!["base_url".into(), "credentials".into(), "settings".into(), "system".into()])
     );
+    // Settings (Deltek's database) are apart from the credentials a person stores.
+    assert!(v["settings"].get("database").is_some() && v["credentials"].get("database").is_none(), "{line}");
     assert_eq!(v["system"], "deltek");
     let base = v["base_url"].as_str().expect("base");
     assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/HarborPine/api"), "{base}");
@@ -409,7 +411,7 @@ async fn run_standalone_prints_one_json_line_first() {
         ("Password", c["password"].as_str().unwrap_or("")),
         ("grant_type", "password"),
         ("Integrated", "N"),
-        ("database", c["database"].as_str().unwrap_or("")),
+        ("database", v["settings"]["database"].as_str().unwrap_or("")),
         ("Client_Id", c["client_id"].as_str().unwrap_or("")),
         ("client_secret", c["client_secret"].as_str().unwrap_or("")),
     ];
