@@ -4,7 +4,9 @@
 //! milliseconds — the floor scales with it, so the ratio is what a real 60 s window would show.
 //!
 //! `cargo bench -p mlc --bench cin7_deltek` (set `PURCHASES=300,3000` and `WINDOW_MS=1000` to
-//! change the runs). Prints a table; asserts nothing about time.
+//! change the runs). Prints a table; asserts nothing about time. Cin7 calls with the Cin7 →
+//! Acumatica flows reading the same account next to these: `cargo bench -p mlc-flows --bench
+//! cin7_shared_reads`.
 
 use std::process::Command;
 

@@ -27,7 +27,20 @@
 //! of [`DOWN_AFTER`] records in a row failed after the kit's retries), *gates* that connection in
 //! this container until the wait is over: further records of that connection are handed back at once with that delay (one
 //! `ChangeMessageVisibility`, no store writes, no attempt counted), and the batch's other records
-//! go on. When the gate ends, the next record is the probe.
+//! go on. When the gate ends, one record is the probe: while a connection counts as not
+//! answering, the other records of that connection in this container are handed back for
+//! [`PROBE_WAIT`] while the probe is in flight (a per-connection lock), then meet the gate it
+//! closed again or run — so a down system costs one read-back per gate period per container, not
+//! one per record, its records spend no attempts while it is down, and no batch waits on a probe.
+//!
+//! A handed-back record still counts a receive on SQS, and a long outage would walk it to the
+//! dead-letter queue (and raise its alarm) with nothing wrong with the record. So a record that
+//! waits on its connection (handed back unrun, or run as the probe of a source that still does not
+//! answer, or refused by its budget) on its last receives before `maxReceiveCount`
+//! ([`Poster::with_max_receives`]) is *renewed* instead: a fresh copy of its hint is enqueued and
+//! the old message deleted; the copy meets the same gate and waits again, its receive count
+//! starting over. The item keeps its attempts. A record failing on its own keeps its receive
+//! count and still reaches the DLQ.
 //!
 //! **Credentials.** The runtime is built once per container ([`Reloadable`]). A record failing
 //! because a system rejected the credentials (a rotated secret), or naming a flow that is
@@ -65,6 +78,8 @@ pub const MAX_DOWN_GATE: Duration = Duration::from_secs(300);
 /// Read-backs of one connection failing in a row (no success between) before it counts as not
 /// answering: one record's trouble does not hold the others back.
 pub const DOWN_AFTER: u32 = 2;
+/// How long a record waits while another record probes its connection.
+pub const PROBE_WAIT: Duration = Duration::from_secs(5);
 /// How long a message of a flow that cannot run (its connection has no secret) waits before it
 /// is looked at again.
 pub const UNAVAILABLE_RETRY: Duration = Duration::from_secs(900);
@@ -97,11 +112,44 @@ pub struct Poster {
     gates: Mutex<HashMap<String, Gate>>,
     /// Read-back failures in a row, per connection.
     failing: Mutex<HashMap<String, u32>>,
+    /// One probe at a time per connection that counts as not answering.
+    probes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The queue's `maxReceiveCount`, when known: records handed back unrun are renewed before it.
+    max_receives: Option<u32>,
 }
 
 impl Poster {
     pub fn new(live: Reloadable) -> Self {
-        Poster { live, gates: Mutex::new(HashMap::new()), failing: Mutex::new(HashMap::new()) }
+        Poster {
+            live,
+            gates: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashMap::new()),
+            probes: Mutex::new(HashMap::new()),
+            max_receives: None,
+        }
+    }
+
+    /// The queue's `maxReceiveCount` (`MLC_MAX_RECEIVES`): a record handed back unrun on one of
+    /// its last two receives is renewed rather than walked to the dead-letter queue.
+    pub fn with_max_receives(mut self, max_receives: Option<u32>) -> Self {
+        self.max_receives = max_receives;
+        self
+    }
+
+    /// Whether a record handed back now would reach the dead-letter queue within two receives.
+    fn near_dead_letter(&self, d: &Delivery) -> bool {
+        self.max_receives.is_some_and(|n| d.receive_count.saturating_add(2) > n)
+    }
+
+    /// Whether a connection counts as not answering (its last [`DOWN_AFTER`] read-backs failed).
+    fn not_answering(&self, connection: &str) -> bool {
+        let m = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(connection).is_some_and(|n| *n >= DOWN_AFTER)
+    }
+
+    fn probe_lock(&self, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.probes.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(connection.to_string()).or_default().clone()
     }
 
     /// Count a read-back failure (`true`) or success of a connection; the failures in a row.
@@ -182,9 +230,38 @@ async fn source_down(rt: &Runtime, report: &HintReport) -> bool {
     false
 }
 
-/// Hand a record back unrun for `delay`.
-async fn hand_back(rt: &Runtime, d: &Delivery, delay: Duration) -> Result<(), String> {
-    rt.engine.queue.retry_later(d, delay.max(Duration::from_secs(1))).await.map_err(|e| e.to_string())
+/// Hand a record back unrun for `delay` (its message becomes visible again then), or — near its
+/// queue's `maxReceiveCount` — renew it: a fresh copy of its hint goes on the queue and the record
+/// counts as done, so Lambda deletes the old message.
+async fn hand_back(
+    poster: &Poster,
+    rt: &Runtime,
+    d: &Delivery,
+    delay: Duration,
+    unrun: RecordOutcome,
+) -> RecordOutcome {
+    if poster.near_dead_letter(d) {
+        return renew(rt, d).await;
+    }
+    match rt.engine.queue.retry_later(d, delay.max(Duration::from_secs(1))).await {
+        Ok(()) => unrun,
+        Err(e) => RecordOutcome::Error(e.to_string()),
+    }
+}
+
+/// Renew a record near its queue's `maxReceiveCount`: a fresh copy of its hint goes on the queue
+/// and the record counts as done, so Lambda deletes the old message.
+async fn renew(rt: &Runtime, d: &Delivery) -> RecordOutcome {
+    match rt.engine.queue.enqueue(std::slice::from_ref(&d.hint)).await {
+        Ok(()) => {
+            info!(
+                receive = d.receive_count,
+                "waiting on its connection near maxReceiveCount: renewed as a fresh message"
+            );
+            RecordOutcome::Done
+        }
+        Err(e) => RecordOutcome::Error(e.to_string()),
+    }
 }
 
 async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessage) -> RecordOutcome {
@@ -198,23 +275,33 @@ async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessa
     let connection = d.hint.system.clone();
     let span = info_span!("record", flow = %d.hint.flow, source = %d.hint.source, system = %connection, record = %d.hint.id, receive = d.receive_count);
     async {
+        // A connection that did not answer is probed by one record at a time; the others are
+        // handed back for a few seconds, to meet the gate the probe closes again or to run.
+        let probing = if poster.not_answering(&connection) {
+            match poster.probe_lock(&connection).try_lock_owned() {
+                Ok(guard) => Some(guard),
+                Err(_) => {
+                    info!("a probe of this connection is in flight: handed back unrun");
+                    return hand_back(poster, rt, &d, PROBE_WAIT, RecordOutcome::Deferred).await;
+                }
+            }
+        } else {
+            None
+        };
         let now = rt.engine.clock.now();
         if let Some(g) = poster.gate(&connection, now) {
             let wait = until(now, g.until);
             info!(waiting_for = %g.waiting_for, until = %g.until, "connection gated: handed back unrun");
-            return match hand_back(rt, &d, wait).await {
-                Ok(()) => RecordOutcome::Deferred,
-                Err(e) => RecordOutcome::Error(e),
-            };
+            return hand_back(poster, rt, &d, wait, RecordOutcome::Deferred).await;
         }
         let known = rt.flows.source(&d.hint.source).is_some() || rt.flows.get(&d.hint.flow).is_some();
         if !known && !rt.unavailable.is_empty() {
             let why: Vec<String> = rt.unavailable.iter().map(|u| format!("{}: {}", u.flow, u.reason)).collect();
             warn!(unavailable = %why.join("; "), retry_in_s = UNAVAILABLE_RETRY.as_secs(), "record of a flow that cannot run; kept on the queue");
-            return match hand_back(rt, &d, UNAVAILABLE_RETRY).await {
-                Ok(()) => RecordOutcome::Unavailable,
-                Err(e) => RecordOutcome::Error(e),
-            };
+            return hand_back(poster, rt, &d, UNAVAILABLE_RETRY, RecordOutcome::Unavailable).await;
+        }
+        if probing.is_some() {
+            info!("probing a connection that did not answer");
         }
         let (settled, refused) = refusals::watch(engine.settle(&rt.flows, &d)).await;
         let report = match settled {
@@ -230,6 +317,9 @@ async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessa
             return RecordOutcome::Done;
         }
         info!(docs = ?report.docs, retry_after = ?report.retry_after, note = ?report.note, "retry later");
+        // Whether the record waits on its connection (a budget without room, a source that does
+        // not answer) rather than on trouble of its own.
+        let mut waits_on_connection = true;
         if let Some(first) = refused.iter().min_by_key(|r| r.until) {
             note_budget_wait(rt, &report, &refused).await;
             poster.close_gate_until(
@@ -238,13 +328,22 @@ async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessa
             );
         } else if !source_down(rt, &report).await {
             poster.note_read(&connection, false);
+            waits_on_connection = false;
         } else if poster.note_read(&connection, true) >= DOWN_AFTER {
             let wait = report.retry_after.unwrap_or(MAX_DOWN_GATE).min(MAX_DOWN_GATE);
             let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
             warn!(until = %until, "the source did not answer: its records wait in this container until then");
             poster.close_gate_until(&connection, Gate { until, waiting_for: format!("{connection} to answer") });
         }
-        if auth_suspected(rt, &report).await { RecordOutcome::RetryAuth } else { RecordOutcome::Retry }
+        if auth_suspected(rt, &report).await {
+            return RecordOutcome::RetryAuth;
+        }
+        if waits_on_connection && poster.near_dead_letter(&d) {
+            // The engine has set the message's delay; a fresh copy waits instead, its receive
+            // count starting over (the item keeps its attempts: they still end the wait).
+            return renew(rt, &d).await;
+        }
+        RecordOutcome::Retry
     }
     .instrument(span)
     .await

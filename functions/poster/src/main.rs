@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
             (config.clone(), ports.store.clone(), queue.clone(), ports.secrets.clone(), home.clone());
         Box::pin(async move { Runtime::build_in(config, store, queue, secrets, Arc::new(SystemClock), home).await })
     });
-    let poster = Poster::new(Reloadable::start("poster", build).await?);
+    let poster = Poster::new(Reloadable::start("poster", build).await?).with_max_receives(timing.max_receives);
     let poster = &poster;
     lambda_runtime::run(service_fn(
         move |ev: LambdaEvent<SqsEvent>| async move { mlc_fn_poster::handle(poster, ev).await },

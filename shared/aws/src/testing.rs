@@ -69,6 +69,13 @@ pub fn serialized_moto() -> &'static Moto {
     if external().is_some() { SERIALIZED.get_or_init(start_local) } else { moto() }
 }
 
+/// A serialised moto server of the caller's own, stopped when dropped: for tests whose timing
+/// (a function timeout, a drain deadline) must not depend on how hard the other tests of the
+/// binary load the shared server.
+pub fn private_moto() -> Moto {
+    start_local()
+}
+
 fn external() -> Option<Moto> {
     let endpoint = std::env::var("MLC_TEST_AWS_ENDPOINT").ok()?;
     let endpoint = endpoint.trim().trim_end_matches('/');

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use mlc_core::engine::intake::WebhookRequest;
 use mlc_core::engine::memory::{MemoryQueue, MemorySecrets, MemoryStore};
 use mlc_core::engine::model::{ItemFilter, WorkItem};
@@ -22,41 +22,14 @@ use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use mlc_core::secret::Credentials;
 use mlc_flows::config::{ConnectionSettings, FlowSettings};
 use mlc_flows::{Cadence, Config, Runtime};
-use mlc_sim::cin7::model::{DocStatus, Supplier};
-use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
+use mlc_sim::cin7::scenario::Cin7Scenario;
 use mlc_sim::cin7::{Cin7Sim, Cin7Switches};
 use mlc_sim::common::{SimClock, SimHandle};
 use mlc_sim::deltek::DeltekSim;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-pub const AP: &str = "cin7-deltek-ap";
-pub const VENDORS: &str = "cin7-deltek-vendors";
-/// A Cin7 direct-cost code and the Deltek account it maps to (subconsultants, survey).
-pub const SURVEY_CODE: &str = "461";
-pub const SURVEY_ACCOUNT: &str = "52300";
-/// A regular Deltek demo project at its lowest level.
-pub const PROJECT: &str = "2024003.00|01";
-
-pub fn day(d: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(2025, 6, d)
-}
-
-/// The Deltek demo vendor `CASCSURV`, as a Cin7 supplier (same name: the vendor flow pairs them).
-pub fn cascade() -> Supplier {
-    let mut s = supplier("Cascade Land Surveying LLC");
-    s.id = "5a1e0000-0000-4000-8000-000000000001".into();
-    s
-}
-
-/// A simple purchase from `sup` charged to [`PROJECT`], one survey line of `amount`.
-pub fn purchase(sup: &Supplier, id: &str, amount: i64) -> PurchaseBuilder {
-    PurchaseBuilder::simple(sup, "Port Harbor HQ")
-        .id(id)
-        .attribute(1, PROJECT)
-        .line(line("Boundary survey", SURVEY_CODE, Decimal::ONE, Decimal::from(amount)))
-        .order(DocStatus::Authorised)
-}
+pub use mlc_sim::cin7::scenario::survey::{AP, PROJECT, SURVEY_ACCOUNT, SURVEY_CODE, VENDORS, cascade, day, purchase};
 
 pub struct World {
     pub deltek: SimHandle<DeltekSim>,
@@ -227,15 +200,7 @@ impl World {
 
     /// Vouchers in Deltek for an invoice number: (vendor, total of the lines).
     pub fn vouchers(&self, invoice: &str) -> Vec<(String, Decimal)> {
-        let st = self.deltek.system().lock();
-        let mut out = Vec::new();
-        for f in &st.ap_files {
-            for m in f.masters.iter().filter(|m| m.invoice == invoice) {
-                let total = f.details.iter().filter(|d| d.master_pkey == m.master_pkey).map(|d| d.amount).sum();
-                out.push((m.vendor.clone(), total));
-            }
-        }
-        out
+        self.deltek.system().lock().vouchers_for(invoice).into_iter().map(|v| (v.vendor, v.total)).collect()
     }
 
     /// A webhook listener on loopback feeding the runtime's intake; returns its URL.

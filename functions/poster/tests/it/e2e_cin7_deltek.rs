@@ -156,15 +156,7 @@ async fn items(rt: &Runtime, flow: &str) -> Vec<WorkItem> {
 
 /// Deltek vouchers for a supplier invoice number: (file, master key, vendor, total of the lines).
 fn vouchers(deltek: &DeltekSim, invoice: &str) -> Vec<(String, String, String, Decimal)> {
-    let st = deltek.lock();
-    let mut out = Vec::new();
-    for f in &st.ap_files {
-        for m in f.masters.iter().filter(|m| m.invoice == invoice) {
-            let total = f.details.iter().filter(|d| d.master_pkey == m.master_pkey).map(|d| d.amount).sum();
-            out.push((m.batch.clone(), m.master_pkey.clone(), m.vendor.clone(), total));
-        }
-    }
-    out
+    deltek.lock().vouchers_for(invoice).into_iter().map(|v| (v.batch, v.master_pkey, v.vendor, v.total)).collect()
 }
 
 #[tokio::test]

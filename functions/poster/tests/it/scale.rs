@@ -44,7 +44,7 @@ fn assert_throughput(f: &crate::scene::Figures, label: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_poster_tasks_keep_cin7s_limit_on_the_dynamodb_budget() {
     let scene = Scene::new(PURCHASES, WINDOW_MS).await;
-    let aws = Aws::new(10).await;
+    let aws = Aws::private(10).await;
     scene.world.store_credentials(&aws.secrets()).await.expect("credentials");
     let config = scene.config();
     let mut posters = Vec::new();
@@ -62,7 +62,7 @@ async fn eight_poster_tasks_keep_cin7s_limit_on_the_dynamodb_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_poster_processes_keep_cin7s_limit_on_the_dynamodb_budget() {
     let scene = Scene::new(PURCHASES, WINDOW_MS).await;
-    let aws = Aws::new(10).await;
+    let aws = Aws::private(10).await;
     scene.world.store_credentials(&aws.secrets()).await.expect("credentials");
     let config = scene.config();
     let timing = template_timing();

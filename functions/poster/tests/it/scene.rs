@@ -9,47 +9,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use mlc_core::Engine;
 use mlc_core::engine::model::{Hint, Origin};
 use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
 use mlc_flows::config::FlowSettings;
 use mlc_flows::{Cadence, Config};
 use mlc_sim::cin7::Cin7Sim;
-use mlc_sim::cin7::model::{DocStatus, Supplier};
-use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
+use mlc_sim::cin7::model::DocStatus;
+use mlc_sim::cin7::scenario::Cin7Scenario;
 use mlc_sim::cin7::switches::{Cin7Switches, RateLimitAnswer};
 use mlc_sim::common::SimClock;
 use mlc_sim::deltek::DeltekSim;
 use mlc_sim::world::SimWorld;
-use rust_decimal::Decimal;
 use serde_json::json;
 
-pub const AP: &str = "cin7-deltek-ap";
-pub const SURVEY_CODE: &str = "461";
-pub const SURVEY_ACCOUNT: &str = "52300";
-pub const PROJECT: &str = "2024003.00|01";
-pub const VENDOR: &str = "CASCSURV";
-
-pub fn day(d: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(2025, 6, d)
-}
-
-/// The Deltek demo vendor `CASCSURV`, as a Cin7 supplier (same name).
-pub fn cascade() -> Supplier {
-    let mut s = supplier("Cascade Land Surveying LLC");
-    s.id = "5a1e0000-0000-4000-8000-000000000001".into();
-    s
-}
-
-/// A simple purchase from `sup` charged to [`PROJECT`], one survey line of `amount`.
-pub fn purchase(sup: &Supplier, id: &str, amount: i64) -> PurchaseBuilder {
-    PurchaseBuilder::simple(sup, "Port Harbor HQ")
-        .id(id)
-        .attribute(1, PROJECT)
-        .line(line("Boundary survey", SURVEY_CODE, Decimal::ONE, Decimal::from(amount)))
-        .order(DocStatus::Authorised)
-}
+pub use mlc_sim::cin7::scenario::survey::{AP, PROJECT, SURVEY_ACCOUNT, SURVEY_CODE, VENDOR, cascade, day, purchase};
 
 pub struct Scene {
     pub world: SimWorld,
@@ -175,8 +150,7 @@ impl Scene {
 
     /// Vouchers per invoice number in the Deltek simulator.
     pub fn vouchers(&self, invoice: &str) -> usize {
-        let st = self.deltek.lock();
-        st.ap_files.iter().flat_map(|f| f.masters.iter()).filter(|m| m.invoice == invoice).count()
+        self.deltek.lock().vouchers_for(invoice).len()
     }
 
     /// Every purchase posted exactly once, no call refused by Cin7, and how close the calls came

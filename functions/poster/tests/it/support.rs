@@ -234,11 +234,26 @@ pub struct Aws {
     pub prefix: String,
     /// Every budget copy handed out (one per function container), for their counters.
     pub budgets: std::sync::Mutex<Vec<Arc<DynamoBudget>>>,
+    /// The test's own moto server, when it has one ([`Aws::private`]).
+    _moto: Option<mlc_aws::testing::Moto>,
 }
 
 impl Aws {
+    /// On the binary's shared (serialised) moto server.
     pub async fn new(max_receives: u32) -> Aws {
-        let m = mlc_aws::testing::serialized_moto();
+        Self::on(mlc_aws::testing::serialized_moto(), max_receives).await
+    }
+
+    /// On a moto server of this test's own: for tests with deadlines (a function timeout, "done
+    /// while Cin7 is down") that the scale tests' load on the shared server must not decide.
+    pub async fn private(max_receives: u32) -> Aws {
+        let m = mlc_aws::testing::private_moto();
+        let mut aws = Self::on(&m, max_receives).await;
+        aws._moto = Some(m);
+        aws
+    }
+
+    async fn on(m: &mlc_aws::testing::Moto, max_receives: u32) -> Aws {
         let sdk = m.sdk_config().await;
         Aws {
             store: Arc::new(m.store().await),
@@ -246,6 +261,7 @@ impl Aws {
             prefix: mlc_aws::testing::unique("mlc-s"),
             sdk,
             budgets: Default::default(),
+            _moto: None,
         }
     }
 
@@ -309,6 +325,7 @@ impl Aws {
             Box::pin(async move { Runtime::build_in(config, store, queue, secrets, clock, home).await })
         });
         Poster::new(Reloadable::start("poster", build).await.expect("poster runtime"))
+            .with_max_receives(timing.max_receives)
     }
 }
 

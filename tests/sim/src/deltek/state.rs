@@ -154,7 +154,35 @@ pub struct DeltekState {
     pub workflow_webhooks: BTreeMap<String, WebhookTarget>,
 }
 
+/// A voucher as tests and demos read it back from the AP files: which file, its key, the
+/// vendor, the invoice number and the total of its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoucherView {
+    pub batch: String,
+    pub master_pkey: String,
+    pub vendor: String,
+    pub invoice: String,
+    pub total: rust_decimal::Decimal,
+}
+
 impl DeltekState {
+    /// Every voucher (posted or not) with this vendor invoice number, in file order.
+    pub fn vouchers_for(&self, invoice: &str) -> Vec<VoucherView> {
+        let mut out = Vec::new();
+        for f in &self.ap_files {
+            for m in f.masters.iter().filter(|m| m.invoice == invoice) {
+                out.push(VoucherView {
+                    batch: m.batch.clone(),
+                    master_pkey: m.master_pkey.clone(),
+                    vendor: m.vendor.clone(),
+                    invoice: m.invoice.clone(),
+                    total: f.details.iter().filter(|d| d.master_pkey == m.master_pkey).map(|d| d.amount).sum(),
+                });
+            }
+        }
+        out
+    }
+
     /// An empty database with one company (`A0`) and the given login.
     pub fn empty(auth: ApiAuthorization, users: Vec<User>, switches: DeltekSwitches) -> Self {
         DeltekState {

@@ -28,6 +28,7 @@
 //! (line totals and tax from the tax rules) so every total the API reports adds up.
 
 mod firm;
+pub mod survey;
 
 use std::collections::BTreeMap;
 
