@@ -305,7 +305,8 @@ options = {{ initial_lookback_days = 0 }}
 
     // The controller's tie-out before anyone fixes anything: every difference has its document.
     let csv_path = dir.join("tieout.csv");
-    let text = run_mlc(dir, &["tieout", "--period", "2025-06", "--csv", csv_path.to_str().expect("path")], None);
+    let text =
+        run_mlc(dir, &["tieout", "--period", "2025-06", "--lines", "--csv", csv_path.to_str().expect("path")], None);
     for needle in [
         "CLS-201",
         "CLS-202",
@@ -318,11 +319,15 @@ options = {{ initial_lookback_days = 0 }}
         assert!(text.contains(needle), "the tie-out names {needle:?}: {text}");
     }
     let csv = std::fs::read_to_string(&csv_path).expect("tie-out csv");
-    assert!(csv.starts_with("period,kind,vendor,invoice,source,target,difference,explanation,item"), "{csv}");
+    assert!(csv.starts_with("period,flow,kind,code,invoice,source,target,difference,explanation,item"), "{csv}");
     assert!(
-        csv.lines().any(|l| l.contains(",difference,CASCSURV,CLS-201,") && l.contains("waiting for a mapping")),
+        csv.lines()
+            .any(|l| l.contains(",difference (invoice),CASCSURV,CLS-201,") && l.contains("waiting for a mapping")),
         "{csv}"
     );
+    // Both sides by GL account: the target's 52300 (the surveying account) on both sides; the
+    // held bill's unmapped Cin7 account named as such.
+    assert!(csv.lines().any(|l| l.contains(",account,") && l.contains("? (source 412)")), "{csv}");
 
     // The console, and a headless Chromium.
     let mut console = mlc();
@@ -586,6 +591,8 @@ async fn the_console_runs_against_the_aws_stack() {
     store.transition(&item.key, "test", t, now).await.expect("fail it");
 
     let dir = tempfile::tempdir().expect("tmp");
+    // The console talks to AWS through a counting relay (every call forwarded to moto).
+    let (endpoint, secret_reads) = counting_relay(m.endpoint().to_string()).await;
     let mut child = mlc()
         .current_dir(dir.path())
         .args(["console", "--listen", "127.0.0.1:0"])
@@ -594,7 +601,7 @@ async fn the_console_runs_against_the_aws_stack() {
         .env("MLC_QUEUE_URL", &settings.queue_url)
         .env("MLC_DLQ_URL", settings.dlq_url.as_deref().unwrap_or_default())
         .env("MLC_SECRET_PREFIX", &settings.secret_prefix)
-        .env("AWS_ENDPOINT_URL", m.endpoint())
+        .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -650,4 +657,139 @@ async fn the_console_runs_against_the_aws_stack() {
     ] {
         assert!(!get(path).await.contains(secret), "{path} shows a stored secret");
     }
+    // Scrubbing reads the secrets once per cache period, not once per connection per page view.
+    let item_page = format!("/item?key={}", item.key.0.replace('#', "%23"));
+    let before = secret_reads.load(std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..5 {
+        let html = get(&item_page).await;
+        assert!(html.contains("AWS-77") && !html.contains(secret), "{html}");
+    }
+    let evidence = get(&format!("/evidence?key={}", item.key.0.replace('#', "%23"))).await;
+    assert!(!evidence.contains(secret));
+    let reads = secret_reads.load(std::sync::atomic::Ordering::SeqCst) - before;
+    assert!(reads <= 1, "six item views read Secrets Manager {reads} times");
+    assert!(before >= 1, "the relay saw the console's secret reads at all ({before})");
+}
+
+/// A relay in front of moto that counts Secrets Manager `GetSecretValue` calls: `(its URL, the count)`.
+async fn counting_relay(upstream: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = Arc::new(AtomicUsize::new(0));
+    let http = reqwest::Client::new();
+    let counter = count.clone();
+    let relay = move |req: axum::extract::Request| {
+        let (count, http, upstream) = (counter.clone(), http.clone(), upstream.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            if target.ends_with("GetSecretValue") {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("request body");
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let mut rb = http.request(parts.method.clone(), format!("{}{path}", upstream.trim_end_matches('/')));
+            for (k, v) in parts.headers.iter() {
+                if k != "host" && k != "content-length" {
+                    rb = rb.header(k, v);
+                }
+            }
+            let resp = rb.body(bytes).send().await.expect("moto answers");
+            let (status, headers) = (resp.status(), resp.headers().clone());
+            let mut out = axum::response::Response::new(axum::body::Body::from(resp.bytes().await.expect("body")));
+            *out.status_mut() = status;
+            for (k, v) in headers.iter() {
+                if k != "content-length" && k != "transfer-encoding" {
+                    out.headers_mut().insert(k, v.clone());
+                }
+            }
+            out
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("relay listens");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(relay)).await });
+    (url, count)
+}
+
+/// A console on its own data directory with `[console]` settings; its stdout stays readable (a
+/// renewed link is printed there).
+fn console_with(
+    dir: &Path,
+    console_settings: &str,
+    password: Option<&str>,
+) -> (Reaper, BufReader<std::process::ChildStdout>, String) {
+    std::fs::write(dir.join("mlc.toml"), format!("[console]\n{console_settings}\n")).expect("config");
+    let mut cmd = mlc();
+    cmd.arg("--config")
+        .arg(dir.join("mlc.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["console", "--listen", "127.0.0.1:0", "--no-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    match password {
+        Some(p) => cmd.env("MLC_CONSOLE_PASSWORD", p),
+        None => cmd.env_remove("MLC_CONSOLE_PASSWORD"),
+    };
+    let mut child = cmd.spawn().expect("mlc console");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("link");
+    (Reaper(child), out, first.trim().trim_start_matches("console: ").to_string())
+}
+
+/// Sessions expire: idle for `idle_timeout`, or older than `absolute_timeout` however busy; an
+/// expired session goes back to the sign-in page with a message saying which. Without a console
+/// password a new one-time link is printed where the console runs, and it opens a new session.
+#[tokio::test]
+async fn sessions_expire_when_idle_or_too_old_and_go_back_to_sign_in() {
+    let (a, b) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let (_idle_console, mut idle_out, idle_link) = console_with(a.path(), "idle_timeout = \"1s\"", None);
+    let (_old_console, _, old_link) =
+        console_with(b.path(), "idle_timeout = \"8h\"\nabsolute_timeout = \"1s\"", Some("correct horse battery"));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let open = |link: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(&link).send().await.expect("token");
+            assert_eq!(r.status().as_u16(), 303, "{link}");
+            r.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("kv").to_string()
+        }
+    };
+    let base = |link: &str| link.split("/?").next().expect("base").to_string();
+    let (idle_cookie, old_cookie) = (open(idle_link.clone()).await, open(old_link.clone()).await);
+    let get = |url: String, cookie: String| {
+        let http = http.clone();
+        async move { http.get(url).header("cookie", cookie).send().await.expect("get") }
+    };
+    assert_eq!(get(format!("{}/", base(&idle_link)), idle_cookie.clone()).await.status().as_u16(), 200);
+    assert_eq!(get(format!("{}/", base(&old_link)), old_cookie.clone()).await.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // Idle: back to sign-in with the reason, the cookie cleared, a new link printed.
+    let r = get(format!("{}/mappings", base(&idle_link)), idle_cookie.clone()).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/login?expired=idle");
+    assert!(r.headers()["set-cookie"].to_str().expect("cookie").contains("Max-Age=0"));
+    let page = get(format!("{}/login?expired=idle", base(&idle_link)), String::new()).await;
+    assert_eq!(page.status().as_u16(), 401);
+    let text = page.text().await.expect("text");
+    assert!(text.contains("Session expired") && text.contains("idle_timeout") && text.contains("1s"), "{text}");
+    let again = get(format!("{}/", base(&idle_link)), idle_cookie).await;
+    assert_eq!(again.status().as_u16(), 401, "the expired session is gone");
+    let mut renewed = String::new();
+    idle_out.read_line(&mut renewed).expect("renewed link");
+    let new_link = renewed.trim().split("new link: ").nth(1).expect("a new link is printed").to_string();
+    let cookie = open(new_link).await;
+    assert_eq!(get(format!("{}/", base(&idle_link)), cookie).await.status().as_u16(), 200);
+
+    // Too old (in use, but past absolute_timeout): sign in again with the password.
+    let r = get(format!("{}/", base(&old_link)), old_cookie).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/login?expired=age");
+    let page = get(format!("{}/login?expired=age", base(&old_link)), String::new()).await;
+    assert_eq!(page.status().as_u16(), 200);
+    let text = page.text().await.expect("text");
+    assert!(text.contains("absolute_timeout") && text.contains("type=\"password\""), "{text}");
 }
