@@ -159,6 +159,46 @@ impl Browser {
     }
 }
 
+/// A headless Chromium under chromedriver; dropping it ends the session, then the driver.
+struct Chrome {
+    browser: Browser,
+    _session: SessionGuard,
+    _driver: Reaper,
+}
+
+impl Chrome {
+    async fn start() -> Chrome {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver on the PATH (apt-get install chromium chromium-driver)");
+        let driver = Reaper(driver);
+        let http = reqwest::Client::new();
+        let wd = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{wd}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100"]
+        } } } });
+        let v: Value =
+            http.post(format!("{wd}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
+        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
+        Chrome {
+            _session: SessionGuard { port, session: session.clone() },
+            browser: Browser { http, base: wd, session, shots },
+            _driver: driver,
+        }
+    }
+}
+
 fn vouchers(deltek: &SimHandle<DeltekSim>, invoice: &str) -> Vec<(String, Decimal)> {
     let st = deltek.system().lock();
     let mut out = Vec::new();
@@ -347,31 +387,9 @@ options = {{ initial_lookback_days = 0 }}
     let link = first.trim().strip_prefix("console: ").expect("console: <url>").to_string();
     let base = link.split("/?").next().expect("base").to_string();
 
-    let port = free_port();
-    let driver = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver on the PATH (apt-get install chromium chromium-driver)");
-    let _driver = Reaper(driver);
+    let chrome = Chrome::start().await;
+    let b = &chrome.browser;
     let http = reqwest::Client::new();
-    let wd = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{wd}/status")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
-        "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1100"]
-    } } } });
-    let v: Value =
-        http.post(format!("{wd}/session")).json(&caps).send().await.expect("session").json().await.expect("json");
-    let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let _session = SessionGuard { port, session: session.clone() };
-    let b = Browser { http: http.clone(), base: wd, session, shots };
     let mut pages: Vec<(String, String)> = Vec::new();
 
     // 1. No token, no entry; the token works once.
@@ -792,4 +810,190 @@ async fn sessions_expire_when_idle_or_too_old_and_go_back_to_sign_in() {
     assert_eq!(page.status().as_u16(), 200);
     let text = page.text().await.expect("text");
     assert!(text.contains("absolute_timeout") && text.contains("type=\"password\""), "{text}");
+}
+
+/// The controller ties a Coupa → Deltek month out in the browser: Larkspur & Vale's Coupa
+/// invoices (the demo firm, a few of them) posted by the real `mlc`, a voucher keyed by hand in
+/// Deltek, then `mlc tieout --flow coupa-deltek-ap` and the Tie-out page read both systems: totals
+/// by vendor, by GL account and project on both sides (Coupa's coding through the mappings), the
+/// credit note on its own line, every difference explained (already exported by the previous
+/// process, not approved yet, entered outside ml-connector); and no stored secret in the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_controller_ties_out_a_coupa_month_in_the_browser() {
+    use mlc_sim::coupa::deltek_seed::{GL_MAP, architecture_firm_deltek, gl_mapping, project_mapping, vendor_number};
+    use mlc_sim::coupa::scenario::{PROJECTS, architecture_firm};
+    use mlc_sim::coupa::{CoupaSim, CoupaSwitches, DEFAULT_SEED};
+    use mlc_sim::deltek::DeltekScenario;
+    use mlc_sim::world::SimWorld;
+
+    let clock = SimClock::manual_default();
+    let today = clock.now().date_naive();
+    let mut world = SimWorld::new(clock.clone());
+    let deltek = world.add(
+        "deltek",
+        DeltekSim::builder()
+            .clock(clock.clone())
+            .scenario(architecture_firm_deltek(DEFAULT_SEED, today))
+            .start()
+            .await
+            .expect("deltek"),
+    );
+    let coupa = world.add(
+        "coupa",
+        CoupaSim::builder()
+            .clock(clock.clone())
+            .scenario(architecture_firm(DEFAULT_SEED, 12))
+            .switches(CoupaSwitches::default())
+            .start()
+            .await
+            .expect("coupa"),
+    );
+    world.set_option("coupa", "token_activation_wait_ms", json!(50));
+    world.set_option("coupa", "retry_base_ms", json!(20));
+    world.set_option("deltek", "vouchers_per_file", json!(10));
+    world.set_option("deltek", "batch_linger_ms", json!(30));
+    world.set_option("deltek", "max_calls_per_second", json!(300));
+
+    // The month of the firm's credit note, and a voucher the AP clerk keyed by hand in it.
+    let (credit_note, date, vendor) = {
+        let st = coupa.lock();
+        let cn = st.invoices.iter().find(|i| i.document_type == "Credit Note").expect("the firm has a credit note");
+        let supplier = st.supplier(cn.supplier_id).expect("its supplier");
+        (cn.invoice_number.clone(), cn.invoice_date.expect("dated"), vendor_number(&supplier.name))
+    };
+    let period = date.format("%Y-%m").to_string();
+    let account = GL_MAP.iter().find(|g| g.0 == "5210").map_or("51200", |g| g.1);
+    let period_no = i64::from(chrono::Datelike::year(&date)) * 100 + i64::from(chrono::Datelike::month(&date));
+    let file = mlc_sim::deltek::state::ApFile::new("HANDKEYED0701", "Keyed by hand (AP clerk)", period_no).voucher(
+        &vendor,
+        "HAND-7001",
+        date.and_hms_opt(0, 0, 0),
+        &[(PROJECTS[3].1, "", "", account, Decimal::new(12345, 2), "Plotter paper (keyed by hand)")],
+    );
+    deltek.seed_scenario(&DeltekScenario::new().ap_file(file, false)).expect("seed the hand-keyed voucher");
+
+    // The home: the world's connections, two flows, credentials and the finance team's mappings.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let mut toml = String::from(
+        "[engine]\nworkers = 4\nlock_ttl_secs = 10\nin_doubt_settle_secs = 3\nhttp_timeout_secs = 2\n\
+         settle_margin_ms = 1000\nretry_base_ms = 200\nretry_cap_secs = 2\nbusy_retry_ms = 200\n",
+    );
+    for (name, c) in world.connection_settings() {
+        toml.push_str(&format!("\n[connections.{name}]\nsystem = {:?}\nbase_url = {:?}\n", c.system, c.base_url));
+        for (k, v) in &c.options {
+            toml.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    toml.push_str(
+        "\n[flows.coupa-deltek-vendors]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\n\
+         [flows.coupa-deltek-ap]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\
+         options = { initial_lookback_days = 0 }\n",
+    );
+    std::fs::write(dir.join("mlc.toml"), toml).expect("config");
+    let mut secrets = Vec::new();
+    for name in ["coupa", "deltek"] {
+        let conn = world.connection(name).expect("connection");
+        let mut lines = String::new();
+        for (k, v) in conn.credentials {
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            lines.push_str(&format!("{k}={text}\n"));
+            if text.len() >= 8 {
+                secrets.push(text);
+            }
+        }
+        run_mlc(dir, &["credentials", "set", name], Some(&lines));
+    }
+    let mut csv = String::from("scope,kind,source,target\n");
+    for (c, d) in gl_mapping() {
+        csv.push_str(&format!("coupa-deltek,account,{c},{d}\n"));
+    }
+    for (c, d) in project_mapping() {
+        csv.push_str(&format!("coupa-deltek,project,{c},{d}\n"));
+    }
+    std::fs::write(dir.join("m.csv"), csv).expect("csv");
+    run_mlc(dir, &["mappings", "import", dir.join("m.csv").to_str().expect("path")], None);
+    run_mlc(dir, &["run", "coupa-deltek-vendors"], None);
+    run_mlc(dir, &["run", "coupa-deltek-ap"], None);
+
+    // `mlc tieout` for the Coupa flow.
+    let text = run_mlc(dir, &["tieout", "--flow", "coupa-deltek-ap", "--period", &period], None);
+    for needle in ["Coupa approved", "HAND-7001", "entered outside ml-connector", "credit notes:", &credit_note] {
+        assert!(text.contains(needle), "the Coupa tie-out names {needle:?}: {text}");
+    }
+    let not_ap = {
+        let mut cmd = mlc();
+        cmd.arg("--config").arg(dir.join("mlc.toml")).arg("--data-dir").arg(dir.join("data"));
+        cmd.args(["tieout", "--flow", "coupa-deltek-vendors", "--period", &period]).output().expect("mlc")
+    };
+    assert!(!not_ap.status.success());
+    assert!(String::from_utf8_lossy(&not_ap.stderr).contains("does not post AP into Deltek"));
+
+    // The page, in the browser.
+    let mut console = mlc();
+    console
+        .arg("--config")
+        .arg(dir.join("mlc.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["console", "--listen", "127.0.0.1:0", "--no-worker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = console.spawn().expect("mlc console starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _console = Reaper(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("the console prints its link");
+    let link = first.trim().strip_prefix("console: ").expect("console: <url>").to_string();
+    let base = link.split("/?").next().expect("base").to_string();
+    let chrome = Chrome::start().await;
+    let b = &chrome.browser;
+    b.go(&link).await;
+    b.go(&format!("{base}/tieout?period={period}&flow=coupa-deltek-ap")).await;
+    let tie = b.wait_for("Read from Coupa and Deltek Vantagepoint", 1).await;
+    b.shot("20-tieout-coupa").await;
+    let credit_note_html = credit_note.replace('&', "&amp;");
+    for needle in [
+        "Read from Coupa and Deltek Vantagepoint",
+        "By vendor",
+        "By GL account",
+        "By project (WBS1)",
+        "Credit notes (",
+        credit_note_html.as_str(),
+        "Coupa marks it exported",
+        "HAND-7001",
+        "entered outside ml-connector",
+        account,
+        "/tieout.csv?period=",
+    ] {
+        assert!(tie.contains(needle), "the Coupa tie-out page shows {needle:?}: {tie}");
+    }
+    assert!(!tie.contains("lines not read"), "Coupa gives every line: {tie}");
+    let csv = http_get_csv(&b.cookie("mlc_console").await.expect("cookie"), &base, &period).await;
+    // The credit note posted as a negative voucher of the same amount: it ties.
+    let row: Vec<&str> = csv
+        .lines()
+        .find(|l| l.contains(",credit note,") && l.contains(&credit_note))
+        .unwrap_or_else(|| panic!("no credit note row: {csv}"))
+        .split(',')
+        .collect();
+    assert!(row[5].starts_with('-') && row[5] == row[6] && row[8] == "approved", "{row:?}");
+    for s in &secrets {
+        assert!(!tie.contains(s.as_str()), "the tie-out page shows a stored secret");
+    }
+}
+
+async fn http_get_csv(cookie: &str, base: &str, period: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{base}/tieout.csv?period={period}&flow=coupa-deltek-ap"))
+        .header("cookie", format!("mlc_console={cookie}"))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text")
 }

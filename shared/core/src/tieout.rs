@@ -61,6 +61,9 @@ pub struct SourceDocument {
     pub status: String,
     /// Per-line GL account and project; `None` when not read (see [`TieoutReader::limits`]).
     pub lines: Option<Vec<SourceLine>>,
+    /// Why the flow would not take it even though it is approved, as the source shows it (Coupa:
+    /// already marked exported), for documents ml-connector never saw.
+    pub note: Option<String>,
 }
 
 impl SourceDocument {

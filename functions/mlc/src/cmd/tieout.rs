@@ -390,10 +390,12 @@ pub fn tie(
                 kind: kind.into(),
                 source: Some(amount),
                 target: None,
-                explanation: if vendor.is_none() && item.is_none() {
-                    format!("supplier {} has no vendor mapping; not seen by ml-connector", d.vendor_name)
-                } else {
-                    explain(item)
+                explanation: match (item, &d.note) {
+                    (None, Some(note)) => note.clone(),
+                    (None, None) if vendor.is_none() => {
+                        format!("supplier {} has no vendor mapping; not seen by ml-connector", d.vendor_name)
+                    }
+                    _ => explain(item),
                 },
                 item: item.map(|i| i.key.to_string()),
             }),
@@ -649,6 +651,7 @@ mod tests {
                     })
                     .collect()
             }),
+            note: None,
         }
     }
 

@@ -97,6 +97,7 @@ fn from_full(p: &Purchase, from: NaiveDate, to: NaiveDate, voided: bool, opts: &
             approved: approved(&inv.status, voided),
             status: status_text(&inv.status),
             lines: Some(lines_of(&inv.lines, &inv.additional_charges, &project, Decimal::ONE)),
+            note: None,
         });
     }
     for cn in &p.credit_notes {
@@ -115,6 +116,7 @@ fn from_full(p: &Purchase, from: NaiveDate, to: NaiveDate, voided: bool, opts: &
             approved: approved(&cn.status, voided),
             status: status_text(&cn.status),
             lines: Some(lines_of(&cn.lines, &cn.additional_charges, &project, Decimal::NEGATIVE_ONE)),
+            note: None,
         });
     }
     out
@@ -137,6 +139,7 @@ fn from_row(s: &PurchaseSummary, d: NaiveDate, voided: bool) -> SourceDocument {
         approved: approved(&s.invoice_status, voided),
         status: status_text(&s.invoice_status),
         lines: None,
+        note: None,
     }
 }
 

@@ -147,6 +147,11 @@ pub fn document(inv: &Invoice, opts: &TieoutOptions) -> Option<SourceDocument> {
         approved: inv.is_approved(),
         status: inv.status.to_ascii_lowercase(),
         lines: Some(lines),
+        note: (inv.is_approved() && inv.exported).then(|| {
+            "Coupa marks it exported (by another process or by hand), so the AP flow does not take it: if Deltek \
+             lacks it, reset the flag in Coupa"
+                .to_string()
+        }),
     })
 }
 
