@@ -24,6 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use chrono::NaiveDate;
 use mlc_sim::cin7::model::DocStatus;
 use mlc_sim::cin7::scenario::{Cin7Scenario, PurchaseBuilder, line, supplier};
 use mlc_sim::cin7::{Cin7Sim, Cin7Switches};
@@ -875,38 +876,10 @@ async fn the_controller_ties_out_a_coupa_month_in_the_browser() {
     // The home: the world's connections, two flows, credentials and the finance team's mappings.
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let mut toml = String::from(
-        "[engine]\nworkers = 4\nlock_ttl_secs = 10\nin_doubt_settle_secs = 3\nhttp_timeout_secs = 2\n\
-         settle_margin_ms = 1000\nretry_base_ms = 200\nretry_cap_secs = 2\nbusy_retry_ms = 200\n",
-    );
-    for (name, c) in world.connection_settings() {
-        toml.push_str(&format!("\n[connections.{name}]\nsystem = {:?}\nbase_url = {:?}\n", c.system, c.base_url));
-        for (k, v) in &c.options {
-            toml.push_str(&format!("{k} = {v}\n"));
-        }
-    }
-    toml.push_str(
-        "\n[flows.coupa-deltek-vendors]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\n\
-         [flows.coupa-deltek-ap]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\
-         options = { initial_lookback_days = 0 }\n",
-    );
-    std::fs::write(dir.join("mlc.toml"), toml).expect("config");
-    let mut secrets = Vec::new();
-    for name in ["coupa", "deltek"] {
-        let conn = world.connection(name).expect("connection");
-        let mut lines = String::new();
-        for (k, v) in conn.credentials {
-            let text = match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            lines.push_str(&format!("{k}={text}\n"));
-            if text.len() >= 8 {
-                secrets.push(text);
-            }
-        }
-        run_mlc(dir, &["credentials", "set", name], Some(&lines));
-    }
+    let flows = "\n[flows.coupa-deltek-vendors]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\n\
+                 [flows.coupa-deltek-ap]\nsource = \"coupa\"\ntarget = \"deltek\"\nevery = \"15m\"\n\
+                 options = { initial_lookback_days = 0 }\n";
+    let secrets = home_for(dir, &world, flows);
     let mut csv = String::from("scope,kind,source,target\n");
     for (c, d) in gl_mapping() {
         csv.push_str(&format!("coupa-deltek,account,{c},{d}\n"));
@@ -996,4 +969,120 @@ async fn http_get_csv(cookie: &str, base: &str, period: &str) -> String {
         .text()
         .await
         .expect("text")
+}
+
+/// A home in `dir` for a world of simulators: its connections and `flows` in `mlc.toml`, each
+/// connection's credentials set with `mlc credentials set`. Returns the stored secret values.
+fn home_for(dir: &Path, world: &mlc_sim::world::SimWorld, flows: &str) -> Vec<String> {
+    let mut toml = String::from(
+        "[engine]\nworkers = 4\nlock_ttl_secs = 10\nin_doubt_settle_secs = 3\nhttp_timeout_secs = 2\n\
+         settle_margin_ms = 1000\nretry_base_ms = 200\nretry_cap_secs = 2\nbusy_retry_ms = 200\n",
+    );
+    for (name, c) in world.connection_settings() {
+        toml.push_str(&format!("\n[connections.{name}]\nsystem = {:?}\nbase_url = {:?}\n", c.system, c.base_url));
+        for (k, v) in &c.options {
+            toml.push_str(&format!("{k} = {v}\n"));
+        }
+    }
+    toml.push_str(flows);
+    std::fs::write(dir.join("mlc.toml"), toml).expect("config");
+    let mut secrets = Vec::new();
+    for name in world.connections() {
+        let conn = world.connection(name).expect("connection");
+        let mut lines = String::new();
+        for (k, v) in conn.credentials {
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            lines.push_str(&format!("{k}={text}\n"));
+            if text.len() >= 8 {
+                secrets.push(text);
+            }
+        }
+        run_mlc(dir, &["credentials", "set", name], Some(&lines));
+    }
+    secrets
+}
+
+/// Procore's side of the tie-out, read from the Procore simulator (a general contractor's
+/// projects) before anything posted: `mlc tieout` for the subcontractor-invoice flow lists exactly
+/// the requisitions Procore holds approved and dated in the month, and the direct-cost flow
+/// exactly the approved invoice-type direct costs; each is a difference explained (no vendor
+/// mapping, or not seen by ml-connector yet), and the page names what Procore cannot give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn procore_subcontractor_invoices_and_direct_costs_tie_out_from_procore_itself() {
+    use mlc_sim::procore::deltek_seed::summit_ridge;
+    use mlc_sim::procore::scenario::general_contractor;
+    use mlc_sim::procore::{ProcoreSim, ProcoreSwitches};
+    use mlc_sim::world::SimWorld;
+
+    let clock = SimClock::manual_default();
+    let mut world = SimWorld::new(clock.clone());
+    world.add(
+        "deltek",
+        DeltekSim::builder().clock(clock.clone()).scenario(summit_ridge(2)).start().await.expect("deltek"),
+    );
+    let procore = world.add(
+        "procore",
+        ProcoreSim::builder()
+            .clock(clock.clone())
+            .scenario(general_contractor(mlc_sim::procore::scenario::DEFAULT_SEED, 2))
+            .switches(ProcoreSwitches::default())
+            .start()
+            .await
+            .expect("procore"),
+    );
+    // For each flow, the month holding most of its approved documents, and how many Procore holds.
+    let busiest = |dates: Vec<NaiveDate>| {
+        let mut months: std::collections::BTreeMap<String, usize> = Default::default();
+        for d in dates {
+            *months.entry(d.format("%Y-%m").to_string()).or_default() += 1;
+        }
+        months.into_iter().max_by_key(|(_, n)| *n).expect("approved documents")
+    };
+    let (requisitions, direct_costs) = {
+        let st = procore.lock();
+        let reqs = st
+            .requisitions
+            .iter()
+            .filter(|r| r.status == "approved")
+            .filter_map(|r| r.billing_date.or(r.requisition_end))
+            .collect();
+        let costs = st
+            .direct_costs
+            .iter()
+            .filter(|d| d.status == "approved" && d.direct_cost_type == "invoice")
+            .filter_map(|d| d.direct_cost_date)
+            .collect();
+        (busiest(reqs), busiest(costs))
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    home_for(
+        dir,
+        &world,
+        "\n[flows.procore-deltek-ap-subcontract]\nsource = \"procore\"\ntarget = \"deltek\"\n\
+         \n[flows.procore-deltek-ap-direct]\nsource = \"procore\"\ntarget = \"deltek\"\n",
+    );
+    for (flow, (period, expected)) in
+        [("procore-deltek-ap-subcontract", requisitions), ("procore-deltek-ap-direct", direct_costs)]
+    {
+        assert!(expected > 0);
+        let out = run_mlc(dir, &["--json", "tieout", "--flow", flow, "--period", &period], None);
+        let json = &out[out.find('{').unwrap_or(0)..out.rfind('}').map_or(out.len(), |e| e + 1)];
+        let t: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{flow}: not JSON ({e}): {out}"));
+        assert_eq!(t["source_system"], "Procore", "{t}");
+        assert_eq!(t["source_documents"].as_u64(), Some(expected as u64), "{flow} in {period}: {t}");
+        let diffs = t["differences"].as_array().expect("differences");
+        assert!(
+            diffs.iter().filter(|d| d["kind"] != "voucher").count() >= expected,
+            "every approved document not in Deltek is a difference: {t}"
+        );
+        for d in diffs.iter().filter(|d| d["kind"] != "voucher") {
+            let why = d["explanation"].as_str().unwrap_or_default();
+            assert!(why.contains("no vendor mapping") || why.contains("not seen by ml-connector"), "{d}");
+        }
+        assert!(t["limits"][0].as_str().unwrap_or_default().contains("cost type"), "{t}");
+    }
 }

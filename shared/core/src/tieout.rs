@@ -83,6 +83,9 @@ impl SourceDocument {
 pub struct TieoutOptions {
     /// Read every document's lines even where that costs one call per document.
     pub lines: bool,
+    /// The flow kind being tied out (`procore-deltek-ap-direct`): a source feeding several AP
+    /// flows (Procore's subcontractor invoices and direct costs) lists that flow's documents.
+    pub kind: String,
     /// The flow's options (`[flows.X] options`), for readers whose coding depends on them (which
     /// Coupa account segments make the GL code, which Cin7 attribute holds the project ...).
     pub flow_options: BTreeMap<String, serde_json::Value>,

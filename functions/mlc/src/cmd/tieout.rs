@@ -1,6 +1,7 @@
 //! `mlc tieout --period 2026-11 [--flow F]` (and the console's Tie-out page): the controller's
 //! month-end. For every flow that posts AP into Deltek and whose source has a tie-out reader
-//! ([`mlc_core::tieout::TieoutReader`]: Cin7 in `mlc_cin7::tieout`, Coupa in `mlc_coupa::tieout`),
+//! ([`mlc_core::tieout::TieoutReader`]: Cin7 in `mlc_cin7::tieout`, Coupa in `mlc_coupa::tieout`,
+//! Procore in `mlc_procore::tieout`),
 //! the source's approved invoices and credit notes dated in the period against Deltek's vouchers
 //! dated in it, both read from the systems themselves (`mlc_deltek::tieout` for the target),
 //! totalled by vendor, by GL account and by project on both sides (source lines translated
@@ -10,8 +11,9 @@
 //! (waiting for a mapping, failed with its reason, skipped with its reason, posted by another
 //! flow, posted under another number, or entered in the target outside ml-connector).
 //!
-//! Not built yet: Procore (subcontractor invoices, direct costs) and Cleo inbound 810s have no
-//! tie-out reader; asking for those flows says so.
+//! Procore (`mlc_procore::tieout`: subcontractor invoices, direct costs) is tied out by vendor and
+//! project; its GL accounts come from the flow's placement rules and are not repeated here (the
+//! page says so). Not built yet: Cleo inbound 810s have no tie-out reader; asking says so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -27,6 +29,7 @@ use mlc_coupa::CoupaConnection;
 use mlc_deltek::DeltekConnection;
 use mlc_deltek::keys::natural_key;
 use mlc_deltek::tieout::PeriodVoucher;
+use mlc_procore::ProcoreConnection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -34,10 +37,11 @@ use crate::home::Home;
 use crate::output::{Out, Table};
 
 /// Flow kinds with a tie-out (a source reader, Deltek AP vouchers as the target).
-pub const KINDS: &[&str] = &["cin7-deltek-ap", "coupa-deltek-ap"];
+pub const KINDS: &[&str] =
+    &["cin7-deltek-ap", "coupa-deltek-ap", "procore-deltek-ap-subcontract", "procore-deltek-ap-direct"];
 
 /// Flow kinds that post AP into Deltek whose source has no tie-out reader yet.
-pub const NOT_YET: &[&str] = &["procore-deltek-ap-subcontract", "procore-deltek-ap-direct", "cleo-deltek-ap810"];
+pub const NOT_YET: &[&str] = &["cleo-deltek-ap810"];
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct TieoutArgs {
@@ -143,6 +147,9 @@ pub fn reader_of(conn: &dyn Connection) -> Option<&dyn TieoutReader> {
     if let Some(c) = any.downcast_ref::<CoupaConnection>() {
         return Some(c);
     }
+    if let Some(c) = any.downcast_ref::<ProcoreConnection>() {
+        return Some(c);
+    }
     None
 }
 
@@ -184,7 +191,7 @@ pub async fn compute(
     })?;
     let deltek =
         &tgt.as_any().downcast_ref::<DeltekConnection>().context("the target is not a Deltek connection")?.client;
-    let opts = TieoutOptions { lines, flow_options: settings.options.clone() };
+    let opts = TieoutOptions { lines, flow_options: settings.options.clone(), kind: kind.name.to_string() };
     let (source, target) = tokio::try_join!(
         async { reader.documents_between(from, to, &opts).await.map_err(anyhow::Error::from) },
         async { deltek.ap_vouchers_between(from, to).await.map_err(anyhow::Error::from) }
@@ -279,6 +286,7 @@ fn wbs1(p: &str) -> String {
 }
 
 const NO_PROJECT: &str = "(none)";
+const NO_ACCOUNT: &str = "(no GL account in the source)";
 const NOT_READ: &str = "(lines not read)";
 
 /// The comparison itself (no I/O): what `compute` returns after reading.
@@ -335,7 +343,7 @@ pub fn tie(
         match &d.lines {
             Some(lines) => {
                 for l in lines {
-                    let a = translate(&codes.account, l.account.as_deref(), "(no account)");
+                    let a = translate(&codes.account, l.account.as_deref(), NO_ACCOUNT);
                     accounts.add(a, l.account.as_deref(), l.amount, Decimal::ZERO);
                     let p = match l.project.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
                         None => NO_PROJECT.to_string(),
