@@ -176,7 +176,9 @@ pub async fn compute(
     if !KINDS.contains(&kind.name) {
         if NOT_YET.contains(&kind.name) {
             bail!(
-                "flow {flow} ({}) has no tie-out yet: its source has no tie-out reader (built for: {})",
+                "flow {flow} ({}) has no tie-out yet: Cleo holds files, not invoices, and ml-connector deletes each \
+                 inbound file in Cleo once its bytes are kept, so there is no source side to read from Cleo itself \
+                 (tie-out is built for: {})",
                 kind.name,
                 KINDS.join(", ")
             );

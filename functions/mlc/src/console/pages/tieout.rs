@@ -1,6 +1,7 @@
 //! **Tie-out** (the controller's month-end): for a period and one AP flow into Deltek (Cin7 or
-//! Coupa so far), approved source totals against the target's totals by vendor, GL account and
-//! project, read from both systems (not only from our records); credit notes as their own lines;
+//! Coupa with GL and project, Procore by vendor and project), approved source totals against the
+//! target's totals by vendor, GL account and project, read from both systems (not only from our
+//! records); credit notes as their own lines;
 //! every difference explained by the document behind it; what the source cannot give said
 //! plainly; CSV export. Computed by [`crate::cmd::tieout::compute`], as `mlc tieout` prints it.
 
@@ -74,7 +75,7 @@ pub async fn page(State(c): State<Console>, Query(q): Query<Pairs>) -> PageResul
         }
         @if !no.is_empty() {
             p.muted { "No tie-out yet for " (no.iter().map(|(f, k)| format!("{f} ({k})")).collect::<Vec<_>>().join(", "))
-                ": their sources have no tie-out reader." }
+                ": Cleo holds files, not invoices (ml-connector deletes each inbound file in Cleo once it is kept), so there is no source side to read." }
         }
         @if let Some((flow, t)) = &result {
             p { "Read from " (t.source_system) " and " (t.target_system) " for " (t.from) " .. " (t.to) ": source approved "
