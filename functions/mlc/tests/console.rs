@@ -117,8 +117,17 @@ impl Browser {
     async fn go(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
+    /// The page's HTML once it has loaded (a busy machine can answer before the document is
+    /// there: wait up to 20 s for its body).
     async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_string()
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let src = self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or_default().to_string();
+            if src.contains("</body>") || Instant::now() > deadline {
+                return src;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     async fn url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
@@ -472,6 +481,14 @@ options = {{ initial_lookback_days = 0 }}
         "the HTTP exchanges and bodies are shown: {item}"
     );
     b.shot("08-item").await;
+    // Links into the systems: Deltek's app (from its API base URL); Cin7 named, no link (the
+    // research sheet confirms no URL for a purchase's page).
+    let app = format!("{}/app/", deltek.base_url().trim_end_matches('/').trim_end_matches("/api"));
+    assert!(item.contains(&format!("href=\"{app}\"")), "a link into Deltek's app {app}: {item}");
+    assert!(
+        item.contains("Cin7 Core: purchase-invoice") && item.contains("no confirmed URL for a Cin7 Core document page"),
+        "{item}"
+    );
     pages.push(("item".into(), item.clone()));
     let evidence_href = {
         let at = item.find("/evidence?key=").expect("evidence link");
