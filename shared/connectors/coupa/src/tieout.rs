@@ -102,20 +102,13 @@ pub fn document(inv: &Invoice, opts: &TieoutOptions) -> Option<SourceDocument> {
     let flip = if credit && inv.total_with_taxes > Decimal::ZERO { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
     let mut lines = Vec::new();
     for l in &inv.invoice_lines {
-        if l.account_allocations.is_empty() {
+        // Each allocation on its own account (the line's when it names none), or the whole line.
+        for (account, amount) in l.coding() {
             lines.push(SourceLine {
-                account: coding.gl(l.account.as_ref()),
-                project: coding.project(l.account.as_ref(), &l.custom_fields),
-                amount: l.total * flip,
+                account: coding.gl(account),
+                project: coding.project(account, &l.custom_fields),
+                amount: amount * flip,
             });
-        } else {
-            for a in &l.account_allocations {
-                lines.push(SourceLine {
-                    account: coding.gl(a.account.as_ref()),
-                    project: coding.project(a.account.as_ref(), &l.custom_fields),
-                    amount: a.amount * flip,
-                });
-            }
         }
     }
     let first = lines.first().map(|l| (l.account.clone(), l.project.clone()));
@@ -202,5 +195,62 @@ impl TieoutReader for CoupaConnection {
         opts: &TieoutOptions,
     ) -> Result<Vec<SourceDocument>, TieoutError> {
         self.client().documents_between(from, to, opts).await.map_err(|e| TieoutError::new("Coupa", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_split_credit_note_is_negative_coded_per_allocation_and_adds_up() {
+        let inv: Invoice = serde_json::from_value(json!({
+            "id": 8018, "invoice-number": "77", "invoice-date": "2025-06-14", "status": "approved",
+            "document-type": "Credit Note", "total-with-taxes": "-1010.00", "exported": false,
+            "currency": {"code": "USD"}, "supplier": {"id": 5, "name": "Cascadia", "display-name": "Cascadia Structural"},
+            "invoice-lines": [{"id": 1, "line-num": 1, "total": "-1000",
+                "account": {"id": 10, "segment-1": "5110", "segment-2": "100", "segment-3": "2023014"},
+                "account-allocations": [{"amount": "-600", "account": {"id": 11, "segment-1": "5120", "segment-3": "2024022"}},
+                                        {"amount": "-400"}]}]
+        }))
+        .expect("decodes");
+        let opts = TieoutOptions::default();
+        let d = document(&inv, &opts).expect("dated");
+        assert!(d.credit && d.approved && d.note.is_none());
+        assert_eq!((d.number.as_deref(), d.target_number.as_deref()), (Some("77"), Some("CN-77")));
+        assert_eq!((d.vendor_id.as_deref(), d.vendor_name.as_str()), (Some("5"), "Cascadia Structural"));
+        assert_eq!(d.amount, Some(Decimal::from(-1010)));
+        let lines = d.lines.expect("lines");
+        let l = |n: usize| (lines[n].account.as_deref(), lines[n].project.as_deref(), lines[n].amount);
+        assert_eq!(l(0), (Some("5120"), Some("2024022"), Decimal::from(-600)));
+        // The allocation without an account takes the line's.
+        assert_eq!(l(1), (Some("5110"), Some("2023014"), Decimal::from(-400)));
+        // Header tax: what is left of the total, on no account.
+        assert_eq!(l(2), (None, None, Decimal::from(-10)));
+        assert_eq!(lines.iter().map(|l| l.amount).sum::<Decimal>(), Decimal::from(-1010));
+
+        // Coded by two segments, projects from a line field; an exported approved invoice is noted.
+        let opts = TieoutOptions {
+            flow_options: [
+                ("account_segments".to_string(), json!([1, 2])),
+                ("project_source".to_string(), json!("none")),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let mut inv = inv;
+        inv.document_type = "Invoice".into();
+        inv.total_with_taxes = Decimal::from(1000);
+        inv.invoice_lines[0].total = Decimal::from(1000);
+        inv.invoice_lines[0].account_allocations.clear();
+        inv.exported = true;
+        let d = document(&inv, &opts).expect("dated");
+        assert!(!d.credit && d.target_number.is_none());
+        assert!(d.note.as_deref().is_some_and(|n| n.contains("exported")));
+        let lines = d.lines.expect("lines");
+        assert_eq!(lines.len(), 1);
+        assert_eq!((lines[0].account.as_deref(), lines[0].project.as_deref()), (Some("5110-100"), None));
     }
 }
