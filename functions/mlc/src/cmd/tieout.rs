@@ -216,24 +216,59 @@ pub async fn compute(
     Ok(t)
 }
 
-/// The item ml-connector keeps for a source document in `flow` (latest first; a superseded
-/// version only when nothing else names it), if any: the one with its document id, else one of
-/// its record whose label names its number.
-fn item_for<'a>(items: &'a [WorkItem], flow: &str, d: &SourceDocument) -> Option<&'a WorkItem> {
-    let number = d.number.as_deref().unwrap_or("");
-    let exact = |i: &&WorkItem| i.flow == flow && i.doc_id == d.doc_id;
-    let loose = |i: &&WorkItem| {
-        i.flow == flow
-            && i.doc_id.starts_with(&d.record)
-            && !number.is_empty()
-            && i.summary.label.contains(&format!("{number} "))
-    };
-    let live = |i: &&&WorkItem| i.code.as_deref() != Some(codes::SUPERSEDED);
-    let pick = |f: &dyn Fn(&&WorkItem) -> bool| {
-        let all: Vec<&WorkItem> = items.iter().filter(|i| f(i)).collect();
-        all.iter().find(live).or_else(|| all.first()).copied()
-    };
-    pick(&exact).or_else(|| pick(&loose))
+/// ml-connector's items, indexed for the tie-out: this flow's by document id and by the
+/// document id's first segment (a Cin7 purchase, a Procore project), every flow's by natural key
+/// (the most recently changed first, as the store lists them).
+struct ItemIndex<'a> {
+    by_doc: HashMap<&'a str, Vec<&'a WorkItem>>,
+    by_head: HashMap<&'a str, Vec<&'a WorkItem>>,
+    by_key: HashMap<&'a str, &'a WorkItem>,
+}
+
+fn head(id: &str) -> &str {
+    id.split('/').next().unwrap_or(id)
+}
+
+impl<'a> ItemIndex<'a> {
+    fn new(items: &'a [WorkItem], flow: &str) -> Self {
+        let mut ix = ItemIndex { by_doc: HashMap::new(), by_head: HashMap::new(), by_key: HashMap::new() };
+        for i in items {
+            if let Some(k) = i.natural_key.as_deref() {
+                ix.by_key.entry(k).or_insert(i);
+            }
+            if i.flow == flow {
+                ix.by_doc.entry(i.doc_id.as_str()).or_default().push(i);
+                ix.by_head.entry(head(&i.doc_id)).or_default().push(i);
+            }
+        }
+        ix
+    }
+
+    /// The item ml-connector keeps for a source document (latest first; a superseded version
+    /// only when nothing else names it), if any: the one with its document id, else one of its
+    /// record whose label names its number.
+    fn item_for(&self, d: &SourceDocument) -> Option<&'a WorkItem> {
+        let number = d.number.as_deref().unwrap_or("");
+        let live = |i: &&&WorkItem| i.code.as_deref() != Some(codes::SUPERSEDED);
+        let pick = |all: Vec<&'a WorkItem>| all.iter().find(live).or_else(|| all.first()).copied();
+        let exact = self.by_doc.get(d.doc_id.as_str()).cloned().unwrap_or_default();
+        pick(exact).or_else(|| {
+            if number.is_empty() {
+                return None;
+            }
+            let loose = self
+                .by_head
+                .get(head(&d.record))
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|i| i.doc_id.starts_with(&d.record) && i.summary.label.contains(&format!("{number} ")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            pick(loose)
+        })
+    }
 }
 
 fn explain(item: Option<&WorkItem>) -> String {
@@ -308,6 +343,7 @@ pub fn tie(
         by_key.entry(natural_key(&v.vendor, &v.invoice)).or_default().push(n);
     }
     let mut used = vec![false; target.len()];
+    let index = ItemIndex::new(items, flow);
     let mut vendors = Totals::default();
     let mut vendor_names: HashMap<String, String> = HashMap::new();
     let (mut accounts, mut projects) = (Totals::default(), Totals::default());
@@ -315,7 +351,7 @@ pub fn tie(
     let mut credit_notes = Vec::new();
     let (mut source_total, mut source_credits, mut without_lines, mut approved) = (Decimal::ZERO, Decimal::ZERO, 0, 0);
     for d in source {
-        let item = item_for(items, flow, d);
+        let item = index.item_for(d);
         let vendor = d.vendor_id.as_ref().and_then(|s| codes.vendor.get(s)).cloned();
         let label = vendor.clone().unwrap_or_else(|| format!("? ({})", d.vendor_name));
         let number = d.posted_number();
@@ -424,7 +460,7 @@ pub fn tie(
         vendors.add(t.vendor.clone(), None, Decimal::ZERO, t.amount);
         if !used[n] {
             let nk = natural_key(&t.vendor, &t.invoice);
-            let item = items.iter().find(|i| i.natural_key.as_deref() == Some(nk.as_str()));
+            let item = index.by_key.get(nk.as_str()).copied();
             let explanation = match (t.ours, item) {
                 (_, Some(i)) if i.flow != flow => {
                     format!("posted by ml-connector's flow {} from {} (not part of this flow)", i.flow, i.summary.label)
