@@ -22,5 +22,6 @@ pub mod money;
 pub mod ping;
 pub mod secret;
 pub mod testkit;
+pub mod tieout;
 
 pub use engine::{Engine, EngineConfig, EngineError, FlowRegistry, FlowRunner};

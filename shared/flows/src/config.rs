@@ -49,6 +49,8 @@ pub struct Config {
     #[serde(default)]
     pub server: ServerSettings,
     #[serde(default)]
+    pub console: ConsoleSettings,
+    #[serde(default)]
     pub connections: BTreeMap<String, ConnectionSettings>,
     #[serde(default)]
     pub flows: BTreeMap<String, FlowSettings>,
@@ -120,6 +122,25 @@ impl EngineSettings {
             retry_cap: Duration::from_secs(self.retry_cap_secs.max(1)),
             busy_retry: Duration::from_millis(self.busy_retry_ms.max(100)),
             ..Default::default()
+        }
+    }
+}
+
+/// The operator console (`mlc console`, and its pages under `mlc serve`): how long a browser
+/// session lasts. An idle session (no page opened for `idle_timeout`) and any session older than
+/// `absolute_timeout` go back to the sign-in page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleSettings {
+    pub idle_timeout: Cadence,
+    pub absolute_timeout: Cadence,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            idle_timeout: Cadence(std::time::Duration::from_secs(8 * 3600)),
+            absolute_timeout: Cadence(std::time::Duration::from_secs(24 * 3600)),
         }
     }
 }

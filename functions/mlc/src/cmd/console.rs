@@ -27,7 +27,7 @@ pub async fn run(home: &Home, args: &ConsoleArgs) -> anyhow::Result<()> {
         .listen
         .parse()
         .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8090", args.listen))?;
-    let access = Access::new(std::env::var(PASSWORD_ENV).ok());
+    let access = Access::with_lifetimes(std::env::var(PASSWORD_ENV).ok(), (&home.config.console).into());
     console::check_bind(&addr, &access)?;
     let listener =
         tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (in use?)"))?;
@@ -52,6 +52,7 @@ pub async fn run(home: &Home, args: &ConsoleArgs) -> anyhow::Result<()> {
 /// The line people open (and tests read): `console: http://127.0.0.1:8090/?token=...`.
 pub fn print_url(c: &Console, addr: &SocketAddr) {
     let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let _ = c.0.access.link_base.set(format!("http://{host}:{}", addr.port()));
     if let Some(t) = c.0.access.token() {
         println!("console: http://{host}:{}/?token={t}", addr.port());
     }

@@ -1,11 +1,19 @@
-//! `mlc tieout --period 2026-11` (and the console's Tie-out page): the controller's month-end.
-//! Approved source invoices dated in the period against the target's vouchers dated in it, both
-//! read from the systems themselves (Cin7 `purchaseList` / `advanced-purchase`; Deltek unposted
-//! files and the AP ledger — see `mlc_cin7::tieout` and `mlc_deltek::tieout`), totalled by vendor,
-//! and every difference explained by the document behind it and what ml-connector did with it
-//! (waiting for a mapping, failed with its reason, skipped with its reason, posted under another
-//! number, or entered in the target outside ml-connector). Target totals by GL account and
-//! project are listed as the target holds them. Cin7 → Deltek (`cin7-deltek-ap`) only, for now.
+//! `mlc tieout --period 2026-11 [--flow F]` (and the console's Tie-out page): the controller's
+//! month-end. For every flow that posts AP into Deltek and whose source has a tie-out reader
+//! ([`mlc_core::tieout::TieoutReader`]: Cin7 in `mlc_cin7::tieout`, Coupa in `mlc_coupa::tieout`,
+//! Procore in `mlc_procore::tieout`),
+//! the source's approved invoices and credit notes dated in the period against Deltek's vouchers
+//! dated in it, both read from the systems themselves (`mlc_deltek::tieout` for the target),
+//! totalled by vendor, by GL account and by project on both sides (source lines translated
+//! through the flow's own `vendor` / `account` / `project` mappings, so the two columns speak the
+//! target's codes), credit notes listed as their own lines (negative, reducing the totals), and
+//! every difference explained by the document behind it and what ml-connector did with it
+//! (waiting for a mapping, failed with its reason, skipped with its reason, posted by another
+//! flow, posted under another number, or entered in the target outside ml-connector).
+//!
+//! Procore (`mlc_procore::tieout`: subcontractor invoices, direct costs) is tied out by vendor and
+//! project; its GL accounts come from the flow's placement rules and are not repeated here (the
+//! page says so). Not built yet: Cleo inbound 810s have no tie-out reader; asking says so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -13,39 +21,68 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use mlc_cin7::Cin7Connection;
-use mlc_cin7::tieout::PeriodInvoice;
+use mlc_core::connect::Connection;
 use mlc_core::engine::model::{ItemFilter, ItemState, WorkItem, codes};
 use mlc_core::mapping::MappingKind;
+use mlc_core::tieout::{SourceDocument, TieoutOptions, TieoutReader};
+use mlc_coupa::CoupaConnection;
 use mlc_deltek::DeltekConnection;
 use mlc_deltek::keys::natural_key;
 use mlc_deltek::tieout::PeriodVoucher;
+use mlc_procore::ProcoreConnection;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::home::Home;
 use crate::output::{Out, Table};
 
+/// Flow kinds with a tie-out (a source reader, Deltek AP vouchers as the target).
+pub const KINDS: &[&str] =
+    &["cin7-deltek-ap", "coupa-deltek-ap", "procore-deltek-ap-subcontract", "procore-deltek-ap-direct"];
+
+/// Flow kinds that post AP into Deltek whose source has no tie-out reader yet.
+pub const NOT_YET: &[&str] = &["cleo-deltek-ap810"];
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct TieoutArgs {
     /// The month, YYYY-MM.
     #[arg(long)]
     pub period: String,
-    /// The flow to tie out.
+    /// The flow to tie out (one of the AP flows into Deltek with a tie-out).
     #[arg(long, default_value = "cin7-deltek-ap")]
     pub flow: String,
-    /// Also write the vendor totals and the differences as CSV here.
+    /// Also write the totals, credit notes and differences as CSV here.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Read every source document's lines for GL / project totals, where the source charges a call
+    /// per document for them (Cin7 Simple purchases).
+    #[arg(long)]
+    pub lines: bool,
 }
 
-/// Source against target for one vendor.
+/// Source against target for one vendor, GL account or project (in the target's codes).
 #[derive(Debug, Clone, Serialize)]
-pub struct VendorLine {
-    pub vendor: String,
+pub struct TotalLine {
+    /// The target's code (`?` + the source code when unmapped).
+    pub code: String,
+    /// The vendor's name (vendor lines), or the source codes behind the line.
     pub name: String,
     pub source: Decimal,
     pub target: Decimal,
     pub difference: Decimal,
+}
+
+/// One credit note of the period, on its own line.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditLine {
+    pub vendor: String,
+    pub number: String,
+    pub date: NaiveDate,
+    pub source: Decimal,
+    /// The credit voucher in the target (negative), when found.
+    pub target: Option<Decimal>,
+    pub approved: bool,
+    pub item: Option<String>,
 }
 
 /// One document behind a difference.
@@ -53,6 +90,8 @@ pub struct VendorLine {
 pub struct Difference {
     pub vendor: String,
     pub invoice: String,
+    /// `invoice`, `credit note` or `voucher` (a target document with no source document).
+    pub kind: String,
     pub source: Option<Decimal>,
     pub target: Option<Decimal>,
     pub explanation: String,
@@ -63,17 +102,29 @@ pub struct Difference {
 #[derive(Debug, Clone, Serialize)]
 pub struct Tieout {
     pub period: String,
+    pub flow: String,
+    /// The systems' names (`Cin7 Core`, `Deltek Vantagepoint`).
+    pub source_system: String,
+    pub target_system: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// Signed: credit notes reduce it.
     pub source_total: Decimal,
     pub target_total: Decimal,
-    pub vendors: Vec<VendorLine>,
+    /// The credit notes' share of the totals (negative).
+    pub source_credits: Decimal,
+    pub target_credits: Decimal,
+    pub vendors: Vec<TotalLine>,
+    pub accounts: Vec<TotalLine>,
+    pub projects: Vec<TotalLine>,
+    pub credit_notes: Vec<CreditLine>,
     pub differences: Vec<Difference>,
-    /// Target totals by GL account and by project, as the target holds them.
-    pub target_by_account: BTreeMap<String, Decimal>,
-    pub target_by_project: BTreeMap<String, Decimal>,
     pub source_documents: usize,
     pub target_documents: usize,
+    /// Source documents whose lines were not read (their amounts are under `(lines not read)`).
+    pub source_without_lines: usize,
+    /// What the source reader could not give (said on the page).
+    pub limits: Vec<String>,
 }
 
 /// `YYYY-MM` → first and last day.
@@ -87,6 +138,29 @@ pub fn parse_period(p: &str) -> anyhow::Result<(NaiveDate, NaiveDate)> {
     Ok((from, to))
 }
 
+/// The tie-out reader of a source connection, if its connector has one.
+pub fn reader_of(conn: &dyn Connection) -> Option<&dyn TieoutReader> {
+    let any = conn.as_any();
+    if let Some(c) = any.downcast_ref::<Cin7Connection>() {
+        return Some(c);
+    }
+    if let Some(c) = any.downcast_ref::<CoupaConnection>() {
+        return Some(c);
+    }
+    if let Some(c) = any.downcast_ref::<ProcoreConnection>() {
+        return Some(c);
+    }
+    None
+}
+
+/// The mappings a tie-out translates source codes with (source code → target code, per kind).
+#[derive(Debug, Clone, Default)]
+pub struct Codes {
+    pub vendor: HashMap<String, String>,
+    pub account: HashMap<String, String>,
+    pub project: HashMap<String, String>,
+}
+
 /// Read both systems and tie the period out.
 pub async fn compute(
     home_cfg: &mlc_flows::Config,
@@ -94,44 +168,107 @@ pub async fn compute(
     secrets: &dyn mlc_core::engine::ports::SecretStore,
     flow: &str,
     period: &str,
+    lines: bool,
 ) -> anyhow::Result<Tieout> {
     let (from, to) = parse_period(period)?;
     let settings = home_cfg.flows.get(flow).with_context(|| format!("no flow named {flow:?} in the configuration"))?;
-    let kind = home_cfg.kind_of(flow).map(|k| k.name).unwrap_or_default();
-    if kind != "cin7-deltek-ap" {
-        bail!("tie-out is built for Cin7 → Deltek AP (cin7-deltek-ap) so far; {flow} is {kind:?}");
+    let kind = home_cfg.kind_of(flow).with_context(|| format!("flow {flow} has no known kind"))?;
+    if !KINDS.contains(&kind.name) {
+        if NOT_YET.contains(&kind.name) {
+            bail!(
+                "flow {flow} ({}) has no tie-out yet: Cleo holds files, not invoices, and ml-connector deletes each \
+                 inbound file in Cleo once its bytes are kept, so there is no source side to read from Cleo itself \
+                 (tie-out is built for: {})",
+                kind.name,
+                KINDS.join(", ")
+            );
+        }
+        bail!("flow {flow} ({}) does not post AP into Deltek; tie-out is for: {}", kind.name, KINDS.join(", "));
     }
-    let scope = settings.mapping_scope.clone().unwrap_or_else(|| "cin7-deltek".into());
+    let scope = settings.mapping_scope.clone().unwrap_or_else(|| kind.mapping_scope.to_string());
     let src = mlc_flows::connect_one(home_cfg, &settings.source, secrets).await?;
     let tgt = mlc_flows::connect_one(home_cfg, &settings.target, secrets).await?;
-    let cin7 = &src.as_any().downcast_ref::<Cin7Connection>().context("the source is not a Cin7 connection")?.client;
+    let reader = reader_of(src.as_ref()).with_context(|| {
+        format!("the source connection {} ({}) has no tie-out reader", settings.source, src.system())
+    })?;
     let deltek =
         &tgt.as_any().downcast_ref::<DeltekConnection>().context("the target is not a Deltek connection")?.client;
-    let (source, target) =
-        tokio::try_join!(async { cin7.invoices_between(from, to).await.map_err(anyhow::Error::from) }, async {
-            deltek.ap_vouchers_between(from, to).await.map_err(anyhow::Error::from)
-        })?;
-    let vendor_of: HashMap<String, String> = engine
-        .store
-        .list_mappings(Some(&scope))
-        .await?
-        .into_iter()
-        .filter(|m| m.key.kind == MappingKind::VENDOR)
-        .map(|m| (m.key.source.clone(), m.target.clone()))
-        .collect();
-    let items = engine.find(&ItemFilter { flow: Some(flow.to_string()), ..Default::default() }).await?;
-    Ok(tie(period, from, to, &source, &target, &vendor_of, &items))
+    let opts = TieoutOptions { lines, flow_options: settings.options.clone(), kind: kind.name.to_string() };
+    let (source, target) = tokio::try_join!(
+        async { reader.documents_between(from, to, &opts).await.map_err(anyhow::Error::from) },
+        async { deltek.ap_vouchers_between(from, to).await.map_err(anyhow::Error::from) }
+    )?;
+    let mut codes = Codes::default();
+    for m in engine.store.list_mappings(Some(&scope)).await? {
+        let into = match m.key.kind {
+            ref k if *k == MappingKind::VENDOR => &mut codes.vendor,
+            ref k if *k == MappingKind::ACCOUNT => &mut codes.account,
+            ref k if *k == MappingKind::PROJECT => &mut codes.project,
+            _ => continue,
+        };
+        into.insert(m.key.source.clone(), m.target.clone());
+    }
+    // Every flow's items: a voucher another flow posted is explained as such.
+    let items = engine.find(&ItemFilter::default()).await?;
+    let mut t = tie(period, flow, from, to, &source, &target, &codes, &items);
+    t.source_system = reader.system_name().to_string();
+    t.limits = reader.limits(&opts);
+    Ok(t)
 }
 
-/// The item ml-connector keeps for a source invoice (latest first; a superseded version only
-/// when nothing else names it), if any.
-fn item_for<'a>(items: &'a [WorkItem], inv: &PeriodInvoice) -> Option<&'a WorkItem> {
-    let number = inv.number.as_deref().unwrap_or("");
-    let mine = |i: &&WorkItem| {
-        i.doc_id.starts_with(&inv.purchase_id)
-            && (number.is_empty() || i.summary.label.contains(&format!("invoice {number} ")))
-    };
-    items.iter().filter(mine).find(|i| i.code.as_deref() != Some(codes::SUPERSEDED)).or_else(|| items.iter().find(mine))
+/// ml-connector's items, indexed for the tie-out: this flow's by document id and by the
+/// document id's first segment (a Cin7 purchase, a Procore project), every flow's by natural key
+/// (the most recently changed first, as the store lists them).
+struct ItemIndex<'a> {
+    by_doc: HashMap<&'a str, Vec<&'a WorkItem>>,
+    by_head: HashMap<&'a str, Vec<&'a WorkItem>>,
+    by_key: HashMap<&'a str, &'a WorkItem>,
+}
+
+fn head(id: &str) -> &str {
+    id.split('/').next().unwrap_or(id)
+}
+
+impl<'a> ItemIndex<'a> {
+    fn new(items: &'a [WorkItem], flow: &str) -> Self {
+        let mut ix = ItemIndex { by_doc: HashMap::new(), by_head: HashMap::new(), by_key: HashMap::new() };
+        for i in items {
+            if let Some(k) = i.natural_key.as_deref() {
+                ix.by_key.entry(k).or_insert(i);
+            }
+            if i.flow == flow {
+                ix.by_doc.entry(i.doc_id.as_str()).or_default().push(i);
+                ix.by_head.entry(head(&i.doc_id)).or_default().push(i);
+            }
+        }
+        ix
+    }
+
+    /// The item ml-connector keeps for a source document (latest first; a superseded version
+    /// only when nothing else names it), if any: the one with its document id, else one of its
+    /// record whose label names its number.
+    fn item_for(&self, d: &SourceDocument) -> Option<&'a WorkItem> {
+        let number = d.number.as_deref().unwrap_or("");
+        let live = |i: &&&WorkItem| i.code.as_deref() != Some(codes::SUPERSEDED);
+        let pick = |all: Vec<&'a WorkItem>| all.iter().find(live).or_else(|| all.first()).copied();
+        let exact = self.by_doc.get(d.doc_id.as_str()).cloned().unwrap_or_default();
+        pick(exact).or_else(|| {
+            if number.is_empty() {
+                return None;
+            }
+            let loose = self
+                .by_head
+                .get(head(&d.record))
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|i| i.doc_id.starts_with(&d.record) && i.summary.label.contains(&format!("{number} ")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            pick(loose)
+        })
+    }
 }
 
 fn explain(item: Option<&WorkItem>) -> String {
@@ -144,14 +281,61 @@ fn explain(item: Option<&WorkItem>) -> String {
     }
 }
 
+/// Totals keyed by the target's code, with the source codes behind each.
+#[derive(Default)]
+struct Totals(BTreeMap<String, (Decimal, Decimal, std::collections::BTreeSet<String>)>);
+
+impl Totals {
+    fn add(&mut self, code: String, source_code: Option<&str>, source: Decimal, target: Decimal) {
+        let e = self.0.entry(code).or_default();
+        e.0 += source;
+        e.1 += target;
+        if let Some(s) = source_code {
+            e.2.insert(s.to_string());
+        }
+    }
+    fn lines(self) -> Vec<TotalLine> {
+        self.0
+            .into_iter()
+            .map(|(code, (source, target, names))| TotalLine {
+                code,
+                name: names.into_iter().collect::<Vec<_>>().join(", "),
+                source,
+                target,
+                difference: source - target,
+            })
+            .collect()
+    }
+}
+
+/// A source code in the target's terms: the mapped code, `? (source X)` when unmapped.
+fn translate(map: &HashMap<String, String>, code: Option<&str>, none: &str) -> String {
+    match code.map(str::trim).filter(|c| !c.is_empty()) {
+        None => none.to_string(),
+        Some(c) => map.get(c).cloned().unwrap_or_else(|| format!("? (source {c})")),
+    }
+}
+
+/// A target project as the tie-out groups it (WBS1).
+fn wbs1(p: &str) -> String {
+    let p = p.split('|').next().unwrap_or("").trim();
+    if p.is_empty() { NO_PROJECT.to_string() } else { p.to_string() }
+}
+
+const NO_PROJECT: &str = "(none)";
+const NO_ACCOUNT: &str = "(no GL account in the source)";
+const NOT_READ: &str = "(lines not read)";
+
 /// The comparison itself (no I/O): what `compute` returns after reading.
+#[allow(clippy::too_many_arguments)]
 pub fn tie(
     period: &str,
+    flow: &str,
     from: NaiveDate,
     to: NaiveDate,
-    source: &[PeriodInvoice],
+    source: &[SourceDocument],
     target: &[PeriodVoucher],
-    vendor_of: &HashMap<String, String>,
+    codes: &Codes,
     items: &[WorkItem],
 ) -> Tieout {
     let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
@@ -159,29 +343,72 @@ pub fn tie(
         by_key.entry(natural_key(&v.vendor, &v.invoice)).or_default().push(n);
     }
     let mut used = vec![false; target.len()];
-    let mut vendors: BTreeMap<String, VendorLine> = BTreeMap::new();
+    let index = ItemIndex::new(items, flow);
+    let mut vendors = Totals::default();
+    let mut vendor_names: HashMap<String, String> = HashMap::new();
+    let (mut accounts, mut projects) = (Totals::default(), Totals::default());
     let mut differences = Vec::new();
-    let mut source_total = Decimal::ZERO;
-    let approved: Vec<&PeriodInvoice> = source.iter().filter(|i| i.approved()).collect();
-    for inv in &approved {
-        let amount = inv.total.unwrap_or_default();
-        source_total += amount;
-        let vendor = inv.supplier_id.as_ref().and_then(|s| vendor_of.get(s)).cloned();
-        let label = vendor.clone().unwrap_or_else(|| format!("? ({})", inv.supplier_name));
-        let line = vendors.entry(label.clone()).or_insert_with(|| VendorLine {
-            vendor: label.clone(),
-            name: inv.supplier_name.clone(),
-            source: Decimal::ZERO,
-            target: Decimal::ZERO,
-            difference: Decimal::ZERO,
-        });
-        line.source += amount;
-        let item = item_for(items, inv);
-        let number = inv.number.clone().unwrap_or_default();
-        // Where it should be in the target: the key our item used (a number a person chose
-        // included), else vendor + invoice number.
+    let mut credit_notes = Vec::new();
+    let (mut source_total, mut source_credits, mut without_lines, mut approved) = (Decimal::ZERO, Decimal::ZERO, 0, 0);
+    for d in source {
+        let item = index.item_for(d);
+        let vendor = d.vendor_id.as_ref().and_then(|s| codes.vendor.get(s)).cloned();
+        let label = vendor.clone().unwrap_or_else(|| format!("? ({})", d.vendor_name));
+        let number = d.posted_number();
         let key = item.and_then(|i| i.natural_key.clone()).or_else(|| vendor.as_ref().map(|v| natural_key(v, &number)));
+        if !d.approved {
+            if d.credit {
+                credit_notes.push(CreditLine {
+                    vendor: label,
+                    number,
+                    date: d.date,
+                    source: d.signed(),
+                    target: None,
+                    approved: false,
+                    item: item.map(|i| i.key.to_string()),
+                });
+            }
+            continue;
+        }
+        approved += 1;
+        let amount = d.signed();
+        source_total += amount;
+        if d.credit {
+            source_credits += amount;
+        }
+        vendor_names.entry(label.clone()).or_insert_with(|| d.vendor_name.clone());
+        vendors.add(label.clone(), None, amount, Decimal::ZERO);
+        match &d.lines {
+            Some(lines) => {
+                for l in lines {
+                    let a = translate(&codes.account, l.account.as_deref(), NO_ACCOUNT);
+                    accounts.add(a, l.account.as_deref(), l.amount, Decimal::ZERO);
+                    let p = match l.project.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                        None => NO_PROJECT.to_string(),
+                        Some(p) => codes.project.get(p).map(|t| wbs1(t)).unwrap_or_else(|| format!("? (source {p})")),
+                    };
+                    projects.add(p, l.project.as_deref(), l.amount, Decimal::ZERO);
+                }
+            }
+            None => {
+                without_lines += 1;
+                accounts.add(NOT_READ.into(), None, amount, Decimal::ZERO);
+                projects.add(NOT_READ.into(), None, amount, Decimal::ZERO);
+            }
+        }
         let found = key.as_ref().and_then(|k| by_key.get(k)).and_then(|ns| ns.iter().copied().find(|n| !used[*n]));
+        let kind = if d.credit { "credit note" } else { "invoice" };
+        if d.credit {
+            credit_notes.push(CreditLine {
+                vendor: label.clone(),
+                number: number.clone(),
+                date: d.date,
+                source: amount,
+                target: found.map(|n| target[n].amount),
+                approved: true,
+                item: item.map(|i| i.key.to_string()),
+            });
+        }
         match found {
             Some(n) => {
                 used[n] = true;
@@ -190,6 +417,7 @@ pub fn tie(
                     differences.push(Difference {
                         vendor: label.clone(),
                         invoice: number.clone(),
+                        kind: kind.into(),
                         source: Some(amount),
                         target: Some(t.amount),
                         explanation: format!(
@@ -205,40 +433,38 @@ pub fn tie(
             None => differences.push(Difference {
                 vendor: label.clone(),
                 invoice: number.clone(),
+                kind: kind.into(),
                 source: Some(amount),
                 target: None,
-                explanation: if vendor.is_none() && item.is_none() {
-                    format!("supplier {} has no vendor mapping; not seen by ml-connector", inv.supplier_name)
-                } else {
-                    explain(item)
+                explanation: match (item, &d.note) {
+                    (None, Some(note)) => note.clone(),
+                    (None, None) if vendor.is_none() => {
+                        format!("supplier {} has no vendor mapping; not seen by ml-connector", d.vendor_name)
+                    }
+                    _ => explain(item),
                 },
                 item: item.map(|i| i.key.to_string()),
             }),
         }
     }
-    let mut target_total = Decimal::ZERO;
-    let mut by_account = BTreeMap::new();
-    let mut by_project = BTreeMap::new();
+    let (mut target_total, mut target_credits) = (Decimal::ZERO, Decimal::ZERO);
     for (n, t) in target.iter().enumerate() {
         target_total += t.amount;
-        for (account, project, amount) in &t.lines {
-            *by_account.entry(account.clone()).or_insert(Decimal::ZERO) += amount;
-            *by_project
-                .entry(if project.trim().is_empty() { "(none)".to_string() } else { project.clone() })
-                .or_insert(Decimal::ZERO) += amount;
+        if t.amount < Decimal::ZERO {
+            target_credits += t.amount;
         }
-        let line = vendors.entry(t.vendor.clone()).or_insert_with(|| VendorLine {
-            vendor: t.vendor.clone(),
-            name: String::new(),
-            source: Decimal::ZERO,
-            target: Decimal::ZERO,
-            difference: Decimal::ZERO,
-        });
-        line.target += t.amount;
+        for (account, project, amount) in &t.lines {
+            accounts.add(account.clone(), None, Decimal::ZERO, *amount);
+            projects.add(wbs1(project), None, Decimal::ZERO, *amount);
+        }
+        vendors.add(t.vendor.clone(), None, Decimal::ZERO, t.amount);
         if !used[n] {
-            let item =
-                items.iter().find(|i| i.natural_key.as_deref() == Some(natural_key(&t.vendor, &t.invoice).as_str()));
+            let nk = natural_key(&t.vendor, &t.invoice);
+            let item = index.by_key.get(nk.as_str()).copied();
             let explanation = match (t.ours, item) {
+                (_, Some(i)) if i.flow != flow => {
+                    format!("posted by ml-connector's flow {} from {} (not part of this flow)", i.flow, i.summary.label)
+                }
                 (_, Some(i)) => format!(
                     "posted by ml-connector from {} (dated outside the period, or no longer approved in the source)",
                     i.summary.label
@@ -253,6 +479,7 @@ pub fn tie(
             differences.push(Difference {
                 vendor: t.vendor.clone(),
                 invoice: t.invoice.clone(),
+                kind: "voucher".into(),
                 source: None,
                 target: Some(t.amount),
                 explanation,
@@ -260,52 +487,95 @@ pub fn tie(
             });
         }
     }
-    let mut vendors: Vec<VendorLine> = vendors.into_values().collect();
+    let mut vendors = vendors.lines();
     for v in &mut vendors {
-        v.difference = v.source - v.target;
+        v.name = vendor_names.remove(&v.code).unwrap_or_default();
     }
     Tieout {
         period: period.to_string(),
+        flow: flow.to_string(),
+        source_system: String::new(),
+        target_system: "Deltek Vantagepoint".into(),
         from,
         to,
         source_total,
         target_total,
+        source_credits,
+        target_credits,
         vendors,
+        accounts: accounts.lines(),
+        projects: projects.lines(),
+        credit_notes,
         differences,
-        target_by_account: by_account,
-        target_by_project: by_project,
-        source_documents: approved.len(),
+        source_documents: approved,
         target_documents: target.len(),
+        source_without_lines: without_lines,
+        limits: Vec::new(),
     }
 }
 
-/// The tie-out as CSV: one row per vendor, then one per difference.
+fn amt(a: Decimal) -> String {
+    a.round_dp(2).to_string()
+}
+
+/// The tie-out as CSV: one row per vendor, GL account, project and credit note, then one per
+/// difference.
 pub fn to_csv(t: &Tieout) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["period", "kind", "vendor", "invoice", "source", "target", "difference", "explanation", "item"])?;
-    for v in &t.vendors {
+    w.write_record([
+        "period",
+        "flow",
+        "kind",
+        "code",
+        "invoice",
+        "source",
+        "target",
+        "difference",
+        "explanation",
+        "item",
+    ])?;
+    for (kind, lines) in [("vendor", &t.vendors), ("account", &t.accounts), ("project", &t.projects)] {
+        for v in lines {
+            w.write_record([
+                t.period.as_str(),
+                t.flow.as_str(),
+                kind,
+                v.code.as_str(),
+                "",
+                &amt(v.source),
+                &amt(v.target),
+                &amt(v.difference),
+                v.name.as_str(),
+                "",
+            ])?;
+        }
+    }
+    for c in &t.credit_notes {
+        let target = c.target.unwrap_or_default();
         w.write_record([
             t.period.as_str(),
-            "vendor",
-            v.vendor.as_str(),
-            "",
-            &v.source.round_dp(2).to_string(),
-            &v.target.round_dp(2).to_string(),
-            &v.difference.round_dp(2).to_string(),
-            v.name.as_str(),
-            "",
+            t.flow.as_str(),
+            "credit note",
+            c.vendor.as_str(),
+            c.number.as_str(),
+            &amt(c.source),
+            &c.target.map(amt).unwrap_or_default(),
+            &amt(c.source - target),
+            if c.approved { "approved" } else { "not approved (not counted)" },
+            c.item.as_deref().unwrap_or(""),
         ])?;
     }
     for d in &t.differences {
         let diff = d.source.unwrap_or_default() - d.target.unwrap_or_default();
         w.write_record([
             t.period.as_str(),
-            "difference",
+            t.flow.as_str(),
+            &format!("difference ({})", d.kind),
             d.vendor.as_str(),
             d.invoice.as_str(),
-            &d.source.map(|a| a.round_dp(2).to_string()).unwrap_or_default(),
-            &d.target.map(|a| a.round_dp(2).to_string()).unwrap_or_default(),
-            &diff.round_dp(2).to_string(),
+            &d.source.map(amt).unwrap_or_default(),
+            &d.target.map(amt).unwrap_or_default(),
+            &amt(diff),
             d.explanation.as_str(),
             d.item.as_deref().unwrap_or(""),
         ])?;
@@ -313,47 +583,71 @@ pub fn to_csv(t: &Tieout) -> anyhow::Result<Vec<u8>> {
     Ok(w.into_inner()?)
 }
 
+fn table(title: &str, what: &str, lines: &[TotalLine]) {
+    println!("\n{title}:");
+    let mut tb = Table::new(&[what, "source codes / name", "source", "target", "difference"]);
+    for v in lines {
+        tb.row(vec![v.code.clone(), v.name.clone(), amt(v.source), amt(v.target), amt(v.difference)]);
+    }
+    tb.print();
+}
+
 pub async fn run(home: &Home, out: Out, args: &TieoutArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let t = compute(&home.config, &home.engine, home.secrets.as_ref(), &args.flow, &args.period).await?;
+    let t = compute(&home.config, &home.engine, home.secrets.as_ref(), &args.flow, &args.period, args.lines).await?;
     if let Some(p) = &args.csv {
         std::fs::write(p, to_csv(&t)?).with_context(|| format!("cannot write {}", p.display()))?;
     }
     let secs = started.elapsed().as_secs_f64();
     out.emit(&t, || {
         println!(
-            "tie-out {} ({} .. {}): source approved {} in {} invoices; target {} in {} vouchers; difference {} ({secs:.1}s)",
+            "tie-out {} {} ({} .. {}): {} approved {} in {} documents (credit notes {}); {} {} in {} vouchers (credits {}); difference {} ({secs:.1}s)",
+            t.flow,
             t.period,
             t.from,
             t.to,
-            t.source_total.round_dp(2),
+            t.source_system,
+            amt(t.source_total),
             t.source_documents,
-            t.target_total.round_dp(2),
+            amt(t.source_credits),
+            t.target_system,
+            amt(t.target_total),
             t.target_documents,
-            (t.source_total - t.target_total).round_dp(2)
+            amt(t.target_credits),
+            amt(t.source_total - t.target_total)
         );
-        let mut tb = Table::new(&["vendor", "name", "source", "target", "difference"]);
-        for v in &t.vendors {
-            tb.row(vec![
-                v.vendor.clone(),
-                v.name.clone(),
-                v.source.round_dp(2).to_string(),
-                v.target.round_dp(2).to_string(),
-                v.difference.round_dp(2).to_string(),
-            ]);
+        for l in &t.limits {
+            println!("note: {l}");
         }
-        tb.print();
+        table("by vendor", "vendor", &t.vendors);
+        table("by GL account (target codes; source lines through the account mappings)", "account", &t.accounts);
+        table("by project (WBS1)", "project", &t.projects);
+        if !t.credit_notes.is_empty() {
+            println!("\ncredit notes:");
+            for c in &t.credit_notes {
+                println!(
+                    "  {} {} {}: source {} target {}{}",
+                    c.vendor,
+                    c.number,
+                    c.date,
+                    amt(c.source),
+                    c.target.map(amt).unwrap_or_else(|| "—".into()),
+                    if c.approved { "" } else { " (not approved: not counted)" }
+                );
+            }
+        }
         if t.differences.is_empty() {
-            println!("\nevery approved invoice is in the target with the same amount, and nothing else is");
+            println!("\nevery approved document is in the target with the same amount, and nothing else is");
         } else {
             println!("\ndifferences:");
             for d in &t.differences {
                 println!(
-                    "  {} {}: source {} target {} — {}",
+                    "  {} {} {}: source {} target {} — {}",
+                    d.kind,
                     d.vendor,
                     d.invoice,
-                    d.source.map(|a| a.round_dp(2).to_string()).unwrap_or_else(|| "—".into()),
-                    d.target.map(|a| a.round_dp(2).to_string()).unwrap_or_else(|| "—".into()),
+                    d.source.map(amt).unwrap_or_else(|| "—".into()),
+                    d.target.map(amt).unwrap_or_else(|| "—".into()),
                     d.explanation
                 );
             }
@@ -377,5 +671,99 @@ mod tests {
         assert_eq!(t.to_string(), "2026-12-31");
         assert!(parse_period("2026-13").unwrap_err().to_string().contains("2026-13"));
         assert!(parse_period("november").is_err());
+    }
+
+    fn doc(id: &str, number: &str, amount: i64, credit: bool, lines: Option<Vec<(&str, &str, i64)>>) -> SourceDocument {
+        use mlc_core::tieout::SourceLine;
+        SourceDocument {
+            doc_id: id.into(),
+            record: id.into(),
+            number: Some(number.into()),
+            target_number: credit.then(|| format!("CN-{number}")),
+            vendor_id: Some("77".into()),
+            vendor_name: "Pacific Repro".into(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 5).unwrap(),
+            amount: Some(Decimal::from(amount)),
+            currency: Some("USD".into()),
+            credit,
+            approved: true,
+            status: "approved".into(),
+            lines: lines.map(|ls| {
+                ls.into_iter()
+                    .map(|(a, p, n)| SourceLine {
+                        account: Some(a.into()),
+                        project: Some(p.into()),
+                        amount: Decimal::from(n),
+                    })
+                    .collect()
+            }),
+            note: None,
+        }
+    }
+
+    fn voucher(invoice: &str, amount: i64, ours: bool, lines: Vec<(&str, &str, i64)>) -> PeriodVoucher {
+        PeriodVoucher {
+            batch: "B1".into(),
+            voucher: Some(format!("V-{invoice}")),
+            vendor: "PACREPRO".into(),
+            invoice: invoice.into(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 5),
+            amount: Decimal::from(amount),
+            lines: lines.into_iter().map(|(a, p, n)| (a.into(), p.into(), Decimal::from(n))).collect(),
+            posted: false,
+            ours,
+        }
+    }
+
+    #[test]
+    fn both_sides_by_gl_and_project_with_credit_notes_as_their_own_lines() {
+        let codes = Codes {
+            vendor: [("77".to_string(), "PACREPRO".to_string())].into(),
+            account: [("6110".to_string(), "521.00".to_string())].into(),
+            project: [("P1".to_string(), "2024003.00|01".to_string())].into(),
+        };
+        let source = [
+            doc("1", "INV-1", 1000, false, Some(vec![("6110", "P1", 600), ("6110", "", 400)])),
+            // A credit note: negative, posted as CN-CR-2.
+            doc("2", "CR-2", -200, true, Some(vec![("6110", "P1", -200)])),
+            // On an unmapped account, not in Deltek.
+            doc("3", "INV-3", 50, false, Some(vec![("6990", "P1", 50)])),
+            // Lines not read.
+            doc("4", "INV-4", 70, false, None),
+        ];
+        let target = [
+            voucher("INV-1", 1000, true, vec![("521.00", "2024003.00", 600), ("521.00", "", 400)]),
+            voucher("CN-CR-2", -200, true, vec![("521.00", "2024003.00", -200)]),
+            voucher("INV-4", 70, true, vec![("521.00", "", 70)]),
+            voucher("HAND-9", 30, false, vec![("521.00", "", 30)]),
+        ];
+        let (f, t) = parse_period("2026-11").unwrap();
+        let r = tie("2026-11", "coupa-deltek-ap", f, t, &source, &target, &codes, &[]);
+        assert_eq!(r.source_total, Decimal::from(920));
+        assert_eq!(r.target_total, Decimal::from(900));
+        assert_eq!((r.source_credits, r.target_credits), (Decimal::from(-200), Decimal::from(-200)));
+        assert_eq!(r.credit_notes.len(), 1);
+        assert_eq!(r.credit_notes[0].number, "CN-CR-2");
+        assert_eq!(r.credit_notes[0].target, Some(Decimal::from(-200)));
+        let line = |v: &[TotalLine], code: &str| {
+            v.iter().find(|l| l.code == code).map(|l| (l.source, l.target)).unwrap_or_else(|| panic!("{code}: {v:?}"))
+        };
+        // GL: source lines through the account mapping meet the target's lines.
+        assert_eq!(line(&r.accounts, "521.00"), (Decimal::from(800), Decimal::from(900)));
+        assert_eq!(line(&r.accounts, "? (source 6990)"), (Decimal::from(50), Decimal::ZERO));
+        assert_eq!(line(&r.accounts, NOT_READ), (Decimal::from(70), Decimal::ZERO));
+        assert_eq!(r.source_without_lines, 1);
+        // Projects: WBS1 on both sides; the credit note reduces the project.
+        assert_eq!(line(&r.projects, "2024003.00"), (Decimal::from(450), Decimal::from(400)));
+        assert_eq!(line(&r.projects, NO_PROJECT), (Decimal::from(400), Decimal::from(500)));
+        // Differences: the unposted invoice and the hand-keyed voucher, each explained.
+        assert_eq!(r.differences.len(), 2, "{:?}", r.differences);
+        assert!(r.differences.iter().any(|d| d.invoice == "INV-3" && d.kind == "invoice" && d.target.is_none()));
+        assert!(r.differences.iter().any(|d| d.invoice == "HAND-9"
+            && d.kind == "voucher"
+            && d.explanation.contains("entered outside ml-connector")));
+        let csv = String::from_utf8(to_csv(&r).unwrap()).unwrap();
+        assert!(csv.contains("2026-11,coupa-deltek-ap,credit note,PACREPRO,CN-CR-2,-200,-200,0,approved"), "{csv}");
+        assert!(csv.contains(",account,521.00,,800,900,-100,6110,"), "{csv}");
     }
 }

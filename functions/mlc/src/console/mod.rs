@@ -22,10 +22,10 @@
 pub mod pages;
 pub mod templates;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -48,26 +48,78 @@ pub const COOKIE: &str = "mlc_console";
 /// Environment variable holding the console password (required to bind beyond loopback).
 pub const PASSWORD_ENV: &str = "MLC_CONSOLE_PASSWORD";
 
+/// How long sessions last (`[console] idle_timeout`, `absolute_timeout`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        let c = mlc_flows::config::ConsoleSettings::default();
+        Lifetimes { idle: c.idle_timeout.0, absolute: c.absolute_timeout.0 }
+    }
+}
+
+impl From<&mlc_flows::config::ConsoleSettings> for Lifetimes {
+    fn from(c: &mlc_flows::config::ConsoleSettings) -> Self {
+        Lifetimes { idle: c.idle_timeout.0, absolute: c.absolute_timeout.0 }
+    }
+}
+
+/// One browser session: when it began and when it was last used.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    created: Instant,
+    last: Instant,
+}
+
+/// What a session cookie is worth now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCheck {
+    Live,
+    /// Unused for longer than the idle timeout.
+    Idle,
+    /// Older than the absolute timeout.
+    TooOld,
+    /// Not a session of this console (never was, or expired and forgotten).
+    Unknown,
+}
+
 /// Who may use the console: the one-time token, live sessions, the optional password.
 pub struct Access {
     token: Mutex<Option<String>>,
-    sessions: Mutex<HashSet<String>>,
+    sessions: Mutex<HashMap<String, Session>>,
     password: Option<Redacted<String>>,
+    lifetimes: Lifetimes,
+    /// `http://host:port`, once the console listens (for the renewed link).
+    pub link_base: std::sync::OnceLock<String>,
 }
 
 impl Access {
-    /// A fresh token; `password` enables `/login`.
-    pub fn new(password: Option<String>) -> Self {
+    /// A fresh token; `password` enables `/login`; sessions last `lifetimes`.
+    pub fn with_lifetimes(password: Option<String>, lifetimes: Lifetimes) -> Self {
         Access {
             token: Mutex::new(Some(random_token())),
-            sessions: Mutex::new(HashSet::new()),
+            sessions: Mutex::new(HashMap::new()),
             password: password.filter(|p| !p.is_empty()).map(Redacted::new),
+            lifetimes,
+            link_base: std::sync::OnceLock::new(),
         }
     }
 
     /// The token for the printed URL (until it is spent).
     pub fn token(&self) -> Option<String> {
         self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A new one-time token (after a session expired on a console without a password: the
+    /// console prints the new link where it was started).
+    pub fn renew_token(&self) -> String {
+        let t = random_token();
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.clone());
+        t
     }
 
     /// Spend the token: true (once) when `given` is it.
@@ -82,14 +134,34 @@ impl Access {
         }
     }
 
-    fn new_session(&self) -> String {
+    /// Open a session at `now`.
+    pub fn new_session_at(&self, now: Instant) -> String {
         let sid = random_token();
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(sid.clone());
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sid.clone(), Session { created: now, last: now });
         sid
     }
 
-    fn has_session(&self, sid: &str) -> bool {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).contains(sid)
+    fn new_session(&self) -> String {
+        self.new_session_at(Instant::now())
+    }
+
+    /// Check (and, when live, touch) the session `sid` at `now`; an expired one is forgotten.
+    pub fn check_session_at(&self, sid: &str, now: Instant) -> SessionCheck {
+        let mut all = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = all.get_mut(sid) else { return SessionCheck::Unknown };
+        let verdict = if now.saturating_duration_since(s.created) >= self.lifetimes.absolute {
+            SessionCheck::TooOld
+        } else if now.saturating_duration_since(s.last) >= self.lifetimes.idle {
+            SessionCheck::Idle
+        } else {
+            s.last = now;
+            return SessionCheck::Live;
+        };
+        all.remove(sid);
+        verdict
     }
 
     fn password_ok(&self, given: &str) -> bool {
@@ -98,6 +170,10 @@ impl Access {
 
     pub fn has_password(&self) -> bool {
         self.password.is_some()
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
     }
 }
 
@@ -128,7 +204,14 @@ pub struct Inner {
     pub wake: Option<Arc<Notify>>,
     /// Who decides, in audit entries (`console (alice)`).
     pub operator: String,
+    /// The stored credential values to scrub from pages, read at most once per
+    /// [`SCRUB_CACHE_TTL`] (on AWS each read is a Secrets Manager call per connection).
+    scrub_cache: tokio::sync::Mutex<Option<(Instant, Arc<Vec<String>>)>>,
 }
+
+/// How long the values to scrub are kept in the console process before the store is read again
+/// (credentials set from the console's own form drop them at once).
+pub const SCRUB_CACHE_TTL: Duration = Duration::from_secs(60);
 
 impl Console {
     pub fn new(home: &Home, access: Access, runtime: Option<Arc<Runtime>>, wake: Option<Arc<Notify>>) -> Self {
@@ -143,6 +226,7 @@ impl Console {
             runtime: RwLock::new(runtime),
             wake,
             operator: format!("console ({user})"),
+            scrub_cache: tokio::sync::Mutex::new(None),
         }))
     }
 
@@ -153,8 +237,19 @@ impl Console {
         }
     }
 
-    /// Every stored credential value (to scrub from anything shown).
-    pub async fn secret_values(&self) -> Vec<String> {
+    /// Every stored credential value (to scrub from anything shown): read from the secret store
+    /// at most once per [`SCRUB_CACHE_TTL`], not once per page view. The HTTP kit already
+    /// redacts the values its auth strategy sends when it records an exchange; this second pass
+    /// catches a stored value anywhere else (a response echoing it, a value the kit did not send),
+    /// so a value stored a minute ago is still scrubbed once the cache turns over, and at once when
+    /// it was set from the console.
+    pub async fn secret_values(&self) -> Arc<Vec<String>> {
+        let mut cache = self.0.scrub_cache.lock().await;
+        if let Some((at, values)) = cache.as_ref()
+            && at.elapsed() < SCRUB_CACHE_TTL
+        {
+            return values.clone();
+        }
         let mut out = Vec::new();
         if let Ok(names) = self.0.secrets.list().await {
             for n in names {
@@ -163,7 +258,14 @@ impl Console {
                 }
             }
         }
-        out
+        let values = Arc::new(out);
+        *cache = Some((Instant::now(), values.clone()));
+        values
+    }
+
+    /// Forget the cached values to scrub (credentials were just set).
+    pub async fn forget_secret_values(&self) {
+        *self.0.scrub_cache.lock().await = None;
     }
 }
 
@@ -263,29 +365,60 @@ async fn access(State(c): State<Console>, req: Request, next: Next) -> Response 
     let token = req.uri().query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
     });
-    if let Some(t) = token {
-        if c.0.access.take_token(&t) {
-            let sid = c.0.access.new_session();
-            let mut resp = Redirect::to(&path).into_response();
-            resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&sid));
-            return resp;
+    if let Some(t) = &token
+        && c.0.access.take_token(t)
+    {
+        let sid = c.0.access.new_session();
+        let mut resp = Redirect::to(&path).into_response();
+        resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&sid));
+        return resp;
+    }
+    let check = cookie_of(req.headers())
+        .map(|s| c.0.access.check_session_at(&s, Instant::now()))
+        .unwrap_or(SessionCheck::Unknown);
+    match check {
+        SessionCheck::Live => {
+            // Forms post only from our own pages (SameSite=Strict cookie, and the Origin when sent).
+            if req.method() == axum::http::Method::POST && !same_origin(req.headers()) {
+                return (StatusCode::FORBIDDEN, templates::message_page("Refused", "cross-site form post refused"))
+                    .into_response();
+            }
+            next.run(req).await
         }
-        if !cookie_of(req.headers()).is_some_and(|s| c.0.access.has_session(&s)) {
-            return refused(
-                &c,
-                "This link's token is wrong or was used already (it works once). Restart `mlc console` for a new link, or sign in with the console password.",
-            );
+        SessionCheck::Idle | SessionCheck::TooOld => expired(&c, check),
+        SessionCheck::Unknown if token.is_some() => refused(
+            &c,
+            "This link's token is wrong or was used already (it works once). Restart `mlc console` for a new link, or sign in with the console password.",
+        ),
+        SessionCheck::Unknown => {
+            refused(&c, "Open the console with the link `mlc console` printed (it carries a one-time token).")
         }
     }
-    if cookie_of(req.headers()).is_some_and(|s| c.0.access.has_session(&s)) {
-        // Forms post only from our own pages (SameSite=Strict cookie, and the Origin when sent).
-        if req.method() == axum::http::Method::POST && !same_origin(req.headers()) {
-            return (StatusCode::FORBIDDEN, templates::message_page("Refused", "cross-site form post refused"))
-                .into_response();
+}
+
+/// An expired session: back to the sign-in page with a message, the cookie cleared. Without a
+/// console password the sign-in is a link: a new one-time link is printed where the console runs.
+fn expired(c: &Console, why: SessionCheck) -> Response {
+    if !c.0.access.has_password() {
+        let t = c.0.access.renew_token();
+        match c.0.access.link_base.get() {
+            Some(base) => println!("console: a session expired; new link: {base}/?token={t}"),
+            None => println!("console: a session expired; new link token: {t}"),
         }
-        return next.run(req).await;
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
     }
-    refused(&c, "Open the console with the link `mlc console` printed (it carries a one-time token).")
+    let reason = if why == SessionCheck::Idle { "idle" } else { "age" };
+    let mut resp = Redirect::to(&format!("/login?expired={reason}")).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("mlc_console=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    resp
+}
+
+fn human(d: Duration) -> String {
+    mlc_flows::schedule::Cadence(d).to_string()
 }
 
 fn same_origin(h: &HeaderMap) -> bool {
@@ -302,18 +435,32 @@ fn refused(c: &Console, why: &str) -> Response {
     (StatusCode::UNAUTHORIZED, templates::message_page("Sign-in needed", &text)).into_response()
 }
 
-async fn login_form(State(c): State<Console>) -> Response {
+async fn login_form(State(c): State<Console>, axum::extract::Query(q): axum::extract::Query<pages::Pairs>) -> Response {
+    let life = c.0.access.lifetimes();
+    let note = match pages::field(&q, "expired") {
+        Some("idle") => Some(format!(
+            "Your session expired: no page was opened for {} (the console's idle_timeout). Sign in again.",
+            human(life.idle)
+        )),
+        Some(_) => Some(format!(
+            "Your session expired: sessions last at most {} (the console's absolute_timeout). Sign in again.",
+            human(life.absolute)
+        )),
+        None => None,
+    };
     if !c.0.access.has_password() {
-        return (
-            StatusCode::NOT_FOUND,
-            templates::message_page(
-                "No password sign-in",
-                "This console has no password: open the link `mlc console` printed.",
+        let text = match &note {
+            Some(n) => format!(
+                "{n} This console has no password: open the new link printed where `mlc console` runs (it works once)."
             ),
-        )
-            .into_response();
+            None => "This console has no password: open the link `mlc console` printed.".into(),
+        };
+        let status = if note.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::NOT_FOUND };
+        let title = if note.is_some() { "Session expired" } else { "No password sign-in" };
+        return (status, templates::message_page(title, &text)).into_response();
     }
     let body = maud::html! {
+        @if let Some(n) = &note { p.bad { (n) } }
         form method="post" action="/login" {
             label { "Console password " input type="password" name="password" autocomplete="current-password"; }
             " " button { "Sign in" }
@@ -370,7 +517,7 @@ pub fn spawn_worker(console: Console, wake: Arc<Notify>) {
 /// what the console releases). Not mounted, with a line saying why, when serve listens beyond
 /// loopback and no console password is set.
 pub fn mount_under_serve(home: &Home, rt: Arc<Runtime>, wake: Arc<Notify>, addr: &SocketAddr) -> Router {
-    let access = Access::new(std::env::var(PASSWORD_ENV).ok());
+    let access = Access::with_lifetimes(std::env::var(PASSWORD_ENV).ok(), (&home.config.console).into());
     if let Err(e) = check_bind(addr, &access) {
         eprintln!("console not mounted: {e}");
         return Router::new();
@@ -378,4 +525,71 @@ pub fn mount_under_serve(home: &Home, rt: Arc<Runtime>, wake: Arc<Notify>, addr:
     let c = Console::new(home, access, Some(rt), Some(wake));
     crate::cmd::console::print_url(&c, addr);
     router(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(idle: u64, absolute: u64) -> Access {
+        Access::with_lifetimes(
+            None,
+            Lifetimes { idle: Duration::from_secs(idle), absolute: Duration::from_secs(absolute) },
+        )
+    }
+
+    #[test]
+    fn an_idle_session_expires_and_use_keeps_it_alive() {
+        let a = access(8 * 3600, 24 * 3600);
+        let t0 = Instant::now();
+        let sid = a.new_session_at(t0);
+        let h = |n: u64| t0 + Duration::from_secs(n * 3600);
+        // Used every 7 hours it lives on (each use resets the idle clock) ...
+        assert_eq!(a.check_session_at(&sid, h(7)), SessionCheck::Live);
+        assert_eq!(a.check_session_at(&sid, h(14)), SessionCheck::Live);
+        // ... left alone for 8 hours it expires, and is forgotten.
+        assert_eq!(a.check_session_at(&sid, h(22)), SessionCheck::Idle);
+        assert_eq!(a.check_session_at(&sid, h(22)), SessionCheck::Unknown);
+        assert_eq!(a.check_session_at("not-a-session", h(1)), SessionCheck::Unknown);
+    }
+
+    #[test]
+    fn a_session_in_use_still_ends_at_the_absolute_timeout() {
+        let a = access(8 * 3600, 24 * 3600);
+        let t0 = Instant::now();
+        let sid = a.new_session_at(t0);
+        for h in [6, 12, 18, 23] {
+            assert_eq!(a.check_session_at(&sid, t0 + Duration::from_secs(h * 3600)), SessionCheck::Live, "{h}h");
+        }
+        assert_eq!(a.check_session_at(&sid, t0 + Duration::from_secs(24 * 3600)), SessionCheck::TooOld);
+        assert_eq!(a.check_session_at(&sid, t0 + Duration::from_secs(24 * 3600)), SessionCheck::Unknown);
+    }
+
+    #[test]
+    fn an_expired_session_renews_the_one_time_link() {
+        let a = access(60, 120);
+        assert!(a.take_token(&a.token().expect("token")));
+        assert!(a.token().is_none(), "spent");
+        let t = a.renew_token();
+        assert_eq!(a.token().as_deref(), Some(t.as_str()));
+        assert!(a.take_token(&t) && !a.take_token(&t), "the new link works once");
+    }
+
+    #[test]
+    fn deltek_app_url_comes_from_the_api_base() {
+        use crate::console::pages::item::deltek_app_url;
+        assert_eq!(
+            deltek_app_url("https://acme.deltekfirst.com/Acme/api").as_deref(),
+            Some("https://acme.deltekfirst.com/Acme/app/")
+        );
+        assert_eq!(
+            deltek_app_url("https://vp.firm.com/vantagepoint/api/").as_deref(),
+            Some("https://vp.firm.com/vantagepoint/app/")
+        );
+        assert_eq!(
+            deltek_app_url("http://127.0.0.1:4100/Demo/api").as_deref(),
+            Some("http://127.0.0.1:4100/Demo/app/")
+        );
+        assert_eq!(deltek_app_url("not a url"), None);
+    }
 }

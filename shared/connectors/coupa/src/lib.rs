@@ -99,6 +99,7 @@ pub mod reference;
 pub mod settings;
 pub mod sources;
 pub mod suppliers;
+pub mod tieout;
 pub mod webhook;
 
 pub use client::{CoupaClient, CoupaRules};

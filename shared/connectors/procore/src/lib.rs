@@ -92,6 +92,7 @@ pub mod model;
 pub mod ping;
 pub mod settings;
 pub mod sources;
+pub mod tieout;
 pub mod webhook;
 
 pub use client::{ListPage, ProcoreClient, Span, range_param};

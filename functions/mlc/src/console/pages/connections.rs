@@ -111,6 +111,8 @@ pub async fn credentials(State(c): State<Console>, axum::Form(f): axum::Form<Pai
     }
     let cred_name = c.0.config.credentials_name(&name).to_string();
     crate::cmd::credentials::save(c.0.secrets.as_ref(), &cred_name, &given, false).await?;
+    // A value just stored is scrubbed from the next page at once.
+    c.forget_secret_values().await;
     // The worker's connections were built with the old values: build them again.
     if !c.0.aws {
         let old = c.0.runtime.read().await.clone();

@@ -35,6 +35,62 @@ async fn body_text(c: &Console, b: &BodyRef, secrets: &[String]) -> String {
     scrub(&raw, secrets.iter().map(String::as_str))
 }
 
+/// A link into one of the systems an item touches: the URL where its shape is known, else why not.
+pub struct SystemLink {
+    pub label: String,
+    pub url: Option<String>,
+    pub note: String,
+}
+
+/// Deltek's browser app from its API base URL: `https://{tenant}.deltekfirst.com/{Tenant}/app/`
+/// (research sheet §1, [C-code]); on-premises `https://{host}/vantagepoint/app/` by the same rule.
+pub fn deltek_app_url(api_base: &str) -> Option<String> {
+    let u = url::Url::parse(api_base.trim()).ok()?;
+    let path = u.path().trim_end_matches('/');
+    let root = path.strip_suffix("/api").or_else(|| path.strip_suffix("/API"))?;
+    Some(format!(
+        "{}://{}{root}/app/",
+        u.scheme(),
+        u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        })?
+    ))
+}
+
+/// Links into the source and target systems of an item. The research sheets give no confirmed
+/// URL shape for a document's page in Cin7 Core, Coupa, Procore, Acumatica or Deltek (only
+/// Deltek's app root is confirmed), so those are named with the document id and no link; Deltek
+/// gets a link to its app.
+pub fn system_links(c: &Console, item: &WorkItem) -> Vec<SystemLink> {
+    let flow = c.0.config.flows.get(&item.flow);
+    let base_of = |conn: Option<&String>| {
+        conn.and_then(|n| c.0.config.connections.get(n)).map(|s| s.base_url.clone()).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let doc = |system: &str, what: &str, base: &str| -> SystemLink {
+        let title = mlc_core::connect::system(system).map(|s| s.title).unwrap_or(system);
+        if system == "deltek" {
+            return SystemLink {
+                label: format!("{title}: {what}"),
+                url: deltek_app_url(base),
+                note: "opens Vantagepoint; the URL of a single voucher's page is not known (research sheet), find it there by file and voucher".into(),
+            };
+        }
+        SystemLink {
+            label: format!("{title}: {what}"),
+            url: None,
+            note: format!("no link: the research sheet gives no confirmed URL for a {title} document page"),
+        }
+    };
+    out.push(doc(&item.system, &format!("{} {}", item.entity, item.doc_id), &base_of(flow.map(|f| &f.source))));
+    if let Some(t) = &item.target {
+        let what = format!("{} {}", t.entity, t.display.clone().unwrap_or_else(|| t.id.clone()));
+        out.push(doc(&t.system, &what, &base_of(flow.map(|f| &f.target))));
+    }
+    out
+}
+
 /// The item and its trail, as both the page and the evidence pack show them.
 async fn render(c: &Console, item: &WorkItem, trail: &[AuditEntry], links: bool) -> Markup {
     let secrets = c.secret_values().await;
@@ -74,6 +130,14 @@ async fn render(c: &Console, item: &WorkItem, trail: &[AuditEntry], links: bool)
                     @if let Some(st) = &t.status { " — status in the target: " strong { (st) } } } }
             }
             @if let Some(nk) = &item.natural_key { tr { th { "target key" } td { code { (nk) } } } }
+            @if links {
+                @for l in system_links(c, item) {
+                    tr { th { "in the system" } td {
+                        @match &l.url { Some(u) => { a.system href=(u) rel="noreferrer" { (l.label) } } None => { (l.label) } }
+                        " " span.muted { "(" (l.note) ")" }
+                    } }
+                }
+            }
             tr { th { "attempts" } td { (item.attempts) } }
             tr { th { "seen by" } td { @if item.seen_by_webhook { "webhook " } @if item.seen_by_poll { "poll" } } }
             tr { th { "first seen" } td { (when(item.created_at)) } }
