@@ -746,8 +746,12 @@ impl Engine {
         }
         let step = format!("reading {} {} {} back", flow.spec().source_system, hint.entity, hint.id);
         let (outcome, retry) = self.step_failed_coded(&item, &step, e, exchanges, codes::READ_FAILED).await?;
+        // Held only as the item now stands (a credentials failure, say, is coded apart and holds
+        // nothing): the same test the next poll makes to keep or release the hold.
         if matches!(outcome, DocOutcome::FailedRetryable | DocOutcome::FailedPermanent)
             && let Some(listing) = item.hint.listed.as_ref().or(hint.listed.as_ref())
+            && let Some(now) = self.store.get_item(&item.key).await?
+            && cursor::CursorHold::of_item(&now, &listing.cursor).is_some()
         {
             self.hold_cursor(listing, &item.key).await?;
         }
