@@ -189,6 +189,8 @@ async fn detail_read_fault(case: &Case) -> String {
     let hold = CursorHold::parse(&cursor).unwrap_or_else(|| panic!("{what}: the cursor is not held: {cursor}"));
     assert!(failed.iter().any(|i| i.key == hold.held_by), "{what}: held by {}", hold.held_by);
     assert_eq!(hold.from, before, "{what}: the cursor passed a record whose read failed");
+    let trail = s.rt.engine.store.audit_trail(&hold.held_by).await.expect("trail");
+    assert!(trail.iter().any(|a| a.event == "cursor_held"), "{what}: the item does not say it holds the cursor");
     let held_record = failed.iter().find(|i| i.key == hold.held_by).map(|i| i.hint.id.clone()).unwrap_or_default();
 
     // The fault clears: the next poll lists from the held position, the record is read and worked.

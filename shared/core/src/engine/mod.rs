@@ -570,25 +570,26 @@ impl Engine {
     }
 
     /// A read-back of a listed record failed: hold the cursor it was listed under at that listing,
-    /// unless it is held further back already or has not moved since that listing.
-    async fn hold_cursor(&self, listing: &model::Listing, key: &ItemKey) -> Result<(), EngineError> {
+    /// unless it is held further back already or has not moved since that listing. `true` when
+    /// this record now holds it.
+    async fn hold_cursor(&self, listing: &model::Listing, key: &ItemKey) -> Result<bool, EngineError> {
         for _ in 0..3 {
-            let Some(current) = self.store.get_cursor(&listing.cursor).await? else { return Ok(()) };
+            let Some(current) = self.store.get_cursor(&listing.cursor).await? else { return Ok(false) };
             let mut hold = cursor::CursorHold::at(listing, key);
             match cursor::CursorHold::parse(&current.value) {
-                Some(h) if (h.listed_at, &h.held_by) <= (hold.listed_at, &hold.held_by) => return Ok(()),
+                Some(h) if (h.listed_at, &h.held_by) <= (hold.listed_at, &hold.held_by) => return Ok(false),
                 Some(h) => hold.resume = h.resume,
                 // Not moved since the listing poll began: it has not passed the record.
-                None if current.updated_at < listing.at => return Ok(()),
+                None if current.updated_at < listing.at => return Ok(false),
                 None => hold.resume = Some(current.value.clone()),
             }
             let new = Cursor { flow: listing.cursor.clone(), value: hold.to_value(), updated_at: self.now() };
             if self.store.cas_cursor(&listing.cursor, Some(&current.value), &new).await? {
                 warn!(cursor = %listing.cursor, item = %key, "cursor held at a record whose read-back failed");
-                return Ok(());
+                return Ok(true);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     // ---------------------------------------------------------------- handle one hint
@@ -752,8 +753,13 @@ impl Engine {
             && let Some(listing) = item.hint.listed.as_ref().or(hint.listed.as_ref())
             && let Some(now) = self.store.get_item(&item.key).await?
             && cursor::CursorHold::of_item(&now, &listing.cursor).is_some()
+            && self.hold_cursor(listing, &item.key).await?
         {
-            self.hold_cursor(listing, &item.key).await?;
+            let text = format!(
+                "the cursor {} is held at this record's listing until the record is read back, closed or gone                  (`mlc status` shows it)",
+                listing.cursor
+            );
+            self.store.append_audit(&item.key, self.audit(&now, "cursor_held", text)).await?;
         }
         Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
     }

@@ -427,6 +427,11 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
                 hold.held_by
             );
             assert_eq!(hold.from, before, "{what}: the cursor passed a record whose read failed");
+            let trail = h.store.audit_trail(&hold.held_by).await.expect("trail");
+            assert!(
+                trail.iter().any(|a| a.event == "cursor_held"),
+                "{what}: the item does not say it holds the cursor"
+            );
         }
         (None, true) => {}
         (hold, _) => panic!("{what}: cursor {cursor} (hold {hold:?}) with read-failed items {read_failed:?}"),
