@@ -38,7 +38,11 @@ pub async fn status(engine: &Engine, out: Out, place: &str) -> anyhow::Result<()
         if !report.cursors.is_empty() {
             println!("\ncursors:");
             for c in &report.cursors {
-                println!("  {:<24} {}  (moved {} ago)", c.flow, c.value, age(c.updated_at));
+                let value = match mlc_core::engine::cursor::CursorHold::parse(&c.value) {
+                    Some(hold) => hold.describe(),
+                    None => c.value.clone(),
+                };
+                println!("  {:<24} {value}  (moved {} ago)", c.flow, age(c.updated_at));
             }
         }
         let q = report.queue;

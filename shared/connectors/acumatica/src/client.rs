@@ -138,6 +138,9 @@ pub(crate) struct Inner {
     pub(crate) contract: Contract,
     gate: Semaphore,
     probe: Mutex<Option<Result<ServerInfo, AcumaticaError>>>,
+    /// The tenant's currencies once read ([`AcumaticaClient::currencies`]; `Some(None)`: the
+    /// tenant does not serve them).
+    pub(crate) currencies: Mutex<Option<Option<Arc<Vec<String>>>>>,
 }
 
 impl Drop for Inner {
@@ -219,7 +222,17 @@ impl AcumaticaClient {
         let contract = Contract::for_version(&settings.version);
         let gate = Semaphore::new(settings.max_concurrent.max(1) as usize);
         Ok(AcumaticaClient {
-            inner: Arc::new(Inner { settings, creds, http, root, cookie, contract, gate, probe: Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                settings,
+                creds,
+                http,
+                root,
+                cookie,
+                contract,
+                gate,
+                probe: Mutex::new(None),
+                currencies: Mutex::new(None),
+            }),
         })
     }
 

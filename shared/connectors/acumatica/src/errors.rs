@@ -160,6 +160,23 @@ pub enum AcumaticaError {
         running: bool,
     },
 
+    /// A document in a currency the tenant does not have (the currency pre-check): held before
+    /// it is sent, naming the rule.
+    #[error(
+        "{what} is in {currency}, but this Acumatica tenant has only {} (its Currencies, CM202000): \
+         Acumatica would refuse it. Fix: add {currency} on the Currencies form (with its rates) in Acumatica \
+         and replay, or enter the document by hand",
+        allowed.join(", ")
+    )]
+    CurrencyNotAllowed {
+        /// The document.
+        what: String,
+        /// Its currency.
+        currency: String,
+        /// The tenant's currencies.
+        allowed: Vec<String>,
+    },
+
     /// An answer that cannot be Acumatica working normally.
     #[error("Acumatica {call}: {detail}{}", fault::fix_suffix(fix))]
     Unexpected {

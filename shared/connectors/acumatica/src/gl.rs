@@ -2,6 +2,15 @@
 //! (GL203000) and branches. The `Default` endpoint has **no `Branch` entity** (a GET is a 404 on
 //! real tenants); branches are read through the `CompaniesStructure` inquiry — a PUT of `{}` with
 //! `$expand=Results` that changes nothing, so it is sent as a *read* (retried like one).
+//!
+//! **Currencies** (CM202000) are read for the currency pre-check of bills and purchase orders: a
+//! document in a currency the tenant does not have is held before it is sent, naming the rule. The
+//! `Currency` entity of the `Default` endpoint is not in the research sheet's list **[U]**, so the
+//! client is tolerant: a 404 (no such entity on this tenant), or a list with no readable
+//! `CurrencyID`, means "unknown" and no pre-check is made (Acumatica still refuses at the post).
+//! The list is read once per client (per connection, per runtime build) and cached.
+
+use std::sync::Arc;
 
 use mlc_http::{CallKind, Request};
 use serde_json::{Value as Json, json};
@@ -44,6 +53,50 @@ impl AcumaticaClient {
             what: "the subaccounts".into(),
         };
         Ok(read_scan(self.scan_json(&spec).await?, "GET Subaccount", subaccount_from)?.records)
+    }
+
+    /// The currencies the tenant has (`Currency`, upper case), read once and cached; `None` when
+    /// the tenant does not serve them (see the module doc).
+    pub async fn currencies(&self) -> Result<Option<Arc<Vec<String>>>, AcumaticaError> {
+        // Held while reading: the first documents of a run are worked side by side, and one read
+        // serves them all.
+        let mut cached = self.inner.currencies.lock().await;
+        if let Some(known) = cached.clone() {
+            return Ok(known);
+        }
+        let read = match self.list_json("Currency", &[("$select", "CurrencyID".into())], "the currencies").await {
+            Ok(rows) => Some(
+                rows.iter()
+                    .filter_map(|r| r.get("CurrencyID"))
+                    .filter_map(|v| v.get("value").unwrap_or(v).as_str())
+                    .map(|c| c.trim().to_ascii_uppercase())
+                    .filter(|c| !c.is_empty())
+                    .collect::<Vec<_>>(),
+            ),
+            Err(e) if e.status() == Some(404) => None,
+            Err(e) => return Err(e),
+        };
+        let known = read.filter(|c| !c.is_empty()).map(Arc::new);
+        if known.is_none() {
+            tracing::info!(system = "acumatica", "the tenant lists no currencies: no currency pre-check");
+        }
+        *cached = Some(known.clone());
+        Ok(known)
+    }
+
+    /// The currency pre-check: `currency` (of `what`) is one the tenant has, or the tenant's
+    /// currencies are unknown. [`AcumaticaError::CurrencyNotAllowed`] names the rule otherwise.
+    pub async fn check_currency(&self, currency: &str, what: &str) -> Result<(), AcumaticaError> {
+        let Some(allowed) = self.currencies().await? else { return Ok(()) };
+        let c = currency.trim();
+        if c.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(c)) {
+            return Ok(());
+        }
+        Err(AcumaticaError::CurrencyNotAllowed {
+            what: what.to_string(),
+            currency: c.to_ascii_uppercase(),
+            allowed: allowed.to_vec(),
+        })
     }
 
     /// Every branch (`CompaniesStructure` inquiry).

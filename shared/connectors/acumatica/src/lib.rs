@@ -39,6 +39,7 @@
 //!   [`AcumaticaClient::create_purchase_order`], [`AcumaticaClient::create_purchase_order_once`],
 //!   [`AcumaticaClient::update_purchase_order`], [`model::plan_line_changes`];
 //! - reference data: [`AcumaticaClient::list_accounts`], [`AcumaticaClient::get_account`],
+//!   [`AcumaticaClient::currencies`] and [`AcumaticaClient::check_currency`] (the currency pre-check),
 //!   [`AcumaticaClient::list_subaccounts`], [`AcumaticaClient::list_branches`];
 //! - push notifications: [`webhook::webhook_source`], [`webhook::hint_target`]; checks:
 //!   [`AcumaticaClient::ping`]; [`AcumaticaClient::close`] signs out; counters:

@@ -16,6 +16,9 @@
 //!   matched by item (or account and description), quantities and costs changed, lines added and
 //!   removed; a line already received is never removed. Once the order is completed, closed or
 //!   canceled, the update is refused naming the status and what a person can do.
+//! - Both check the document's currency against the tenant's currencies before writing
+//!   (`preflight`; read once per connection, see [`crate::gl`]): a purchase in a currency the
+//!   tenant does not have is held with the rule named instead of being refused at the post.
 //! - [`VendorTarget`]: vendors by code (the code shared with the other system) or, for a record
 //!   that has none yet, by exact name; new vendors get a free code made from a wanted base
 //!   (`BASE`, `BASE01`, …), a taken code is never overwritten. The two-way supplier sync in
@@ -221,6 +224,15 @@ impl Target for BillTarget {
         Ok(())
     }
 
+    /// The currency pre-check: a bill in a currency the tenant does not have is held, naming the rule.
+    async fn preflight(&self, doc: &BillDoc) -> Result<(), StepError> {
+        if let Some(c) = &doc.draft.currency {
+            let what = format!("{} {} from vendor {}", doc.draft.kind, doc.draft.vendor_ref.trim(), doc.draft.vendor);
+            self.client.check_currency(c, &what).await?;
+        }
+        Ok(())
+    }
+
     async fn lookup(&self, doc: &BillDoc) -> Result<Option<Found>, StepError> {
         let Some(b) = self.existing(doc).await? else { return Ok(None) };
         let ours =
@@ -370,6 +382,14 @@ impl Target for PurchaseOrderTarget {
             date: doc.draft.date,
             label: Some(doc.label.clone()),
         }
+    }
+
+    /// The currency pre-check: an order in a currency the tenant does not have is held, naming the rule.
+    async fn preflight(&self, doc: &PoDoc) -> Result<(), StepError> {
+        if let Some(c) = &doc.draft.currency {
+            self.client.check_currency(c, &doc.label).await?;
+        }
+        Ok(())
     }
 
     async fn lookup(&self, doc: &PoDoc) -> Result<Option<Found>, StepError> {

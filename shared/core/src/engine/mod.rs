@@ -342,7 +342,7 @@ pub struct Engine {
 const LEDGER_MEMO: &str = "ledger#";
 
 /// The version of the item that stands for a record whose read-back failed or found it gone.
-const UNREAD: &str = "unread";
+pub(crate) const UNREAD: &str = "unread";
 
 /// A flow that reads on its own, as a [`Discoverer`].
 struct FlowDiscoverer<'a, F: Flow>(&'a F);
@@ -441,7 +441,10 @@ impl Engine {
     /// The poll loop behind [`Engine::poll`] and shared sources: page by page, discover since the
     /// cursor named `name`, enqueue, then compare-and-set the cursor. A source with no cursor of its
     /// own yet takes over the cursor of the one flow that polled it alone before sources were shared
-    /// (`legacy`), so an upgrade neither re-reads history nor skips anything.
+    /// (`legacy`), so an upgrade neither re-reads history nor skips anything. `legacy` names the
+    /// flows reading this cursor (a flow that reads on its own passes none: it is `name`); their
+    /// failed read-backs hold the cursor ([`cursor`] module doc): while one does, the poll lists
+    /// from the held position and saves the hold instead of the position it reached.
     pub async fn poll_cursor(
         &self,
         name: &str,
@@ -463,13 +466,46 @@ impl Engine {
                 self.store.cas_cursor(&name, None, &adopted).await?;
             }
         }
+        let flows: Vec<String> = if legacy.is_empty() { vec![name.clone()] } else { legacy.to_vec() };
         let span = info_span!("poll", cursor = %name);
         async {
+            // `stored`: the value in the store (compare-and-set); `pos`: where the next page lists from.
+            let mut stored = self.store.get_cursor(&name).await?.map(|c| c.value);
+            let held = stored.as_deref().and_then(cursor::CursorHold::parse);
+            let (mut pos, ctx) = match &held {
+                Some(h) => {
+                    let (pos, start) = h.listing_position();
+                    let start = if pos.is_some() { ctx.start } else { start };
+                    (pos, DiscoverContext { now: ctx.now, start })
+                }
+                None => (stored.clone(), ctx.clone()),
+            };
+            // Still held? (Only looked up when the cursor says so: a failed read sets the hold.)
+            // The failed reads are retried: their hints go on the queue again.
+            let mut hold = None;
+            if held.is_some() {
+                let (earliest, failed) = self.active_holds(&name, &flows).await?;
+                if !failed.is_empty() {
+                    let hints: Vec<Hint> = failed.iter().map(|i| i.hint.clone()).collect();
+                    self.queue.enqueue(&hints).await?;
+                    if let Some(l) = &self.ledger {
+                        for h in &hints {
+                            l.listed(&name, &h.id);
+                        }
+                    }
+                    report.hints += hints.len();
+                }
+                hold = earliest.map(|h| cursor::CursorHold { resume: pos.clone(), ..h });
+            }
+            let listing = model::Listing { cursor: name.clone(), from: pos.clone(), start: ctx.start, at: ctx.now };
             loop {
-                let cursor = self.store.get_cursor(&name).await?;
-                let (page, _) = capture(source.discover_page(cursor.as_ref(), ctx)).await;
-                let page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
+                let at = pos.as_ref().map(|v| Cursor { flow: name.clone(), value: v.clone(), updated_at: ctx.now });
+                let (page, _) = capture(source.discover_page(at.as_ref(), &ctx)).await;
+                let mut page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
                 if !page.hints.is_empty() {
+                    for h in page.hints.iter_mut().filter(|h| h.listed.is_none()) {
+                        h.listed = Some(listing.clone());
+                    }
                     self.queue.enqueue(&page.hints).await?;
                     if let Some(l) = &self.ledger {
                         for h in &page.hints {
@@ -480,17 +516,28 @@ impl Engine {
                 report.pages += 1;
                 report.hints += page.hints.len();
                 if let Some(next) = page.next_cursor {
-                    let current = cursor.as_ref().map(|c| c.value.as_str());
-                    if current != Some(next.as_str()) {
-                        let new = Cursor { flow: name.clone(), value: next.clone(), updated_at: self.now() };
-                        if !self.store.cas_cursor(&name, current, &new).await? {
+                    pos = Some(next.clone());
+                    let save = match &mut hold {
+                        Some(h) => {
+                            h.resume = Some(next);
+                            h.to_value()
+                        }
+                        None => next,
+                    };
+                    if stored.as_deref() != Some(save.as_str()) {
+                        let new = Cursor { flow: name.clone(), value: save.clone(), updated_at: self.now() };
+                        if !self.store.cas_cursor(&name, stored.as_deref(), &new).await? {
+                            // A read that failed meanwhile held the cursor: the next poll lists from there.
+                            let now = self.store.get_cursor(&name).await?;
+                            if now.is_some_and(|c| cursor::CursorHold::parse(&c.value).is_some()) {
+                                return Ok(report);
+                            }
                             return Err(EngineError::CursorMoved { flow: name.clone() });
                         }
+                        stored = Some(save);
                     }
-                    report.cursor = Some(next);
-                } else {
-                    report.cursor = cursor.map(|c| c.value);
                 }
+                report.cursor = stored.clone();
                 if !page.has_more {
                     return Ok(report);
                 }
@@ -498,6 +545,51 @@ impl Engine {
         }
         .instrument(span)
         .await
+    }
+
+    /// The records of the cursor `name` (read by `flows`) whose read-back failed and is not
+    /// settled, and the hold of the earliest-listed of them.
+    async fn active_holds(
+        &self,
+        name: &str,
+        flows: &[String],
+    ) -> Result<(Option<cursor::CursorHold>, Vec<WorkItem>), EngineError> {
+        let mut best: Option<cursor::CursorHold> = None;
+        let mut failed = Vec::new();
+        for f in flows {
+            let filter = ItemFilter { flow: Some(f.clone()), state: Some(ItemState::Failed), ..Default::default() };
+            for item in self.store.list_items(&filter).await? {
+                let Some(h) = cursor::CursorHold::of_item(&item, name) else { continue };
+                if best.as_ref().is_none_or(|b| (h.listed_at, &h.held_by) < (b.listed_at, &b.held_by)) {
+                    best = Some(h);
+                }
+                failed.push(item);
+            }
+        }
+        Ok((best, failed))
+    }
+
+    /// A read-back of a listed record failed: hold the cursor it was listed under at that listing,
+    /// unless it is held further back already or has not moved since that listing. `true` when
+    /// this record now holds it.
+    async fn hold_cursor(&self, listing: &model::Listing, key: &ItemKey) -> Result<bool, EngineError> {
+        for _ in 0..3 {
+            let Some(current) = self.store.get_cursor(&listing.cursor).await? else { return Ok(false) };
+            let mut hold = cursor::CursorHold::at(listing, key);
+            match cursor::CursorHold::parse(&current.value) {
+                Some(h) if (h.listed_at, &h.held_by) <= (hold.listed_at, &hold.held_by) => return Ok(false),
+                Some(h) => hold.resume = h.resume,
+                // Not moved since the listing poll began: it has not passed the record.
+                None if current.updated_at < listing.at => return Ok(false),
+                None => hold.resume = Some(current.value.clone()),
+            }
+            let new = Cursor { flow: listing.cursor.clone(), value: hold.to_value(), updated_at: self.now() };
+            if self.store.cas_cursor(&listing.cursor, Some(&current.value), &new).await? {
+                warn!(cursor = %listing.cursor, item = %key, "cursor held at a record whose read-back failed");
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     // ---------------------------------------------------------------- handle one hint
@@ -655,6 +747,20 @@ impl Engine {
         }
         let step = format!("reading {} {} {} back", flow.spec().source_system, hint.entity, hint.id);
         let (outcome, retry) = self.step_failed_coded(&item, &step, e, exchanges, codes::READ_FAILED).await?;
+        // Held only as the item now stands (a credentials failure, say, is coded apart and holds
+        // nothing): the same test the next poll makes to keep or release the hold.
+        if matches!(outcome, DocOutcome::FailedRetryable | DocOutcome::FailedPermanent)
+            && let Some(listing) = item.hint.listed.as_ref().or(hint.listed.as_ref())
+            && let Some(now) = self.store.get_item(&item.key).await?
+            && cursor::CursorHold::of_item(&now, &listing.cursor).is_some()
+            && self.hold_cursor(listing, &item.key).await?
+        {
+            let text = format!(
+                "the cursor {} is held at this record's listing until the record is read back, closed or gone                  (`mlc status` shows it)",
+                listing.cursor
+            );
+            self.store.append_audit(&item.key, self.audit(&now, "cursor_held", text)).await?;
+        }
         Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
     }
 

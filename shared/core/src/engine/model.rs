@@ -75,6 +75,27 @@ pub struct Hint {
     /// chunks; each chunk's hint carries the next chunk's position). Opaque to the engine.
     #[serde(default)]
     pub part: Option<String>,
+    /// Where a poll listed the record (`None` for webhooks and hints written before listings were
+    /// kept): a failed read-back holds that cursor at this listing (see [`crate::engine::cursor`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Listing>,
+    pub at: DateTime<Utc>,
+}
+
+/// Where a poll listed a record: the cursor it listed it under and the position that poll
+/// started from. While the record's read-back has failed, the cursor is held at this position, so
+/// it never passes a record still unaccounted for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The cursor's name (`cin7/purchase`, or a flow that reads on its own).
+    pub cursor: String,
+    /// The cursor value the listing poll started from; `None`: a first poll (no cursor yet).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Where that poll started when it had no cursor (`initial_lookback`); `None` = everything.
+    #[serde(default)]
+    pub start: Option<DateTime<Utc>>,
+    /// When the listing poll began (earlier listings hold the cursor further back).
     pub at: DateTime<Utc>,
 }
 
@@ -92,6 +113,7 @@ impl Hint {
             reason: None,
             rerun_of: None,
             part: None,
+            listed: None,
             at,
         }
     }

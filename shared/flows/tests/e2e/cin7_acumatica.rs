@@ -747,3 +747,67 @@ async fn the_remaining_skip_rules_each_carry_their_code() {
         pending.reason
     );
 }
+
+/// GETs of the tenant's currencies Acumatica served.
+fn currency_reads(w: &SimWorld) -> usize {
+    acu(w)
+        .kit()
+        .calls
+        .records()
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.to_ascii_lowercase().ends_with("/currency"))
+        .count()
+}
+
+/// Cin7 purchase `order` changed to `currency` (its supplier currency), as if it had been raised so.
+fn purchase_in(cin7: &Cin7Sim, order: &str, currency: &str) -> String {
+    let mut st = cin7.lock();
+    let p = st.purchases.iter_mut().find(|p| p.order_number == order).expect("purchase");
+    p.supplier_currency = currency.into();
+    p.id.clone()
+}
+
+#[tokio::test]
+async fn a_purchase_in_a_currency_the_tenant_does_not_have_is_held_naming_the_rule() {
+    let w = world().await;
+    let h = Harness::new(&w, flows(json!({}), docs())).await;
+    reference_mappings(&h).await;
+    poll(&h, VENDORS).await;
+    let cin7 = w.system::<Cin7Sim>("cin7").expect("cin7");
+    // The demo tenant has USD (its base), CAD and EUR; PO-00108 is in pounds.
+    let pid = purchase_in(&cin7, "PO-00108", "GBP");
+    poll(&h, PO).await;
+    let item = h
+        .items(PO)
+        .await
+        .into_iter()
+        .find(|i| i.hint.id == pid && i.version != "unread")
+        .expect("an item for PO-00108");
+    assert_eq!((item.state, item.code.as_deref()), (ItemState::Failed, Some("target_rule")), "{item:#?}");
+    let reason = item.reason.clone().unwrap_or_default();
+    for words in ["PO-00108", "GBP", "USD, CAD, EUR", "Currencies, CM202000", "add GBP"] {
+        assert!(reason.contains(words), "{words:?} not in {reason}");
+    }
+    let raised = |order: &str| acu(&w).records("PurchaseOrder").iter().any(|p| p.s("VendorRef") == order);
+    assert!(!raised("PO-00108"), "nothing was sent to fail at the target");
+    assert!(raised("PO-00103"), "the other purchases were raised");
+    // The tenant's currencies are read once per connection, for both document flows.
+    poll(&h, BILL).await;
+    assert_eq!(currency_reads(&w), 1);
+
+    // A tenant that does not serve its currencies: no pre-check, and Acumatica's own refusal
+    // names the field (the client survives either answer).
+    let w = world().await;
+    acu(&w).set_switch(|s| s.serve_currencies = false);
+    let h = Harness::new(&w, flows(json!({}), docs())).await;
+    reference_mappings(&h).await;
+    poll(&h, VENDORS).await;
+    let cin7 = w.system::<Cin7Sim>("cin7").expect("cin7");
+    let pid = purchase_in(&cin7, "PO-00108", "GBP");
+    poll(&h, PO).await;
+    let item = h.items(PO).await.into_iter().find(|i| i.hint.id == pid && i.version != "unread").expect("item");
+    assert_eq!(item.state, ItemState::Failed, "{item:#?}");
+    let reason = item.reason.unwrap_or_default();
+    assert!(reason.contains("CurrencyID") && reason.contains("GBP"), "{reason}");
+    assert!(!reason.contains("CM202000"), "no pre-check without the tenant's list: {reason}");
+}

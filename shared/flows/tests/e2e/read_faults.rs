@@ -20,6 +20,10 @@
 //! | `invalid-json` | 200 with a body cut off mid-object |
 //! | `deleted` | every record of the source is deleted between the list and the read |
 //!
+//! While a read has failed (`read_failed`), the source's cursor is held where the poll that listed
+//! the record started (it never passes a record still unaccounted for); once every read settles,
+//! the next poll moves it on, and the record is posted once.
+//!
 //! Sources without a detail read of their own are tested through their equivalent, named in the
 //! table: Cleo inbound files are downloaded (the download is the detail read; a truncated body
 //! is the `invalid-json` case, and a broken X12 file is held whole by `deltek_cleo.rs`); Deltek AR
@@ -28,6 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use mlc_core::engine::cursor::CursorHold;
 use mlc_core::engine::ledger::LedgerRecorder;
 use mlc_core::engine::model::{ItemState, WorkItem, codes};
 use mlc_core::engine::ports::{Queue, Store};
@@ -370,6 +375,7 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
     let ledger = LedgerRecorder::new(chrono::Utc::now());
     h.rt.engine.ledger = Some(ledger.clone());
     // Listed first, then the detail read fails (a source may list and read on one route).
+    let before = h.store.get_cursor(&spec.source).await.expect("cursor").map(|c| c.value);
     h.rt.poll(kind).await.expect("poll");
     if let Some(r) = variant.rule(route) {
         sim.faults().add(r);
@@ -408,6 +414,28 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
         let unread: u64 = same.iter().filter_map(|f| run.flows.get(f)).map(|l| l.records_unread).sum();
         assert!(unread > 0, "{what}: the ledger counts no unread record");
     }
+    // The cursor is a low-water mark: held where the listing poll started while a read failed
+    // (`gone_at_source` settles a record: it holds nothing).
+    let cursor = h.store.get_cursor(&spec.source).await.expect("cursor").map(|c| c.value).unwrap_or_default();
+    let hold = CursorHold::parse(&cursor);
+    let read_failed: Vec<&WorkItem> = failed.iter().filter(|i| i.code.as_deref() == Some(codes::READ_FAILED)).collect();
+    match (&hold, read_failed.is_empty()) {
+        (Some(hold), false) => {
+            assert!(
+                read_failed.iter().any(|i| i.key == hold.held_by),
+                "{what}: held by {} {read_failed:?}",
+                hold.held_by
+            );
+            assert_eq!(hold.from, before, "{what}: the cursor passed a record whose read failed");
+            let trail = h.store.audit_trail(&hold.held_by).await.expect("trail");
+            assert!(
+                trail.iter().any(|a| a.event == "cursor_held"),
+                "{what}: the item does not say it holds the cursor"
+            );
+        }
+        (None, true) => {}
+        (hold, _) => panic!("{what}: cursor {cursor} (hold {hold:?}) with read-failed items {read_failed:?}"),
+    }
     if variant == Variant::Deleted {
         // Nothing to post once the records are gone: each stays a visible gone_at_source item.
         return format!("{what}: {} gone_at_source items", failed.len());
@@ -430,13 +458,22 @@ async fn faulted(integration: &str, kind: &str, variant: Variant, route: &str, c
         h.engine().replay(still, "read fault cleared").await.expect("replay");
         h.settle_retries(Duration::from_secs(3)).await;
     }
+    // Every read settled: the next poll lists from the held position once and moves the cursor on.
+    h.rt.poll(kind).await.expect("poll");
+    work_ready(&h).await;
+    let cursor = h.store.get_cursor(&spec.source).await.expect("cursor").map(|c| c.value).unwrap_or_default();
+    assert!(
+        CursorHold::parse(&cursor).is_none(),
+        "{what}: the cursor is still held after every read settled: {cursor}"
+    );
     let after = outcome(&h, &w, &same, spec.nk_scope()).await;
     assert_eq!(
         comparable(&after),
         comparable(clean),
         "{what}: after clearing the fault the flow does not end as a clean run does"
     );
-    format!("{what}: {} failed items, {replayed} replayed, then as a clean run", failed.len())
+    let held = if hold.is_some() { "cursor held, " } else { "" };
+    format!("{what}: {} failed items, {held}{replayed} replayed, then as a clean run", failed.len())
 }
 
 /// A source whose read-back uses what its list call just read (Deltek AR): the list is the

@@ -325,6 +325,9 @@ fn dispatch(st: &mut AcuState, r: &Req<'_>, route: Route) -> Outcome {
             Some(v) => swagger(&ep, &ver, v).into(),
             None => not_found(st, &format!("{}{}", r.origin, r.path)).into(),
         },
+        Route::Collection { ep, ver, entity } if entity.eq_ignore_ascii_case("Currency") && r.method == "GET" => {
+            currencies(st, r, &ep, &ver).into()
+        }
         Route::Collection { ep, ver, entity } => {
             let (e, v, caller) = match open(st, r, &ep, &ver, &entity) {
                 Ok(x) => x,
@@ -408,6 +411,37 @@ fn open(
         return Err(Box::new(ApiError::forbidden(e).render()));
     }
     Ok((e, v, caller))
+}
+
+/// `GET …/Currency`: the tenant's base currency and the others it has (switch `serve_currencies`;
+/// off, a 404 like any entity the endpoint lacks). Every row carries `CurrencyID`,
+/// `Description` and `Active`; query options are not applied.
+fn currencies(st: &mut AcuState, r: &Req<'_>, ep: &str, ver: &str) -> Response {
+    let url = format!("{}{}", r.origin, r.path);
+    if !st.switches.serve_currencies || served(st, ep, ver).is_none() {
+        return not_found(st, &url);
+    }
+    if let Err(e) = auth::authenticate(st, r.headers, r.now) {
+        return e.render();
+    }
+    let mut codes = vec![st.tenant.base_currency.clone()];
+    codes.extend(st.currencies.iter().filter(|c| !c.eq_ignore_ascii_case(&st.tenant.base_currency)).cloned());
+    let rows: Vec<Value> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({
+                "id": format!("c0000000-0000-4000-8000-{:012}", i + 1),
+                "rowNumber": i + 1,
+                "note": {"value": ""},
+                "CurrencyID": {"value": c},
+                "Description": {"value": c},
+                "Active": {"value": true},
+                "custom": {},
+            })
+        })
+        .collect();
+    json_response(200, &Value::Array(rows))
 }
 
 fn entity_list(st: &mut AcuState, r: &Req<'_>) -> Response {

@@ -109,6 +109,9 @@ pub fn finish(
     if !r.has("CurrencyID") {
         r.set_s("CurrencyID", st.tenant.base_currency.clone());
     }
+    if let Some(m) = st.check_currency(&r.s("CurrencyID")) {
+        errs.field("CurrencyID", m);
+    }
     if let Some(date) = r.date("Date") {
         if ch.main.get("PostPeriod").is_none_or(|v| v.is_none()) && (old.is_none() || ch.main.get("Date").is_some()) {
             r.set_s("PostPeriod", period_of(date));

@@ -110,6 +110,9 @@ pub fn finish(
     if !r.has("CurrencyID") {
         r.set_s("CurrencyID", st.tenant.base_currency.clone());
     }
+    if let Some(m) = st.check_currency(&r.s("CurrencyID")) {
+        errs.field("CurrencyID", m);
+    }
     r.set_s("BaseCurrencyID", st.tenant.base_currency.clone());
     if r.has("Branch")
         && let Some(m) = check_branch(st, &r.s("Branch"))

@@ -237,6 +237,15 @@ pub struct AcuState {
 }
 
 impl AcuState {
+    /// A currency the tenant does not have (neither its base currency nor one of its
+    /// `currencies`): Acumatica's selector error for `CurrencyID` on a bill or order.
+    pub fn check_currency(&self, currency: &str) -> Option<String> {
+        let c = currency.trim();
+        let known = c.eq_ignore_ascii_case(&self.tenant.base_currency)
+            || self.currencies.iter().any(|x| x.eq_ignore_ascii_case(c));
+        (!c.is_empty() && !known).then(|| super::gl::not_found("Currency", c))
+    }
+
     /// An empty tenant.
     pub fn empty(tenant: Tenant, switches: AcumaticaSwitches) -> Self {
         let push_rng = switches.push_duplicate_seed.max(1);

@@ -175,6 +175,10 @@ pub struct AcumaticaSwitches {
     pub push_duplicate_share: f64,
     /// Seed of the duplicate draw.
     pub push_duplicate_seed: u64,
+    /// Serve the `Currency` entity (CM202000: the tenant's base currency and the ones it has
+    /// added) at `GET …/Currency` **[U: not in the research sheet's entity list]**. Default true;
+    /// false answers 404 as for any entity the endpoint lacks.
+    pub serve_currencies: bool,
 }
 
 impl Default for AcumaticaSwitches {
@@ -216,6 +220,7 @@ impl Default for AcumaticaSwitches {
             push_empty_arrays: true,
             push_duplicate_share: 0.0,
             push_duplicate_seed: 0x0AC0_11A7_1CA0_0001,
+            serve_currencies: true,
         }
     }
 }

@@ -1152,3 +1152,24 @@ async fn json_seed_snapshot_restore_reset_and_standalone() {
         first["credentials"].get("version").is_none() && first["credentials"]["webhook_secret"] == demo::PUSH_SECRET
     );
 }
+
+#[tokio::test]
+async fn currencies_are_listed_when_served_and_a_document_in_another_is_refused() {
+    let h = start().await;
+    let tok = token(&h).await;
+    let (s, v) = get(&h, &tok, "Currency").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let codes: Vec<&str> =
+        v.as_array().expect("rows").iter().filter_map(|r| r["CurrencyID"]["value"].as_str()).collect();
+    assert_eq!(codes, ["USD", "CAD", "EUR"]);
+    // A bill in a currency the tenant does not have: the selector error on CurrencyID.
+    let bill = json!({"Type": w("Bill"), "Vendor": w("V10002"), "VendorRef": w("X-GBP"), "Date": w("2025-06-16"),
+        "CurrencyID": w("GBP"), "Details": [
+        {"TransactionDescription": w("dock lights"), "Qty": w(3), "UnitCost": w(12.5), "Account": w("61000")}]});
+    let (s, v) = put(&h, &tok, "Bill", bill, &[("If-None-Match", "*")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["CurrencyID"]["error"], "Currency 'GBP' cannot be found in the system.");
+    // Switched off: a 404, as for any entity the endpoint lacks.
+    h.system().set_switch(|s| s.serve_currencies = false);
+    assert_eq!(get(&h, &tok, "Currency").await.0, StatusCode::NOT_FOUND);
+}
