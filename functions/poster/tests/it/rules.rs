@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{Context, LambdaEvent};
+use mlc_core::engine::cursor::CursorHold;
 use mlc_core::engine::model::ItemFilter;
 use mlc_core::engine::model::ItemState;
 use mlc_core::engine::ports::{Queue, SecretStore, SystemClock};
@@ -193,7 +194,13 @@ async fn a_failed_cin7_detail_read_leaves_failed_replayable_items_and_the_ledger
         assert!(i.reason.as_deref().unwrap_or("").contains("400"), "the cause is kept: {:?}", i.reason);
     }
     assert!(scene.purchases.iter().all(|(_, inv)| scene.vouchers(inv) == 0));
-    assert_eq!(rt.engine.store.get_cursor("cin7/purchase").await.expect("cursor"), cursor, "the batch moved no cursor");
+    // The cursor is held where the listing poll started (a first poll: no position), naming the
+    // failed item; listing goes on from where the poll had reached.
+    let held = rt.engine.store.get_cursor("cin7/purchase").await.expect("cursor").expect("a cursor");
+    let hold = CursorHold::parse(&held.value).unwrap_or_else(|| panic!("the cursor is held: {held:?}"));
+    assert!(hold.from.is_none(), "held at the listing's start: {hold:?}");
+    assert_eq!(hold.resume, cursor.map(|c| c.value), "listing resumes where the poll reached");
+    assert!(items.iter().any(|i| i.key == hold.held_by), "held by one of the failed items: {hold:?}");
     let status = rt.engine.status().await.expect("status");
     let ledger = status.ledgers.iter().find(|l| l.flow == AP).expect("the batch's ledger is kept");
     assert!(ledger.balances(), "{ledger:?}");
