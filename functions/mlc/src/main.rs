@@ -158,6 +158,9 @@ enum Command {
         /// Where the demo keeps its data (default: ./.mlc-demo).
         #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        // Taken only to say that demo is local only (also when MLC_BACKEND=aws is set).
+        #[command(flatten)]
+        backend: BackendFlag,
     },
     /// Webhook listener + scheduler + worker in one process, as configured.
     Serve {
@@ -165,6 +168,9 @@ enum Command {
         config: ConfigFlag,
         #[command(flatten)]
         data_dir: DataDirFlag,
+        // Taken only to say that serve is local only (on AWS the functions do its work).
+        #[command(flatten)]
+        backend: BackendFlag,
     },
     /// One poll of a flow, then drain the queue.
     Run {
@@ -298,8 +304,10 @@ impl Command {
     fn given(&self) -> Given {
         let g = Given::default();
         match self {
-            Command::Demo { json, data_dir, .. } => g.json(json).data_dir(&DataDirFlag { data_dir: data_dir.clone() }),
-            Command::Serve { config, data_dir } => g.config(config).data_dir(data_dir),
+            Command::Demo { json, data_dir, backend, .. } => {
+                g.json(json).data_dir(&DataDirFlag { data_dir: data_dir.clone() }).backend(backend)
+            }
+            Command::Serve { config, data_dir, backend } => g.config(config).data_dir(data_dir).backend(backend),
             Command::Config { json, config } => g.json(json).config(config),
             Command::Console { config, data_dir, backend, .. } => g.config(config).data_dir(data_dir).backend(backend),
             Command::X12 { json, .. } => g.json(json),
