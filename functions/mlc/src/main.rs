@@ -47,19 +47,18 @@ use output::Out;
     about = "ml-connector: move finance documents between business systems without re-keying"
 )]
 struct Cli {
-    /// Print results as JSON.
-    #[arg(long, global = true, help_heading = "Global options")]
+    /// Print results as JSON (where the command has results to print).
+    #[arg(long, help_heading = "Options for the command (before or after its name)")]
     json: bool,
     /// Configuration file (default: ./mlc.toml when present).
-    #[arg(long, global = true, help_heading = "Global options", env = "MLC_CONFIG")]
+    #[arg(long, help_heading = "Options for the command (before or after its name)")]
     config: Option<PathBuf>,
     /// Where the embedded store and credentials live (default: data_dir from the config, else ./.mlc).
-    #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
+    #[arg(long, help_heading = "Options for the command (before or after its name)")]
     data_dir: Option<PathBuf>,
-    /// Which home operator commands act on: the local data directory, or the deployed AWS stack
-    /// (DynamoDB, SQS, Secrets Manager; see `MLC_TABLE` etc. in the README).
-    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = home::Backend::Local, env = "MLC_BACKEND")]
-    backend: home::Backend,
+    /// Which home operator commands act on: the local data directory, or the deployed AWS stack.
+    #[arg(long, value_enum, help_heading = "Options for the command (before or after its name)")]
+    backend: Option<home::Backend>,
     /// Log detail: error, warn, info, debug, trace.
     #[arg(long, global = true, help_heading = "Global options", default_value = "warn", env = "MLC_LOG")]
     log: String,
@@ -67,14 +66,116 @@ struct Cli {
     command: Command,
 }
 
+// The options below are given to each command that uses them (not to `sim`, nor `x12` except
+// --json), so every `--help` lists only what applies. They are also accepted before the
+// command's name (`mlc --data-dir D status`), as the same argument ids, which clap merges.
+
+/// `--json`.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct JsonFlag {
+    /// Print results as JSON.
+    #[arg(long, global = true, help_heading = "Global options")]
+    json: bool,
+}
+
+/// `--config`.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct ConfigFlag {
+    /// Configuration file (default: ./mlc.toml when present).
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// `--data-dir`.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct DataDirFlag {
+    /// Where the embedded store and credentials live (default: data_dir from the config, else ./.mlc).
+    #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct BackendFlag {
+    /// Which home operator commands act on: the local data directory, or the deployed AWS stack
+    /// (DynamoDB, SQS and Secrets Manager; see `MLC_TABLE` etc. in the README).
+    #[arg(long, global = true, help_heading = "Global options", value_enum, env = "MLC_BACKEND")]
+    backend: Option<home::Backend>,
+}
+
+/// What an operator command takes: all four.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct HomeFlags {
+    #[command(flatten)]
+    json: JsonFlag,
+    #[command(flatten)]
+    config: ConfigFlag,
+    #[command(flatten)]
+    data_dir: DataDirFlag,
+    #[command(flatten)]
+    backend: BackendFlag,
+}
+
+/// The options a command was given and which ones it takes.
+#[derive(Debug, Default)]
+struct Given {
+    json: Option<bool>,
+    config: Option<Option<PathBuf>>,
+    data_dir: Option<Option<PathBuf>>,
+    backend: Option<Option<home::Backend>>,
+}
+
+impl Given {
+    fn json(mut self, f: &JsonFlag) -> Self {
+        self.json = Some(f.json);
+        self
+    }
+    fn config(mut self, f: &ConfigFlag) -> Self {
+        self.config = Some(f.config.clone());
+        self
+    }
+    fn data_dir(mut self, f: &DataDirFlag) -> Self {
+        self.data_dir = Some(f.data_dir.clone());
+        self
+    }
+    fn backend(mut self, f: &BackendFlag) -> Self {
+        self.backend = Some(f.backend);
+        self
+    }
+    fn home(self, f: &HomeFlags) -> Self {
+        self.json(&f.json).config(&f.config).data_dir(&f.data_dir).backend(&f.backend)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every flow against the built-in simulators and print a report.
-    Demo(demo::DemoArgs),
+    Demo {
+        #[command(flatten)]
+        args: demo::DemoArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+        /// Where the demo keeps its data (default: ./.mlc-demo).
+        #[arg(long, global = true, help_heading = "Global options", env = "MLC_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        // Taken only to say that demo is local only (also when MLC_BACKEND=aws is set).
+        #[command(flatten)]
+        backend: BackendFlag,
+    },
     /// Webhook listener + scheduler + worker in one process, as configured.
-    Serve,
+    Serve {
+        #[command(flatten)]
+        config: ConfigFlag,
+        #[command(flatten)]
+        data_dir: DataDirFlag,
+        // Taken only to say that serve is local only (on AWS the functions do its work).
+        #[command(flatten)]
+        backend: BackendFlag,
+    },
     /// One poll of a flow, then drain the queue.
     Run {
+        #[command(flatten)]
+        flags: HomeFlags,
         /// Flow name, as in the config (e.g. cin7-deltek-ap).
         flow: String,
         /// Look for records changed since this date (YYYY-MM-DD, or an RFC 3339 time) instead of
@@ -83,14 +184,28 @@ enum Command {
         since: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Where each poll resumes: show, move or reset a source's cursor.
-    #[command(subcommand)]
-    Cursor(cmd::cursor::CursorCmd),
+    Cursor {
+        #[command(subcommand)]
+        cmd: cmd::cursor::CursorCmd,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// Counts per flow and state, cursors, queue depth, oldest open item.
-    Status,
+    Status {
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// List work items.
-    Items(FilterArgs),
+    Items {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// The full audit trail of one work item.
     Audit {
+        #[command(flatten)]
+        flags: HomeFlags,
         /// The item: its key (from `mlc items`), or an invoice / source document number
         /// (e.g. NBS-29660).
         item: String,
@@ -99,21 +214,45 @@ enum Command {
         bodies: bool,
     },
     /// Run items again (one key, or a filter), recording why.
-    Replay(ReplayArgs),
+    Replay {
+        #[command(flatten)]
+        args: ReplayArgs,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// Decide on a possible duplicate (an item held in needs_review): post it under another
     /// number, skip it, or confirm it is the bill the target already holds.
-    Review(cmd::items::ReviewArgs),
+    Review {
+        #[command(flatten)]
+        args: cmd::items::ReviewArgs,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// A target system's codes (GL accounts, projects, vendors), to write mappings against.
-    #[command(subcommand)]
-    Target(cmd::target::TargetCmd),
+    Target {
+        #[command(subcommand)]
+        cmd: cmd::target::TargetCmd,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// Mapping tables (source code → target code).
-    #[command(subcommand)]
-    Mappings(MappingsCmd),
+    Mappings {
+        #[command(subcommand)]
+        cmd: MappingsCmd,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// Connection credentials (values are read from a prompt or stdin, never from arguments).
-    #[command(subcommand)]
-    Credentials(CredentialsCmd),
+    Credentials {
+        #[command(subcommand)]
+        cmd: CredentialsCmd,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// Check a connection's credentials and rights, one line per check.
     Ping {
+        #[command(flatten)]
+        flags: HomeFlags,
         /// Connection name, as in the config.
         connection: String,
     },
@@ -126,15 +265,126 @@ enum Command {
         port: u16,
     },
     /// Check the configuration; print the SAM parameters it gives (ConnectorConfig and the timings that keep the timing rule).
-    Config,
+    Config {
+        #[command(flatten)]
+        json: JsonFlag,
+        #[command(flatten)]
+        config: ConfigFlag,
+    },
     /// The operator console in the browser (loopback; prints a one-time link).
-    Console(cmd::console::ConsoleArgs),
+    Console {
+        #[command(flatten)]
+        args: cmd::console::ConsoleArgs,
+        #[command(flatten)]
+        config: ConfigFlag,
+        #[command(flatten)]
+        data_dir: DataDirFlag,
+        #[command(flatten)]
+        backend: BackendFlag,
+    },
     /// The month-end tie-out: approved source invoices against the target's vouchers, read from
     /// both systems, every difference explained.
-    Tieout(cmd::tieout::TieoutArgs),
+    Tieout {
+        #[command(flatten)]
+        args: cmd::tieout::TieoutArgs,
+        #[command(flatten)]
+        flags: HomeFlags,
+    },
     /// X12 810/997 tools.
-    #[command(subcommand)]
-    X12(cmd::x12::X12Cmd),
+    X12 {
+        #[command(subcommand)]
+        cmd: cmd::x12::X12Cmd,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+impl Command {
+    /// The options this command takes, as given after its name.
+    fn given(&self) -> Given {
+        let g = Given::default();
+        match self {
+            Command::Demo { json, data_dir, backend, .. } => {
+                g.json(json).data_dir(&DataDirFlag { data_dir: data_dir.clone() }).backend(backend)
+            }
+            Command::Serve { config, data_dir, backend } => g.config(config).data_dir(data_dir).backend(backend),
+            Command::Config { json, config } => g.json(json).config(config),
+            Command::Console { config, data_dir, backend, .. } => g.config(config).data_dir(data_dir).backend(backend),
+            Command::X12 { json, .. } => g.json(json),
+            Command::Sim { .. } => g,
+            Command::Run { flags, .. }
+            | Command::Cursor { flags, .. }
+            | Command::Status { flags }
+            | Command::Items { flags, .. }
+            | Command::Audit { flags, .. }
+            | Command::Replay { flags, .. }
+            | Command::Review { flags, .. }
+            | Command::Target { flags, .. }
+            | Command::Mappings { flags, .. }
+            | Command::Credentials { flags, .. }
+            | Command::Ping { flags, .. }
+            | Command::Tieout { flags, .. } => g.home(flags),
+        }
+    }
+
+    /// The command's name, as typed.
+    fn name(&self) -> String {
+        match self {
+            Command::Demo { .. } => "demo",
+            Command::Serve { .. } => "serve",
+            Command::Run { .. } => "run",
+            Command::Cursor { .. } => "cursor",
+            Command::Status { .. } => "status",
+            Command::Items { .. } => "items",
+            Command::Audit { .. } => "audit",
+            Command::Replay { .. } => "replay",
+            Command::Review { .. } => "review",
+            Command::Target { .. } => "target",
+            Command::Mappings { .. } => "mappings",
+            Command::Credentials { .. } => "credentials",
+            Command::Ping { .. } => "ping",
+            Command::Sim { .. } => "sim",
+            Command::Config { .. } => "config",
+            Command::Console { .. } => "console",
+            Command::Tieout { .. } => "tieout",
+            Command::X12 { .. } => "x12",
+        }
+        .to_string()
+    }
+}
+
+impl Cli {
+    /// The options in effect: those given after the command's name, else before it. One given
+    /// before the name of a command that does not take it is refused (it would mean nothing).
+    fn options(&self) -> anyhow::Result<(Out, home::Globals)> {
+        let g = self.command.given();
+        let refuse = |flag: &str| {
+            anyhow::anyhow!(
+                "{flag} does not apply to `mlc {}` (see `mlc {} --help`)",
+                self.command.name(),
+                self.command.name()
+            )
+        };
+        if self.json && g.json.is_none() {
+            return Err(refuse("--json"));
+        }
+        if self.config.is_some() && g.config.is_none() {
+            return Err(refuse("--config"));
+        }
+        if self.data_dir.is_some() && g.data_dir.is_none() {
+            return Err(refuse("--data-dir"));
+        }
+        if self.backend.is_some() && g.backend.is_none() {
+            return Err(refuse("--backend"));
+        }
+        let out = Out { json: self.json || g.json.unwrap_or(false) };
+        let globals = home::Globals {
+            config: g.config.flatten().or_else(|| self.config.clone()),
+            data_dir: g.data_dir.flatten().or_else(|| self.data_dir.clone()),
+            backend: g.backend.flatten().or(self.backend).unwrap_or_default(),
+        };
+        Ok((out, globals))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,21 +452,35 @@ enum CredentialsCmd {
     },
 }
 
+/// Logs on stderr at `level`; progress lines for the operator (waits on a vendor's rate budget)
+/// show at info whatever the level, unless it is `error` or `off`. No ANSI colours unless stderr
+/// is a terminal.
 fn init_logs(level: &str) {
-    let filter =
+    use std::io::IsTerminal;
+    let mut filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let quiet = matches!(level.trim().to_ascii_lowercase().as_str(), "error" | "off");
+    if !quiet
+        && !level.contains(mlc_http::PROGRESS_TARGET)
+        && let Ok(progress) = format!("{}=info", mlc_http::PROGRESS_TARGET).parse()
+    {
+        filter = filter.add_directive(progress);
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let out = Out { json: cli.json };
-    let globals = home::Globals { config: cli.config.clone(), data_dir: cli.data_dir.clone(), backend: cli.backend };
+    let (out, globals) = cli.options()?;
     if globals.backend == home::Backend::Aws {
         let local_only = match &cli.command {
-            Command::Demo(_) => Some("demo runs against the built-in simulators on the embedded store"),
-            Command::Serve => Some("on AWS the webhook, poller and poster functions do what serve does"),
-            Command::Sim { .. } | Command::X12(_) | Command::Config => Some("it does not use a home"),
+            Command::Demo { .. } => Some("demo runs against the built-in simulators on the embedded store"),
+            Command::Serve { .. } => Some("on AWS the webhook, poller and poster functions do what serve does"),
+            Command::Sim { .. } | Command::X12 { .. } | Command::Config { .. } => Some("it does not use a home"),
             _ => None,
         };
         if let Some(why) = local_only {
@@ -227,43 +491,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let existing = || home::Home::open_existing(&globals);
     match cli.command {
         Command::Sim { system, port } => cmd::sim::run(&system, port).await?,
-        Command::X12(c) => return cmd::x12::run(c, out),
-        Command::Config => {
+        Command::X12 { cmd, .. } => return cmd::x12::run(cmd, out),
+        Command::Config { .. } => {
             let origin = home::config_origin(&globals);
             cmd::config::run(&home::load_config(&globals)?, origin.as_deref(), out)?
         }
-        Command::Demo(args) => demo::run(&globals, out, args).await?,
-        Command::Serve => cmd::run::serve(&existing().await?).await?,
-        Command::Run { flow, since } => {
+        Command::Demo { args, .. } => demo::run(&globals, out, args).await?,
+        Command::Serve { .. } => cmd::run::serve(&existing().await?).await?,
+        Command::Run { flow, since, .. } => {
             // The flow's name first: a typo is the first thing to tell, before data or credentials.
             cmd::run::check_flow_name(&home::load_config(&globals)?, &flow)?;
             cmd::run::once(&existing().await?, out, &flow, since).await?
         }
-        Command::Cursor(c) => cmd::cursor::run(&existing().await?, out, c).await?,
-        Command::Target(c) => cmd::target::run(&existing().await?, out, c).await?,
-        Command::Tieout(args) => cmd::tieout::run(&existing().await?, out, &args).await?,
+        Command::Cursor { cmd: c, .. } => cmd::cursor::run(&existing().await?, out, c).await?,
+        Command::Target { cmd: c, .. } => cmd::target::run(&existing().await?, out, c).await?,
+        Command::Tieout { args, .. } => cmd::tieout::run(&existing().await?, out, &args).await?,
         // The console writes (mappings, credentials, decisions): it may start a data directory.
-        Command::Console(args) => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
-        Command::Ping { connection } => {
+        Command::Console { args, .. } => cmd::console::run(&home::Home::open(&globals).await?, &args).await?,
+        Command::Ping { connection, .. } => {
             let config = home::load_config(&globals)?;
             if !config.connections.contains_key(&connection) {
                 anyhow::bail!("{}", cmd::credentials::unknown_connection(&config, &connection));
             }
             return cmd::ping::run(&existing().await?, out, &connection).await;
         }
-        Command::Status => {
+        Command::Status { .. } => {
             let home = existing().await?;
             cmd::items::status(&home.engine, out, &home.place.describe()).await?
         }
-        Command::Items(f) => cmd::items::list(&existing().await?.engine, out, &f).await?,
-        Command::Audit { item, bodies } => cmd::items::audit(&existing().await?.engine, out, &item, bodies).await?,
-        Command::Replay(args) if args.dead_letters => {
+        Command::Items { filter, .. } => cmd::items::list(&existing().await?.engine, out, &filter).await?,
+        Command::Audit { item, bodies, .. } => cmd::items::audit(&existing().await?.engine, out, &item, bodies).await?,
+        Command::Replay { args, .. } if args.dead_letters => {
             let home = existing().await?;
             cmd::items::replay_dead_letters(&home, out, &args).await?
         }
-        Command::Replay(args) => cmd::items::replay(&existing().await?.engine, out, &args).await?,
-        Command::Review(args) => cmd::items::review(&existing().await?.engine, out, &args).await?,
-        Command::Mappings(m) => match m {
+        Command::Replay { args, .. } => cmd::items::replay(&existing().await?.engine, out, &args).await?,
+        Command::Review { args, .. } => cmd::items::review(&existing().await?.engine, out, &args).await?,
+        Command::Mappings { cmd: m, .. } => match m {
             MappingsCmd::Import { file, scope } => {
                 // The whole file is checked before anything is opened or written.
                 let rows = cmd::mappings::read_file(&home::load_config(&globals)?, &file, scope.as_deref())?;
@@ -281,7 +545,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cmd::suggest::run(&existing().await?, out, &scope, file.as_deref()).await?
             }
         },
-        Command::Credentials(c) => match c {
+        Command::Credentials { cmd: c, .. } => match c {
             CredentialsCmd::Set { connection, fields, replace } => {
                 // Check the name before anything is created or prompted for.
                 let config = home::load_config(&globals)?;

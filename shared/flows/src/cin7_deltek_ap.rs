@@ -156,7 +156,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let list = ListOptions { page_size: opts.page_size, overlap: chrono::Duration::seconds(opts.overlap_secs as i64) };
     let conn = ctx.settings.source.clone();
     let source = ctx.source("purchase", || Ok(PurchaseSource::new(&conn, cin7, list)))?;
-    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let target =
+        Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck).with_memory(ctx.engine.sequences()));
     let flow = Cin7DeltekAp::new(ctx.name, &ctx.mapping_scope(&KIND), opts);
     ctx.add(flow, source, target)
 }

@@ -133,7 +133,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let conn = ctx.settings.source.clone();
     let engine = ctx.engine.clone();
     let source = ctx.source(mlc_cleo::sources::FAMILY_INBOUND, || Ok(InboundSource::new(&conn, cleo, &engine)))?;
-    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let target =
+        Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck).with_memory(ctx.engine.sequences()));
     let flow = CleoDeltekAp810 { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND), opts };
     ctx.add(flow, source, target)
 }

@@ -712,7 +712,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     if opts.mark_exported {
         source.settle_for(ctx.name, &ctx.settings.target);
     }
-    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let target =
+        Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck).with_memory(ctx.engine.sequences()));
     let flow = CoupaDeltekAp { name: ctx.name.to_string(), scope: ctx.mapping_scope(&KIND), opts, coupa };
     ctx.add(flow, source, target)
 }

@@ -163,7 +163,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     opts.check().map_err(|e| BuildError(format!("options: {e}")))?;
     let deltek = ctx.target_connection::<DeltekConnection>("deltek")?.client.clone();
     let (coupa, source) = invoice_source(ctx, opts.listing())?;
-    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let target =
+        Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck).with_memory(ctx.engine.sequences()));
     let flow = CoupaDeltekVoids {
         name: ctx.name.to_string(),
         scope: ctx.mapping_scope(&KIND),

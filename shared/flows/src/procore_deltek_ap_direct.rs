@@ -123,7 +123,8 @@ fn build(ctx: &mut FlowContext<'_>) -> Result<(), BuildError> {
     let conn = ctx.settings.source.clone();
     let write_back = opts.write_back_origin_id.then(|| WriteBack { client: procore.clone() });
     let source = ctx.source("direct-cost", || Ok(DirectCostSource::new(&conn, procore, poll)))?;
-    let target = Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck));
+    let target =
+        Arc::new(ApVoucherTarget::new(&ctx.settings.target, deltek, opts.precheck).with_memory(ctx.engine.sequences()));
     let flow = DirectAp::new(ctx.name, &ctx.mapping_scope(&KIND), opts, write_back);
     ctx.add(flow, source, target)
 }

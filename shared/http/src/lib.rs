@@ -42,7 +42,8 @@
 //!    store). Budgets may be per API path ([`PerPath`], Cleo) and corrected by the server's own
 //!    count ([`RateHeaders`], Procore). Steady state never sees a 429: the limiter waits by
 //!    reservation and never polls, and a budget with no room within `park_after` returns
-//!    [`HttpError::OverBudget`] with the wait instead of holding the worker.
+//!    [`HttpError::OverBudget`] with the wait instead of holding the worker. While calls wait on
+//!    a budget, an info line on [`PROGRESS_TARGET`] says how many, at most once a minute per budget.
 //! 4. **Credentials refresh before they expire and once on a 401**, with exactly one refresh in
 //!    flight; a second 401 right after fresh credentials is [`HttpError::Auth`], a person's job.
 //! 5. **Answers are judged, not trusted**: a [`Classifier`] per system decides what is data, what
@@ -119,7 +120,7 @@ pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_js
 pub use client::HttpClient;
 pub use config::{CallKind, ConnectionConfig, HomeLimits, RateLimit, RetryPolicy};
 pub use error::HttpError;
-pub use limit::{BudgetStore, PerPath, RateHeaders};
+pub use limit::{BudgetStore, PROGRESS_TARGET, PerPath, RateHeaders};
 pub use mlc_core::budget;
 pub use paging::{Listing, Page, Paging};
 pub use request::{Body, Request, Response};

@@ -18,8 +18,14 @@
 //! within the client's [`crate::RetryPolicy::park_after`] the call is not sent and not slept:
 //! it returns [`HttpError::OverBudget`] carrying the wait, so the engine parks the item instead
 //! of holding a worker. Waits use tokio's clock, so tests run under its paused clock.
+//!
+//! Calls waiting on a budget are counted per budget in the process ([`WaitBoard`]), and an info
+//! line says so at most once a minute per budget while any wait ("waiting for the Cin7 budget: 14
+//! calls queued, the last in about 50 s"), on the [`PROGRESS_TARGET`] log target so an operator
+//! CLI can show it at its default verbosity: a long run is otherwise silent while it waits.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -27,6 +33,98 @@ use mlc_core::budget::{BudgetError, BudgetRule, Grant, MemoryBudget, Observed, R
 
 use crate::config::RateLimit;
 use crate::error::HttpError;
+
+/// The log target of progress lines meant for the operator (budget waits): a subscriber that
+/// shows only warnings can still let this target through at info.
+pub const PROGRESS_TARGET: &str = "mlc::progress";
+
+/// How often a budget's wait is told while calls wait on it.
+const SAY_EVERY: Duration = Duration::from_secs(60);
+
+/// Calls waiting on each budget in this process, and when that was last said.
+#[derive(Debug)]
+pub(crate) struct WaitBoard {
+    every: Duration,
+    budgets: Mutex<HashMap<String, Waiting>>,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    queued: usize,
+    said_at: Option<tokio::time::Instant>,
+    /// When the last call queued so far is due to go.
+    clears_at: Option<tokio::time::Instant>,
+}
+
+/// What a wait line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WaitLine {
+    pub queued: usize,
+    pub clears_in: Option<Duration>,
+}
+
+impl WaitBoard {
+    pub(crate) fn new(every: Duration) -> Self {
+        WaitBoard { every, budgets: Mutex::new(HashMap::new()) }
+    }
+
+    /// The process's board (one line a minute per budget).
+    pub(crate) fn shared() -> &'static WaitBoard {
+        static BOARD: OnceLock<WaitBoard> = OnceLock::new();
+        BOARD.get_or_init(|| WaitBoard::new(SAY_EVERY))
+    }
+
+    /// A call starts waiting `wait` on `budget` at `now`: the line to log, if one is due.
+    pub(crate) fn enter(&self, budget: &str, now: tokio::time::Instant, wait: Duration) -> Option<WaitLine> {
+        let mut m = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        let w = m.entry(budget.to_string()).or_default();
+        w.queued += 1;
+        let due = now + wait;
+        w.clears_at = Some(w.clears_at.map_or(due, |c| c.max(due)));
+        self.due(w, now)
+    }
+
+    /// A call stops waiting on `budget` at `now`: the line to log, if calls still wait and one is due.
+    pub(crate) fn leave(&self, budget: &str, now: tokio::time::Instant) -> Option<WaitLine> {
+        let mut m = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        let w = m.get_mut(budget)?;
+        w.queued = w.queued.saturating_sub(1);
+        if w.queued == 0 {
+            w.clears_at = None;
+            // Forget a quiet budget once its last line is old enough not to matter.
+            if w.said_at.is_none_or(|t| now.saturating_duration_since(t) >= self.every) {
+                m.remove(budget);
+            }
+            return None;
+        }
+        self.due(w, now)
+    }
+
+    fn due(&self, w: &mut Waiting, now: tokio::time::Instant) -> Option<WaitLine> {
+        if w.said_at.is_some_and(|t| now.saturating_duration_since(t) < self.every) {
+            return None;
+        }
+        w.said_at = Some(now);
+        Some(WaitLine { queued: w.queued, clears_in: w.clears_at.map(|c| c.saturating_duration_since(now)) })
+    }
+}
+
+impl WaitLine {
+    /// "waiting for the Cin7 budget: 14 calls queued, the last in about 50 s".
+    pub(crate) fn text(&self, system: &str, path: Option<&str>) -> String {
+        let mut chars = system.chars();
+        let shown: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+        let of = path.map(|p| format!(" for {p}")).unwrap_or_default();
+        let calls = if self.queued == 1 { "call" } else { "calls" };
+        let when = match self.clears_in {
+            Some(d) if d >= Duration::from_secs(120) => format!(", the last in about {} min", d.as_secs().div_ceil(60)),
+            Some(d) if d >= Duration::from_secs(1) => format!(", the last in about {} s", d.as_secs()),
+            Some(_) => ", the last in under a second".to_string(),
+            None => String::new(),
+        };
+        format!("waiting for the {shown} budget{of}: {} {calls} queued{when}", self.queued)
+    }
+}
 
 /// Where the counts live: a [`RateBudget`] implementation. Default: [`MemoryBudget::shared`].
 #[derive(Clone)]
@@ -134,6 +232,7 @@ pub(crate) struct Limiter {
     store: BudgetStore,
     per_path: Option<PerPath>,
     headers: Option<RateHeaders>,
+    board: &'static WaitBoard,
 }
 
 impl From<RateLimit> for BudgetRule {
@@ -160,7 +259,7 @@ impl Limiter {
             return Err(format!("rate limit {limit:?} cannot be kept: {p}"));
         }
         let store = store.unwrap_or_else(|| BudgetStore(MemoryBudget::shared()));
-        Ok(Limiter { system: system.to_string(), name, rule, store, per_path, headers })
+        Ok(Limiter { system: system.to_string(), name, rule, store, per_path, headers, board: WaitBoard::shared() })
     }
 
     /// The budget a call to `method path` counts against.
@@ -195,7 +294,25 @@ impl Limiter {
     async fn sleep(&self, budget: &str, d: Duration) {
         let wait_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(system = %self.system, budget, wait_ms, "waiting for the rate budget");
+        let line = self.board.enter(budget, tokio::time::Instant::now(), d);
+        self.say(budget, line);
+        // Counted out even when the caller gives up on the call mid-wait.
+        struct Leave<'a>(&'a Limiter, &'a str);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                let line = self.0.board.leave(self.1, tokio::time::Instant::now());
+                self.0.say(self.1, line);
+            }
+        }
+        let _leave = Leave(self, budget);
         tokio::time::sleep(d).await;
+    }
+
+    fn say(&self, budget: &str, line: Option<WaitLine>) {
+        let Some(line) = line else { return };
+        // The budget's own name may carry account ids: only a per-path budget's path is shown.
+        let path = self.per_path.as_ref().and_then(|_| budget.strip_prefix(&self.name)).map(str::trim);
+        tracing::info!(target: PROGRESS_TARGET, "{}", line.text(&self.system, path));
     }
 
     /// After a call: report the server's count (header-driven budgets only).
@@ -327,6 +444,73 @@ mod tests {
         // The refused caller left its slot: a patient one gets it at 60 s, not 120 s.
         l.acquire("t", PATIENT).await.unwrap();
         assert_eq!(Instant::now() - start, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_wait_board_counts_queued_calls_and_says_so_at_most_once_a_minute() {
+        let board = WaitBoard::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // The first waiter is told at once, with the wait known so far.
+        assert_eq!(
+            board.enter("cin7 app", t0, Duration::from_secs(50)),
+            Some(WaitLine { queued: 1, clears_in: Some(Duration::from_secs(50)) })
+        );
+        // 13 more join within the minute: counted, not told.
+        for n in 1..14 {
+            assert_eq!(board.enter("cin7 app", at(n), Duration::from_secs(50 + n)), None);
+        }
+        // Another budget has its own minute.
+        assert!(board.enter("coupa x", at(5), Duration::from_secs(1)).is_some());
+        assert_eq!(board.leave("cin7 app", at(59)), None, "59 s after the last line: not yet");
+        // A minute on, the next change tells the count and how long until the last queued goes.
+        let line = board.leave("cin7 app", at(60)).expect("a line a minute while calls wait");
+        assert_eq!(line, WaitLine { queued: 12, clears_in: Some(Duration::from_secs(16)) });
+        assert_eq!(line.text("cin7", None), "waiting for the Cin7 budget: 12 calls queued, the last in about 16 s");
+        assert_eq!(board.enter("cin7 app", at(61), Duration::from_secs(600)), None);
+        assert_eq!(
+            board.enter("cin7 app", at(120), Duration::from_secs(600)),
+            Some(WaitLine { queued: 14, clears_in: Some(Duration::from_secs(600)) })
+        );
+        // The queue empties: nothing to say; a new wait inside the minute stays quiet too.
+        for s in 121..135 {
+            assert_eq!(board.leave("cin7 app", at(s)), None);
+        }
+        assert_eq!(board.enter("cin7 app", at(150), Duration::from_secs(1)), None);
+        assert_eq!(board.leave("cin7 app", at(151)), None);
+        assert!(board.enter("cin7 app", at(180), Duration::from_secs(1)).is_some(), "a minute after the last line");
+        let one = WaitLine { queued: 1, clears_in: Some(Duration::from_secs(300)) };
+        assert_eq!(
+            one.text("cleo", Some("api/files/{id}")),
+            "waiting for the Cleo budget for api/files/{id}: 1 call queued, the last in about 5 min"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_waiting_on_a_budget_are_logged_once_a_minute_with_the_queue() {
+        let (logs, _guard) = crate::tests::Logs::start();
+        let mut l = Limiter::new(
+            "cin7",
+            "cin7 app-secret-id".into(),
+            RateLimit::Window { max: 1, per: Duration::from_secs(30) },
+            Some(BudgetStore(Arc::new(MemoryBudget::new()))),
+            None,
+            None,
+        )
+        .unwrap();
+        l.board = Box::leak(Box::new(WaitBoard::new(Duration::from_secs(60))));
+        // Six calls at once on 1 call per 30 s: five wait (30, 60, … 150 s).
+        let t = release_times(Arc::new(l), 6).await;
+        assert_eq!(t[5], Duration::from_secs(150));
+        let text = logs.text();
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(PROGRESS_TARGET)).collect();
+        // At 0 s (the first waiter), then at 60 s and 120 s as calls leave: never twice a minute.
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines.iter().all(|l| l.contains("INFO")), "{lines:?}");
+        assert!(lines[0].ends_with("waiting for the Cin7 budget: 1 call queued, the last in about 30 s"), "{lines:?}");
+        assert!(lines[1].ends_with("waiting for the Cin7 budget: 3 calls queued, the last in about 90 s"), "{lines:?}");
+        assert!(lines[2].ends_with("waiting for the Cin7 budget: 1 call queued, the last in about 30 s"), "{lines:?}");
+        assert!(lines.iter().all(|l| !l.contains("app-secret-id")), "the budget's own name stays out: {lines:?}");
     }
 
     #[test]

@@ -136,6 +136,7 @@ pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Resul
             println!("no items match");
             return;
         }
+        let names = crate::cmd::names::Names::from_items(&items);
         let mut t = Table::new(&["document", "state", "amount", "updated", "reason"]);
         for i in &items {
             t.row(vec![
@@ -143,7 +144,7 @@ pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Resul
                 i.state_label(),
                 item_amount(i),
                 age(i.updated_at),
-                short_reason(i.reason.as_deref().unwrap_or("")),
+                short_reason(&names.text(i.reason.as_deref().unwrap_or(""))),
             ]);
         }
         t.print();
@@ -161,6 +162,10 @@ pub async fn list(engine: &Engine, out: Out, args: &FilterArgs) -> anyhow::Resul
 /// A reason as an AP clerk needs it first: what the target said (its quoted message) and the fix,
 /// without internal file ids; the whole text is in `mlc audit`.
 pub fn short_reason(reason: &str) -> String {
+    // "waiting for mappings: vendor "Acme" (scope)" is short and whole already.
+    if reason.starts_with("waiting for") {
+        return reason.to_string();
+    }
     let said = reason.split('"').nth(1).filter(|q| q.len() > 8 && reason.matches('"').count() >= 2);
     let fix = reason.split_once("Fix: ").map(|(_, f)| f.trim());
     match (said, fix) {
@@ -229,13 +234,14 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
     let view = AuditView { item, trail };
     out.emit(&view, || {
         let i = &view.item;
+        let names = crate::cmd::names::Names::from_items([i]);
         println!("{}", i.key);
         println!("  {} — {}", i.summary.label, i.state_label());
         if let Some(r) = &i.reason {
-            println!("  reason: {r}");
+            println!("  reason: {}", names.text(r));
         }
         if !i.missing.is_empty() {
-            println!("  waiting for: {}", i.missing.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "));
+            println!("  waiting for: {}", i.missing.iter().map(|k| names.key(k)).collect::<Vec<_>>().join(", "));
         }
         if let Some(t) = &i.target {
             println!(
@@ -262,7 +268,7 @@ pub async fn audit(engine: &Engine, out: Out, key: &str, bodies: bool) -> anyhow
                 _ => String::new(),
             };
             println!("  {}  #{} {}{}  [{}]", e.at.format("%Y-%m-%d %H:%M:%S"), e.attempt, e.event, arrow, e.actor);
-            println!("      {}", e.message);
+            println!("      {}", names.text(&e.message));
             for ex in &e.exchanges {
                 let status = ex.status.map(|s| s.to_string()).unwrap_or_else(|| "—".into());
                 println!("      {} {} {} → {} ({} ms)", ex.system, ex.method, ex.url, status, ex.duration_ms);

@@ -300,6 +300,8 @@ pub async fn list(engine: &Engine, out: Out, scope: Option<&str>, kind: Option<M
         .into_iter()
         .filter(|m| kind.as_ref().is_none_or(|k| &m.key.kind == k))
         .collect();
+    // Vendors by the supplier's name (the id stays in --json and in exports).
+    let names = if out.json { Default::default() } else { crate::cmd::names::Names::load(engine).await? };
     out.emit(&rows, || {
         if rows.is_empty() {
             println!("no mappings{}", scope.map(|s| format!(" in scope {s}")).unwrap_or_default());
@@ -310,9 +312,9 @@ pub async fn list(engine: &Engine, out: Out, scope: Option<&str>, kind: Option<M
             t.row(vec![
                 m.key.scope.clone(),
                 m.key.kind.to_string(),
-                m.key.source.clone(),
+                names.source(&m.key),
                 m.target.clone(),
-                clip(m.note.as_deref().unwrap_or(""), 40),
+                clip(&names.text(m.note.as_deref().unwrap_or("")), 40),
             ]);
         }
         t.print();

@@ -7,6 +7,7 @@ pub mod cursor;
 
 pub mod items;
 pub mod mappings;
+pub mod names;
 pub mod ping;
 pub mod run;
 pub mod sim;

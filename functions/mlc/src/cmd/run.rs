@@ -139,13 +139,12 @@ pub async fn missing_mappings(engine: &mlc_core::Engine, flow: &str) -> anyhow::
     let filter =
         ItemFilter { flow: Some(flow.to_string()), state: Some(ItemState::NeedsMapping), ..Default::default() };
     let mut by_key = BTreeMap::new();
-    for i in engine.find(&filter).await? {
+    let items = engine.find(&filter).await?;
+    // A vendor key by the supplier's name, not its source id (a Cin7 GUID).
+    let names = crate::cmd::names::Names::from_items(&items);
+    for i in &items {
         for k in &i.missing {
-            let label = match &i.summary.vendor {
-                Some(v) if k.kind == mlc_core::mapping::MappingKind::VENDOR => format!("{k} = {v}"),
-                _ => k.to_string(),
-            };
-            *by_key.entry(label).or_default() += 1;
+            *by_key.entry(names.key(k)).or_default() += 1;
         }
     }
     Ok(by_key)

@@ -271,12 +271,10 @@ impl DemoReport {
             };
             match i.state {
                 ItemState::NeedsMapping => {
+                    // A vendor key by the supplier's name, not its source id (a Cin7 GUID).
+                    let names = crate::cmd::names::Names::from_items([&i]);
                     for k in &i.missing {
-                        let label = match &i.summary.vendor {
-                            Some(v) if k.kind == mlc_core::mapping::MappingKind::VENDOR => format!("{k} = {v}"),
-                            _ => k.to_string(),
-                        };
-                        *t.needs_mapping_by_key.entry(label).or_default() += 1;
+                        *t.needs_mapping_by_key.entry(names.key(k)).or_default() += 1;
                     }
                 }
                 ItemState::NeedsReview => t.needs_review.push(held()),

@@ -752,6 +752,7 @@ impl DeltekClient {
         // Judged only when the echo carries the amounts at all (some tenants echo the control only).
         let hidden = members.iter().any(|m| m.nonzero) && all_money_zero(&details, &["Amount", "NetAmount"]);
         let refs: Vec<VoucherRef> = members.iter().map(|m| m.vref(batch, voucher_no(&m.master_pkey))).collect();
+        self.remember_file(batch, &refs).await;
         if hidden {
             self.note_hidden_amounts().await;
             self.inner.index.add_created(&refs, &VoucherStatus::Draft).await;

@@ -26,10 +26,20 @@ use crate::decode::rows;
 use crate::errors::DeltekError;
 use crate::model::{FirmAddress, VendorFirm};
 
+/// Vendor firms read by number, per run; one read per vendor at a time (workers posting bills of
+/// one vendor at once wait for the first read instead of each sending their own).
 #[derive(Default)]
-pub(crate) struct VendorCache(Mutex<HashMap<String, (Instant, Option<VendorFirm>)>>);
+pub(crate) struct VendorCache(
+    Mutex<HashMap<String, (Instant, Option<VendorFirm>)>>,
+    Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+);
 
 impl VendorCache {
+    /// The lock a read of `key` holds.
+    fn reading(&self, key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).entry(key.to_string()).or_default().clone()
+    }
+
     /// Forget what was read for this vendor number (a fresh lookup reads it again).
     pub(crate) fn forget(&self, vendor: &str) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&norm(vendor));
@@ -72,6 +82,11 @@ impl DeltekClient {
         if key.is_empty() {
             return Ok(None);
         }
+        if let Some(hit) = self.inner.vendors.get(&key, self.inner.settings.lookup_max_age) {
+            return Ok(hit);
+        }
+        let reading = self.inner.vendors.reading(&key);
+        let _one_at_a_time = reading.lock().await;
         if let Some(hit) = self.inner.vendors.get(&key, self.inner.settings.lookup_max_age) {
             return Ok(hit);
         }

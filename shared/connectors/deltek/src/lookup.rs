@@ -37,6 +37,18 @@
 //! So for N new invoices from V vendors with F unposted files already in Vantagepoint, the
 //! lookups cost about `1 + F + V` calls per `lookup_max_age`, not per invoice.
 //!
+//! # What our own files hold, remembered between runs
+//! Each new process (a `mlc run`, a cold Lambda container) would read every unposted file of
+//! earlier runs again: 31 open files cost 32 calls before the first of two released invoices was
+//! posted. The vouchers of a file we saved are known when its save is answered, so with a memory
+//! ([`crate::DeltekClient::remember_files_in`], the engine's store) the client writes them down
+//! (`memo#deltek-apfile#<database>#<BATCH>`: vendor, invoice, MasterPKey, voucher number) and a
+//! later process indexes such a file from the memo instead of reading it. Its approval status
+//! still comes from the landing list, read anyway. A hit from the memo is not trusted as it is: it
+//! is confirmed with one `GET DataEntry/apMaster/{Batch}|{MasterPKey}` (a person may have deleted
+//! or rejected the voucher), so misses cost nothing and hits one call. A file whose answer was
+//! lost has no memo and is read as before; files keyed by hand are always read.
+//!
 //! Limitation: if a tenant purges posted files from the Transaction Center *and* its posted rows
 //! carry no invoice number, a posted voucher keyed by hand cannot be matched to its invoice
 //! number; such rows are counted and logged (`unmatched posted vouchers`).
@@ -54,11 +66,24 @@ use crate::decode::fmt_day;
 use crate::errors::DeltekError;
 use crate::keys::natural_key;
 use crate::model::{FoundVoucher, VoucherRef, VoucherStatus};
+use mlc_core::engine::sequence::Sequences;
 
 #[derive(Debug, Clone)]
 struct Entry {
     found: FoundVoucher,
     seen_at: Instant,
+    /// Indexed from the memo of an earlier run, not read: confirmed before it is trusted.
+    from_memo: bool,
+}
+
+/// One voucher of a file we saved, as remembered between runs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct MemoVoucher {
+    vendor: String,
+    invoice: String,
+    master_pkey: String,
+    #[serde(default)]
+    voucher: Option<String>,
 }
 
 /// What the posted rows of one voucher say.
@@ -81,6 +106,7 @@ struct IndexState {
     posted_vendors: HashMap<String, Instant>,
     /// Posted vouchers that could not be matched to an invoice number.
     unmatched_posted: usize,
+    files_recalled: usize,
 }
 
 /// The per-run AP lookup index (see the module docs).
@@ -89,6 +115,8 @@ pub(crate) struct ApIndex {
     state: Mutex<IndexState>,
     /// Natural key → file name, for vouchers whose file's answer was lost in this process.
     in_doubt: SyncMutex<HashMap<String, String>>,
+    /// Where the vouchers of the files we save are remembered between runs (see the module docs).
+    memory: std::sync::OnceLock<Sequences>,
 }
 
 /// Counters of the lookup index, for reports and benches.
@@ -96,6 +124,8 @@ pub(crate) struct ApIndex {
 pub struct LookupStats {
     pub indexed_vouchers: usize,
     pub files_read: usize,
+    /// Files of earlier runs indexed from the memo instead of read.
+    pub files_recalled: usize,
     pub vendors_searched: usize,
     pub unmatched_posted: usize,
 }
@@ -139,6 +169,7 @@ impl ApIndex {
                         amount: None,
                     },
                     seen_at: now,
+                    from_memo: false,
                 },
             );
             st.files_read.insert(r.batch.to_ascii_uppercase(), now);
@@ -153,6 +184,76 @@ fn is_unknown_column(e: &DeltekError) -> bool {
 }
 
 impl DeltekClient {
+    /// Remember the vouchers of every AP file this client saves in `memory` (the engine's store),
+    /// and index files of earlier runs from it instead of reading them (see the module docs).
+    /// Clients built for one connection share it; the first memory given stays.
+    pub fn remember_files_in(&self, memory: Sequences) {
+        let _ = self.inner.index.memory.set(memory);
+    }
+
+    fn file_memo_name(&self, batch: &str) -> String {
+        format!("deltek-apfile#{}#{}", self.inner.settings.database.to_ascii_lowercase(), batch.to_ascii_uppercase())
+    }
+
+    /// Write down what a file we just saved holds (nothing without a memory; a failure is logged:
+    /// the file is then read like any other).
+    pub(crate) async fn remember_file(&self, batch: &str, refs: &[VoucherRef]) {
+        let Some(memory) = self.inner.index.memory.get() else { return };
+        let list: Vec<MemoVoucher> = refs
+            .iter()
+            .map(|r| MemoVoucher {
+                vendor: r.vendor.clone(),
+                invoice: r.invoice.clone(),
+                master_pkey: r.master_pkey.clone(),
+                voucher: r.voucher.clone(),
+            })
+            .collect();
+        let Ok(json) = serde_json::to_string(&list) else { return };
+        if let Err(e) = memory.remember(&self.file_memo_name(batch), &json).await {
+            tracing::warn!(system = "deltek", batch, error = %e, "could not remember the vouchers of AP file; later runs read it");
+        }
+    }
+
+    /// Index a file of ours from its memo; false when there is none (then it is read).
+    async fn recall_file_into(&self, st: &mut IndexState, batch: &str, status: &VoucherStatus) -> bool {
+        let Some(memory) = self.inner.index.memory.get() else { return false };
+        let list: Vec<MemoVoucher> = match memory.recall(&self.file_memo_name(batch)).await {
+            Ok(Some(json)) => match serde_json::from_str(&json) {
+                Ok(l) => l,
+                Err(_) => return false,
+            },
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(system = "deltek", batch, error = %e, "could not recall AP file; reading it");
+                return false;
+            }
+        };
+        let now = Instant::now();
+        for m in list {
+            let key = natural_key(&m.vendor, &m.invoice);
+            if st.by_key.get(&key).is_some_and(|old| !old.found.voucher.batch.eq_ignore_ascii_case(batch)) {
+                continue;
+            }
+            let found = FoundVoucher {
+                voucher: VoucherRef {
+                    batch: batch.to_string(),
+                    master_pkey: m.master_pkey,
+                    voucher: m.voucher,
+                    vendor: m.vendor,
+                    invoice: m.invoice,
+                },
+                status: status.clone(),
+                ours: true,
+                invoice_date: None,
+                amount: None,
+            };
+            st.by_key.insert(key, Entry { found, seen_at: now, from_memo: true });
+        }
+        st.files_read.insert(batch.to_ascii_uppercase(), now);
+        st.files_recalled += 1;
+        true
+    }
+
     /// Find an AP invoice (voucher) by vendor number and the vendor's invoice number, whether
     /// this connector created it or a person keyed it, posted or not (see the module docs).
     pub async fn find_ap_invoice(&self, vendor: &str, invoice: &str) -> Result<Option<FoundVoucher>, DeltekError> {
@@ -207,7 +308,8 @@ impl DeltekClient {
         let st = self.inner.index.state.lock().await;
         LookupStats {
             indexed_vouchers: st.by_key.len(),
-            files_read: st.files_read.len(),
+            files_read: st.files_read.len().saturating_sub(st.files_recalled),
+            files_recalled: st.files_recalled,
             vendors_searched: st.posted_vendors.len(),
             unmatched_posted: st.unmatched_posted,
         }
@@ -215,13 +317,14 @@ impl DeltekClient {
 
     async fn confirm_hit(&self, st: &mut IndexState, key: &str) -> Result<Option<FoundVoucher>, DeltekError> {
         let Some(e) = st.by_key.get(key).cloned() else { return Ok(None) };
-        let fresh = e.seen_at.elapsed() <= self.inner.settings.lookup_max_age;
+        let fresh = !e.from_memo && e.seen_at.elapsed() <= self.inner.settings.lookup_max_age;
         if fresh || e.found.status.is_posted() || e.found.voucher.master_pkey.is_empty() {
             return Ok(Some(e.found));
         }
         match self.voucher_in_file(&e.found.voucher.batch, &e.found.voucher.master_pkey).await? {
             Some(found) => {
-                st.by_key.insert(key.to_string(), Entry { found: found.clone(), seen_at: Instant::now() });
+                st.by_key
+                    .insert(key.to_string(), Entry { found: found.clone(), seen_at: Instant::now(), from_memo: false });
                 Ok(Some(found))
             }
             None => {
@@ -260,6 +363,10 @@ impl DeltekClient {
                         e.found.status = status.clone();
                     }
                 }
+                continue;
+            }
+            // Ours from an earlier run: what it holds may be remembered.
+            if upper.starts_with(&prefix) && self.recall_file_into(st, &batch, &status).await {
                 continue;
             }
             self.read_file_into(st, &batch, Some(status)).await?;
@@ -317,6 +424,7 @@ impl DeltekClient {
                     amount: None,
                 },
                 seen_at: now,
+                from_memo: false,
             };
             // Two vouchers for one vendor invoice: either proves presence; keep the one seen first
             // unless this one is the same voucher seen again.
@@ -414,6 +522,7 @@ impl DeltekClient {
                             amount: Some(amount),
                         },
                         seen_at: now,
+                        from_memo: false,
                     });
                 }
                 None => {

@@ -48,6 +48,13 @@ impl ApVoucherTarget {
         ApVoucherTarget { spec: spec(connection, "ap-voucher"), client, precheck }
     }
 
+    /// Remember what the AP files this target saves hold in `memory` (the engine's store), so a
+    /// later run's lookups need not read them again (see [`DeltekClient::remember_files_in`]).
+    pub fn with_memory(self, memory: Sequences) -> Self {
+        self.client.remember_files_in(memory);
+        self
+    }
+
     /// What a lookup found, with the facts to compare (amount, date).
     async fn found(&self, f: Option<crate::model::FoundVoucher>) -> Result<Option<Found>, StepError> {
         let Some(f) = f else { return Ok(None) };

@@ -152,3 +152,66 @@ async fn a_tenant_that_refuses_a_filter_column_is_searched_without_it() {
     assert!(env.client.find_ap_invoice("METROTEL", "MT-202506-4471").await.unwrap().is_some());
     assert!(env.client.find_ap_invoice("GRANGEO", "GG-2291").await.unwrap().is_some_and(|f| f.status.is_posted()));
 }
+
+/// Issue 11, "Performance found on the way": a new process read every unposted file of earlier
+/// runs before its first create. With a memory, files we saved are indexed from it: a miss reads
+/// no file of ours, and a hit is confirmed with one read of that voucher.
+#[tokio::test]
+async fn files_of_earlier_runs_are_indexed_from_memory_and_a_hit_is_confirmed_with_one_read() {
+    use std::sync::Arc;
+    let env = start().await;
+    let store = mlc_core::engine::memory::MemoryStore::new();
+    let memory = || {
+        mlc_core::engine::sequence::Sequences::new(
+            Arc::new(store.clone()),
+            Arc::new(mlc_core::engine::ports::SystemClock),
+        )
+    };
+    env.client.remember_files_in(memory());
+    // An earlier run saves two files.
+    for r in env.client.create_ap_invoices(&[survey("MEMO-1", "10.00"), survey("MEMO-2", "20.00")]).await {
+        r.expect("saved");
+    }
+    let third = env.client.create_ap_invoice(&survey("MEMO-3", "30.00")).await.expect("saved");
+    let file_reads = || {
+        env.sim
+            .calls()
+            .records()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.contains("/DataEntry/apMaster/"))
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    };
+
+    // A new run with the memory: a new invoice's lookup reads none of our files.
+    let later = env.client(json!({}));
+    later.remember_files_in(memory());
+    let before = file_reads().len();
+    assert!(later.find_ap_invoice("CASCSURV", "MEMO-NEW").await.unwrap().is_none());
+    let read: Vec<String> = file_reads().split_off(before);
+    assert!(read.iter().all(|p| !p.contains("MLC")), "files of ours were read: {read:?}");
+    assert!(!read.is_empty(), "a file keyed by hand is still read: {read:?}");
+    let stats = later.lookup_stats().await;
+    assert!(stats.files_recalled >= 2, "{stats:?}");
+    // An invoice of ours is found, confirmed by one read of that voucher.
+    let before = file_reads().len();
+    let f = later.find_ap_invoice("CASCSURV", "MEMO-3").await.unwrap().expect("found from the memo");
+    assert!(f.ours && f.voucher.batch == third.voucher.batch, "{f:?}");
+    assert_eq!(f.status, VoucherStatus::Draft);
+    let read = file_reads().split_off(before);
+    assert_eq!(read.len(), 1, "{read:?}");
+    assert!(read[0].contains(&f.voucher.master_pkey), "{read:?}");
+    // A voucher deleted by a person since is not trusted from the memo.
+    let gone = env.client.find_ap_invoice("CASCSURV", "MEMO-1").await.unwrap().expect("there").voucher.batch;
+    env.sim.system().lock().ap_files.retain(|f| f.control.batch != gone);
+    let fresh = env.client(json!({}));
+    fresh.remember_files_in(memory());
+    assert!(fresh.find_ap_invoice("CASCSURV", "MEMO-1").await.unwrap().is_none());
+
+    // Without a memory a new run reads them all, as before.
+    let plain = env.client(json!({}));
+    let before = file_reads().len();
+    plain.find_ap_invoice("CASCSURV", "MEMO-NEW").await.unwrap();
+    assert!(file_reads().split_off(before).iter().filter(|p| p.contains("MLC")).count() >= 1);
+    assert_eq!(plain.lookup_stats().await.files_recalled, 0);
+}
