@@ -563,10 +563,9 @@ async fn every_view_names_suppliers_not_their_cin7_ids() {
         views.push((args.join(" ").leak(), ok(mlc(dir).args(&args), None)));
     }
     views.push(("serve", serve_until_stopped(dir)));
-    // `mlc tieout` names the supplier in its table; its "waiting for a mapping" reason still shows
-    // the key as stored (cmd/tieout.rs is another change's: it needs `Names::key` there too).
     let tieout = ok(mlc(dir).args(["tieout", "--period", "2025-06"]), None);
     assert!(tieout.contains("Old Copier Leasing Co.") && tieout.contains("Cascade Land Surveying LLC"), "{tieout}");
+    views.push(("tieout", tieout));
     for (view, text) in &views {
         for id in [&s.id, &copier.id] {
             assert!(!text.to_ascii_lowercase().contains(id.as_str()), "`mlc {view}` shows supplier id {id}:\n{text}");

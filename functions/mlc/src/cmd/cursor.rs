@@ -9,7 +9,7 @@
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
-use mlc_core::engine::cursor::SincePageCursor;
+use mlc_core::engine::cursor::{CursorHold, SincePageCursor};
 use mlc_core::engine::model::Cursor;
 use mlc_flows::Runtime;
 use serde::Serialize;
@@ -58,17 +58,34 @@ struct CursorView {
     since: Option<DateTime<Utc>>,
     page: Option<u32>,
     raw: String,
+    /// Set when a record whose read-back failed holds the cursor (see `mlc status`).
+    held: Option<String>,
     updated_at: DateTime<Utc>,
 }
 
 fn view(c: &Cursor) -> CursorView {
-    let parsed: Option<SincePageCursor> = serde_json::from_str(&c.value).ok();
+    let hold = CursorHold::parse(&c.value);
+    // A held cursor lists on from where polls had reached: show that position.
+    let position = match &hold {
+        Some(h) => h.listing_position().0.unwrap_or_default(),
+        None => c.value.clone(),
+    };
+    let parsed: Option<SincePageCursor> = serde_json::from_str(&position).ok();
     CursorView {
         name: c.flow.clone(),
         since: parsed.as_ref().and_then(|p| p.since),
         page: parsed.map(|p| p.page),
         raw: c.value.clone(),
+        held: hold.map(|h| h.describe()),
         updated_at: c.updated_at,
+    }
+}
+
+/// A stored cursor value as people read it: a held cursor says where and by which item.
+pub fn describe_value(value: &str) -> String {
+    match CursorHold::parse(value) {
+        Some(hold) => hold.describe(),
+        None => value.to_string(),
     }
 }
 
@@ -88,7 +105,10 @@ pub fn cursor_of(rt: &Runtime, flow: &str) -> Option<(String, Option<std::time::
 /// Move a source's cursor so the next poll lists records changed since `since`.
 pub async fn set_since(home: &Home, name: &str, since: Option<DateTime<Utc>>) -> anyhow::Result<()> {
     let current = home.store.get_cursor(name).await?;
+    // A held cursor (a record whose read failed) may be moved too: the operator's date wins, and
+    // the failed item stays on the failures list, to replay or close.
     if let Some(c) = &current
+        && CursorHold::parse(&c.value).is_none()
         && serde_json::from_str::<SincePageCursor>(&c.value).is_err()
     {
         bail!("the cursor {name} is not a \"changed since\" position ({}); it cannot be moved to a date", c.value);
@@ -121,6 +141,10 @@ pub async fn run(home: &Home, out: Out, cmd: CursorCmd) -> anyhow::Result<()> {
                         (Some(s), _) => s.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                         (None, Some(_)) => "the beginning (everything)".into(),
                         (None, None) => c.raw.clone(),
+                    };
+                    let since = match &c.held {
+                        Some(h) => format!("{since}; {h}"),
+                        None => since,
                     };
                     t.row(vec![c.name.clone(), since, c.updated_at.format("%Y-%m-%d %H:%M").to_string()]);
                 }
@@ -185,6 +209,32 @@ mod tests {
         assert_eq!(parse_since("2025-01-31").unwrap().to_rfc3339(), "2025-01-31T00:00:00+00:00");
         assert_eq!(parse_since("2025-01-31T08:00:00Z").unwrap().to_rfc3339(), "2025-01-31T08:00:00+00:00");
         assert!(parse_since("31/01/2025").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn a_held_cursor_shows_where_listing_goes_on_and_which_item_holds_it() {
+        use chrono::TimeZone;
+        let t = |h| Utc.with_ymd_and_hms(2026, 11, 2, h, 0, 0).unwrap();
+        let from = SincePageCursor { since: Some(t(8)), page: 1, newest: None }.to_value();
+        let resume = SincePageCursor { since: Some(t(10)), page: 1, newest: None }.to_value();
+        let listing = mlc_core::engine::model::Listing {
+            cursor: "cin7/purchase".into(),
+            from: Some(from),
+            start: None,
+            at: t(9),
+        };
+        let mut hold = CursorHold::at(&listing, &mlc_core::engine::model::ItemKey("ap#cin7#p1#unread".into()));
+        hold.resume = Some(resume);
+        let c = Cursor { flow: "cin7/purchase".into(), value: hold.to_value(), updated_at: t(10) };
+        let v = view(&c);
+        assert_eq!(v.since, Some(t(10)), "listing goes on from where polls had reached");
+        let held = v.held.expect("held");
+        assert!(
+            held.starts_with("HELD at records changed since 2026-11-02 08:00:00 UTC by ap#cin7#p1#unread"),
+            "{held}"
+        );
+        assert_eq!(describe_value(&c.value), held);
+        assert_eq!(describe_value("plain"), "plain");
     }
 
     #[test]

@@ -38,10 +38,7 @@ pub async fn status(engine: &Engine, out: Out, place: &str) -> anyhow::Result<()
         if !report.cursors.is_empty() {
             println!("\ncursors:");
             for c in &report.cursors {
-                let value = match mlc_core::engine::cursor::CursorHold::parse(&c.value) {
-                    Some(hold) => hold.describe(),
-                    None => c.value.clone(),
-                };
+                let value = crate::cmd::cursor::describe_value(&c.value);
                 println!("  {:<24} {value}  (moved {} ago)", c.flow, age(c.updated_at));
             }
         }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlc_core::engine::DrainReport;
-use mlc_core::engine::cursor::SincePageCursor;
+use mlc_core::engine::cursor::{CursorHold, SincePageCursor};
 use mlc_core::engine::intake::WebhookRequest;
 use mlc_core::engine::ledger::{FlowLedger, LedgerRecorder, RunLedger};
 use mlc_core::engine::model::{ItemFilter, ItemState};
@@ -165,6 +165,10 @@ async fn position_cursor(
         return Ok(format!("records changed since {} (--since; cursor {name})", s.format("%Y-%m-%d %H:%M UTC")));
     }
     let current = home.store.get_cursor(&name).await?;
+    let hold = current.as_ref().and_then(|c| CursorHold::parse(&c.value));
+    if let Some(h) = hold {
+        return Ok(format!("{} (cursor {name})", h.describe()));
+    }
     let pos = current.as_ref().and_then(|c| serde_json::from_str::<SincePageCursor>(&c.value).ok());
     Ok(match (current, pos) {
         (None, _) => match lookback.filter(|l| !l.is_zero()) {

@@ -275,9 +275,14 @@ fn explain(item: Option<&WorkItem>) -> String {
     match item {
         None => "not seen by ml-connector yet (the next poll finds it)".into(),
         Some(i) if i.state == ItemState::NeedsMapping => {
-            format!("waiting for a mapping: {}", i.missing.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", "))
+            // A vendor key by the supplier's name (the item carries it), not the source's id.
+            let names = crate::cmd::names::Names::from_items(std::iter::once(i));
+            format!("waiting for a mapping: {}", i.missing.iter().map(|k| names.key(k)).collect::<Vec<_>>().join(", "))
         }
-        Some(i) => format!("{}: {}", i.state_label(), i.reason.clone().unwrap_or_default()),
+        Some(i) => {
+            let names = crate::cmd::names::Names::from_items(std::iter::once(i));
+            format!("{}: {}", i.state_label(), names.text(i.reason.as_deref().unwrap_or_default()))
+        }
     }
 }
 

@@ -133,7 +133,7 @@ pub async fn page(State(c): State<Console>) -> PageResult {
             table {
                 tr { th { "source or flow" } th { "cursor" } th { "moved" } }
                 @for cur in &status.cursors {
-                    tr { td { (cur.flow) } td { (cur.value) } td { (when(cur.updated_at)) " (" (age(cur.updated_at, now)) " ago)" } }
+                    tr { td { (cur.flow) } td { (crate::cmd::cursor::describe_value(&cur.value)) } td { (when(cur.updated_at)) " (" (age(cur.updated_at, now)) " ago)" } }
                 }
             }
         }
