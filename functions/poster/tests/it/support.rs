@@ -234,6 +234,8 @@ pub struct Aws {
     pub prefix: String,
     /// Every budget copy handed out (one per function container), for their counters.
     pub budgets: std::sync::Mutex<Vec<Arc<DynamoBudget>>>,
+    /// The moto server this side lives on (what function processes are pointed at).
+    pub endpoint: String,
     /// The test's own moto server, when it has one ([`Aws::private`]).
     _moto: Option<mlc_aws::testing::Moto>,
 }
@@ -261,6 +263,7 @@ impl Aws {
             prefix: mlc_aws::testing::unique("mlc-s"),
             sdk,
             budgets: Default::default(),
+            endpoint: m.endpoint().to_string(),
             _moto: None,
         }
     }
@@ -289,7 +292,7 @@ impl Aws {
     /// pointing at moto.
     pub fn function_env(&self, config: &Config, timing: &StackTiming) -> Vec<(String, String)> {
         let mut v = vec![
-            ("AWS_ENDPOINT_URL".to_string(), mlc_aws::testing::serialized_moto().endpoint().to_string()),
+            ("AWS_ENDPOINT_URL".to_string(), self.endpoint.clone()),
             ("MLC_TABLE".into(), self.store.table().to_string()),
             ("MLC_QUEUE_URL".into(), self.queue.queue_url().to_string()),
             ("MLC_DLQ_URL".into(), self.queue.dlq_url().unwrap_or_default().to_string()),
