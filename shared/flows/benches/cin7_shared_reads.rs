@@ -27,30 +27,17 @@ use std::time::Duration;
 use mlc_core::engine::model::ItemState;
 use mlc_sim::acumatica::{AcumaticaSim, AcumaticaSwitches};
 use mlc_sim::cin7::scenario as s;
-use mlc_sim::cin7::{Cin7Sim, Cin7Switches};
-use mlc_sim::common::SimClock;
-use mlc_sim::deltek::DeltekSim;
 use mlc_sim::world::SimWorld;
 use serde_json::json;
-use support::{Harness, demo_mappings, flow};
+use support::{Harness, cin7_deltek_world, demo_mappings, flow};
 
 const DELTEK_FLOWS: [&str; 2] = ["cin7-deltek-vendors", "cin7-deltek-ap"];
 const ACUMATICA_FLOWS: [&str; 3] = ["cin7-acumatica-vendors", "cin7-acumatica-po", "cin7-acumatica-bill"];
 
 async fn world(purchases: usize, with_acumatica: bool) -> SimWorld {
-    let clock = SimClock::real();
-    let mut w = SimWorld::new(clock.clone());
-    w.add("deltek", DeltekSim::builder().clock(clock.clone()).start().await.expect("deltek"));
-    let cin7 = Cin7Sim::builder()
-        .clock(clock.clone())
-        .scenario(s::engineering_firm(s::DEFAULT_SEED, purchases))
-        .switches(Cin7Switches { rate_limit_window_ms: 200, ..Cin7Switches::default() })
-        .start()
-        .await
-        .expect("cin7");
-    w.add("cin7", cin7);
-    w.set_option("cin7", "rate_limit_window_secs", json!(0.2));
+    let mut w = cin7_deltek_world(purchases).await;
     if with_acumatica {
+        let clock = w.clock.clone();
         let acu = AcumaticaSim::builder().clock(clock).switches(AcumaticaSwitches::unthrottled()).start().await;
         w.add("acumatica", acu.expect("acumatica"));
         w.set_option("acumatica", "requests_per_minute", json!(0));

@@ -5,8 +5,7 @@ use mlc_core::engine::ReviewDecision;
 use mlc_core::engine::model::{ItemState, codes};
 use mlc_core::engine::ports::Store;
 use mlc_core::mapping::{Mapping, MappingKey, MappingKind};
-use mlc_sim::cin7::{Cin7Sim, Cin7Switches, scenario as cin7_scenario};
-use mlc_sim::common::SimClock;
+use mlc_sim::cin7::{Cin7Sim, scenario as cin7_scenario};
 use mlc_sim::deltek::DeltekSim;
 use mlc_sim::world::SimWorld;
 use serde_json::json;
@@ -14,19 +13,7 @@ use serde_json::json;
 use crate::support::{Harness, flow};
 
 async fn world(purchases: usize) -> SimWorld {
-    let clock = SimClock::real();
-    let mut w = SimWorld::new(clock.clone());
-    w.add("deltek", DeltekSim::builder().clock(clock.clone()).start().await.expect("deltek"));
-    let cin7 = Cin7Sim::builder()
-        .clock(clock.clone())
-        .scenario(cin7_scenario::engineering_firm(cin7_scenario::DEFAULT_SEED, purchases))
-        .switches(Cin7Switches { rate_limit_window_ms: 200, ..Cin7Switches::default() })
-        .start()
-        .await
-        .expect("cin7");
-    w.add("cin7", cin7);
-    w.set_option("cin7", "rate_limit_window_secs", json!(0.2));
-    w
+    crate::support::cin7_deltek_world(purchases).await
 }
 
 async fn harness(w: &SimWorld) -> Harness {

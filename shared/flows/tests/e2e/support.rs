@@ -160,6 +160,27 @@ pub enum Size {
     Demo,
 }
 
+/// Cin7 → Deltek: the Deltek demo company and a Cin7 engineering firm with `purchases`
+/// purchases (default seed), Cin7's 60-call window compressed to 0.2 s, on the real clock.
+pub async fn cin7_deltek_world(purchases: usize) -> SimWorld {
+    use mlc_sim::cin7::{Cin7Sim, Cin7Switches, scenario as s};
+    use mlc_sim::common::SimClock;
+    use serde_json::json;
+    let clock = SimClock::real();
+    let mut w = SimWorld::new(clock.clone());
+    w.add("deltek", mlc_sim::deltek::DeltekSim::builder().clock(clock.clone()).start().await.expect("deltek"));
+    let cin7 = Cin7Sim::builder()
+        .clock(clock)
+        .scenario(s::engineering_firm(s::DEFAULT_SEED, purchases))
+        .switches(Cin7Switches { rate_limit_window_ms: 200, ..Cin7Switches::default() })
+        .start()
+        .await
+        .expect("cin7");
+    w.add("cin7", cin7);
+    w.set_option("cin7", "rate_limit_window_secs", json!(0.2));
+    w
+}
+
 /// `integration`'s simulators seeded with its demo data (smaller when `Small`), on compressed
 /// rate windows, as the connections its flows name.
 pub async fn demo_world(integration: &str, size: Size) -> SimWorld {
@@ -167,22 +188,7 @@ pub async fn demo_world(integration: &str, size: Size) -> SimWorld {
     use serde_json::json;
     let small = size == Size::Small;
     match integration {
-        "cin7-deltek" => {
-            use mlc_sim::cin7::{Cin7Sim, Cin7Switches, scenario as s};
-            let clock = SimClock::real();
-            let mut w = SimWorld::new(clock.clone());
-            w.add("deltek", mlc_sim::deltek::DeltekSim::builder().clock(clock.clone()).start().await.expect("deltek"));
-            let cin7 = Cin7Sim::builder()
-                .clock(clock)
-                .scenario(s::engineering_firm(s::DEFAULT_SEED, if small { 10 } else { 60 }))
-                .switches(Cin7Switches { rate_limit_window_ms: 200, ..Cin7Switches::default() })
-                .start()
-                .await
-                .expect("cin7");
-            w.add("cin7", cin7);
-            w.set_option("cin7", "rate_limit_window_secs", json!(0.2));
-            w
-        }
+        "cin7-deltek" => cin7_deltek_world(if small { 10 } else { 60 }).await,
         "cin7-acumatica" => {
             use mlc_sim::acumatica::cin7_seed::cin7_distributor;
             use mlc_sim::acumatica::{AcumaticaSim, AcumaticaSwitches, DEFAULT_SEED};
