@@ -42,6 +42,15 @@
 //! starting over. The item keeps its attempts. A record failing on its own keeps its receive
 //! count and still reaches the DLQ.
 //!
+//! **The invocation's deadline.** Lambda kills a function at its timeout, mid-call, and a killed
+//! container answers nothing: every record of the batch comes back after the visibility timeout
+//! and the container starts cold. So each record works against the deadline Lambda gives the
+//! invocation: waits in process (budget, backoff) are slept only if the call after them can end
+//! [`DEADLINE_MARGIN`] before the poster stops ([`mlc_http::finish_by`]), and a record still running
+//! [`DEADLINE_MARGIN`] before the deadline is stopped where it stands and reported for retry, so
+//! the batch answers in time. A record stopped mid-post is what the engine already survives
+//! from a crash: its claim is in doubt and the next attempt looks before it posts.
+//!
 //! **Credentials.** The runtime is built once per container ([`Reloadable`]). A record failing
 //! because a system rejected the credentials (a rotated secret), or naming a flow that is
 //! unavailable because its connection had no secret at start, makes the poster rebuild the runtime
@@ -83,6 +92,10 @@ pub const PROBE_WAIT: Duration = Duration::from_secs(5);
 /// How long a message of a flow that cannot run (its connection has no secret) waits before it
 /// is looked at again.
 pub const UNAVAILABLE_RETRY: Duration = Duration::from_secs(900);
+
+/// How long before the invocation's deadline the poster stops records still running (time to
+/// keep the ledger and answer); waits end this long before that again.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 /// What one record came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -377,16 +390,17 @@ async fn note_budget_wait(rt: &Runtime, report: &HintReport, refused: &[Refusal]
 /// Handle one SQS batch; the answer lists the records to keep (retry), by message id.
 pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
     let records = event.payload.records;
+    let deadline = invocation_deadline(&event.context);
     let rt = poster.runtime().await;
     let recorder = LedgerRecorder::new(rt.engine.clock.now());
     let engine = rt.engine.clone().with_ledger(recorder.clone());
-    let mut outcomes = run_all(poster, &rt, &engine, &records).await;
+    let mut outcomes = run_all(poster, &rt, &engine, &records, deadline).await;
     let stale = outcomes.contains(&RecordOutcome::RetryAuth);
     if stale && let Some(fresh) = poster.live.rebuild("a system rejected the credentials").await {
         let engine = fresh.engine.clone().with_ledger(recorder.clone());
         for (i, m) in records.iter().enumerate() {
             if outcomes[i] == RecordOutcome::RetryAuth {
-                outcomes[i] = run_record(poster, &fresh, &engine, m).await;
+                outcomes[i] = run_in_time(poster, &fresh, &engine, m, deadline).await;
             }
         }
     }
@@ -408,8 +422,54 @@ pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<Sqs
     Ok(resp)
 }
 
-async fn run_all(poster: &Poster, rt: &Runtime, engine: &Engine, records: &[SqsMessage]) -> Vec<RecordOutcome> {
-    futures::future::join_all(records.iter().map(|m| run_record(poster, rt, engine, m))).await
+async fn run_all(
+    poster: &Poster,
+    rt: &Runtime,
+    engine: &Engine,
+    records: &[SqsMessage],
+    deadline: Option<tokio::time::Instant>,
+) -> Vec<RecordOutcome> {
+    futures::future::join_all(records.iter().map(|m| run_in_time(poster, rt, engine, m, deadline))).await
+}
+
+/// The invocation's deadline as an instant, if Lambda gave one (a test's default context has 0).
+pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<tokio::time::Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    Some(tokio::time::Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms)))
+}
+
+/// [`run_record`] within the invocation's time: its waits end [`DEADLINE_MARGIN`] before the
+/// poster stops, and it is stopped [`DEADLINE_MARGIN`] before the deadline (reported for retry;
+/// the message comes back after its visibility timeout).
+async fn run_in_time(
+    poster: &Poster,
+    rt: &Runtime,
+    engine: &Engine,
+    m: &SqsMessage,
+    deadline: Option<tokio::time::Instant>,
+) -> RecordOutcome {
+    let Some(deadline) = deadline else {
+        return run_record(poster, rt, engine, m).await;
+    };
+    let stop_at = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
+    let waits_end = stop_at.checked_sub(DEADLINE_MARGIN).unwrap_or(stop_at);
+    match tokio::time::timeout_at(stop_at, mlc_http::finish_by(waits_end, run_record(poster, rt, engine, m))).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            warn!(
+                message_id = m.message_id.as_deref().unwrap_or(""),
+                "the invocation's time ran out before this record finished: stopped and left on the queue \
+                 (a post it had sent is in doubt and is looked up before the next attempt posts)"
+            );
+            RecordOutcome::Retry
+        }
+    }
 }
 
 /// Close the batch's ledger: each flow's figures kept in the store and logged, a break loudly.

@@ -35,6 +35,8 @@ struct Inner {
     system: String,
     base_url: Url,
     retry: RetryPolicy,
+    /// The request timeout: a wait before a call must leave room for it ([`crate::finish_by`]).
+    timeout: std::time::Duration,
     http: reqwest::Client,
     auth: Arc<dyn Auth>,
     classifier: Arc<dyn Classifier>,
@@ -116,6 +118,7 @@ impl HttpClient {
                 system,
                 base_url: base,
                 retry: config.retry,
+                timeout: config.timeout,
                 http,
                 auth,
                 classifier,
@@ -151,8 +154,10 @@ impl HttpClient {
         let mut attempt: u32 = 1;
         let mut replayed_after_401 = false;
         loop {
+            // Read again on every attempt: the time left before `finish_by` shrinks.
+            let retry = inner.retry.within_finish_by(inner.timeout);
             if let (Some(l), Some(b)) = (&inner.limiter, &budget)
-                && let Err(refusal) = l.acquire(b, inner.retry.park_after).await
+                && let Err(refusal) = l.acquire(b, retry.park_after).await
             {
                 let shown = short_url(&url, &Scrubber::new(&inner.auth.secrets()));
                 if matches!(refusal, crate::limit::Refusal::NotBefore(_)) {
@@ -166,7 +171,7 @@ impl HttpClient {
                     http: &inner.http,
                     system: &inner.system,
                     limiter: inner.limiter.as_ref(),
-                    park_after: inner.retry.park_after,
+                    park_after: retry.park_after,
                     scrubber: &scrubber,
                 };
                 inner.auth.authorize(&tokens).await
@@ -182,7 +187,7 @@ impl HttpClient {
                         }
                         _ => return Err(e),
                     };
-                    match plan(&inner.retry, attempt, server_wait) {
+                    match plan(&retry, attempt, server_wait) {
                         Wait::Sleep(d) => {
                             inner.wait(d, attempt, "token endpoint unavailable").await;
                             attempt += 1;
@@ -220,7 +225,7 @@ impl HttpClient {
                     if req.kind == CallKind::Write && !e.is_connect() {
                         return Err(inner.in_doubt(&call, cause));
                     }
-                    match plan(&inner.retry, attempt, None) {
+                    match plan(&retry, attempt, None) {
                         Wait::Sleep(d) => {
                             inner.wait(d, attempt, &cause).await;
                             attempt += 1;
@@ -264,7 +269,7 @@ impl HttpClient {
                 }
                 Verdict::RateLimited { retry_after } => {
                     inner.counters.throttled();
-                    match plan(&inner.retry, attempt, retry_after) {
+                    match plan(&retry, attempt, retry_after) {
                         Wait::Sleep(d) => {
                             inner.wait(d, attempt, "rate limited").await;
                             attempt += 1;
@@ -285,7 +290,7 @@ impl HttpClient {
                     if req.kind == CallKind::Write && !refused {
                         return Err(inner.in_doubt(&call, cause));
                     }
-                    match plan(&inner.retry, attempt, retry_after) {
+                    match plan(&retry, attempt, retry_after) {
                         Wait::Sleep(d) => {
                             inner.wait(d, attempt, &cause).await;
                             attempt += 1;

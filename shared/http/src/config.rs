@@ -163,6 +163,34 @@ tokio::task_local! {
     static HOME: HomeLimits;
 }
 
+tokio::task_local! {
+    static FINISH_BY: tokio::time::Instant;
+}
+
+/// Run `work` with every call made inside it due to end by `by` (a Lambda invocation's deadline
+/// less the time to answer). A wait in process — a budget slot, backoff, a server's
+/// `Retry-After` — is slept only if the call can still end in time after it, its own request
+/// timeout included; otherwise the call returns the retryable error it returns for any wait
+/// longer than [`RetryPolicy::park_after`], and the item waits on the queue instead. The static
+/// cap of [`HomeLimits::max_wait`] bounds one wait; this bounds all the waits of an invocation
+/// together.
+pub async fn finish_by<F: std::future::Future>(by: tokio::time::Instant, work: F) -> F::Output {
+    FINISH_BY.scope(by, work).await
+}
+
+impl RetryPolicy {
+    /// This policy with `park_after` cut to what is left before the [`finish_by`] instant of the
+    /// calling task, less `call_timeout` (the call after the wait must end in time too).
+    pub(crate) fn within_finish_by(&self, call_timeout: Duration) -> RetryPolicy {
+        let mut policy = *self;
+        if let Ok(by) = FINISH_BY.try_with(|by| *by) {
+            let left = by.saturating_duration_since(tokio::time::Instant::now()).saturating_sub(call_timeout);
+            policy.park_after = policy.park_after.min(left);
+        }
+        policy
+    }
+}
+
 /// What the home a client runs in decides for every client built inside [`HomeLimits::scope`],
 /// so connectors need not pass it along: where budgets are counted, and how long a call may wait
 /// in process. The runtime builds each connection inside its home's scope; a connector that names

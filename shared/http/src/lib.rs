@@ -118,7 +118,7 @@ pub use auth::{
 };
 pub use classify::{Answer, Classifier, DefaultClassifier, Verdict, looks_like_json};
 pub use client::HttpClient;
-pub use config::{CallKind, ConnectionConfig, HomeLimits, RateLimit, RetryPolicy};
+pub use config::{CallKind, ConnectionConfig, HomeLimits, RateLimit, RetryPolicy, finish_by};
 pub use error::HttpError;
 pub use limit::{BudgetStore, PROGRESS_TARGET, PerPath, RateHeaders};
 pub use mlc_core::budget;

@@ -1,7 +1,8 @@
 //! A flow for handler tests and the measurement bench, driven by the record id's prefix:
 //! `ok-*` posts, `retry-*` fails to read back (retry after 7 s), `bad-*` cannot be mapped
 //! (permanent), `auth-*` has its lookup refused until the credentials are "re-read"
-//! (`creds_ok`), `skip-*` is ineligible, `gone-*` no longer exists.
+//! (`creds_ok`), `skip-*` is ineligible, `gone-*` no longer exists, `hang-*` is sent to a target
+//! that never answers (its create waits an hour).
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -111,6 +112,9 @@ impl Flow for TestFlow {
 
     async fn create(&self, target: &String) -> Result<TargetRef, StepError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
+        if target.starts_with("hang") {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         Ok(TargetRef {
             system: "tgt".into(),
             entity: "doc".into(),

@@ -139,6 +139,34 @@ async fn partial_batch_failure_reports_only_retryable_records() {
     assert!(s.queue.receive(10, Duration::from_secs(1)).await.unwrap().is_empty());
 }
 
+/// Lambda kills a function at its deadline and a killed container answers nothing. A record still
+/// running near the deadline (its target does not answer) is stopped and reported for retry, and
+/// the batch answers: the other record keeps its outcome, and the stopped one's post is in doubt,
+/// to be looked up before its next attempt posts. Without the deadline this batch would wait an
+/// hour (the hang guard).
+#[tokio::test]
+async fn a_record_still_running_near_the_deadline_is_stopped_and_the_batch_answers() {
+    let s = setup().await;
+    let (event, by_id) = batch_from_queue(&s.queue, &["ok-31", "hang-31"]).await;
+    let mut context = Context::default();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    // The poster stops records DEADLINE_MARGIN before this: 8 s from now.
+    context.deadline = now_ms + 8_000 + mlc_fn_poster::DEADLINE_MARGIN.as_millis() as u64;
+    let resp = tokio::time::timeout(
+        Duration::from_secs(300),
+        mlc_fn_poster::handle(&s.poster, LambdaEvent::new(event, context)),
+    )
+    .await
+    .expect("the batch answered (hang guard)")
+    .unwrap();
+    let json = serde_json::to_value(&resp).unwrap();
+    assert_eq!(json, serde_json::json!({"batchItemFailures": [{"itemIdentifier": id_of(&by_id, "hang-31")}]}));
+    assert_eq!(s.store.get_item(&item("ok-31")).await.unwrap().unwrap().state, ItemState::Posted);
+    let hung = s.store.get_item(&item("hang-31")).await.unwrap().expect("the stopped record's item is kept");
+    assert_eq!(hung.state, ItemState::InDoubt, "{hung:?}");
+    assert_eq!(s.creates.load(Ordering::SeqCst), 2, "both creates were sent");
+}
+
 #[tokio::test]
 async fn fixture_batch_shape_and_unreadable_records() {
     let s = setup().await;

@@ -196,6 +196,33 @@ async fn clients_built_in_a_home_scope_use_its_store_and_wait_cap() {
     assert_eq!(v.ok.load(Ordering::SeqCst), 2);
 }
 
+/// Inside `finish_by`, a wait is slept only when the call after it can still end in time: with
+/// the window's slot 1.5 s away, a call with 10 s left (less its 2 s timeout) sleeps for it, and
+/// one with 3 s left does not — it parks with the wait, as a wait past `park_after` would.
+#[tokio::test]
+async fn waits_inside_finish_by_leave_room_for_the_call() {
+    let (v, base) = vendor(Rule::Rolling { max: 100, per: Duration::from_secs(1) }).await;
+    let c = client(
+        ConnectionConfig::new("cin7", base)
+            .timeout(Duration::from_secs(2))
+            .rate_limit(RateLimit::Window { max: 1, per: Duration::from_millis(1500) })
+            .budget("cin7 app-finish-by")
+            .budget_store(Arc::new(MemoryBudget::new()))
+            .retry(RetryPolicy { park_after: Duration::from_secs(60), ..RetryPolicy::default() }),
+    );
+    c.send(Request::get("a")).await.unwrap();
+    let soon = tokio::time::Instant::now() + Duration::from_secs(3);
+    let started = Instant::now();
+    let e = crate::finish_by(soon, c.send(Request::get("b"))).await.unwrap_err();
+    assert!(matches!(e, HttpError::OverBudget { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(1), "parked instead of sleeping into the call's time");
+    let ErrorClass::Retryable { after: Some(after) } = e.class() else { panic!("{e:?}") };
+    assert!(after <= Duration::from_millis(1500), "{after:?}");
+    let later = tokio::time::Instant::now() + Duration::from_secs(10);
+    crate::finish_by(later, c.send(Request::get("c"))).await.expect("slept for the slot, then sent");
+    assert_eq!(v.ok.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn per_path_budgets_keep_each_path_under_its_limit() {
     let per = Duration::from_millis(250);
