@@ -1026,10 +1026,13 @@ fn home_for(dir: &Path, world: &mlc_sim::world::SimWorld, flows: &str) -> Vec<St
 /// projects) before anything posted: `mlc tieout` for the subcontractor-invoice flow lists exactly
 /// the requisitions Procore holds approved and dated in the month, and the direct-cost flow
 /// exactly the approved invoice-type direct costs; each is a difference explained (no vendor
-/// mapping, or not seen by ml-connector yet), and the page names what Procore cannot give.
+/// mapping, or not seen by ml-connector yet). GL accounts come from the cost types the way the
+/// flows place lines (the `cost_type` mappings): every approved dollar lands on a mapped Deltek
+/// job-cost account, and the account totals add up to Procore's total; with `--lines` the direct
+/// costs' lines are read too, and without it the page says which GL accounts are missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn procore_subcontractor_invoices_and_direct_costs_tie_out_from_procore_itself() {
-    use mlc_sim::procore::deltek_seed::summit_ridge;
+    use mlc_sim::procore::deltek_seed::{COST_TYPE_ACCOUNTS, summit_ridge};
     use mlc_sim::procore::scenario::general_contractor;
     use mlc_sim::procore::{ProcoreSim, ProcoreSwitches};
     use mlc_sim::world::SimWorld;
@@ -1082,11 +1085,24 @@ async fn procore_subcontractor_invoices_and_direct_costs_tie_out_from_procore_it
         "\n[flows.procore-deltek-ap-subcontract]\nsource = \"procore\"\ntarget = \"deltek\"\n\
          \n[flows.procore-deltek-ap-direct]\nsource = \"procore\"\ntarget = \"deltek\"\n",
     );
-    for (flow, (period, expected)) in
-        [("procore-deltek-ap-subcontract", requisitions), ("procore-deltek-ap-direct", direct_costs)]
-    {
+    let mut csv = String::from("scope,kind,source,target\n");
+    for (cost_type, account, _) in COST_TYPE_ACCOUNTS {
+        csv.push_str(&format!("procore-deltek,cost_type,{cost_type},{account}\n"));
+    }
+    std::fs::write(dir.join("m.csv"), csv).expect("csv");
+    run_mlc(dir, &["mappings", "import", dir.join("m.csv").to_str().expect("path")], None);
+    let job_cost: std::collections::BTreeSet<&str> = COST_TYPE_ACCOUNTS.iter().map(|(_, a, _)| *a).collect();
+    for (flow, (period, expected), lines) in [
+        ("procore-deltek-ap-subcontract", requisitions.clone(), false),
+        ("procore-deltek-ap-direct", direct_costs.clone(), true),
+        ("procore-deltek-ap-direct", direct_costs, false),
+    ] {
         assert!(expected > 0);
-        let out = run_mlc(dir, &["--json", "tieout", "--flow", flow, "--period", &period], None);
+        let mut args = vec!["--json", "tieout", "--flow", flow, "--period", &period];
+        if lines {
+            args.push("--lines");
+        }
+        let out = run_mlc(dir, &args, None);
         let json = &out[out.find('{').unwrap_or(0)..out.rfind('}').map_or(out.len(), |e| e + 1)];
         let t: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{flow}: not JSON ({e}): {out}"));
         assert_eq!(t["source_system"], "Procore", "{t}");
@@ -1100,6 +1116,23 @@ async fn procore_subcontractor_invoices_and_direct_costs_tie_out_from_procore_it
             let why = d["explanation"].as_str().unwrap_or_default();
             assert!(why.contains("no vendor mapping") || why.contains("not seen by ml-connector"), "{d}");
         }
-        assert!(t["limits"][0].as_str().unwrap_or_default().contains("cost type"), "{t}");
+        // By GL account: the lines through the cost type mappings, adding up to Procore's total.
+        let accounts = t["accounts"].as_array().expect("accounts");
+        let amount =
+            |l: &Value| l["source"].as_str().and_then(|a| a.parse::<rust_decimal::Decimal>().ok()).unwrap_or_default();
+        let total: rust_decimal::Decimal = accounts.iter().map(amount).sum();
+        assert_eq!(total, amount(&serde_json::json!({"source": t["source_total"]})), "{flow}: {t}");
+        let on_job_cost: rust_decimal::Decimal =
+            accounts.iter().filter(|l| job_cost.contains(l["code"].as_str().unwrap_or_default())).map(amount).sum();
+        let without = accounts.iter().find(|l| l["code"] == "(no GL account in the source)");
+        if flow.ends_with("subcontract") || lines {
+            assert_eq!(on_job_cost, total, "{flow} (lines {lines}): every dollar on a mapped job-cost account: {t}");
+            assert!(without.is_none() && t["limits"].as_array().is_some_and(Vec::is_empty), "{t}");
+        } else {
+            // The direct cost list gives no lines: the page says so, and the amounts wait
+            // under "(no GL account in the source)".
+            assert!(t["limits"][0].as_str().unwrap_or_default().contains("\"lines\""), "{t}");
+            assert!(without.is_some_and(|l| !amount(l).is_zero()), "{t}");
+        }
     }
 }

@@ -24,8 +24,12 @@ use serde::Serialize;
 /// flow's `account` and `project` mappings).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceLine {
-    /// The source GL code as the flow's `account` mapping keys it (`None`: the line has none).
+    /// The source GL code as the flow's account mapping keys it (`None`: the line has none);
+    /// which mapping kind that is, the reader says ([`TieoutReader::account_mapping`]).
     pub account: Option<String>,
+    /// The target's own GL account, for a line the flow posts to an account it is configured
+    /// with rather than through a mapping (Procore's `retainage_account`): used as is.
+    pub posted_account: Option<String>,
     /// The source project key as the flow's `project` mapping keys it (`None`: no project).
     pub project: Option<String>,
     /// Signed like the document (negative on a credit note).
@@ -120,6 +124,12 @@ pub trait TieoutReader: Send + Sync {
 
     /// What this reader cannot give with `opts` (said on the page), e.g. "lines are not read".
     fn limits(&self, opts: &TieoutOptions) -> Vec<String>;
+
+    /// The mapping kind that translates [`SourceLine::account`] into the target's GL account:
+    /// `account` for most sources; Procore's flows map cost types (`cost_type`) by default.
+    fn account_mapping(&self, _opts: &TieoutOptions) -> crate::mapping::MappingKind {
+        crate::mapping::MappingKind::ACCOUNT
+    }
 
     /// Every invoice and credit note dated `from..=to`, whatever its status.
     async fn documents_between(

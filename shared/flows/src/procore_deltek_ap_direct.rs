@@ -148,8 +148,8 @@ impl DirectAp {
 fn cost_line(l: &LineItem) -> CostLine {
     CostLine {
         description: l.description.clone().filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "direct cost".into()),
-        cost_code: l.cost_code.as_ref().and_then(|c| c.full_code.clone()),
-        cost_type: l.line_item_type.as_ref().and_then(|t| t.code.clone().or_else(|| t.name.clone())),
+        cost_code: l.full_cost_code(),
+        cost_type: l.cost_type_code(),
         amount: l.value(),
         quantity: l.quantity,
         unit_price: l.unit_cost,

@@ -235,56 +235,18 @@ fn description(i: &RequisitionItem) -> String {
     }
 }
 
-/// A row's full cost code: `wbs_code`, its commitment line's, a commitment line's with the same
-/// id, or the project's list.
+/// A row's full cost code ([`RequisitionItem::cost_code_among`] its commitment's lines).
 fn cost_code(rec: &RequisitionRecord, i: &RequisitionItem) -> Option<String> {
-    let lines = rec.commitment.as_ref().map(|c| c.line_items.as_slice()).unwrap_or_default();
-    i.wbs_code
-        .as_ref()
-        .and_then(|w| w.flat_code.clone())
-        .filter(|f| !f.trim().is_empty())
-        .or_else(|| {
-            lines
-                .iter()
-                .find(|l| Some(l.id) == i.line_item_id)
-                .and_then(|l| l.cost_code.as_ref().and_then(|c| c.full_code.clone()))
-        })
-        .or_else(|| {
-            let id = i.cost_code_id?;
-            lines
-                .iter()
-                .filter_map(|l| l.cost_code.as_ref())
-                .find(|c| c.id == Some(id))
-                .and_then(|c| c.full_code.clone())
-                .or_else(|| rec.cost_codes.get(&id).cloned())
-        })
+    i.cost_code_among(commitment_lines(rec), &rec.cost_codes)
 }
 
-/// A row's cost type: its commitment line's, the type of the commitment's lines with its cost
-/// code, or the commitment's only type.
+/// A row's cost type ([`RequisitionItem::cost_type_among`] its commitment's lines).
 fn cost_type(rec: &RequisitionRecord, i: &RequisitionItem) -> Option<String> {
-    let lines = rec.commitment.as_ref().map(|c| c.line_items.as_slice()).unwrap_or_default();
-    let code = |l: &mlc_procore::LineItem| {
-        l.line_item_type
-            .as_ref()
-            .and_then(|t| t.code.clone().or_else(|| t.name.clone()))
-            .filter(|c| !c.trim().is_empty())
-    };
-    if let Some(t) = lines.iter().find(|l| Some(l.id) == i.line_item_id).and_then(code) {
-        return Some(t);
-    }
-    let same: Vec<String> = lines
-        .iter()
-        .filter(|l| i.cost_code_id.is_some() && l.cost_code.as_ref().and_then(|c| c.id) == i.cost_code_id)
-        .filter_map(code)
-        .collect();
-    if let Some(t) = same.first() {
-        return Some(t.clone());
-    }
-    let mut all: Vec<String> = lines.iter().filter_map(code).collect();
-    all.sort();
-    all.dedup();
-    if all.len() == 1 { all.pop() } else { None }
+    i.cost_type_among(commitment_lines(rec))
+}
+
+fn commitment_lines(rec: &RequisitionRecord) -> &[mlc_procore::LineItem] {
+    rec.commitment.as_ref().map(|c| c.line_items.as_slice()).unwrap_or_default()
 }
 
 fn vendor_name(rec: &RequisitionRecord) -> String {

@@ -11,9 +11,11 @@
 //! (waiting for a mapping, failed with its reason, skipped with its reason, posted by another
 //! flow, posted under another number, or entered in the target outside ml-connector).
 //!
-//! Procore (`mlc_procore::tieout`: subcontractor invoices, direct costs) is tied out by vendor and
-//! project; its GL accounts come from the flow's placement rules and are not repeated here (the
-//! page says so). Not built yet: Cleo inbound 810s have no tie-out reader; asking says so.
+//! Procore (`mlc_procore::tieout`: subcontractor invoices, direct costs) codes its lines by cost
+//! type (or cost code, per the flow's `account_source`), so its reader names the mapping kind
+//! that translates them ([`TieoutReader::account_mapping`]); a line the flow posts to a configured
+//! account (gross retainage) carries that Deltek account as is ([`mlc_core::tieout::SourceLine::posted_account`]).
+//! Cleo inbound 810s have no tie-out by nature (Cleo holds files, not invoices); asking says so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -199,10 +201,11 @@ pub async fn compute(
         async { deltek.ap_vouchers_between(from, to).await.map_err(anyhow::Error::from) }
     )?;
     let mut codes = Codes::default();
+    let account_kind = reader.account_mapping(&opts);
     for m in engine.store.list_mappings(Some(&scope)).await? {
         let into = match m.key.kind {
             ref k if *k == MappingKind::VENDOR => &mut codes.vendor,
-            ref k if *k == MappingKind::ACCOUNT => &mut codes.account,
+            ref k if *k == account_kind => &mut codes.account,
             ref k if *k == MappingKind::PROJECT => &mut codes.project,
             _ => continue,
         };
@@ -386,8 +389,13 @@ pub fn tie(
         match &d.lines {
             Some(lines) => {
                 for l in lines {
-                    let a = translate(&codes.account, l.account.as_deref(), NO_ACCOUNT);
-                    accounts.add(a, l.account.as_deref(), l.amount, Decimal::ZERO);
+                    match &l.posted_account {
+                        Some(a) => accounts.add(a.clone(), None, l.amount, Decimal::ZERO),
+                        None => {
+                            let a = translate(&codes.account, l.account.as_deref(), NO_ACCOUNT);
+                            accounts.add(a, l.account.as_deref(), l.amount, Decimal::ZERO);
+                        }
+                    }
                     let p = match l.project.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
                         None => NO_PROJECT.to_string(),
                         Some(p) => codes.project.get(p).map(|t| wbs1(t)).unwrap_or_else(|| format!("? (source {p})")),
@@ -697,6 +705,7 @@ mod tests {
                 ls.into_iter()
                     .map(|(a, p, n)| SourceLine {
                         account: Some(a.into()),
+                        posted_account: None,
                         project: Some(p.into()),
                         amount: Decimal::from(n),
                     })

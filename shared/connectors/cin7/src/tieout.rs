@@ -72,7 +72,7 @@ fn lines_of(lines: &[Line], charges: &[Charge], project: &Option<String>, sign: 
     l.chain(c)
         .filter_map(|(account, total)| {
             let amount = total? * sign;
-            (!amount.is_zero()).then(|| SourceLine { account, project: project.clone(), amount })
+            (!amount.is_zero()).then(|| SourceLine { account, posted_account: None, project: project.clone(), amount })
         })
         .collect()
 }

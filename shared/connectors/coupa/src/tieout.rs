@@ -106,6 +106,7 @@ pub fn document(inv: &Invoice, opts: &TieoutOptions) -> Option<SourceDocument> {
         for (account, amount) in l.coding() {
             lines.push(SourceLine {
                 account: coding.gl(account),
+                posted_account: None,
                 project: coding.project(account, &l.custom_fields),
                 amount: amount * flip,
             });
@@ -114,12 +115,12 @@ pub fn document(inv: &Invoice, opts: &TieoutOptions) -> Option<SourceDocument> {
     let first = lines.first().map(|l| (l.account.clone(), l.project.clone()));
     for c in &inv.invoice_charges {
         let account = coding.gl(c.account.as_ref()).or_else(|| first.clone().and_then(|f| f.0));
-        lines.push(SourceLine { account, project: None, amount: c.total * flip });
+        lines.push(SourceLine { account, posted_account: None, project: None, amount: c.total * flip });
     }
     let total = inv.total_with_taxes * flip;
     let rest = total - lines.iter().map(|l| l.amount).sum::<Decimal>();
     if !rest.round_dp(2).is_zero() {
-        lines.push(SourceLine { account: None, project: None, amount: rest });
+        lines.push(SourceLine { account: None, posted_account: None, project: None, amount: rest });
     }
     lines.retain(|l| !l.amount.is_zero());
     let number = Some(inv.invoice_number.clone()).filter(|n| !n.trim().is_empty());

@@ -13,7 +13,7 @@ use mlc_http::Request;
 use crate::client::{ProcoreClient, Span, range_param};
 use crate::directory::within;
 use crate::errors::ProcoreError;
-use crate::model::{ChangeOrder, Commitment, CommitmentKind, CommitmentStatus};
+use crate::model::{ChangeOrder, Commitment, CommitmentKind, CommitmentStatus, Requisition};
 
 /// What a commitment listing asks for; every condition is re-checked on each record.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +63,16 @@ impl ProcoreClient {
             c.kind = kind;
             c
         }))
+    }
+
+    /// The commitment a requisition bills (of the type it names, else whichever type has it);
+    /// `None` when it names none or it does not exist.
+    pub async fn commitment_of(&self, project: i64, r: &Requisition) -> Result<Option<Commitment>, ProcoreError> {
+        let Some(id) = r.commitment_id else { return Ok(None) };
+        match r.commitment_type.as_deref().and_then(CommitmentKind::parse) {
+            Some(kind) => self.get_commitment(project, kind, id).await,
+            None => self.find_commitment(project, id).await,
+        }
     }
 
     /// One commitment whatever its type (tries work orders, then purchase orders).

@@ -85,6 +85,13 @@ impl ProcoreClient {
         self.list_all("rest/v1.0/cost_codes", &query, &format!("the cost codes of project {project}")).await
     }
 
+    /// A project's cost code id → full code (`03-300`; the code where Procore gives no full code),
+    /// for G703 rows that name their cost code by id alone.
+    pub async fn cost_code_names(&self, project: i64) -> Result<std::collections::BTreeMap<i64, String>, ProcoreError> {
+        let list = self.list_cost_codes(project).await?;
+        Ok(list.into_iter().filter_map(|c| c.full_code.clone().or(c.code.clone()).map(|f| (c.id, f))).collect())
+    }
+
     /// The company's cost types (`line_item_types`).
     pub async fn list_cost_types(&self) -> Result<Vec<CostType>, ProcoreError> {
         let query = q(&[("company_id", self.company_id().to_string())]);

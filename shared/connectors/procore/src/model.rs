@@ -398,6 +398,19 @@ impl LineItem {
             .or_else(|| Some(self.quantity? * self.unit_cost?))
             .unwrap_or_default()
     }
+
+    /// The line's full cost code (`03-300`), if it has one.
+    pub fn full_cost_code(&self) -> Option<String> {
+        self.cost_code.as_ref().and_then(|c| c.full_code.clone()).filter(|c| !c.trim().is_empty())
+    }
+
+    /// The line's cost type as the `cost_type` mapping keys it: its code (`S`), else its name.
+    pub fn cost_type_code(&self) -> Option<String> {
+        self.line_item_type
+            .as_ref()
+            .and_then(|t| t.code.clone().filter(|c| !c.trim().is_empty()).or_else(|| t.name.clone()))
+            .filter(|c| !c.trim().is_empty())
+    }
 }
 
 /// Work order (subcontract) or purchase order.
@@ -676,6 +689,58 @@ impl RequisitionItem {
     /// A change order row (`change_order_item`, `whole_change_order_item`).
     pub fn is_change_order(&self) -> bool {
         self.item_type.as_deref().is_some_and(|t| t.contains("change_order"))
+    }
+
+    /// The row's full cost code: its `wbs_code`, else its commitment line's (`lines`: the
+    /// commitment's), else a commitment line's with the same cost code id, else the project's
+    /// cost code of that id (`project_codes`, cost code id → full code).
+    pub fn cost_code_among(
+        &self,
+        lines: &[LineItem],
+        project_codes: &std::collections::BTreeMap<i64, String>,
+    ) -> Option<String> {
+        self.wbs_code
+            .as_ref()
+            .and_then(|w| w.flat_code.clone())
+            .filter(|f| !f.trim().is_empty())
+            .or_else(|| lines.iter().find(|l| Some(l.id) == self.line_item_id).and_then(LineItem::full_cost_code))
+            .or_else(|| {
+                let id = self.cost_code_id?;
+                lines
+                    .iter()
+                    .filter_map(|l| l.cost_code.as_ref())
+                    .find(|c| c.id == Some(id))
+                    .and_then(|c| c.full_code.clone())
+                    .or_else(|| project_codes.get(&id).cloned())
+            })
+    }
+
+    /// Whether [`Self::cost_code_among`] would need the project's cost code list: the row names
+    /// its cost code by id alone, and no commitment line carries that id.
+    pub fn needs_project_codes(&self, lines: &[LineItem]) -> bool {
+        self.wbs_code.as_ref().and_then(|w| w.flat_code.as_deref()).is_none_or(|f| f.trim().is_empty())
+            && self
+                .cost_code_id
+                .is_some_and(|cc| !lines.iter().any(|l| l.cost_code.as_ref().and_then(|c| c.id) == Some(cc)))
+    }
+
+    /// The row's cost type: its commitment line's, else the type of the commitment's lines with
+    /// its cost code, else the commitment's only type (G703 rows carry none of their own).
+    pub fn cost_type_among(&self, lines: &[LineItem]) -> Option<String> {
+        if let Some(t) = lines.iter().find(|l| Some(l.id) == self.line_item_id).and_then(LineItem::cost_type_code) {
+            return Some(t);
+        }
+        let same = lines
+            .iter()
+            .filter(|l| self.cost_code_id.is_some() && l.cost_code.as_ref().and_then(|c| c.id) == self.cost_code_id)
+            .find_map(LineItem::cost_type_code);
+        if same.is_some() {
+            return same;
+        }
+        let mut all: Vec<String> = lines.iter().filter_map(LineItem::cost_type_code).collect();
+        all.sort();
+        all.dedup();
+        if all.len() == 1 { all.pop() } else { None }
     }
 }
 

@@ -108,10 +108,7 @@ impl ProjectCache {
         if let Some(c) = self.cost_codes.lock().ok().and_then(|m| m.get(&project).cloned()) {
             return Ok(c);
         }
-        let list = client.list_cost_codes(project).await?;
-        let map: BTreeMap<i64, String> =
-            list.into_iter().filter_map(|c| c.full_code.clone().or(c.code.clone()).map(|f| (c.id, f))).collect();
-        let map = Arc::new(map);
+        let map = Arc::new(client.cost_code_names(project).await?);
         if let Ok(mut m) = self.cost_codes.lock() {
             m.insert(project, map.clone());
         }
@@ -412,26 +409,10 @@ impl Source for RequisitionSource {
                 "Procore answers \"not found\" for subcontractor invoice {id} of project {project_id} (deleted, or the project is no longer permitted)"
             )));
         };
-        let commitment = match requisition.commitment_id {
-            Some(k) => {
-                let kind = requisition.commitment_type.as_deref().and_then(CommitmentKind::parse);
-                match kind {
-                    Some(kind) => c.get_commitment(project_id, kind, k).await?,
-                    None => c.find_commitment(project_id, k).await?,
-                }
-            }
-            None => None,
-        };
+        let commitment = c.commitment_of(project_id, &requisition).await?;
         // A row whose cost code is named by id alone, and not on a commitment line: the list.
-        let known = |cc: i64| {
-            commitment
-                .as_ref()
-                .is_some_and(|k| k.line_items.iter().any(|l| l.cost_code.as_ref().and_then(|c| c.id) == Some(cc)))
-        };
-        let needs_list = requisition.items.iter().any(|i| {
-            i.wbs_code.as_ref().and_then(|w| w.flat_code.as_deref()).is_none_or(|f| f.trim().is_empty())
-                && i.cost_code_id.is_some_and(|cc| !known(cc))
-        });
+        let lines = commitment.as_ref().map(|k| k.line_items.as_slice()).unwrap_or_default();
+        let needs_list = requisition.items.iter().any(|i| i.needs_project_codes(lines));
         let cost_codes =
             if needs_list { self.poller.cache.cost_codes(c, project_id).await? } else { Arc::new(BTreeMap::new()) };
         let project = self.poller.cache.project(c, project_id).await?;

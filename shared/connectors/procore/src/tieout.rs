@@ -15,18 +15,27 @@
 //!   of type `invoice` (and `expense` with the flow's `include_expenses`).
 //!
 //! Cost: one listing per project and kind (pages of 100 ...), plus one commitment read per
-//! commitment whose requisitions lack a number or vendor. No date filter exists on Procore's side
-//! for these dates, so every document is listed.
+//! commitment billed in the period (its number and vendor where the requisition lacks them, and
+//! the cost types of its lines), one cost-code list per project whose rows name a cost code by id
+//! alone (with `account_source = "cost_code"`), and — for direct costs whose list entry carries no
+//! lines, only when lines are asked for (`lines`) — one read per direct cost. No date filter
+//! exists on Procore's side for these dates, so every document is listed.
 //!
-//! **Lines.** The GL account of a Procore row comes from its cost type through its commitment
-//! line (the flow's placement rules), which this reader does not repeat: each document is one
-//! line with its project (the Procore project id, as the `project` mapping keys it) and no account;
-//! the page says so. A negative document (a credit) is its own credit line.
+//! **Lines.** Each document's lines are placed as the flow places them
+//! (`shared/flows/src/procore_deltek.rs`): a line's GL code is its cost type (`account_source =
+//! "cost_type"`, the default; the `cost_type` mappings translate it) or its full cost code
+//! (`"cost_code"`; the `account` mappings), found on the requisition row or its commitment line
+//! by [`RequisitionItem::cost_code_among`] / [`RequisitionItem::cost_type_among`], the rules the
+//! flow uses; its project is the Procore project. A requisition's rows carry the flow's amounts
+//! (`retainage = "net"`: each row's net; `"gross"`: each row's gross and one line of retainage on
+//! `retainage_account`, a Deltek account used as is). A document whose lines cannot be read is
+//! one line without an account, under "(no GL account in the source)".
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use mlc_core::mapping::MappingKind;
 use mlc_core::tieout::{SourceDocument, SourceLine, TieoutError, TieoutOptions, TieoutReader};
 use rust_decimal::Decimal;
 
@@ -34,7 +43,7 @@ use crate::client::ProcoreClient;
 use crate::connection::ProcoreConnection;
 use crate::errors::ProcoreError;
 use crate::invoices::RequisitionQuery;
-use crate::model::{DirectCostStatus, DirectCostType, Requisition};
+use crate::model::{Commitment, DirectCostStatus, DirectCostType, LineItem, RequisitionItem};
 
 /// The flow kind whose documents are direct costs (every other Procore AP kind: requisitions).
 pub const DIRECT_KIND: &str = "procore-deltek-ap-direct";
@@ -43,8 +52,71 @@ fn flag(opts: &TieoutOptions, key: &str) -> bool {
     opts.flow_options.get(key).and_then(serde_json::Value::as_bool).unwrap_or(false)
 }
 
-fn one_line(project: i64, amount: Decimal) -> Option<Vec<SourceLine>> {
-    Some(vec![SourceLine { account: None, project: Some(project.to_string()), amount }])
+/// Where the flow takes a line's GL code from (its `account_source` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountSource {
+    CostType,
+    CostCode,
+}
+
+impl AccountSource {
+    fn of(opts: &TieoutOptions) -> Self {
+        if opts.text("account_source") == Some("cost_code") { AccountSource::CostCode } else { AccountSource::CostType }
+    }
+
+    /// The GL code of a line with this cost code and cost type.
+    fn code(self, cost_code: Option<String>, cost_type: Option<String>) -> Option<String> {
+        match self {
+            AccountSource::CostType => cost_type,
+            AccountSource::CostCode => cost_code,
+        }
+    }
+}
+
+fn line(project: i64, account: Option<String>, amount: Decimal) -> SourceLine {
+    SourceLine { account, posted_account: None, project: Some(project.to_string()), amount }
+}
+
+/// A direct cost's lines as the flow posts them (non-zero lines), else one line without an
+/// account (none for a document of zero).
+fn direct_lines(project: i64, items: &[LineItem], amount: Decimal, source: AccountSource) -> Vec<SourceLine> {
+    let lines: Vec<SourceLine> = items
+        .iter()
+        .filter(|l| !l.value().is_zero())
+        .map(|l| line(project, source.code(l.full_cost_code(), l.cost_type_code()), l.value()))
+        .collect();
+    if lines.is_empty() && !amount.is_zero() { vec![line(project, None, amount)] } else { lines }
+}
+
+/// A requisition's G703 rows with an amount this period, as the flow posts them.
+fn requisition_lines(
+    project: i64,
+    items: &[RequisitionItem],
+    commitment: Option<&Commitment>,
+    project_codes: &BTreeMap<i64, String>,
+    opts: &TieoutOptions,
+    amount: Decimal,
+) -> Vec<SourceLine> {
+    let source = AccountSource::of(opts);
+    let gross = opts.text("retainage") == Some("gross");
+    let lines_of_commitment = commitment.map(|c| c.line_items.as_slice()).unwrap_or_default();
+    let rows: Vec<&RequisitionItem> =
+        items.iter().filter(|i| !(i.gross().is_zero() && i.retainage().is_zero())).collect();
+    let mut out: Vec<SourceLine> = rows
+        .iter()
+        .map(|i| {
+            let account = source
+                .code(i.cost_code_among(lines_of_commitment, project_codes), i.cost_type_among(lines_of_commitment));
+            line(project, account, if gross { i.gross() } else { i.net() })
+        })
+        .filter(|l| !l.amount.is_zero())
+        .collect();
+    let retained: Decimal = rows.iter().map(|i| i.retainage()).sum();
+    if gross && !retained.is_zero() {
+        let account = opts.text("retainage_account").map(str::trim).filter(|a| !a.is_empty()).map(str::to_string);
+        out.push(SourceLine { account: None, posted_account: account, project: None, amount: -retained });
+    }
+    if out.is_empty() && !amount.is_zero() { vec![line(project, None, amount)] } else { out }
 }
 
 impl ProcoreClient {
@@ -77,6 +149,7 @@ impl ProcoreClient {
         out: &mut Vec<SourceDocument>,
     ) -> Result<(), ProcoreError> {
         let expenses = flag(opts, "include_expenses");
+        let source = AccountSource::of(opts);
         for d in self.list_direct_costs(project, None).await? {
             let Some(date) = d.direct_cost_date.or(d.received_date).filter(|x| (from..=to).contains(x)) else {
                 continue;
@@ -84,6 +157,12 @@ impl ProcoreClient {
             let kind_ok = d.direct_cost_type == DirectCostType::Invoice
                 || (expenses && d.direct_cost_type == DirectCostType::Expense);
             let amount = d.total();
+            let approved = d.status == DirectCostStatus::Approved && kind_ok;
+            // The list may carry no lines; the show does (one read per document, when asked).
+            let mut items = d.line_items.clone();
+            if items.is_empty() && opts.lines && approved {
+                items = self.get_direct_cost(project, d.id).await?.map(|full| full.line_items).unwrap_or_default();
+            }
             out.push(SourceDocument {
                 doc_id: format!("{project}/{}", d.id),
                 record: format!("{project}/{}", d.id),
@@ -95,9 +174,9 @@ impl ProcoreClient {
                 amount: Some(amount),
                 currency: None,
                 credit: amount < Decimal::ZERO,
-                approved: d.status == DirectCostStatus::Approved && kind_ok,
+                approved,
                 status: format!("{} ({})", d.status, d.direct_cost_type),
-                lines: one_line(project, amount),
+                lines: Some(direct_lines(project, &items, amount, source)),
                 note: (!kind_ok)
                     .then(|| format!("a {} direct cost: the AP flow posts invoices only", d.direct_cost_type)),
             });
@@ -114,20 +193,46 @@ impl ProcoreClient {
         out: &mut Vec<SourceDocument>,
     ) -> Result<(), ProcoreError> {
         let as_noted = flag(opts, "include_approved_as_noted");
-        // Commitment id → (number, vendor id), read once each when needed.
-        let mut commitments: HashMap<i64, (Option<String>, Option<i64>)> = HashMap::new();
+        let by_cost_code = AccountSource::of(opts) == AccountSource::CostCode;
+        // Each commitment read once (its number, vendor and lines); the project's cost codes
+        // once, if a row names its cost code by id alone.
+        let mut commitments: HashMap<i64, Option<Commitment>> = HashMap::new();
+        let mut project_codes: Option<BTreeMap<i64, String>> = None;
         for r in self.list_requisitions(project, &RequisitionQuery::default()).await? {
             let Some(date) = r.billing_date.or(r.requisition_end).filter(|x| (from..=to).contains(x)) else {
                 continue;
             };
-            let number_given = r.invoice_number.clone().filter(|n| !n.trim().is_empty());
-            let (mut number, mut vendor) = (number_given.clone(), r.vendor_id);
-            if number.is_none() || vendor.is_none() {
-                let (k_number, k_vendor) = self.commitment_of(&r, &mut commitments).await?;
-                vendor = vendor.or(k_vendor);
-                number = number.or_else(|| Some(format!("{}-{}", k_number?, r.number?)));
+            let commitment = match r.commitment_id {
+                Some(id) => {
+                    if let std::collections::hash_map::Entry::Vacant(e) = commitments.entry(id) {
+                        e.insert(self.commitment_of(project, &r).await?);
+                    }
+                    commitments.get(&id).and_then(Option::as_ref)
+                }
+                None => None,
+            };
+            let number = r
+                .invoice_number
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .or_else(|| Some(format!("{}-{}", commitment.and_then(|c| c.number.clone())?, r.number?)));
+            let vendor = r.vendor_id.or_else(|| commitment.and_then(Commitment::vendor_id));
+            let lines_of_commitment = commitment.map(|c| c.line_items.as_slice()).unwrap_or_default();
+            if by_cost_code
+                && project_codes.is_none()
+                && r.items.iter().any(|i| i.needs_project_codes(lines_of_commitment))
+            {
+                project_codes = Some(self.cost_code_names(project).await?);
             }
             let (_, _, net) = r.totals();
+            let lines = requisition_lines(
+                project,
+                &r.items,
+                commitment,
+                project_codes.as_ref().unwrap_or(&BTreeMap::new()),
+                opts,
+                net,
+            );
             out.push(SourceDocument {
                 doc_id: format!("{project}/{}", r.id),
                 record: format!("{project}/{}", r.id),
@@ -141,26 +246,11 @@ impl ProcoreClient {
                 credit: net < Decimal::ZERO,
                 approved: r.is_approved(as_noted),
                 status: r.status.to_string(),
-                lines: one_line(project, net),
+                lines: Some(lines),
                 note: None,
             });
         }
         Ok(())
-    }
-
-    async fn commitment_of(
-        &self,
-        r: &Requisition,
-        cache: &mut HashMap<i64, (Option<String>, Option<i64>)>,
-    ) -> Result<(Option<String>, Option<i64>), ProcoreError> {
-        let (Some(project), Some(id)) = (r.project_id, r.commitment_id) else { return Ok((None, None)) };
-        if let Some(c) = cache.get(&id) {
-            return Ok(c.clone());
-        }
-        let found = self.find_commitment(project, id).await?.map(|c| (c.number.clone(), c.vendor_id()));
-        let found = found.unwrap_or((None, None));
-        cache.insert(id, found.clone());
-        Ok(found)
     }
 }
 
@@ -170,13 +260,24 @@ impl TieoutReader for ProcoreConnection {
         "Procore"
     }
 
-    fn limits(&self, _opts: &TieoutOptions) -> Vec<String> {
-        vec![
-            "Procore gives each row's GL account through its cost type and commitment line (the flow's placement \
-             rules), which the tie-out does not repeat: Procore's side is totalled by vendor and project only; its \
-             amounts are under \"(no GL account in the source)\" by GL account."
-                .into(),
-        ]
+    fn limits(&self, opts: &TieoutOptions) -> Vec<String> {
+        if opts.kind == DIRECT_KIND && !opts.lines {
+            vec![
+                "Procore's direct cost list may carry no lines: GL accounts are shown for the direct costs whose lines \
+                 it gave; the others are under \"(no GL account in the source)\". Read every approved direct cost's \
+                 lines with \"lines\" (one Procore call each)."
+                    .into(),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn account_mapping(&self, opts: &TieoutOptions) -> MappingKind {
+        match AccountSource::of(opts) {
+            AccountSource::CostType => MappingKind::COST_TYPE,
+            AccountSource::CostCode => MappingKind::ACCOUNT,
+        }
     }
 
     async fn documents_between(
