@@ -45,11 +45,13 @@
 //! **The invocation's deadline.** Lambda kills a function at its timeout, mid-call, and a killed
 //! container answers nothing: every record of the batch comes back after the visibility timeout
 //! and the container starts cold. So each record works against the deadline Lambda gives the
-//! invocation: waits in process (budget, backoff) are slept only if the call after them can end
-//! [`DEADLINE_MARGIN`] before the poster stops ([`mlc_http::finish_by`]), and a record still running
-//! [`DEADLINE_MARGIN`] before the deadline is stopped where it stands and reported for retry, so
-//! the batch answers in time. A record stopped mid-post is what the engine already survives
-//! from a crash: its claim is in doubt and the next attempt looks before it posts.
+//! invocation ([`Cutoff`]): a record still running a margin before the deadline (a tenth of the
+//! invocation's time, at least [`DEADLINE_MARGIN`]) is stopped where it stands and reported for
+//! retry; waits in process (budget, backoff) are slept only if the call after them can end a
+//! margin before that ([`mlc_http::finish_by`]); and the batch's ledger is kept only while there
+//! is time (a second before the deadline; the items hold their outcomes anyway), so the batch
+//! answers in time even when the store is slow. A record stopped mid-post is what the engine
+//! already survives from a crash: its claim is in doubt and the next attempt looks before it posts.
 //!
 //! **Credentials.** The runtime is built once per container ([`Reloadable`]). A record failing
 //! because a system rejected the credentials (a rotated secret), or naming a flow that is
@@ -93,9 +95,18 @@ pub const PROBE_WAIT: Duration = Duration::from_secs(5);
 /// is looked at again.
 pub const UNAVAILABLE_RETRY: Duration = Duration::from_secs(900);
 
-/// How long before the invocation's deadline the poster stops records still running (time to
-/// keep the ledger and answer); waits end this long before that again.
+/// The least margin before the invocation's deadline at which the poster stops records still
+/// running (time to keep the ledger and answer); waits end a margin before that again. The margin
+/// is a tenth of the invocation's time when that is longer (12 s of a 120 s timeout).
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
+/// When an invocation stops its records, ends waits, and must have answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoff {
+    pub end_waits: tokio::time::Instant,
+    pub stop_records: tokio::time::Instant,
+    pub answer_by: tokio::time::Instant,
+}
 
 /// What one record came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -390,7 +401,7 @@ async fn note_budget_wait(rt: &Runtime, report: &HintReport, refused: &[Refusal]
 /// Handle one SQS batch; the answer lists the records to keep (retry), by message id.
 pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
     let records = event.payload.records;
-    let deadline = invocation_deadline(&event.context);
+    let deadline = cutoff(&event.context);
     let rt = poster.runtime().await;
     let recorder = LedgerRecorder::new(rt.engine.clock.now());
     let engine = rt.engine.clone().with_ledger(recorder.clone());
@@ -404,7 +415,14 @@ pub async fn handle(poster: &Poster, event: LambdaEvent<SqsEvent>) -> Result<Sqs
             }
         }
     }
-    keep_ledger(&engine, &recorder).await;
+    match deadline {
+        Some(c) => {
+            if tokio::time::timeout_at(c.answer_by, keep_ledger(&engine, &recorder)).await.is_err() {
+                warn!("the batch ledger was not kept before the invocation's deadline; the items hold their outcomes");
+            }
+        }
+        None => keep_ledger(&engine, &recorder).await,
+    }
     if outcomes.contains(&RecordOutcome::Unavailable) {
         // The connection's secret may exist by now: the next batch finds out.
         let _ = poster.live.rebuild("a record of an unavailable flow").await;
@@ -427,13 +445,14 @@ async fn run_all(
     rt: &Runtime,
     engine: &Engine,
     records: &[SqsMessage],
-    deadline: Option<tokio::time::Instant>,
+    deadline: Option<Cutoff>,
 ) -> Vec<RecordOutcome> {
     futures::future::join_all(records.iter().map(|m| run_in_time(poster, rt, engine, m, deadline))).await
 }
 
-/// The invocation's deadline as an instant, if Lambda gave one (a test's default context has 0).
-pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<tokio::time::Instant> {
+/// The invocation's [`Cutoff`] from the deadline Lambda gave it (none in a test's default
+/// context, whose deadline is 0).
+pub fn cutoff(context: &lambda_runtime::Context) -> Option<Cutoff> {
     if context.deadline == 0 {
         return None;
     }
@@ -441,25 +460,32 @@ pub fn invocation_deadline(context: &lambda_runtime::Context) -> Option<tokio::t
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
-    Some(tokio::time::Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms)))
+    let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    let margin = (left / 10).max(DEADLINE_MARGIN);
+    let now = tokio::time::Instant::now();
+    Some(Cutoff {
+        end_waits: now + left.saturating_sub(margin * 2),
+        stop_records: now + left.saturating_sub(margin),
+        answer_by: now + left.saturating_sub(Duration::from_secs(1)),
+    })
 }
 
-/// [`run_record`] within the invocation's time: its waits end [`DEADLINE_MARGIN`] before the
-/// poster stops, and it is stopped [`DEADLINE_MARGIN`] before the deadline (reported for retry;
-/// the message comes back after its visibility timeout).
+/// [`run_record`] within the invocation's time: its waits end at [`Cutoff::end_waits`], and it is
+/// stopped at [`Cutoff::stop_records`] (reported for retry; the message comes back after its
+/// visibility timeout).
 async fn run_in_time(
     poster: &Poster,
     rt: &Runtime,
     engine: &Engine,
     m: &SqsMessage,
-    deadline: Option<tokio::time::Instant>,
+    deadline: Option<Cutoff>,
 ) -> RecordOutcome {
-    let Some(deadline) = deadline else {
+    let Some(c) = deadline else {
         return run_record(poster, rt, engine, m).await;
     };
-    let stop_at = deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline);
-    let waits_end = stop_at.checked_sub(DEADLINE_MARGIN).unwrap_or(stop_at);
-    match tokio::time::timeout_at(stop_at, mlc_http::finish_by(waits_end, run_record(poster, rt, engine, m))).await {
+    match tokio::time::timeout_at(c.stop_records, mlc_http::finish_by(c.end_waits, run_record(poster, rt, engine, m)))
+        .await
+    {
         Ok(outcome) => outcome,
         Err(_) => {
             warn!(
