@@ -24,16 +24,40 @@ targets=$(cargo fuzz list --fuzz-dir "$here")
 echo "building fuzz targets: $(echo $targets)"
 cargo fuzz build --fuzz-dir "$here" -O
 
-status=0
+# libFuzzer prints a line per new input; each target's output goes to its log, and what ends
+# this script is a summary (with the whole finding of a target that failed), so the last lines
+# of a CI run say what went wrong.
+logs="$here/logs"
+mkdir -p "$logs"
+failed=()
 for t in $targets; do
     corpus="$here/corpus/$t"
     mkdir -p "$corpus"
     cp "$crate"/tests/data/*.edi "$corpus"/
-    echo "=== $t: ${secs}s ==="
-    if ! cargo fuzz run --fuzz-dir "$here" -O "$t" "$corpus" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1; then
-        echo "FAILED: $t (see $here/artifacts/$t)"
-        status=1
+    echo "=== $t: ${secs}s (log: $logs/$t.log) ==="
+    if cargo fuzz run --fuzz-dir "$here" -O "$t" "$corpus" -- \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+        >"$logs/$t.log" 2>&1; then
+        grep -E '^(Done|stat::)' "$logs/$t.log" || true
+    else
+        failed+=("$t")
+        echo "FAILED: $t"
     fi
 done
-exit "$status"
+for t in "${failed[@]}"; do
+    echo
+    echo "=== FAILED: $t — its finding (whole log: $logs/$t.log; input saved under $here/artifacts/$t) ==="
+    # From libFuzzer's report of the crash, timeout or memory limit to the end.
+    sed -n '/^==[0-9]*== \|^thread .* panicked\|ERROR: libFuzzer\|^INFO: Running\b.*timeout/,$p' "$logs/$t.log" | cut -c1-2000 | head -n 120
+    for a in "$here/artifacts/$t"/*; do
+        [ -f "$a" ] || continue
+        echo "--- $a (base64) ---"
+        base64 -w 0 "$a" | head -c 4000
+        echo
+    done
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz targets that failed: ${failed[*]}"
+    exit 1
+fi
+echo "fuzz targets clean: $(echo $targets)"

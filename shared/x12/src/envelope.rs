@@ -345,6 +345,8 @@ impl<'a> X12File<'a> {
                 }
             }
         }
+        // Sets without an envelope can come before, between or after interchanges.
+        out.sort_by_key(|s| s.set.location.offset);
         out
     }
 
@@ -668,9 +670,12 @@ impl Machine {
         self.gs.is_some()
     }
 
-    /// Whether an ST here opens a set (inside a group, or in a file without envelope).
+    /// Whether an ST here opens a set: inside a group, or in a file without envelope outside any
+    /// interchange. Inside an ISA an ST needs its GS, also in a file that began with bare sets
+    /// (the set would belong to the interchange but to no group, which neither the parse tree nor
+    /// the stream can say).
     pub(crate) fn accepts_set(&self) -> bool {
-        self.gs.is_some() || self.bare
+        self.gs.is_some() || (self.bare && self.ic.is_none())
     }
 
     pub(crate) fn interchange(&self) -> Option<&Interchange<'static>> {

@@ -187,3 +187,18 @@ fn deep_numbers_and_huge_products_do_not_overflow() {
     let f = parse(text.as_bytes()).unwrap();
     assert!(f.errors().iter().any(|e| e.kind == ErrorKind::InvalidNumber), "{}", common::error_text(&f));
 }
+
+/// Inputs the fuzz targets found, kept so they stay fixed.
+#[test]
+fn fuzz_findings_stay_fixed() {
+    let found: &[&[u8]] = &[
+        // A file that begins with a bare set, then an ISA whose group ends (GE) before another
+        // ST: parse kept that set as envelope-less, the stream put it in the interchange.
+        b"ST*\nISA****************:~GS~ST~GE~ST",
+        // The same with the interchange closed (IEA) while its group was open.
+        b"ST*~ISA****************>~GS~ST~IEA~ST",
+    ];
+    for bytes in found {
+        exercise(bytes);
+    }
+}

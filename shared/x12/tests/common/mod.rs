@@ -106,10 +106,13 @@ pub fn parsed(bytes: &[u8]) -> Result<Vec<String>, String> {
             s.content_hash()
         )
     };
-    for s in f.sets().iter().filter(|s| s.interchange.is_none()) {
-        out.push(set_line(s));
-    }
+    // Sets without an envelope where the file has them: before, between or after interchanges.
+    let sets = f.sets();
+    let mut loose = sets.iter().filter(|s| s.interchange.is_none()).peekable();
     for ic in &f.interchanges {
+        while let Some(s) = loose.next_if(|s| s.set.location.offset < ic.location.offset) {
+            out.push(set_line(s));
+        }
         out.push(format!("ISA {}", ic.header.control));
         for g in &ic.groups {
             for set in &g.sets {
@@ -126,6 +129,9 @@ pub fn parsed(bytes: &[u8]) -> Result<Vec<String>, String> {
             g.summaries.clear();
         }
         out.push(format!("IEA {:?}", ic));
+    }
+    for s in loose {
+        out.push(set_line(s));
     }
     out.push(format!("END {:?}", f.findings));
     Ok(out)
