@@ -31,7 +31,12 @@
 //! answering, the other records of that connection in this container are handed back for
 //! [`PROBE_WAIT`] while the probe is in flight (a per-connection lock), then meet the gate it
 //! closed again or run — so a down system costs one read-back per gate period per container, not
-//! one per record, its records spend no attempts while it is down, and no batch waits on a probe.
+//! one per record, and no batch waits on a probe. Each probe that still finds the connection down
+//! doubles the gate ([`FIRST_DOWN_GATE`] up to [`MAX_DOWN_GATE`]): an outage of length T costs
+//! about log2(T) probes per container (then one per [`MAX_DOWN_GATE`]), spread over the waiting
+//! records. A probe spends its record's attempt (a record that runs out is left failed for a
+//! person to replay); a gate is never shorter than the probe's own retry delay, so no record is
+//! probed sooner than its backoff would retry it. Records handed back spend none.
 //!
 //! A handed-back record still counts a receive on SQS, and a long outage would walk it to the
 //! dead-letter queue (and raise its alarm) with nothing wrong with the record. So a record that
@@ -86,6 +91,10 @@ use tracing::{Instrument, error, info, info_span, warn};
 
 /// The longest a connection is gated for not answering: the next record probes it after this.
 pub const MAX_DOWN_GATE: Duration = Duration::from_secs(300);
+/// The gate after the first probe of a connection that still does not answer; each further failed
+/// probe doubles it (up to [`MAX_DOWN_GATE`]), so an outage of length T costs about log2(T) probes
+/// in a container, not T / (a record's retry delay), and no record's attempts run out on it.
+pub const FIRST_DOWN_GATE: Duration = Duration::from_secs(1);
 /// Read-backs of one connection failing in a row (no success between) before it counts as not
 /// answering: one record's trouble does not hold the others back.
 pub const DOWN_AFTER: u32 = 2;
@@ -138,6 +147,8 @@ pub struct Poster {
     failing: Mutex<HashMap<String, u32>>,
     /// One probe at a time per connection that counts as not answering.
     probes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Probes in a row that met a connection still not answering (the gate doubles with each).
+    failed_probes: Mutex<HashMap<String, u32>>,
     /// The queue's `maxReceiveCount`, when known: records handed back unrun are renewed before it.
     max_receives: Option<u32>,
 }
@@ -149,6 +160,7 @@ impl Poster {
             gates: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashMap::new()),
             probes: Mutex::new(HashMap::new()),
+            failed_probes: Mutex::new(HashMap::new()),
             max_receives: None,
         }
     }
@@ -185,8 +197,27 @@ impl Poster {
             *n
         } else {
             m.remove(connection);
+            drop(m);
+            self.failed_probes.lock().unwrap_or_else(|p| p.into_inner()).remove(connection);
             0
         }
+    }
+
+    /// How long to gate a connection that still does not answer. A probe that failed doubles the
+    /// gate of the one before ([`FIRST_DOWN_GATE`], 2×, 4×, … up to [`MAX_DOWN_GATE`]); the
+    /// records that found the connection down before any probe (a batch running at once) close
+    /// the first gate and grow nothing. Never shorter than the record's own retry delay.
+    fn down_gate(&self, connection: &str, was_probe: bool, retry_after: Option<Duration>) -> Duration {
+        let streak = if was_probe {
+            let mut m = self.failed_probes.lock().unwrap_or_else(|p| p.into_inner());
+            let n = m.entry(connection.to_string()).or_default();
+            *n = n.saturating_add(1);
+            *n
+        } else {
+            0
+        };
+        let grown = FIRST_DOWN_GATE.saturating_mul(1u32 << streak.min(16));
+        grown.max(retry_after.unwrap_or(Duration::ZERO)).min(MAX_DOWN_GATE)
     }
 
     pub async fn runtime(&self) -> Arc<Runtime> {
@@ -354,7 +385,7 @@ async fn run_record(poster: &Poster, rt: &Runtime, engine: &Engine, m: &SqsMessa
             poster.note_read(&connection, false);
             waits_on_connection = false;
         } else if poster.note_read(&connection, true) >= DOWN_AFTER {
-            let wait = report.retry_after.unwrap_or(MAX_DOWN_GATE).min(MAX_DOWN_GATE);
+            let wait = poster.down_gate(&connection, probing.is_some(), report.retry_after);
             let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero());
             warn!(until = %until, "the source did not answer: its records wait in this container until then");
             poster.close_gate_until(&connection, Gate { until, waiting_for: format!("{connection} to answer") });
