@@ -20,7 +20,8 @@
 //!    line naming the records.
 //!
 //! Input: anything for a tick (Scheduler's `Input`, or an EventBridge envelope). `{"flow": "<name>"}`
-//! polls that flow's source now, due or not (an operator's nudge). A tick returns an error when a
+//! polls that flow's source now, due or not (an operator's nudge), within the same time budget
+//! (cut short, it answers `"cut_short": true` and the next poll goes on from the cursor). A tick returns an error when a
 //! due source failed to poll (after the others were polled), so the function's error alarm fires;
 //! the next tick tries it again.
 
@@ -280,7 +281,21 @@ pub async fn handle(live: &Reloadable, opts: &TickOptions, event: LambdaEvent<Va
         }
         let recorder = LedgerRecorder::new(rt.engine.clock.now());
         let engine = rt.engine.clone().with_ledger(recorder.clone());
-        let polled = rt.flows.poll(&engine, &flow).await;
+        // Within the same budget as a tick's polls: a long backfill is cut short (the cursor
+        // keeps every page already enqueued) and the next tick or nudge goes on from there.
+        let Ok(polled) = tokio::time::timeout(opts.budget, rt.flows.poll(&engine, &flow)).await else {
+            let mut failed = BTreeMap::new();
+            let ledgers = keep_ledger(&engine, &recorder, &mut failed).await;
+            return Ok(serde_json::json!({
+                "flow": flow,
+                "cut_short": true,
+                "note": format!(
+                    "stopped at the poll budget of {} s; the cursor keeps every page whose records were enqueued, and the next poll goes on from there",
+                    opts.budget.as_secs()
+                ),
+                "ledgers": ledgers,
+            }));
+        };
         let mut failed = BTreeMap::new();
         let ledgers = keep_ledger(&engine, &recorder, &mut failed).await;
         return match polled {

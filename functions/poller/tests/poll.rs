@@ -206,6 +206,46 @@ async fn a_poll_cut_off_by_the_time_budget_continues_from_its_page_next_tick() {
 }
 
 #[tokio::test]
+async fn a_nudged_poll_keeps_the_same_time_budget_and_continues_from_its_page() {
+    let store = Arc::new(moto().store().await);
+    let queue = Arc::new(moto().queue(5).await);
+    let flow = Paging {
+        spec: FlowSpec {
+            name: "paging".into(),
+            source_system: "src".into(),
+            target_system: "tgt".into(),
+            ..Default::default()
+        },
+        total: 25,
+        per_page: 4,
+        delay: Duration::from_millis(400),
+    };
+    let rt = runtime(store.clone(), queue.clone(), Arc::new(SystemClock), vec![Arc::new(flow)]);
+    let live = Reloadable::fixed("poller", rt);
+    let short = TickOptions { budget: Duration::from_millis(1000), ..opts() };
+    let (mut nudges, mut cut) = (0, 0);
+    loop {
+        nudges += 1;
+        assert!(nudges < 20, "the backfill never finished");
+        let out = mlc_fn_poller::handle(&live, &short, event(r#"{"flow": "paging"}"#)).await.unwrap();
+        if out["cut_short"] == true {
+            cut += 1;
+            let note = out["note"].as_str().unwrap_or_default();
+            assert!(note.contains("budget of 1 s") && note.contains("cursor"), "{out}");
+            continue;
+        }
+        assert_eq!(out["cursor"], "25", "{out}");
+        break;
+    }
+    assert!(cut >= 3, "the budget cut the nudged backfill into several polls ({cut} cut)");
+    let ids = queued_ids(&queue).await;
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 25, "every record enqueued: {ids:?}");
+    // Only a page interrupted between its enqueue and its cursor move can be enqueued twice.
+    assert!(ids.len() <= 25 + 4 * cut, "{} enqueued for 25 records", ids.len());
+}
+
+#[tokio::test]
 async fn the_tick_sweeps_an_item_whose_message_was_lost() {
     let store = Arc::new(moto().store().await);
     let queue = Arc::new(moto().queue(5).await);
