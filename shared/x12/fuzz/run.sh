@@ -3,6 +3,11 @@
 #
 #   shared/x12/fuzz/run.sh [seconds per target]     (default 60)
 #
+# FUZZ_SEED=<n> fixes libFuzzer's seed: from the same corpus a run then follows the same path, and
+# a shorter or slower run follows a prefix of it, so a gate (tests/run.sh) is repeatable. Unset,
+# each run takes a random seed (exploring; what a longer run on a workstation should do).
+# FUZZ_CORPUS=<dir> keeps the corpora elsewhere than fuzz/corpus/ (e.g. a fresh one, as CI has).
+#
 # Works on the stable toolchain: cargo-fuzz needs nightly-only flags (sanitizers), which
 # RUSTC_BOOTSTRAP=1 unlocks. Installs cargo-fuzz if it is missing. Exits non-zero when a target
 # crashes, hangs (-timeout) or exceeds the memory limit (-rss_limit_mb); the input that did it is
@@ -30,13 +35,15 @@ cargo fuzz build --fuzz-dir "$here" -O
 logs="$here/logs"
 mkdir -p "$logs"
 failed=()
+seed=()
+if [ -n "${FUZZ_SEED:-}" ]; then seed=("-seed=$FUZZ_SEED"); fi
 for t in $targets; do
-    corpus="$here/corpus/$t"
+    corpus="${FUZZ_CORPUS:-$here/corpus}/$t"
     mkdir -p "$corpus"
     cp "$crate"/tests/data/*.edi "$corpus"/
     echo "=== $t: ${secs}s (log: $logs/$t.log) ==="
     if cargo fuzz run --fuzz-dir "$here" -O "$t" "$corpus" -- \
-        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 "${seed[@]}" \
         >"$logs/$t.log" 2>&1; then
         grep -E '^(Done|stat::)' "$logs/$t.log" || true
     else

@@ -426,12 +426,18 @@ impl<'a> Invoice810<'a> {
 
     /// Net due date: ITD06, else invoice date + ITD07 days.
     pub fn due_date(&self) -> Option<NaiveDate> {
-        self.terms.iter().find_map(|t| {
-            t.net_due_date.or_else(|| {
-                let days = u64::try_from(t.net_days?).ok()?;
-                self.invoice_date.checked_add_days(chrono::Days::new(days))
+        use chrono::Datelike;
+        self.terms
+            .iter()
+            .find_map(|t| {
+                t.net_due_date.or_else(|| {
+                    let days = u64::try_from(t.net_days?).ok()?;
+                    self.invoice_date.checked_add_days(chrono::Days::new(days))
+                })
             })
-        })
+            // Net days far past ITD07's three digits can land beyond the year 9999: no due date
+            // anyone can use (nor write back as CCYYMMDD); the terms stay in the invoice's terms.
+            .filter(|d| d.year() <= 9999)
     }
 
     /// Σ summary-level TXI02.

@@ -61,8 +61,18 @@ pub fn fmt_n2(d: Decimal) -> Option<String> {
     Some(if cents.is_zero() { "0".to_string() } else { cents.to_string() })
 }
 
-fn yyyymmdd(d: chrono::NaiveDate) -> String {
-    d.format("%Y%m%d").to_string()
+/// CCYYMMDD, for years 0001-9999 (chrono writes other years with a sign or fewer digits, which
+/// is no X12 date).
+fn yyyymmdd(invoice: &str, field: &str, d: chrono::NaiveDate) -> Result<String, RenderError> {
+    use chrono::Datelike;
+    if !(1..=9999).contains(&d.year()) {
+        return Err(field_err(
+            invoice,
+            field,
+            format!("{d} is outside the years 0001-9999 an X12 date (CCYYMMDD) can hold"),
+        ));
+    }
+    Ok(d.format("%Y%m%d").to_string())
 }
 
 /// Splits text into pieces of at most `max` characters, breaking at spaces where possible.
@@ -241,7 +251,7 @@ fn render_set(
         None => ("", None),
     };
     let kind = if inv.kind == DocumentKind::CreditMemo { "CR" } else { "" };
-    let date = yyyymmdd(inv.invoice_date);
+    let date = yyyymmdd(&number, "invoice_date", inv.invoice_date)?;
     iw.w.seg("BIG", &[&date, &number, "", big_po, "", "", kind]);
     iw.w.seg("CUR", &["SE", inv.currency.code()]);
     if let Some(p) = ref_po {
@@ -250,7 +260,10 @@ fn render_set(
     iw.party("SE", &profile.seller_id_qualifier, &inv.seller)?;
     iw.party("BT", &profile.buyer_id_qualifier, &inv.buyer)?;
     let terms = inv.terms.as_deref().map(|t| iw.fit("terms", t, 80)).unwrap_or_default();
-    let due = inv.due_date.map(yyyymmdd).unwrap_or_default();
+    let due = match inv.due_date {
+        Some(d) => yyyymmdd(&number, "due_date", d)?,
+        None => String::new(),
+    };
     if !terms.is_empty() || !due.is_empty() {
         let code = if due.is_empty() { "14" } else { "01" };
         let mut e = vec![""; 12];

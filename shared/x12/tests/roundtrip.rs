@@ -233,6 +233,15 @@ fn what_x12_cannot_hold_is_refused_or_left_out_never_written_invalid() {
     p.release = Release::V005010;
     let r = render_810(&[inv], &p, Numbers::single(1), now()).unwrap();
     assert!(parse(&r.bytes).unwrap().is_valid());
+    // A due date past the year 9999 (found by the roundtrip fuzz target: an 810's terms read as
+    // a due date in the year 57497, which chrono writes "+574970413") is refused, not written.
+    let mut d = sample().into_draft();
+    d.due_date =
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1).and_then(|x| x.checked_add_days(chrono::Days::new(20_000_000)));
+    assert!(d.due_date.is_some());
+    let inv = ArInvoice::try_new(d).unwrap();
+    let e = render_810(&[inv], &profile(), Numbers::single(1), now()).unwrap_err();
+    assert!(e.to_string().contains("due_date") && e.to_string().contains("0001-9999"), "{e}");
 }
 
 #[test]
