@@ -132,12 +132,35 @@ async fn aws(n: usize, window_ms: u64) -> Run {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    if std::env::var_os("MLC_BACKFILL_TRACE").is_some() {
+        trail_of_the_last(&rt, 4).await;
+    }
     let mut f = figures(&scene, "AWS (moto)");
     let (acquires, writes, _) = aws.budget_totals();
     f.budget = Some((acquires, writes));
     ticker.abort();
     assert_eq!(aws.queue.depth().await.map(|d| d.dead).unwrap_or(0), 0, "dead letters");
     f
+}
+
+/// The audit trails of the `n` items that finished last, with each event's time and the exchanges'
+/// calls: where the tail of a backfill spends its time.
+async fn trail_of_the_last(rt: &Runtime, n: usize) {
+    let mut items = rt.engine.find(&Default::default()).await.expect("items");
+    items.sort_by_key(|i| i.updated_at);
+    for item in items.iter().rev().take(n) {
+        eprintln!("--- {} {:?} attempts {}", item.key, item.state, item.attempts);
+        for a in rt.engine.store.audit_trail(&item.key).await.expect("trail") {
+            let calls: Vec<String> = a
+                .exchanges
+                .iter()
+                .map(|x| {
+                    format!("{} {} {} {:?} {}ms", x.at.format("%H:%M:%S%.3f"), x.method, x.url, x.status, x.duration_ms)
+                })
+                .collect();
+            eprintln!("{} {} {} {:?} {}", a.at.format("%H:%M:%S%.3f"), a.actor, a.event, a.message, calls.join(" | "));
+        }
+    }
 }
 
 async fn local(n: usize, window_ms: u64) -> Run {

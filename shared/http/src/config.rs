@@ -79,6 +79,15 @@ impl ConnectionConfig {
         self
     }
 
+    /// Keep the limit per worker (the process-wide in-memory count), also where the home shares
+    /// budgets: for a courtesy cap the vendor does not count (Deltek publishes no limit), a shared
+    /// count would cost a store write per call for a limit nobody enforces. N workers then send at
+    /// most N times the rate.
+    pub fn per_worker_budget(mut self) -> Self {
+        self.budget_store = Some(BudgetStore(mlc_core::budget::MemoryBudget::shared()));
+        self
+    }
+
     /// Keep the rate limit per API path template (Cleo): see [`PerPath`].
     pub fn rate_limit_per_path(mut self, per_path: PerPath) -> Self {
         self.per_path = Some(per_path);

@@ -85,7 +85,9 @@ impl DeltekClient {
         if settings.max_calls_per_second > 0 {
             let per_second = settings.max_calls_per_second as f64;
             let burst = u32::try_from(settings.max_calls_per_second).unwrap_or(u32::MAX).max(1);
-            config = config.rate_limit(RateLimit::TokenBucket { per_second, burst });
+            // Vantagepoint counts nothing: this is our own courtesy cap, kept per worker (not in
+            // the home's shared store, which would cost a write per call on AWS).
+            config = config.rate_limit(RateLimit::TokenBucket { per_second, burst }).per_worker_budget();
         }
         let auth = crate::auth::password_grant(&settings, &creds);
         let http = HttpClient::new(config, Arc::new(auth), Arc::new(DeltekClassifier(DefaultClassifier::new())))?;

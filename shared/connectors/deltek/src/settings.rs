@@ -90,7 +90,9 @@ pub struct DeltekSettings {
     pub webhook_allow_unauthenticated: bool,
     /// The seller's name on outbound AR invoices (default: the company's name in Vantagepoint).
     pub seller_name: Option<String>,
-    /// Client-side call budget (Vantagepoint publishes none; integrators keep writes gentle). 0 = none.
+    /// Client-side call budget per worker (Vantagepoint publishes none; integrators keep writes
+    /// gentle): each process or Lambda container keeps its own, so the stack sends at most
+    /// `MaxConcurrency` times this. 0 = none.
     pub max_calls_per_second: u64,
     /// First backoff step for retried reads (doubles per attempt).
     pub retry_base: Duration,

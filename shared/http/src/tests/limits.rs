@@ -196,6 +196,34 @@ async fn clients_built_in_a_home_scope_use_its_store_and_wait_cap() {
     assert_eq!(v.ok.load(Ordering::SeqCst), 2);
 }
 
+/// A courtesy cap the vendor does not count stays per worker in a home that shares budgets: the
+/// home's store sees none of its calls (Deltek: no store write per call on AWS).
+#[tokio::test]
+async fn a_per_worker_budget_stays_out_of_the_homes_shared_store() {
+    let (v, base) = vendor(Rule::Rolling { max: 100, per: Duration::from_secs(1) }).await;
+    let store = Arc::new(MemoryBudget::new());
+    let home = crate::HomeLimits { budget_store: Some(store.clone()), max_wait: None };
+    let cfg = ConnectionConfig::new("deltek", base.clone())
+        .rate_limit(RateLimit::Window { max: 2, per: Duration::from_secs(60) })
+        .budget("deltek courtesy-per-worker")
+        .per_worker_budget();
+    let c = home.scope(|| client(cfg));
+    c.send(Request::get("a")).await.unwrap();
+    c.send(Request::get("b")).await.unwrap();
+    assert_eq!(v.ok.load(Ordering::SeqCst), 2);
+    // The home's store holds nothing of it: a client counting there has the whole window.
+    let shared = client(
+        ConnectionConfig::new("deltek", base)
+            .rate_limit(RateLimit::Window { max: 2, per: Duration::from_secs(60) })
+            .budget("deltek courtesy-per-worker")
+            .budget_store(store.clone())
+            .retry(RetryPolicy { park_after: Duration::ZERO, ..RetryPolicy::default() }),
+    );
+    shared.send(Request::get("c")).await.unwrap();
+    shared.send(Request::get("d")).await.unwrap();
+    assert_eq!(v.ok.load(Ordering::SeqCst), 4);
+}
+
 /// Inside `finish_by`, a wait is slept only when the call after it can still end in time: with
 /// the window's slot 1.5 s away, a call with 10 s left (less its 2 s timeout) sleeps for it, and
 /// one with 3 s left does not — it parks with the wait, as a wait past `park_after` would.
