@@ -8,7 +8,10 @@
 //! The true floor is the fewest Cin7 calls the work needs — the list pages plus one read-back per
 //! purchase — at 60 per window: call k (from 0) can come no sooner than floor(k / 60) windows
 //! after the first. Printed per run: wall time (first Cin7 call to the last voucher), the floor,
-//! their ratio, Cin7 calls per posted invoice, 429s.
+//! their ratio, Cin7 calls per posted invoice, 429s, and the span of the Cin7 calls (first to last)
+//! against the floor: that part is what the budget and the scheduling control; what the wall time
+//! adds to it is the last records' posting after their read (on moto, seconds per record: every
+//! store operation queues behind the others on one Python server).
 //!
 //! Run (moto from tests/aws-tools.sh on loopback, `MLC_TEST_AWS_ENDPOINT` set; debug builds are
 //! fine, the window is the bottleneck):
@@ -45,6 +48,9 @@ struct Run {
     cin7_calls: usize,
     throttled: usize,
     wall: Duration,
+    /// First Cin7 call to the last: what the budget and the scheduling control (the rest of the
+    /// wall time is the last records' posting after their read).
+    cin7_span: Duration,
     floor: Duration,
     /// Budget acquires and conditional writes (AWS only).
     budget: Option<(u64, u64)>,
@@ -55,6 +61,11 @@ fn figures(scene: &Scene, home: &'static str) -> Run {
     let pages = calls.iter().filter(|c| c.path.to_ascii_lowercase().contains("purchaselist")).count();
     let throttled = calls.iter().filter(|c| c.status == Some(429)).count();
     let first = calls.iter().map(|c| c.at).min();
+    let last = calls.iter().map(|c| c.at).max();
+    let cin7_span = match (first, last) {
+        (Some(f), Some(l)) => (l - f).to_std().unwrap_or_default(),
+        _ => Duration::ZERO,
+    };
     let vouchers = scene.purchases.iter().filter(|(_, inv)| scene.vouchers(inv) > 0).count();
     let wall = first.map(|f| (chrono::Utc::now() - f).to_std().unwrap_or_default()).unwrap_or_default();
     let needed = pages.max(1) + scene.purchases.len();
@@ -67,6 +78,7 @@ fn figures(scene: &Scene, home: &'static str) -> Run {
         cin7_calls: calls.len(),
         throttled,
         wall,
+        cin7_span,
         floor,
         budget: None,
     }
@@ -202,9 +214,9 @@ async fn main() {
     let window_ms: u64 = std::env::var("MLC_WINDOW_MS").ok().and_then(|s| s.parse().ok()).unwrap_or(6000);
     println!("Cin7 → Deltek backfill vs the true floor; Cin7 window 60 calls / {window_ms} ms; {POSTERS} posters\n");
     println!(
-        "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor | budget writes per invoice |"
+        "| home | purchases | posted | Cin7 calls | list pages | calls per posted invoice | 429s | wall | true floor | wall / floor | Cin7 calls' span / floor | budget writes per invoice |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let homes = std::env::var("MLC_HOMES").unwrap_or_else(|_| "aws,local".into());
     for n in sizes {
         let mut runs = Vec::new();
@@ -216,7 +228,7 @@ async fn main() {
         }
         for r in runs {
             println!(
-                "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {} |",
+                "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {:.1} s, {:.2}× | {} |",
                 r.home,
                 r.purchases,
                 r.vouchers,
@@ -227,6 +239,8 @@ async fn main() {
                 r.wall.as_secs_f64(),
                 r.floor.as_secs_f64(),
                 r.wall.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
+                r.cin7_span.as_secs_f64(),
+                r.cin7_span.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
                 r.budget.map_or("—".to_string(), |(a, w)| format!(
                     "{:.2} ({a} acquires)",
                     w as f64 / r.vouchers.max(1) as f64
