@@ -19,8 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Context, LambdaEvent};
-use mlc_aws::SqsQueue;
 use mlc_aws::testing::moto;
+use mlc_aws::{DynamoStore, SqsQueue};
 use mlc_core::engine::flow::{DiscoveryPage, Eligibility, Flow, FlowSpec, MapError, SourceDoc, StepError};
 use mlc_core::engine::intake::Intake;
 use mlc_core::engine::model::{Cursor, Hint, ItemState, Origin, TargetRef};
@@ -163,8 +163,9 @@ impl Flow for Paging {
     }
 }
 
-#[tokio::test]
-async fn a_poll_cut_off_by_the_time_budget_continues_from_its_page_next_tick() {
+/// A poller over one `paging` flow: 25 records, 4 a page, 400 ms a page (about two pages fit in
+/// a budget of 1 s).
+async fn paging_backfill() -> (Arc<DynamoStore>, Arc<SqsQueue>, Reloadable) {
     let store = Arc::new(moto().store().await);
     let queue = Arc::new(moto().queue(5).await);
     let flow = Paging {
@@ -179,7 +180,12 @@ async fn a_poll_cut_off_by_the_time_budget_continues_from_its_page_next_tick() {
         delay: Duration::from_millis(400),
     };
     let rt = runtime(store.clone(), queue.clone(), Arc::new(SystemClock), vec![Arc::new(flow)]);
-    let live = Reloadable::fixed("poller", rt);
+    (store, queue, Reloadable::fixed("poller", rt))
+}
+
+#[tokio::test]
+async fn a_poll_cut_off_by_the_time_budget_continues_from_its_page_next_tick() {
+    let (store, queue, live) = paging_backfill().await;
     // About two pages fit in a tick.
     let short = TickOptions { budget: Duration::from_millis(1000), ..opts() };
     let mut ticks = 0;
@@ -207,21 +213,7 @@ async fn a_poll_cut_off_by_the_time_budget_continues_from_its_page_next_tick() {
 
 #[tokio::test]
 async fn a_nudged_poll_keeps_the_same_time_budget_and_continues_from_its_page() {
-    let store = Arc::new(moto().store().await);
-    let queue = Arc::new(moto().queue(5).await);
-    let flow = Paging {
-        spec: FlowSpec {
-            name: "paging".into(),
-            source_system: "src".into(),
-            target_system: "tgt".into(),
-            ..Default::default()
-        },
-        total: 25,
-        per_page: 4,
-        delay: Duration::from_millis(400),
-    };
-    let rt = runtime(store.clone(), queue.clone(), Arc::new(SystemClock), vec![Arc::new(flow)]);
-    let live = Reloadable::fixed("poller", rt);
+    let (_, queue, live) = paging_backfill().await;
     let short = TickOptions { budget: Duration::from_millis(1000), ..opts() };
     let (mut nudges, mut cut) = (0, 0);
     loop {
