@@ -93,7 +93,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 pub const MAX_DOWN_GATE: Duration = Duration::from_secs(300);
 /// The gate after the first probe of a connection that still does not answer; each further failed
 /// probe doubles it (up to [`MAX_DOWN_GATE`]), so an outage of length T costs about log2(T) probes
-/// in a container, not T / (a record's retry delay), and no record's attempts run out on it.
+/// in a container, not T / (a record's retry delay), spread over the waiting records.
 pub const FIRST_DOWN_GATE: Duration = Duration::from_secs(1);
 /// Read-backs of one connection failing in a row (no success between) before it counts as not
 /// answering: one record's trouble does not hold the others back.
