@@ -628,7 +628,9 @@ async fn the_console_runs_against_the_aws_stack() {
 
     let dir = tempfile::tempdir().expect("tmp");
     // The console talks to AWS through a counting relay (every call forwarded to moto).
-    let (endpoint, secret_reads) = counting_relay(m.endpoint().to_string()).await;
+    let relay = mlc_aws::testing::CountingRelay::start(m.endpoint()).await;
+    let endpoint = relay.url().to_string();
+    let secret_reads = || relay.count("SecretsManager GetSecretValue");
     let mut child = mlc()
         .current_dir(dir.path())
         .args(["console", "--listen", "127.0.0.1:0"])
@@ -695,57 +697,16 @@ async fn the_console_runs_against_the_aws_stack() {
     }
     // Scrubbing reads the secrets once per cache period, not once per connection per page view.
     let item_page = format!("/item?key={}", item.key.0.replace('#', "%23"));
-    let before = secret_reads.load(std::sync::atomic::Ordering::SeqCst);
+    let before = secret_reads();
     for _ in 0..5 {
         let html = get(&item_page).await;
         assert!(html.contains("AWS-77") && !html.contains(secret), "{html}");
     }
     let evidence = get(&format!("/evidence?key={}", item.key.0.replace('#', "%23"))).await;
     assert!(!evidence.contains(secret));
-    let reads = secret_reads.load(std::sync::atomic::Ordering::SeqCst) - before;
+    let reads = secret_reads() - before;
     assert!(reads <= 1, "six item views read Secrets Manager {reads} times");
     assert!(before >= 1, "the relay saw the console's secret reads at all ({before})");
-}
-
-/// A relay in front of moto that counts Secrets Manager `GetSecretValue` calls: `(its URL, the count)`.
-async fn counting_relay(upstream: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let count = Arc::new(AtomicUsize::new(0));
-    let http = reqwest::Client::new();
-    let counter = count.clone();
-    let relay = move |req: axum::extract::Request| {
-        let (count, http, upstream) = (counter.clone(), http.clone(), upstream.clone());
-        async move {
-            let (parts, body) = req.into_parts();
-            let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            if target.ends_with("GetSecretValue") {
-                count.fetch_add(1, Ordering::SeqCst);
-            }
-            let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("request body");
-            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let mut rb = http.request(parts.method.clone(), format!("{}{path}", upstream.trim_end_matches('/')));
-            for (k, v) in parts.headers.iter() {
-                if k != "host" && k != "content-length" {
-                    rb = rb.header(k, v);
-                }
-            }
-            let resp = rb.body(bytes).send().await.expect("moto answers");
-            let (status, headers) = (resp.status(), resp.headers().clone());
-            let mut out = axum::response::Response::new(axum::body::Body::from(resp.bytes().await.expect("body")));
-            *out.status_mut() = status;
-            for (k, v) in headers.iter() {
-                if k != "content-length" && k != "transfer-encoding" {
-                    out.headers_mut().insert(k, v.clone());
-                }
-            }
-            out
-        }
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("relay listens");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(relay)).await });
-    (url, count)
 }
 
 /// A console on its own data directory with `[console]` settings; its stdout stays readable (a

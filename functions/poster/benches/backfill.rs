@@ -54,6 +54,8 @@ struct Run {
     floor: Duration,
     /// Budget acquires and conditional writes (AWS only).
     budget: Option<(u64, u64)>,
+    /// AWS requests by action, counted by a relay in front of moto (AWS only).
+    requests: Option<std::collections::BTreeMap<String, (u64, Duration)>>,
 }
 
 fn figures(scene: &Scene, home: &'static str) -> Run {
@@ -81,6 +83,7 @@ fn figures(scene: &Scene, home: &'static str) -> Run {
         cin7_span,
         floor,
         budget: None,
+        requests: None,
     }
 }
 
@@ -90,7 +93,7 @@ fn all_posted(scene: &Scene) -> bool {
 
 async fn aws(n: usize, window_ms: u64) -> Run {
     let scene = Scene::new(n, window_ms).await;
-    let aws = Aws::new(10).await;
+    let aws = Aws::counted(10).await;
     scene.world.store_credentials(&aws.secrets()).await.expect("credentials");
     let config = scene.config();
     let mut posters = Vec::new();
@@ -150,6 +153,7 @@ async fn aws(n: usize, window_ms: u64) -> Run {
     let mut f = figures(&scene, "AWS (moto)");
     let (acquires, writes, _) = aws.budget_totals();
     f.budget = Some((acquires, writes));
+    f.requests = aws.relay.as_ref().map(|r| r.timed_counts());
     ticker.abort();
     assert_eq!(aws.queue.depth().await.map(|d| d.dead).unwrap_or(0), 0, "dead letters");
     f
@@ -226,7 +230,7 @@ async fn main() {
         if homes.contains("local") {
             runs.push(local(n, window_ms).await);
         }
-        for r in runs {
+        for r in &runs {
             println!(
                 "| {} | {} | {} | {} | {} | {:.3} | {} | {:.1} s | {:.1} s | {:.2}× | {:.1} s, {:.2}× | {} |",
                 r.home,
@@ -246,6 +250,26 @@ async fn main() {
                     w as f64 / r.vouchers.max(1) as f64
                 ))
             );
+        }
+        for r in &runs {
+            if let Some(counts) = &r.requests {
+                let per = |v: u64| v as f64 / r.vouchers.max(1) as f64;
+                let dynamo: u64 = counts.iter().filter(|(k, _)| k.starts_with("DynamoDB")).map(|(_, v)| v.0).sum();
+                let sqs: u64 = counts.iter().filter(|(k, _)| k.starts_with("SQS")).map(|(_, v)| v.0).sum();
+                let each: Vec<String> = counts
+                    .iter()
+                    .map(|(k, (n, t))| {
+                        format!("{k} {:.2} ({:.1} ms each)", per(*n), t.as_secs_f64() * 1000.0 / (*n).max(1) as f64)
+                    })
+                    .collect();
+                println!(
+                    "\n{} purchases, AWS requests per posted invoice: DynamoDB {:.1}, SQS {:.1} ({})",
+                    r.purchases,
+                    per(dynamo),
+                    per(sqs),
+                    each.join(", ")
+                );
+            }
         }
     }
     println!(

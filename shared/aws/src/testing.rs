@@ -210,3 +210,107 @@ impl Moto {
         }
     }
 }
+
+/// A relay in front of moto that counts the AWS calls passing through it, by service and action
+/// (`DynamoDB GetItem`, `SQS ReceiveMessage`, `SecretsManager GetSecretValue`, from the request's
+/// `X-Amz-Target`): what a test or bench asserts or prints about how many requests a piece of
+/// work costs. Every request is forwarded unchanged; it listens on loopback and lives as long as
+/// the runtime that started it.
+pub struct CountingRelay {
+    url: String,
+    /// Per action: calls, and the time moto took to answer them (µs, summed).
+    counts: std::sync::Arc<Mutex<std::collections::BTreeMap<String, (u64, u64)>>>,
+}
+
+impl CountingRelay {
+    /// Start a relay forwarding to `upstream` (a moto endpoint).
+    pub async fn start(upstream: &str) -> CountingRelay {
+        use std::sync::Arc;
+        let counts: Arc<Mutex<std::collections::BTreeMap<String, (u64, u64)>>> = Arc::default();
+        let http = reqwest::Client::new();
+        let upstream = upstream.trim_end_matches('/').to_string();
+        let tally = counts.clone();
+        let relay = move |req: axum::extract::Request| {
+            let (tally, http, upstream) = (tally.clone(), http.clone(), upstream.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let action = action_name(target);
+                let started = Instant::now();
+                let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+                let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let mut rb = http.request(parts.method.clone(), format!("{upstream}{path}"));
+                for (k, v) in parts.headers.iter() {
+                    if k != "host" && k != "content-length" {
+                        rb = rb.header(k, v);
+                    }
+                }
+                let mut out = axum::response::Response::new(axum::body::Body::empty());
+                match rb.body(bytes).send().await {
+                    Ok(resp) => {
+                        let (status, headers) = (resp.status(), resp.headers().clone());
+                        *out.body_mut() = axum::body::Body::from(resp.bytes().await.unwrap_or_default());
+                        *out.status_mut() = status;
+                        for (k, v) in headers.iter() {
+                            if k != "content-length" && k != "transfer-encoding" {
+                                out.headers_mut().insert(k, v.clone());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        *out.status_mut() = axum::http::StatusCode::BAD_GATEWAY;
+                        *out.body_mut() = axum::body::Body::from(format!("relay: moto did not answer: {e}"));
+                    }
+                }
+                let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
+                let e = t.entry(action).or_default();
+                e.0 += 1;
+                e.1 += started.elapsed().as_micros() as u64;
+                out
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("the relay listens on loopback");
+        let url = format!("http://{}", listener.local_addr().expect("relay address"));
+        tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(relay)).await });
+        CountingRelay { url, counts }
+    }
+
+    /// The relay's endpoint (what `AWS_ENDPOINT_URL` or an SDK config points at).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The relay as a [`Moto`]: stores, queues and SDK configs made from it go through the relay.
+    pub fn moto(&self) -> Moto {
+        Moto { endpoint: self.url.clone(), _guard: None }
+    }
+
+    /// Calls of one action so far (`"SecretsManager GetSecretValue"`).
+    pub fn count(&self, action: &str) -> u64 {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).get(action).map_or(0, |c| c.0)
+    }
+
+    /// Every action's calls so far.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), v.0)).collect()
+    }
+
+    /// Every action's calls so far and the time moto took to answer them, summed.
+    pub fn timed_counts(&self) -> std::collections::BTreeMap<String, (u64, Duration)> {
+        let t = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        t.iter().map(|(k, v)| (k.clone(), (v.0, Duration::from_micros(v.1)))).collect()
+    }
+}
+
+/// `DynamoDB_20120810.GetItem` → `DynamoDB GetItem`; `AmazonSQS.SendMessage` → `SQS SendMessage`;
+/// `secretsmanager.GetSecretValue` → `SecretsManager GetSecretValue`; no target → `other`.
+fn action_name(target: &str) -> String {
+    let Some((service, action)) = target.split_once('.') else { return "other".into() };
+    let service = match service {
+        s if s.starts_with("DynamoDB") => "DynamoDB",
+        "AmazonSQS" => "SQS",
+        "secretsmanager" => "SecretsManager",
+        s => s,
+    };
+    format!("{service} {action}")
+}

@@ -30,6 +30,9 @@ pub struct Esm {
     pub visibility: i32,
 }
 
+/// How often [`Esm::receive`] looks at the queue while it waits for a batch.
+pub const SHORT_POLL_EVERY: Duration = Duration::from_millis(200);
+
 /// What working a queue took.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Worked {
@@ -46,21 +49,32 @@ impl Esm {
 
     /// Receive one batch (waiting up to `wait_secs` for it), shaped as the event Lambda sends, with
     /// each record's receipt by message id. `None` when nothing was there.
+    ///
+    /// The wait is played here, as short polls [`SHORT_POLL_EVERY`] apart, not as SQS long polling:
+    /// moto answers a long poll by sleeping in its request thread, and on the single-threaded
+    /// server the tests use (to serialise conditional writes as DynamoDB does) that stops every
+    /// DynamoDB call of every poster for up to `wait_secs`. SQS long polling blocks nobody else.
     pub async fn receive(&self, wait_secs: i32) -> Option<(Value, BTreeMap<String, String>)> {
-        let out = self
-            .client
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(self.batch_size)
-            .visibility_timeout(self.visibility)
-            .wait_time_seconds(wait_secs)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive from moto");
-        if out.messages().is_empty() {
-            return None;
-        }
+        let until = Instant::now() + Duration::from_secs(wait_secs.max(0) as u64);
+        let out = loop {
+            let out = self
+                .client
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(self.batch_size)
+                .visibility_timeout(self.visibility)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .expect("receive from moto");
+            if !out.messages().is_empty() {
+                break out;
+            }
+            if Instant::now() + SHORT_POLL_EVERY > until {
+                return None;
+            }
+            tokio::time::sleep(SHORT_POLL_EVERY).await;
+        };
         let mut receipts = BTreeMap::new();
         let records: Vec<Value> = out
             .messages()
@@ -238,6 +252,8 @@ pub struct Aws {
     pub endpoint: String,
     /// The test's own moto server, when it has one ([`Aws::private`]).
     _moto: Option<mlc_aws::testing::Moto>,
+    /// The relay every call goes through, when counted ([`Aws::counted`]).
+    pub relay: Option<mlc_aws::testing::CountingRelay>,
 }
 
 impl Aws {
@@ -255,6 +271,17 @@ impl Aws {
         aws
     }
 
+    /// On the binary's shared (serialised) moto server, every call through a [`CountingRelay`]
+    /// (`aws.relay`): for benches that print the AWS requests a piece of work cost.
+    ///
+    /// [`CountingRelay`]: mlc_aws::testing::CountingRelay
+    pub async fn counted(max_receives: u32) -> Aws {
+        let relay = mlc_aws::testing::CountingRelay::start(mlc_aws::testing::serialized_moto().endpoint()).await;
+        let mut aws = Self::on(&relay.moto(), max_receives).await;
+        aws.relay = Some(relay);
+        aws
+    }
+
     async fn on(m: &mlc_aws::testing::Moto, max_receives: u32) -> Aws {
         let sdk = m.sdk_config().await;
         Aws {
@@ -265,6 +292,7 @@ impl Aws {
             budgets: Default::default(),
             endpoint: m.endpoint().to_string(),
             _moto: None,
+            relay: None,
         }
     }
 
