@@ -96,9 +96,15 @@ impl Store for CountingStore {
         self.1.add("holding_natural_key");
         self.0.holding_natural_key(s, f, nk).await
     }
-    async fn open_versions(&self, f: &str, s: &str, d: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn open_versions(
+        &self,
+        f: &str,
+        s: &str,
+        d: &str,
+        except: Option<&ItemKey>,
+    ) -> Result<Vec<WorkItem>, StoreError> {
         self.1.add("open_versions");
-        self.0.open_versions(f, s, d).await
+        self.0.open_versions(f, s, d, except).await
     }
     async fn append_audit(&self, k: &ItemKey, e: AuditEntry) -> Result<(), StoreError> {
         self.1.add("append_audit");

@@ -406,3 +406,56 @@ async fn a_cancelled_acquire_leaves_the_containers_budget_usable() {
         assert!(matches!(answered, Ok(Ok(Ok(_)))), "round {round}: {answered:?}");
     }
 }
+
+/// Each process remembers the revisions it wrote and starts its next claim or transition from
+/// them; a revision another process has moved on from must lose its conditional write and be
+/// read again, and no "no" is ever answered from memory.
+#[tokio::test]
+async fn a_remembered_revision_another_process_moved_on_from_is_never_trusted() {
+    let a = moto().store().await;
+    let b = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto().sdk_config().await), a.table());
+    let now = t0();
+    let failed = |why: &str| {
+        let mut t = Transition::to(ItemState::Failed, AuditEntry::new(now, "w", "failed_retryable", why)).reason(why);
+        t.failure = Some(mlc_core::engine::model::FailureClass::Retryable);
+        t
+    };
+
+    // a remembers item 1 as failed and free; b claims and posts it meanwhile.
+    let (one, _) = a.register(new_item("known", "K1", "v1", Origin::Poll), now).await.unwrap();
+    let ClaimResult::Acquired(_) = a.claim(&one.key, "w-a", now, now + secs(60)).await.unwrap() else { panic!() };
+    a.transition(&one.key, "w-a", failed("timeout"), now).await.unwrap();
+    let ClaimResult::Acquired(_) = b.claim(&one.key, "w-b", now + secs(1), now + secs(60)).await.unwrap() else {
+        panic!("b claims the failed item")
+    };
+    let posted = Transition::to(ItemState::Posted, AuditEntry::new(now, "w-b", "posted", "done"));
+    b.transition(&one.key, "w-b", posted, now + secs(2)).await.unwrap();
+    match a.claim(&one.key, "w-a2", now + secs(3), now + secs(60)).await.unwrap() {
+        ClaimResult::Finished(item) => assert_eq!(item.state, ItemState::Posted),
+        other => panic!("a's remembered revision said free, the table says posted: {other:?}"),
+    }
+    let events: Vec<String> = b.audit_trail(&one.key).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(events, ["claimed", "failed_retryable", "claimed", "posted"], "a's lost claim is not on the trail");
+
+    // a remembers item 2 as free; b holds it: a's claim is refused after a read, naming b.
+    let (two, _) = a.register(new_item("known", "K2", "v1", Origin::Poll), now).await.unwrap();
+    let ClaimResult::Acquired(_) = b.claim(&two.key, "w-b", now, now + secs(60)).await.unwrap() else { panic!() };
+    match a.claim(&two.key, "w-a", now + secs(1), now + secs(60)).await.unwrap() {
+        ClaimResult::Held { owner, .. } => assert_eq!(owner, "w-b"),
+        other => panic!("b holds item 2: {other:?}"),
+    }
+
+    // a remembers item 3 as held by itself; b wrote it after the claim lapsed and freed it: a
+    // remembered "held" (or "you may not write") is confirmed by a read before it is answered.
+    let (three, _) = a.register(new_item("known", "K3", "v1", Origin::Poll), now).await.unwrap();
+    let ClaimResult::Acquired(_) = a.claim(&three.key, "w-a", now, now + secs(60)).await.unwrap() else { panic!() };
+    b.transition(&three.key, "w-b", failed("lapsed claim taken over"), now + secs(61)).await.unwrap();
+    let note = AuditEntry::new(now, "w-x", "failed_retryable", "a transition by a fourth worker");
+    a.transition(&three.key, "w-x", Transition::to(ItemState::Failed, note), now + secs(30))
+        .await
+        .expect("free in the table, though a remembers its own claim");
+    let ClaimResult::Acquired(item) = a.claim(&three.key, "w-a2", now + secs(31), now + secs(90)).await.unwrap() else {
+        panic!("free in the table")
+    };
+    assert_eq!(item.attempts, 2);
+}

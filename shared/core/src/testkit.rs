@@ -167,8 +167,17 @@ pub async fn store_conformance(store: &dyn Store) {
     assert_eq!(waiting.len(), 1, "needs_mapping items must be found by each missing key");
     assert_eq!(waiting[0].missing, vec![k1.clone(), k2.clone()]);
     assert!(store.items_waiting_for(&MappingKey::new("s", MappingKind::ACCOUNT, "999")).await.unwrap().is_empty());
-    let open = store.open_versions("f", "src", "B").await.expect("open");
+    let open = store.open_versions("f", "src", "B", None).await.expect("open");
     assert_eq!(open.len(), 2, "both versions of B are open");
+    let others = store.open_versions("f", "src", "B", Some(&b.key)).await.expect("open");
+    assert_eq!(others.len(), 1, "the other version of B, without the one left out");
+    assert_eq!(others[0].key, b2.key);
+    let missing = ItemKey::new("f", "src", "no-such-doc", "v1");
+    let mut many = store.get_items(&[b2.key.clone(), missing, b.key.clone()]).await.expect("get_items");
+    many.sort_by(|x, y| x.key.cmp(&y.key));
+    let mut want = vec![b.key.clone(), b2.key.clone()];
+    want.sort();
+    assert_eq!(many.iter().map(|i| i.key.clone()).collect::<Vec<_>>(), want, "get_items leaves out missing keys");
     // Leaving needs_mapping clears the missing keys and the index.
     let mut failed = Transition::to(ItemState::Failed, audit(now, "failed")).reason("boom");
     failed.failure = Some(FailureClass::Permanent);

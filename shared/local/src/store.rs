@@ -366,8 +366,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn open_versions(
+        &self,
+        flow: &str,
+        system: &str,
+        doc_id: &str,
+        except: Option<&ItemKey>,
+    ) -> Result<Vec<WorkItem>, StoreError> {
         let (flow, system, doc_id) = (flow.to_string(), system.to_string(), doc_id.to_string());
+        let except = except.cloned();
         self.db
             .read(move |c, label| {
                 let items = query_items(
@@ -376,7 +383,7 @@ impl Store for SqliteStore {
                     "SELECT body FROM items WHERE flow = ?1 AND system = ?2 AND doc_id = ?3 ORDER BY key",
                     &[&flow, &system, &doc_id],
                 )?;
-                Ok(items.into_iter().filter(|i| !i.state.is_terminal()).collect())
+                Ok(items.into_iter().filter(|i| !i.state.is_terminal() && Some(&i.key) != except.as_ref()).collect())
             })
             .await
     }

@@ -176,9 +176,12 @@ impl LedgerRecorder {
                 }
             }
             l.records_queued = listed_here.iter().filter(|r| !w.contains_key(*r)).count() as u64;
-            for key in items.get(&flow).cloned().unwrap_or_default() {
+            let keys: Vec<ItemKey> = items.get(&flow).cloned().unwrap_or_default().into_iter().collect();
+            let mut found: BTreeMap<ItemKey, WorkItem> =
+                store.get_items(&keys).await?.into_iter().map(|i| (i.key.clone(), i)).collect();
+            for key in keys {
                 l.seen += 1;
-                match store.get_item(&key).await? {
+                match found.remove(&key) {
                     None => l.unaccounted.push(format!("document {key} was worked but is not in the store")),
                     Some(item) => classify(&mut l, &item),
                 }

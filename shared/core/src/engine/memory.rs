@@ -174,11 +174,18 @@ impl Store for MemoryStore {
         Ok(g.items.values().filter(|i| holds_natural_key(i, scope, legacy_flow, natural_key)).cloned().collect())
     }
 
-    async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn open_versions(
+        &self,
+        flow: &str,
+        system: &str,
+        doc_id: &str,
+        except: Option<&ItemKey>,
+    ) -> Result<Vec<WorkItem>, StoreError> {
         let g = lock(&self.inner);
         Ok(g.items
             .values()
             .filter(|i| i.flow == flow && i.system == system && i.doc_id == doc_id && !i.state.is_terminal())
+            .filter(|i| Some(&i.key) != except)
             .cloned()
             .collect())
     }

@@ -656,7 +656,7 @@ impl Engine {
         };
         // A record that failed to read earlier has an `unread` item; it is settled now.
         if !docs.iter().any(|d| d.id == hint.id) {
-            self.supersede(flow, &hint.id, UNREAD, "read back successfully").await?;
+            self.settle_unread(hint).await?;
         }
         // A re-run whose version the source no longer holds is stale: close it.
         if let Some(rerun) = &hint.rerun_of {
@@ -788,21 +788,16 @@ impl Engine {
         Ok(HintReport { docs: vec![(item.key.clone(), outcome)], retry_after: retry, note: None })
     }
 
-    /// Close open items of `doc_id` other than `keep_version` (older versions, or `unread` markers).
-    /// In-doubt items are left alone: their write may have landed, and the newer version's lookup settles them.
-    async fn supersede<F: Flow>(
-        &self,
-        flow: &F,
-        doc_id: &str,
-        only_version: &str,
-        why: &str,
-    ) -> Result<(), EngineError> {
-        let spec = flow.spec();
-        for old in self.store.open_versions(&spec.name, &spec.source_system, doc_id).await? {
-            if old.version != only_version || old.state == ItemState::InDoubt {
-                continue;
-            }
-            self.close_superseded(&old, why).await?;
+    /// Close the `unread` item of a record that has now been read back, if one is open (one
+    /// item read by its key). In-doubt items are left alone: their write may have landed.
+    async fn settle_unread(&self, hint: &Hint) -> Result<(), EngineError> {
+        // The key `unread_item` registers under (`NewItem::key`).
+        let key = ItemKey::new(&hint.flow, &hint.system, &hint.id, UNREAD);
+        if let Some(old) = self.store.get_item(&key).await?
+            && !old.state.is_terminal()
+            && old.state != ItemState::InDoubt
+        {
+            self.close_superseded(&old, "read back successfully").await?;
         }
         Ok(())
     }
@@ -973,8 +968,8 @@ impl Engine {
         }
         // Open versions read before this one are stale. Versions read at the same instant are left
         // alone (concurrent reads; the natural-key lock keeps them from both writing).
-        for old in self.store.open_versions(&spec.name, &spec.source_system, &doc.id).await? {
-            if old.key != item.key && old.state != ItemState::InDoubt && old.read_at < item.read_at {
+        for old in self.store.open_versions(&spec.name, &spec.source_system, &doc.id, Some(&item.key)).await? {
+            if old.state != ItemState::InDoubt && old.read_at < item.read_at {
                 self.close_superseded(&old, &format!("version {} was read since", doc.version)).await?;
             }
         }
@@ -1089,10 +1084,10 @@ impl Engine {
         // Older versions of this document whose create is in doubt are settled by this lookup.
         let older_in_doubt: Vec<WorkItem> = self
             .store
-            .open_versions(&spec.name, &spec.source_system, &doc.id)
+            .open_versions(&spec.name, &spec.source_system, &doc.id, Some(&item.key))
             .await?
             .into_iter()
-            .filter(|o| o.key != item.key && o.state == ItemState::InDoubt)
+            .filter(|o| o.state == ItemState::InDoubt)
             .collect();
         // A create of this key may have landed after the target's caches were filled (perhaps
         // by another process): only a lookup that trusts no cache may say it did not.

@@ -76,6 +76,19 @@ pub trait Store: Send + Sync {
 
     async fn get_item(&self, key: &ItemKey) -> Result<Option<WorkItem>, StoreError>;
 
+    /// Several items by key, in any order; keys with no item are left out. The default reads
+    /// them one by one; a store that can read many in one request (DynamoDB's `BatchGetItem`)
+    /// says so.
+    async fn get_items(&self, keys: &[ItemKey]) -> Result<Vec<WorkItem>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(item) = self.get_item(k).await? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
     /// Items passing `filter`, most recently updated first, at most `filter.limit`.
     async fn list_items(&self, filter: &ItemFilter) -> Result<Vec<WorkItem>, StoreError>;
 
@@ -95,8 +108,15 @@ pub trait Store: Send + Sync {
         natural_key: &str,
     ) -> Result<Vec<WorkItem>, StoreError>;
 
-    /// Non-terminal items for the same source document (other versions), for superseding.
-    async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError>;
+    /// Non-terminal items for the same source document (other versions), for superseding,
+    /// leaving out `except` (the caller's own item: a store that finds only that one reads no item).
+    async fn open_versions(
+        &self,
+        flow: &str,
+        system: &str,
+        doc_id: &str,
+        except: Option<&ItemKey>,
+    ) -> Result<Vec<WorkItem>, StoreError>;
 
     /// Append a line to an item's trail without changing its state.
     async fn append_audit(&self, key: &ItemKey, entry: AuditEntry) -> Result<(), StoreError>;

@@ -111,9 +111,15 @@ impl Store for FusedStore {
         self.fuse.tick().await;
         self.inner.holding_natural_key(scope, flow, nk).await
     }
-    async fn open_versions(&self, flow: &str, system: &str, doc_id: &str) -> Result<Vec<WorkItem>, StoreError> {
+    async fn open_versions(
+        &self,
+        flow: &str,
+        system: &str,
+        doc_id: &str,
+        except: Option<&ItemKey>,
+    ) -> Result<Vec<WorkItem>, StoreError> {
         self.fuse.tick().await;
-        self.inner.open_versions(flow, system, doc_id).await
+        self.inner.open_versions(flow, system, doc_id, except).await
     }
     async fn append_audit(&self, key: &ItemKey, e: AuditEntry) -> Result<(), StoreError> {
         self.inner.append_audit(key, e).await
