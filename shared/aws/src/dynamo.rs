@@ -195,6 +195,17 @@ struct Meta {
     atok: Option<String>,
 }
 
+impl Meta {
+    /// What an item row's attributes say of its revision, listing and audit head.
+    fn of(a: &Attrs) -> Meta {
+        Meta {
+            rev: get_n(a, "rev").unwrap_or(0),
+            gsi1sk: get_s(a, "gsi1sk").map(str::to_string),
+            atok: get_s(a, "atok").map(str::to_string),
+        }
+    }
+}
+
 /// A token naming one audit row.
 fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -231,6 +242,22 @@ impl DynamoStore {
 
     fn forget(&self, k: &ItemKey) {
         self.known.lock().unwrap_or_else(|p| p.into_inner()).remove(k);
+    }
+
+    /// The revision a write starts from: the remembered one (`known`, taken: used once, so a
+    /// retry reads), else the item read now. The flag says it came from memory.
+    async fn start_from(
+        &self,
+        k: &ItemKey,
+        known: &mut Option<(WorkItem, Meta)>,
+    ) -> Result<(WorkItem, Meta, bool), StoreError> {
+        match known.take() {
+            Some((item, meta)) => Ok((item, meta, true)),
+            None => {
+                let (item, meta) = self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?;
+                Ok((item, meta, false))
+            }
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -342,11 +369,7 @@ impl DynamoStore {
             None => Ok(None),
             Some(a) => {
                 let item: WorkItem = self.decode_json(&format!("item {k}"), a)?;
-                let meta = Meta {
-                    rev: get_n(a, "rev").unwrap_or(0),
-                    gsi1sk: get_s(a, "gsi1sk").map(str::to_string),
-                    atok: get_s(a, "atok").map(str::to_string),
-                };
+                let meta = Meta::of(a);
                 self.remember(&item, &meta);
                 Ok(Some((item, meta)))
             }
@@ -366,11 +389,7 @@ impl DynamoStore {
     ) -> Result<(), Race> {
         let listed = old.gsi1sk.as_deref().filter(|_| before.state == next.state);
         let attrs = self.item_attrs(next, old.rev + 1, atok, listed).map_err(Race::Failed)?;
-        let written = Meta {
-            rev: old.rev + 1,
-            gsi1sk: get_s(&attrs, "gsi1sk").map(str::to_string),
-            atok: atok.map(str::to_string),
-        };
+        let written = Meta::of(&attrs);
         let mut cond = "#rev = :rev".to_string();
         let mut b = self
             .client
@@ -721,18 +740,19 @@ impl Store for DynamoStore {
                     self.note_flow(&fresh.flow).await?;
                     // The version row first: a reader finds the item through it, and filters.
                     self.put_row(&what, key(doc_pk(&fresh.flow, &fresh.system, &fresh.doc_id), k.as_str())).await?;
+                    let attrs = self.item_attrs(&fresh, 1, None, None)?;
+                    let written = Meta::of(&attrs);
                     let put = self
                         .client
                         .put_item()
                         .table_name(&self.table)
-                        .set_item(Some(self.item_attrs(&fresh, 1, None, None)?))
+                        .set_item(Some(attrs))
                         .condition_expression("attribute_not_exists(pk)")
                         .send()
                         .await;
                     match put {
                         Ok(_) => {
-                            let listed = format!("{}#{}", ts(fresh.updated_at), fresh.key);
-                            self.remember(&fresh, &Meta { rev: 1, gsi1sk: Some(listed), atok: None });
+                            self.remember(&fresh, &written);
                             return Ok((fresh, true));
                         }
                         Err(SdkError::ServiceError(se))
@@ -771,11 +791,7 @@ impl Store for DynamoStore {
         let what = format!("claiming item {k}");
         let mut known = self.recall(k);
         for _ in 0..MAX_RACES {
-            let remembered = known.is_some();
-            let (item, meta) = match known.take() {
-                Some(k) => k,
-                None => self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?,
-            };
+            let (item, meta, remembered) = self.start_from(k, &mut known).await?;
             let held = item.claim.as_ref().filter(|c| c.until > now);
             if remembered && (item.state.is_terminal() || held.is_some()) {
                 continue; // only a read may say no
@@ -820,11 +836,7 @@ impl Store for DynamoStore {
         let what = format!("moving item {k} to {}", t.to);
         let mut known = self.recall(k);
         for _ in 0..MAX_RACES {
-            let remembered = known.is_some();
-            let (item, meta) = match known.take() {
-                Some(k) => k,
-                None => self.read_item(k).await?.ok_or_else(|| StoreError::NotFound(k.to_string()))?,
-            };
+            let (item, meta, remembered) = self.start_from(k, &mut known).await?;
             if let Err(e) = may_write(&item, owner, now) {
                 if remembered {
                     continue; // only a read may say no
