@@ -53,8 +53,8 @@ struct Run {
     /// wall time is the last records' posting after their read).
     cin7_span: Duration,
     floor: Duration,
-    /// Budget acquires and conditional writes (AWS only).
-    budget: Option<(u64, u64)>,
+    /// AWS only: the DynamoDB budget's acquires, writes (lost races included) and grants given up as late.
+    budget: Option<(u64, u64, u64)>,
     /// AWS requests by action, counted by a relay in front of moto (AWS only).
     requests: Option<std::collections::BTreeMap<String, (u64, Duration)>>,
 }
@@ -174,8 +174,8 @@ async fn aws(n: usize, window_ms: u64) -> Run {
         trail_of_the_last(&rt, 4).await;
     }
     let mut f = figures(&scene, "AWS (moto)", done_at);
-    let (acquires, writes, _) = aws.budget_totals();
-    f.budget = Some((acquires, writes));
+    let b = aws.budget_totals();
+    f.budget = Some((b.acquires, b.writes + b.conflicts, b.late));
     f.requests = aws.relay.as_ref().map(|r| r.timed_counts());
     ticker.abort();
     assert_eq!(aws.queue.depth().await.map(|d| d.dead).unwrap_or(0), 0, "dead letters");
@@ -271,8 +271,8 @@ async fn main() {
                 r.wall.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
                 r.cin7_span.as_secs_f64(),
                 r.cin7_span.as_secs_f64() / r.floor.as_secs_f64().max(0.001),
-                r.budget.map_or("—".to_string(), |(a, w)| format!(
-                    "{:.2} ({a} acquires)",
+                r.budget.map_or("—".to_string(), |(a, w, late)| format!(
+                    "{:.2} ({a} acquires, {late} late grants asked again)",
                     w as f64 / r.vouchers.max(1) as f64
                 ))
             );

@@ -18,7 +18,10 @@
 //! an answer ([`Ledger::observe`]), so Procore's steady state costs no extra writes.
 //!
 //! **Clocks.** Each container's clock, but never earlier than the newest moment the item holds
-//! (see [`mlc_core::budget::ledger`]).
+//! (see [`mlc_core::budget::ledger`]). An answer is computed before its write and handed over
+//! after it: its wait is shortened by the write's time, and a grant whose slot passed too long ago
+//! for the call to keep the vendor's count ([`Grant::aged`]: a conditional write that took seconds
+//! on a loaded table) is asked again in the next write, its slot left counted ([`BudgetStats::late`]).
 //!
 //! **What a refusal was about** ([`refusals`]): the poster runs each SQS record inside
 //! [`refusals::watch`], and every `NotBefore` this budget answers while that record runs is noted
@@ -61,6 +64,8 @@ pub struct BudgetStats {
     pub reads: u64,
     /// Answers that were `NotBefore` (nothing written).
     pub refusals: u64,
+    /// Grants whose write returned too late to use them: asked again.
+    pub late: u64,
 }
 
 #[derive(Default)]
@@ -70,6 +75,7 @@ struct Counters {
     conflicts: AtomicU64,
     reads: AtomicU64,
     refusals: AtomicU64,
+    late: AtomicU64,
 }
 
 /// One acquire waiting for the next write of its budget.
@@ -135,6 +141,7 @@ impl DynamoBudget {
             conflicts: c.conflicts.load(Ordering::Relaxed),
             reads: c.reads.load(Ordering::Relaxed),
             refusals: c.refusals.load(Ordering::Relaxed),
+            late: c.late.load(Ordering::Relaxed),
         }
     }
 
@@ -218,42 +225,70 @@ impl DynamoBudget {
         lanes.entry(budget.to_string()).or_default().clone()
     }
 
-    /// Answer every waiting acquire of `budget` with one write (recomputed after a lost race).
-    async fn serve(&self, budget: &str, asks: Vec<Ask>) {
-        let result = async {
-            let (mut rev, mut ledger) = self.current(budget).await?;
-            for _ in 0..MAX_RACES {
-                let before = ledger.clone();
-                let now = Utc::now().timestamp_millis();
-                let answers: Vec<Result<Grant, BudgetError>> =
-                    asks.iter().map(|a| ledger.acquire(budget, &a.rule, a.cost, a.max_wait, now)).collect();
-                if ledger == before || answers.iter().all(|a| !matches!(a, Ok(Grant::Go | Grant::Wait(_)))) {
-                    return Ok(answers);
-                }
+    /// Answer every waiting acquire of `budget` with one write (recomputed after a lost race or
+    /// for grants the write returned too late to use).
+    async fn serve(&self, budget: &str, mut asks: Vec<Ask>) {
+        if let Err(e) = self.answer_all(budget, &mut asks).await {
+            for ask in asks {
+                let _ = ask.answer.send(Err(e.clone()));
+            }
+        }
+    }
+
+    /// Answers `asks`, removing each as it is answered; those left when this fails get the error.
+    async fn answer_all(&self, budget: &str, asks: &mut Vec<Ask>) -> Result<(), BudgetError> {
+        let (mut rev, mut ledger) = self.current(budget).await?;
+        for _ in 0..MAX_RACES {
+            let before = ledger.clone();
+            let computed = std::time::Instant::now();
+            let now = Utc::now().timestamp_millis();
+            let answers: Vec<Result<Grant, BudgetError>> =
+                asks.iter().map(|a| ledger.acquire(budget, &a.rule, a.cost, a.max_wait, now)).collect();
+            let writes = ledger != before && answers.iter().any(|a| matches!(a, Ok(Grant::Go | Grant::Wait(_))));
+            if writes {
                 match self.write(budget, rev, &ledger).await? {
-                    Written::Done => return Ok(answers),
-                    Written::Lost(r, l) => (rev, ledger) = (r, l),
-                }
-            }
-            Err(self.unavailable(budget, format!("lost {MAX_RACES} races for the budget item in a row; retry later")))
-        }
-        .await;
-        match result {
-            Ok(answers) => {
-                for (ask, answer) in asks.into_iter().zip(answers) {
-                    if let Ok(Grant::NotBefore(_)) = answer {
-                        // The asker notes it for its work (it runs in the asker's task).
-                        self.counters.refusals.fetch_add(1, Ordering::Relaxed);
+                    Written::Done => rev += 1,
+                    Written::Lost(r, l) => {
+                        (rev, ledger) = (r, l);
+                        continue;
                     }
-                    let _ = ask.answer.send(answer);
                 }
             }
-            Err(e) => {
-                for ask in asks {
-                    let _ = ask.answer.send(Err(e.clone()));
+            let elapsed = computed.elapsed();
+            let mut again = Vec::new();
+            for (ask, answer) in asks.drain(..).zip(answers) {
+                let answer = match answer {
+                    Ok(grant) => match grant.aged(elapsed, &ask.rule) {
+                        Some(grant) => Ok(grant),
+                        None => {
+                            self.counters.late.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(
+                                budget,
+                                write_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                                ?grant,
+                                "a rate-budget grant came back from the table too late to use; asking again (its slot stays counted)"
+                            );
+                            again.push(ask);
+                            continue;
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                if let Ok(Grant::NotBefore(_)) = answer {
+                    // The asker notes it for its work (it runs in the asker's task).
+                    self.counters.refusals.fetch_add(1, Ordering::Relaxed);
                 }
+                let _ = ask.answer.send(answer);
+            }
+            *asks = again;
+            if asks.is_empty() {
+                return Ok(());
             }
         }
+        Err(self.unavailable(
+            budget,
+            format!("no usable answer in {MAX_RACES} writes of the budget item (lost races, or writes slower than the rule's late allowance); retry later"),
+        ))
     }
 
     /// When `cost` of `budget` could next be spent, from this container's last copy (no request

@@ -22,7 +22,7 @@ pub mod sqs;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use budget::DynamoBudget;
+pub use budget::{BudgetStats, DynamoBudget};
 pub use dynamo::DynamoStore;
 pub use env::{AwsPorts, AwsSettings};
 pub use secrets::SecretsManagerStore;

@@ -215,11 +215,14 @@ impl Moto {
 /// (`DynamoDB GetItem`, `SQS ReceiveMessage`, `SecretsManager GetSecretValue`, from the request's
 /// `X-Amz-Target`): what a test or bench asserts or prints about how many requests a piece of
 /// work costs. Every request is forwarded unchanged; it listens on loopback and lives as long as
-/// the runtime that started it.
+/// the runtime that started it. [`CountingRelay::slow_down`] holds an action's answers back, as a
+/// loaded table answers.
 pub struct CountingRelay {
     url: String,
     /// Per action: calls, and the time moto took to answer them (µs, summed).
     counts: std::sync::Arc<Mutex<std::collections::BTreeMap<String, (u64, u64)>>>,
+    /// Per action: how long its answers are held back.
+    delays: std::sync::Arc<Mutex<std::collections::HashMap<String, Duration>>>,
 }
 
 impl CountingRelay {
@@ -229,9 +232,10 @@ impl CountingRelay {
         let counts: Arc<Mutex<std::collections::BTreeMap<String, (u64, u64)>>> = Arc::default();
         let http = reqwest::Client::new();
         let upstream = upstream.trim_end_matches('/').to_string();
-        let tally = counts.clone();
+        let delays: Arc<Mutex<std::collections::HashMap<String, Duration>>> = Arc::default();
+        let (tally, held) = (counts.clone(), delays.clone());
         let relay = move |req: axum::extract::Request| {
-            let (tally, http, upstream) = (tally.clone(), http.clone(), upstream.clone());
+            let (tally, held, http, upstream) = (tally.clone(), held.clone(), http.clone(), upstream.clone());
             async move {
                 let (parts, body) = req.into_parts();
                 let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -262,6 +266,10 @@ impl CountingRelay {
                         *out.body_mut() = axum::body::Body::from(format!("relay: moto did not answer: {e}"));
                     }
                 }
+                let delay = held.lock().unwrap_or_else(|p| p.into_inner()).get(&action).copied();
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
                 let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
                 let e = t.entry(action).or_default();
                 e.0 += 1;
@@ -272,7 +280,12 @@ impl CountingRelay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("the relay listens on loopback");
         let url = format!("http://{}", listener.local_addr().expect("relay address"));
         tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(relay)).await });
-        CountingRelay { url, counts }
+        CountingRelay { url, counts, delays }
+    }
+
+    /// Hold back every later answer to `action` (`"DynamoDB PutItem"`) by `by` (zero: no more).
+    pub fn slow_down(&self, action: &str, by: Duration) {
+        self.delays.lock().unwrap_or_else(|p| p.into_inner()).insert(action.to_string(), by);
     }
 
     /// The relay's endpoint (what `AWS_ENDPOINT_URL` or an SDK config points at).

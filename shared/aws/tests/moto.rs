@@ -334,6 +334,41 @@ async fn the_dynamodb_budget_is_one_count_for_every_container() {
     assert!(d > Duration::from_millis(5000), "{d:?}");
 }
 
+/// On a loaded table a conditional write can take seconds. A grant is computed before its write
+/// and reaches the caller after it: its wait is shortened by the write's time, and a slot that
+/// passed too long ago for the call to keep the vendor's count is never handed out as "go now"
+/// (the call would land among calls granted after it: Cin7 answers 429). It stays counted and the
+/// budget asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_whose_write_returned_too_late_is_not_used() {
+    use mlc_aws::DynamoBudget;
+    use mlc_aws::testing::CountingRelay;
+    use mlc_core::budget::{BudgetRule, Grant, RateBudget};
+    use std::time::Instant;
+    let m = serialized_moto();
+    let table = m.store().await.table().to_string();
+    let relay = CountingRelay::start(m.endpoint()).await;
+    let budget = DynamoBudget::new(aws_sdk_dynamodb::Client::new(&relay.moto().sdk_config().await), &table);
+    // 3 calls in any 8 s: a grant may go at most 200 ms after its slot.
+    let rule = BudgetRule::Window { max: 3, per: Duration::from_secs(8) };
+    let patient = Duration::from_secs(30);
+    let t0 = Instant::now();
+    assert_eq!(budget.acquire("slow table", &rule, 1, patient).await.unwrap(), Grant::Go);
+    relay.slow_down("DynamoDB PutItem", Duration::from_millis(700));
+    let Grant::Wait(wait) = budget.acquire("slow table", &rule, 1, patient).await.unwrap() else {
+        panic!("two slots passed while their writes were held back; the third must be a reservation")
+    };
+    let due = Instant::now() + wait;
+    let stats = budget.stats();
+    assert_eq!(stats.late, 2, "{stats:?}");
+    assert_eq!(stats.writes, 4, "one quick write, then three held back: {stats:?}");
+    // The reservation is the moment the first grant leaves the window, as seen by the caller
+    // after the held-back write: not 700 ms later.
+    let slot = t0 + Duration::from_secs(8);
+    assert!(due + Duration::from_millis(50) >= slot, "goes {:?} early", slot - due);
+    assert!(due <= slot + Duration::from_secs(1), "goes {:?} late", due - slot);
+}
+
 /// The audit trail is the chain of rows whose item writes happened: a row left by a write that
 /// lost its race (or whose writer died before writing the item) is not in it, and rows written
 /// before the chain existed still are.

@@ -15,6 +15,14 @@
 //! clock ([`MemoryBudget`] uses tokio's, which tests pause; a DynamoDB adapter the time its item
 //! holds) and a caller turns them into instants with its own.
 //!
+//! **Late answers.** A shared store computes an answer, then writes it; the answer reaches the
+//! caller only when the write returns, which on a loaded table can take seconds. Its wait is then
+//! shortened by that time ([`Grant::aged`]), and a grant whose slot has passed by more than the
+//! rule's [`BudgetRule::late_allowance`] is not used at all: the call would reach the vendor late,
+//! next to calls granted after it, and the vendor would count more than its limit in one window.
+//! Such a slot stays counted (it cost nothing but a place) and the store asks again. The limiter
+//! applies the same allowance to its own sleep (a busy runtime wakes timers late).
+//!
 //! **Reservations.** `Wait(d)` means the cost is already taken from a slot that opens in `d`:
 //! callers are served in arrival order and never poll. A caller says how long it is willing to
 //! wait (`max_wait`, the HTTP kit's `RetryPolicy::park_after`); beyond that nothing is reserved and
@@ -56,6 +64,21 @@ impl BudgetRule {
         }
     }
 
+    /// How late after its slot a granted call may still go. A call that goes later than its
+    /// slot lands among calls granted after it: on a window, a 2.5 % lateness stays inside the
+    /// margin a client keeps between the vendor's window and the rule it asks for (Cin7: 60 s kept
+    /// as 63 s, so 1.6 s of the 3 s margin is left for the request to travel); on a bucket, a
+    /// quarter of the burst's worth of refill.
+    pub fn late_allowance(&self) -> Duration {
+        match *self {
+            BudgetRule::Window { per, .. } => per / 40,
+            BudgetRule::Bucket { per_second, burst } if per_second.is_finite() && per_second > 0.0 => {
+                Duration::from_secs_f64(f64::from(burst) / 4.0 / per_second)
+            }
+            BudgetRule::Bucket { .. } => Duration::ZERO,
+        }
+    }
+
     /// The largest cost one acquire may ask.
     pub fn capacity(&self) -> u32 {
         match *self {
@@ -75,6 +98,25 @@ pub enum Grant {
     Wait(Duration),
     /// Nothing taken: the budget has no room for this long. Come back then (park the item).
     NotBefore(Duration),
+}
+
+impl Grant {
+    /// This answer as it stands `elapsed` after it was computed (the time a shared store took to
+    /// write it and hand it over): a reservation's wait shortened by it, a refusal's too. `None`
+    /// when the granted slot has passed by more than `rule`'s [`BudgetRule::late_allowance`]: the
+    /// slot is spent and the caller must ask again.
+    pub fn aged(self, elapsed: Duration, rule: &BudgetRule) -> Option<Grant> {
+        let slot_in = match self {
+            Grant::NotBefore(d) => return Some(Grant::NotBefore(d.saturating_sub(elapsed))),
+            Grant::Go => Duration::ZERO,
+            Grant::Wait(d) => d,
+        };
+        match slot_in.checked_sub(elapsed) {
+            Some(left) if !left.is_zero() => Some(Grant::Wait(left)),
+            Some(_) => Some(Grant::Go),
+            None => (elapsed - slot_in <= rule.late_allowance()).then_some(Grant::Go),
+        }
+    }
 }
 
 /// What a server said about its own count on one answer (Procore's `X-Rate-Limit-Limit`,
@@ -371,6 +413,25 @@ mod tests {
 
     fn window(max: u32, secs: u64) -> BudgetRule {
         BudgetRule::Window { max, per: Duration::from_secs(secs) }
+    }
+
+    #[test]
+    fn an_answer_that_arrives_late_is_shortened_or_given_up() {
+        let rule = window(60, 63); // allowance 1.575 s
+        assert_eq!(rule.late_allowance(), Duration::from_millis(1575));
+        let ms = Duration::from_millis;
+        assert_eq!(Grant::Go.aged(ms(0), &rule), Some(Grant::Go));
+        assert_eq!(Grant::Go.aged(ms(1500), &rule), Some(Grant::Go));
+        assert_eq!(Grant::Go.aged(ms(1600), &rule), None, "the slot passed 1.6 s ago");
+        assert_eq!(Grant::Wait(ms(5000)).aged(ms(2000), &rule), Some(Grant::Wait(ms(3000))));
+        assert_eq!(Grant::Wait(ms(2000)).aged(ms(2000), &rule), Some(Grant::Go));
+        assert_eq!(Grant::Wait(ms(2000)).aged(ms(3000), &rule), Some(Grant::Go));
+        assert_eq!(Grant::Wait(ms(2000)).aged(ms(4000), &rule), None);
+        assert_eq!(Grant::NotBefore(ms(2000)).aged(ms(500), &rule), Some(Grant::NotBefore(ms(1500))));
+        assert_eq!(Grant::NotBefore(ms(2000)).aged(ms(5000), &rule), Some(Grant::NotBefore(ms(0))));
+        let coupa = BudgetRule::Bucket { per_second: 25.0, burst: 20 };
+        assert_eq!(coupa.late_allowance(), ms(200));
+        assert_eq!(Grant::Go.aged(ms(250), &coupa), None);
     }
 
     /// `n` acquires at one instant, as waits.

@@ -278,8 +278,17 @@ impl Limiter {
             let wait = match self.store.0.acquire(budget, &self.rule, 1, left).await {
                 Ok(Grant::Go) => return Ok(()),
                 Ok(Grant::Wait(d)) => {
+                    let due = tokio::time::Instant::now() + d;
                     self.sleep(budget, d).await;
-                    return Ok(());
+                    // A busy runtime wakes timers late; a call far past its slot would land among
+                    // calls granted after it. Its slot stays counted: ask for another.
+                    let late = tokio::time::Instant::now().saturating_duration_since(due);
+                    if late <= self.rule.late_allowance() {
+                        return Ok(());
+                    }
+                    let late_ms = u64::try_from(late.as_millis()).unwrap_or(u64::MAX);
+                    tracing::debug!(system = %self.system, budget, late_ms, "woke too far past the budget's slot; asking again");
+                    continue;
                 }
                 // Nothing reserved but near enough (a header-driven window about to reset):
                 // sleep to it and ask again.

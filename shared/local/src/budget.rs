@@ -6,7 +6,9 @@
 //! ([`mlc_core::budget::ledger`], the same arithmetic as the DynamoDB adapter), write it back. The
 //! write lock makes the read-compute-write atomic across processes; a refusal (`NotBefore`) and an
 //! observation that changes nothing write nothing. Times are this machine's clock, so every
-//! process agrees on them.
+//! process agrees on them. An answer is handed over when its transaction has committed: its wait
+//! is shortened by the commit's time, and a grant the commit made too late to use (a disk stalled
+//! for seconds; [`Grant::aged`]) is asked again, its slot left counted.
 
 use std::time::Duration;
 
@@ -19,6 +21,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::SqliteStore;
 use crate::db::{Db, db_err, ns};
+
+/// How many grants in a row may come back too late before an acquire answers "unavailable".
+const MAX_LATE: usize = 8;
 
 /// The SQLite rate budget. Shares the store's file and connection.
 #[derive(Clone)]
@@ -69,21 +74,38 @@ impl RateBudget for SqliteBudget {
         cost: u32,
         max_wait: Duration,
     ) -> Result<Grant, BudgetError> {
-        let (name, rule_copy) = (budget.to_string(), *rule);
-        self.db
-            .write(move |tx, label| {
-                let mut ledger = load(tx, label, &name)?;
-                let before = ledger.clone();
-                let grant = ledger.acquire(&name, &rule_copy, cost, max_wait, Utc::now().timestamp_millis());
-                if let Ok(Grant::Go | Grant::Wait(_)) = grant
-                    && ledger != before
-                {
-                    save(tx, label, &name, &ledger)?;
-                }
-                Ok(grant)
-            })
-            .await
-            .map_err(|e| budget_error(budget, e))?
+        for _ in 0..MAX_LATE {
+            let (name, rule_copy) = (budget.to_string(), *rule);
+            let (grant, computed) = self
+                .db
+                .write(move |tx, label| {
+                    let mut ledger = load(tx, label, &name)?;
+                    let before = ledger.clone();
+                    let computed = std::time::Instant::now();
+                    let grant = ledger.acquire(&name, &rule_copy, cost, max_wait, Utc::now().timestamp_millis());
+                    if let Ok(Grant::Go | Grant::Wait(_)) = grant
+                        && ledger != before
+                    {
+                        save(tx, label, &name, &ledger)?;
+                    }
+                    Ok((grant, computed))
+                })
+                .await
+                .map_err(|e| budget_error(budget, e))?;
+            if let Some(grant) = grant?.aged(computed.elapsed(), rule) {
+                return Ok(grant);
+            }
+            tracing::debug!(
+                budget,
+                "a rate-budget grant was committed too late to use; asking again (its slot stays counted)"
+            );
+        }
+        Err(BudgetError::Unavailable {
+            budget: budget.to_string(),
+            cause: format!(
+                "{MAX_LATE} grants in a row were committed too late to use (the data directory's disk is stalling); retry later"
+            ),
+        })
     }
 
     async fn observe(&self, budget: &str, rule: &BudgetRule, seen: Option<Observed>) -> Result<(), BudgetError> {

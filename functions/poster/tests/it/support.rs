@@ -308,12 +308,17 @@ impl Aws {
         b
     }
 
-    /// The budget copies' counters, summed: (acquires, writes incl. lost races, reads).
-    pub fn budget_totals(&self) -> (u64, u64, u64) {
+    /// The budget copies' counters, summed.
+    pub fn budget_totals(&self) -> mlc_aws::BudgetStats {
         let all = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter()
-            .map(|b| b.stats())
-            .fold((0, 0, 0), |(a, w, r), s| (a + s.acquires, w + s.writes + s.conflicts, r + s.reads))
+        all.iter().map(|b| b.stats()).fold(mlc_aws::BudgetStats::default(), |t, s| mlc_aws::BudgetStats {
+            acquires: t.acquires + s.acquires,
+            writes: t.writes + s.writes,
+            conflicts: t.conflicts + s.conflicts,
+            reads: t.reads + s.reads,
+            refusals: t.refusals + s.refusals,
+            late: t.late + s.late,
+        })
     }
 
     /// The environment the template gives a function (what `AwsSettings` and `StackTiming` read),
