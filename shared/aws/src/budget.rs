@@ -19,9 +19,11 @@
 //!
 //! **Clocks.** Each container's clock, but never earlier than the newest moment the item holds
 //! (see [`mlc_core::budget::ledger`]). An answer is computed before its write and handed over
-//! after it: its wait is shortened by the write's time, and a grant whose slot passed too long ago
-//! for the call to keep the vendor's count ([`Grant::aged`]: a conditional write that took seconds
-//! on a loaded table) is asked again in the next write, its slot left counted ([`BudgetStats::late`]).
+//! after it. So the slot is planned no earlier than the write is expected to return (the lead: the
+//! recent writes' time, rising at once with a slow one and easing off slowly), the wait is
+//! shortened by the time the write really took, and a grant whose slot still passed too long ago
+//! for the call to keep the vendor's count ([`Grant::aged`]: a write far slower than the ones
+//! before it) is asked again in the next write, its slot left counted ([`BudgetStats::late`]).
 //!
 //! **What a refusal was about** ([`refusals`]): the poster runs each SQS record inside
 //! [`refusals::watch`], and every `NotBefore` this budget answers while that record runs is noted
@@ -101,6 +103,8 @@ pub struct DynamoBudget {
     copies: Mutex<HashMap<String, (i64, Ledger)>>,
     lanes: Mutex<HashMap<String, std::sync::Arc<Lane>>>,
     counters: Counters,
+    /// How long a budget write is expected to take (µs): the lead answers are planned with.
+    write_time_us: AtomicU64,
 }
 
 impl std::fmt::Debug for DynamoBudget {
@@ -130,6 +134,7 @@ impl DynamoBudget {
             copies: Mutex::new(HashMap::new()),
             lanes: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            write_time_us: AtomicU64::new(0),
         }
     }
 
@@ -193,6 +198,7 @@ impl DynamoBudget {
             .table_name(&self.table)
             .set_item(Some(item))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let started = std::time::Instant::now();
         b = if rev == 0 {
             b.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -200,7 +206,9 @@ impl DynamoBudget {
                 .expression_attribute_names("#rev", "rev")
                 .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
         };
-        match b.send().await {
+        let sent = b.send().await;
+        self.wrote_in(started.elapsed());
+        match sent {
             Ok(_) => {
                 self.counters.writes.fetch_add(1, Ordering::Relaxed);
                 self.copies().insert(budget.to_string(), (rev + 1, ledger.clone()));
@@ -218,6 +226,19 @@ impl DynamoBudget {
             }
             Err(e) => Err(self.unavailable(budget, sdk_error(&format!("writing budget {budget}"), e).to_string())),
         }
+    }
+
+    /// Fold one write's time into the expected one: up at once, down by an eighth of the gap.
+    fn wrote_in(&self, took: Duration) {
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.write_time_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
+            Some(if took >= was { took } else { was - (was - took) / 8 })
+        });
+    }
+
+    /// The lead answers are planned with (see the module docs).
+    fn lead(&self) -> Duration {
+        Duration::from_micros(self.write_time_us.load(Ordering::Relaxed))
     }
 
     fn lane(&self, budget: &str) -> std::sync::Arc<Lane> {
@@ -242,8 +263,9 @@ impl DynamoBudget {
             let before = ledger.clone();
             let computed = std::time::Instant::now();
             let now = Utc::now().timestamp_millis();
+            let lead = self.lead();
             let answers: Vec<Result<Grant, BudgetError>> =
-                asks.iter().map(|a| ledger.acquire(budget, &a.rule, a.cost, a.max_wait, now)).collect();
+                asks.iter().map(|a| ledger.acquire_ahead(budget, &a.rule, a.cost, a.max_wait, now, lead)).collect();
             let writes = ledger != before && answers.iter().any(|a| matches!(a, Ok(Grant::Go | Grant::Wait(_))));
             if writes {
                 match self.write(budget, rev, &ledger).await? {

@@ -335,38 +335,64 @@ async fn the_dynamodb_budget_is_one_count_for_every_container() {
 }
 
 /// On a loaded table a conditional write can take seconds. A grant is computed before its write
-/// and reaches the caller after it: its wait is shortened by the write's time, and a slot that
-/// passed too long ago for the call to keep the vendor's count is never handed out as "go now"
-/// (the call would land among calls granted after it: Cin7 answers 429). It stays counted and the
-/// budget asks again.
+/// and reaches the caller after it. The budget plans slots no earlier than its writes have lately
+/// taken to return, shortens the wait by the write's real time, and never hands out a slot that
+/// passed too long ago for the call to keep the vendor's count (the call would land among calls
+/// granted after it: Cin7 answers 429): that slot stays counted and the budget asks again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grant_whose_write_returned_too_late_is_not_used() {
     use mlc_aws::DynamoBudget;
     use mlc_aws::testing::CountingRelay;
+    use mlc_core::budget::ledger::Ledger;
     use mlc_core::budget::{BudgetRule, Grant, RateBudget};
-    use std::time::Instant;
     let m = serialized_moto();
     let table = m.store().await.table().to_string();
     let relay = CountingRelay::start(m.endpoint()).await;
-    let budget = DynamoBudget::new(aws_sdk_dynamodb::Client::new(&relay.moto().sdk_config().await), &table);
-    // 3 calls in any 8 s: a grant may go at most 200 ms after its slot.
-    let rule = BudgetRule::Window { max: 3, per: Duration::from_secs(8) };
-    let patient = Duration::from_secs(30);
-    let t0 = Instant::now();
-    assert_eq!(budget.acquire("slow table", &rule, 1, patient).await.unwrap(), Grant::Go);
-    relay.slow_down("DynamoDB PutItem", Duration::from_millis(700));
-    let Grant::Wait(wait) = budget.acquire("slow table", &rule, 1, patient).await.unwrap() else {
-        panic!("two slots passed while their writes were held back; the third must be a reservation")
+    let client = aws_sdk_dynamodb::Client::new(&relay.moto().sdk_config().await);
+    let budget = DynamoBudget::new(client.clone(), &table);
+    // 3 calls in any 40 s: a grant may go at most 1 s after its slot.
+    let rule = BudgetRule::Window { max: 3, per: Duration::from_secs(40) };
+    let allowance = rule.late_allowance();
+    let patient = Duration::from_secs(60);
+    // When each answer says the call may go (wall clock, ms), and the slots the item holds.
+    let goes_at = |g: Grant| match g {
+        Grant::Go => Utc::now().timestamp_millis(),
+        Grant::Wait(w) => Utc::now().timestamp_millis() + w.as_millis() as i64,
+        Grant::NotBefore(d) => panic!("refused for {d:?}"),
     };
-    let due = Instant::now() + wait;
-    let stats = budget.stats();
-    assert_eq!(stats.late, 2, "{stats:?}");
-    assert_eq!(stats.writes, 4, "one quick write, then three held back: {stats:?}");
-    // The reservation is the moment the first grant leaves the window, as seen by the caller
-    // after the held-back write: not 700 ms later.
-    let slot = t0 + Duration::from_secs(8);
-    assert!(due + Duration::from_millis(50) >= slot, "goes {:?} early", slot - due);
-    assert!(due <= slot + Duration::from_secs(1), "goes {:?} late", due - slot);
+    let slots = || async {
+        let out = client
+            .get_item()
+            .table_name(&table)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("BUDGET#slow table".into()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("#BUDGET".into()))
+            .send()
+            .await
+            .unwrap();
+        let data = out.item().and_then(|i| i.get("data")).and_then(|v| v.as_s().ok()).cloned();
+        Ledger::decode(data.as_deref()).unwrap().grants.iter().map(|(t, _)| *t).collect::<Vec<i64>>()
+    };
+    let first = goes_at(budget.acquire("slow table", &rule, 1, patient).await.unwrap());
+
+    // The table slows down: the first slow write returns long after the slot it was planned for
+    // (the quick writes before it). That slot is not used.
+    relay.slow_down("DynamoDB PutItem", Duration::from_millis(2500));
+    let second = goes_at(budget.acquire("slow table", &rule, 1, patient).await.unwrap());
+    assert_eq!(budget.stats().late, 1, "{:?}", budget.stats());
+    let held = slots().await;
+    assert_eq!(held.len(), 3, "the first grant, the slot given up, the second grant: {held:?}");
+    // The next write is planned with the slow write's time as its lead: on time.
+    let slot = held[2];
+    assert!((second - slot).abs() <= allowance.as_millis() as i64, "goes at {second}, its slot is {slot}");
+
+    // The window is full: the third call waits until the first leaves it — counted from the
+    // first grant, whatever the writes took.
+    let third = goes_at(budget.acquire("slow table", &rule, 1, patient).await.unwrap());
+    assert_eq!(budget.stats().late, 1, "{:?}", budget.stats());
+    let leaves = held[0] + 40_000;
+    assert!(held[0] <= first, "the first slot {} is after its call went ({first})", held[0]);
+    assert!(third >= leaves - 2, "goes {} ms early", leaves - third);
+    assert!(third <= leaves + allowance.as_millis() as i64, "goes {} ms late", third - leaves);
 }
 
 /// The audit trail is the chain of rows whose item writes happened: a row left by a write that

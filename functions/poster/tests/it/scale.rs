@@ -55,6 +55,7 @@ async fn eight_poster_tasks_keep_cin7s_limit_on_the_dynamodb_budget() {
     aws.queue.enqueue(&scene.hints()).await.expect("enqueue");
     aws.esm().drain(&posters, &aws.queue, Duration::from_secs(300), "eight poster tasks").await;
     let f = scene.check("8 poster tasks, DynamoDB budget");
+    println!("8 poster tasks, DynamoDB budget: {:?}", aws.budget_totals());
     assert_throughput(&f, "8 poster tasks, DynamoDB budget");
     assert_eq!(aws.queue.depth().await.unwrap().dead, 0);
 }

@@ -109,6 +109,22 @@ impl Ledger {
         max_wait: Duration,
         now_ms: i64,
     ) -> Result<Grant, BudgetError> {
+        self.acquire_ahead(budget, rule, cost, max_wait, now_ms, Duration::ZERO)
+    }
+
+    /// [`Ledger::acquire`] for an answer that reaches its caller `lead` after `now_ms` at the
+    /// earliest (the time a store's write takes): the slot is planned no earlier than then, so it
+    /// has not already passed when the answer arrives. The wait is still counted from `now_ms`
+    /// (lead included); `max_wait` bounds only the budget's own wait beyond the lead.
+    pub fn acquire_ahead(
+        &mut self,
+        budget: &str,
+        rule: &BudgetRule,
+        cost: u32,
+        max_wait: Duration,
+        now_ms: i64,
+        lead: Duration,
+    ) -> Result<Grant, BudgetError> {
         let invalid = |problem: String| BudgetError::Invalid { budget: budget.to_string(), problem };
         if let Some(p) = rule.problem() {
             return Err(invalid(p));
@@ -124,7 +140,7 @@ impl Ledger {
         }
         let now = now_ms.max(self.clock);
         self.clock = now;
-        let at = self.slot(rule, cost, now);
+        let at = self.slot(rule, cost, now).max(now.saturating_add(ms(lead)));
         if let Some(h) = &mut self.hold
             && now >= h.reset_at
         {
@@ -148,7 +164,7 @@ impl Ledger {
             }
         }
         let wait = dur(at - now);
-        if wait > max_wait {
+        if wait.saturating_sub(lead) > max_wait {
             return Ok(Grant::NotBefore(wait));
         }
         self.commit(rule, cost, at);
@@ -203,6 +219,9 @@ impl Ledger {
             BudgetRule::Window { max, per } => {
                 let g = granule(max, ms(per));
                 let at = if g > 0 { at.div_euclid(g) * g + if at.rem_euclid(g) == 0 { 0 } else { g } } else { at };
+                // Kept in time order: a grant a granule before a later-planned one (another
+                // caller's lead) counts in that one's granule, a little longer than it needs to.
+                let at = self.grants.last().map_or(at, |(t, _)| at.max(*t));
                 match self.grants.last_mut() {
                     Some((t, c)) if *t == at => *c = c.saturating_add(cost),
                     _ => self.grants.push((at, cost)),
@@ -472,6 +491,7 @@ mod tests {
             gaps in proptest::collection::vec(0i64..3_000, 1..300),
             costs in proptest::collection::vec(1u32..3, 300),
             patience in proptest::collection::vec(0u64..200_000, 300),
+            leads in proptest::collection::vec(0u64..2_000, 300),
         ) {
             let (max, per) = if exact { (5u32, 10_000i64) } else { (200, 60_000) };
             let rule = BudgetRule::Window { max, per: Duration::from_millis(per as u64) };
@@ -481,10 +501,21 @@ mod tests {
             for (i, gap) in gaps.iter().enumerate() {
                 now += gap;
                 let cost = costs[i];
-                match l.acquire("p", &rule, cost, Duration::from_millis(patience[i]), now).unwrap() {
-                    Grant::Go => granted.push((now, cost)),
-                    Grant::Wait(w) => granted.push((now + w.as_millis() as i64, cost)),
-                    Grant::NotBefore(w) => proptest::prop_assert!(w.as_millis() as u64 > patience[i]),
+                // Some answers are planned ahead of a slow store write: never earlier than the lead.
+                let lead = if i % 3 == 0 { leads[i] } else { 0 };
+                let answer = l
+                    .acquire_ahead("p", &rule, cost, Duration::from_millis(patience[i]), now, Duration::from_millis(lead))
+                    .unwrap();
+                match answer {
+                    Grant::Go => {
+                        proptest::prop_assert_eq!(lead, 0);
+                        granted.push((now, cost))
+                    }
+                    Grant::Wait(w) => {
+                        proptest::prop_assert!(w.as_millis() as u64 >= lead);
+                        granted.push((now + w.as_millis() as i64, cost))
+                    }
+                    Grant::NotBefore(w) => proptest::prop_assert!(w.as_millis() as u64 > patience[i] + lead),
                 }
                 l = Ledger::decode(Some(&l.encode())).unwrap();
             }
