@@ -20,8 +20,10 @@
 //! shortened by that time ([`Grant::aged`]), and a grant whose slot has passed by more than the
 //! rule's [`BudgetRule::late_allowance`] is not used at all: the call would reach the vendor late,
 //! next to calls granted after it, and the vendor would count more than its limit in one window.
-//! Such a slot stays counted (it cost nothing but a place) and the store asks again. The limiter
-//! applies the same allowance to its own sleep (a busy runtime wakes timers late).
+//! Such a slot stays counted (it cost nothing but a place) and the store asks again. To lose few
+//! places, a store plans its slots no earlier than its writes have lately taken to return
+//! ([`ledger::Ledger::acquire_ahead`]). The limiter applies the same allowance to its own sleep
+//! (a busy runtime wakes timers late).
 //!
 //! **Reservations.** `Wait(d)` means the cost is already taken from a slot that opens in `d`:
 //! callers are served in arrival order and never poll. A caller says how long it is willing to
