@@ -21,6 +21,13 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The build needs about 8 GB under target/ (reported at the end); say so up front rather than let
+# rustc fail half-way with "No space left on device".
+free_kb=$(df -Pk "$root" | awk 'NR==2 {print $4}')
+if [ "${free_kb:-0}" -lt $((10 * 1024 * 1024)) ]; then
+  echo "warning: $((free_kb / 1024 / 1024)) GB free under $root; the test build needs about 8 GB in target/" >&2
+fi
+
 step "Python tools (moto, cfn-lint, SAM CLI) in .venv"
 tests/aws-tools.sh
 
