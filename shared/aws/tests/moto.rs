@@ -303,9 +303,15 @@ async fn the_dynamodb_budget_is_one_count_for_every_container() {
     for t in tasks {
         grants.push(t.await.unwrap());
     }
-    let go = grants.iter().filter(|g| **g == Grant::Go).count();
-    assert_eq!(go, 10, "{grants:?}");
-    assert!(grants.iter().all(|g| matches!(g, Grant::Go | Grant::NotBefore(_))), "{grants:?}");
+    // Granted: "go", or a wait no longer than a budget write takes (each container plans its
+    // slots no earlier than its writes return); nobody was willing to wait for more.
+    let granted = grants.iter().filter(|g| !matches!(g, Grant::NotBefore(_))).count();
+    assert_eq!(granted, 10, "{grants:?}");
+    assert!(
+        grants.iter().all(|g| matches!(g, Grant::Go | Grant::NotBefore(_))
+            || matches!(g, Grant::Wait(d) if *d < Duration::from_secs(2))),
+        "{grants:?}"
+    );
     let (sa, sb) = (a.stats(), b.stats());
     assert_eq!(sa.refusals + sb.refusals, 20);
     // Acquires arriving together in one container share a write; a lost race costs one more.
@@ -327,8 +333,9 @@ async fn the_dynamodb_budget_is_one_count_for_every_container() {
         Grant::NotBefore(d) => panic!("refused {d:?}"),
     };
     let w: Vec<u128> = waits.iter().map(ms).collect();
-    assert_eq!(&w[..2], &[0, 0], "{w:?}");
-    assert!(w[2] > 1500 && w[3] > 1500 && w[4] > 3500 && w[5] > 3500 && w[5] <= 4100, "{w:?}");
+    // The first two go now, or after the write's lead (a few ms on an idle moto).
+    assert!(w[0] < 500 && w[1] < 500, "{w:?}");
+    assert!(w[2] > 1500 && w[3] > 1500 && w[4] > 3500 && w[5] > 3500 && w[5] <= 4600, "{w:?}");
     let c = DynamoBudget::new(aws_sdk_dynamodb::Client::new(&m.sdk_config().await), &table);
     let Grant::NotBefore(d) = c.acquire("coupa x", &rule, 1, Duration::ZERO).await.unwrap() else { panic!("full") };
     assert!(d > Duration::from_millis(5000), "{d:?}");
