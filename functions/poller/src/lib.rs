@@ -5,9 +5,12 @@
 //!    them; a source is due when the shortest cadence (`every`) of its flows has passed since its
 //!    last complete poll, remembered in the store as the cursor `polled#<source>`. Due sources go
 //!    most overdue first, each under a named lock (`poll#<source>`, so overlapping ticks never poll
-//!    one source twice at once), within the tick's time budget. A poll cut off by the budget stops
-//!    between pages: the source's cursor keeps its page (cursors move only after the page's hints
-//!    are enqueued), and the source stays due, so a long backfill continues on the next tick.
+//!    one source twice at once), within the tick's time budget. A poll stops at the budget between
+//!    pages ([`mlc_core::Engine::with_poll_deadline`]): a page already listed is enqueued and the
+//!    source's cursor moved past it (within `page_grace`), no further page is listed, and the
+//!    source stays due, so a long backfill continues on the next tick without listing a page
+//!    twice. (Cutting the poll from outside could land between a page's enqueue and its cursor
+//!    move; on a slow queue that re-listed pages: a Cin7 call and a page of duplicate hints each.)
 //! 2. **Sweeps.** [`mlc_core::Engine::sweep`] re-enqueues every item left `pending`, `in_doubt` or
 //!    retryable with no message to move it (lost, dead-lettered, or its worker died), once its
 //!    next attempt is more than the grace overdue.
@@ -50,11 +53,19 @@ pub struct TickOptions {
     pub budget: Duration,
     /// How overdue an item's next attempt must be before the sweep re-enqueues it.
     pub sweep_grace: Duration,
+    /// How long past `budget` a poll may take to enqueue the page it has already listed and save
+    /// its cursor. Polls stop listing at the budget ([`mlc_core::Engine::with_poll_deadline`]); a
+    /// poll still busy after this grace is cut off outright (safe: its page is listed again).
+    pub page_grace: Duration,
 }
 
 impl Default for TickOptions {
     fn default() -> Self {
-        TickOptions { budget: Duration::from_secs(45), sweep_grace: Duration::from_secs(15 * 60) }
+        TickOptions {
+            budget: Duration::from_secs(45),
+            sweep_grace: Duration::from_secs(15 * 60),
+            page_grace: Duration::from_secs(10),
+        }
     }
 }
 
@@ -119,24 +130,27 @@ fn chrono_of(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// Poll one unit under its lock; `Ok(None)` when another poller holds it, `Err(None)` when cut
-/// off by the deadline.
+/// Poll one unit under its lock, listing no page after `left` (a report with `cut_short`);
+/// `Ok(None)` when another poller holds it, `Err(None)` when it was still enqueueing a page
+/// `grace` after that and was cut off outright.
 async fn poll_unit(
     rt: &Runtime,
     engine: &mlc_core::Engine,
     unit: &Unit,
     left: Duration,
+    grace: Duration,
 ) -> Result<Option<PollReport>, Option<EngineError>> {
     let now = rt.engine.clock.now();
     let lock = format!("poll#{}", unit.key);
     // Held a little longer than the budget: a poller killed mid-poll frees it soon after.
-    let hold = now + chrono_of(left + Duration::from_secs(60));
+    let hold = now + chrono_of(left + grace + Duration::from_secs(60));
     match rt.engine.store.try_lock(&lock, &rt.engine.worker, now, hold).await {
         Ok(None) => {}
         Ok(Some(_)) => return Ok(None),
         Err(e) => return Err(Some(e.into())),
     }
-    let out = tokio::time::timeout(left, rt.flows.poll(engine, &unit.flow)).await;
+    let engine = engine.clone().with_poll_deadline(tokio::time::Instant::now() + left);
+    let out = tokio::time::timeout(left + grace, rt.flows.poll(&engine, &unit.flow)).await;
     if let Err(e) = rt.engine.store.unlock(&lock, &rt.engine.worker).await {
         warn!(source = %unit.key, error = %e, "could not release the poll lock; it lapses by itself");
     }
@@ -185,8 +199,12 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
             continue;
         }
         let polled_at = rt.engine.clock.now();
-        match poll_unit(rt, &engine, &unit, left).await {
+        match poll_unit(rt, &engine, &unit, left, opts.page_grace).await {
             Ok(None) => report.busy.push(unit.key.clone()),
+            Ok(Some(r)) if r.cut_short => {
+                info!(source = %unit.key, pages = r.pages, hints = r.hints, "poll stopped at the tick's time budget after saving its cursor; it continues next tick");
+                report.cut_short.push(unit.key.clone());
+            }
             Ok(Some(r)) => {
                 let mark =
                     Cursor { flow: marker(&unit.key), value: stamp(polled_at), updated_at: rt.engine.clock.now() };
@@ -202,7 +220,7 @@ pub async fn tick(rt: &Runtime, opts: &TickOptions) -> TickReport {
                 });
             }
             Err(None) => {
-                info!(source = %unit.key, "poll cut off by the tick's time budget; its cursor kept its page, it continues next tick");
+                warn!(source = %unit.key, "poll cut off while still enqueueing a page past the tick's time budget; its cursor kept its page, which the next tick lists again");
                 report.cut_short.push(unit.key.clone());
             }
             Err(Some(e)) => {
@@ -280,10 +298,20 @@ pub async fn handle(live: &Reloadable, opts: &TickOptions, event: LambdaEvent<Va
             .into());
         }
         let recorder = LedgerRecorder::new(rt.engine.clock.now());
-        let engine = rt.engine.clone().with_ledger(recorder.clone());
+        let engine = rt
+            .engine
+            .clone()
+            .with_ledger(recorder.clone())
+            .with_poll_deadline(tokio::time::Instant::now() + opts.budget);
         // Within the same budget as a tick's polls: a long backfill is cut short (the cursor
         // keeps every page already enqueued) and the next tick or nudge goes on from there.
-        let Ok(polled) = tokio::time::timeout(opts.budget, rt.flows.poll(&engine, &flow)).await else {
+        let polled = tokio::time::timeout(opts.budget + opts.page_grace, rt.flows.poll(&engine, &flow)).await;
+        let polled = match polled {
+            Ok(Ok(r)) if r.cut_short => None,
+            Ok(p) => Some(p),
+            Err(_) => None,
+        };
+        let Some(polled) = polled else {
             let mut failed = BTreeMap::new();
             let ledgers = keep_ledger(&engine, &recorder, &mut failed).await;
             return Ok(serde_json::json!({

@@ -4,7 +4,8 @@
 //!
 //! `MLC_POLL_BUDGET_SECS` (default: what the function's timeout leaves after the longest HTTP call
 //! and a margin, at most 45 s, so a tick ends before the next) and `MLC_SWEEP_GRACE_SECS` (default
-//! 900) tune a tick.
+//! 900) tune a tick. A poll at the budget finishes the page it has listed within what the
+//! function's timeout leaves after the budget and the margin (at most 10 s).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use mlc_aws::{AwsPorts, AwsSettings};
 use mlc_core::engine::ports::SystemClock;
 use mlc_flows::Runtime;
-use mlc_flows::env::{Builder, Reloadable, StackTiming, load_config};
+use mlc_flows::env::{Builder, FUNCTION_MARGIN, Reloadable, StackTiming, load_config};
 use mlc_fn_poller::TickOptions;
 use serde_json::Value;
 
@@ -35,11 +36,14 @@ async fn main() -> Result<(), Error> {
     let timing = StackTiming::from_env()?;
     timing.check(&config, "poller")?;
     let defaults = TickOptions::default();
-    let opts = TickOptions {
-        budget: secs("MLC_POLL_BUDGET_SECS")?
-            .unwrap_or_else(|| timing.max_wait(&config).map_or(defaults.budget, |w| w.min(defaults.budget))),
-        sweep_grace: secs("MLC_SWEEP_GRACE_SECS")?.unwrap_or(defaults.sweep_grace),
-    };
+    let budget = secs("MLC_POLL_BUDGET_SECS")?
+        .unwrap_or_else(|| timing.max_wait(&config).map_or(defaults.budget, |w| w.min(defaults.budget)));
+    // The page in hand is finished within what the function has left after the budget.
+    let page_grace = timing.function_timeout.map_or(defaults.page_grace, |f| {
+        f.saturating_sub(budget + FUNCTION_MARGIN).clamp(Duration::from_secs(1), defaults.page_grace)
+    });
+    let opts =
+        TickOptions { budget, sweep_grace: secs("MLC_SWEEP_GRACE_SECS")?.unwrap_or(defaults.sweep_grace), page_grace };
     let settings = AwsSettings::from_env()?;
     let ports = AwsPorts::from_env(&settings).await;
     let home = timing.home(&config, ports.budget.clone());

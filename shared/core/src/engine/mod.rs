@@ -159,6 +159,10 @@ pub struct PollReport {
     pub pages: u32,
     pub hints: usize,
     pub cursor: Option<String>,
+    /// Stopped at the engine's poll deadline before listing another page (every page listed was
+    /// enqueued and its cursor saved; the next poll goes on from there).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_short: bool,
 }
 
 /// What adding a mapping released.
@@ -336,6 +340,8 @@ pub struct Engine {
     pub worker: String,
     /// When set, everything this engine works is counted in a run ledger.
     pub ledger: Option<ledger::LedgerRecorder>,
+    /// When set, a poll lists no page after this instant ([`Engine::with_poll_deadline`]).
+    pub poll_deadline: Option<tokio::time::Instant>,
 }
 
 /// Where each flow's last run ledger is kept (`memo#ledger#<flow>`).
@@ -368,12 +374,22 @@ type DocResult = Result<(DocOutcome, Option<Duration>), EngineError>;
 impl Engine {
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
         let worker = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Engine { store, queue, clock, config, worker, ledger: None }
+        Engine { store, queue, clock, config, worker, ledger: None, poll_deadline: None }
     }
 
     /// Count what this engine works in `ledger` (a run's ledger).
     pub fn with_ledger(mut self, ledger: ledger::LedgerRecorder) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Polls stop at `deadline`, between pages: a page whose listing has not returned by then is
+    /// abandoned (nothing was enqueued for it), and a page that has returned is always enqueued and
+    /// its cursor saved before the poll ends ([`PollReport::cut_short`]). A caller that cut a poll
+    /// from outside instead could interrupt it between the enqueue and the cursor move, and the
+    /// next poll would list that page again (a second vendor call, duplicate hints).
+    pub fn with_poll_deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.poll_deadline = Some(deadline);
         self
     }
 
@@ -500,7 +516,18 @@ impl Engine {
             let listing = model::Listing { cursor: name.clone(), from: pos.clone(), start: ctx.start, at: ctx.now };
             loop {
                 let at = pos.as_ref().map(|v| Cursor { flow: name.clone(), value: v.clone(), updated_at: ctx.now });
-                let (page, _) = capture(source.discover_page(at.as_ref(), &ctx)).await;
+                let listed = capture(source.discover_page(at.as_ref(), &ctx));
+                let (page, _) = match self.poll_deadline {
+                    None => listed.await,
+                    Some(deadline) => match tokio::time::timeout_at(deadline, listed).await {
+                        Ok(page) => page,
+                        Err(_) => {
+                            report.cut_short = true;
+                            report.cursor = stored.clone();
+                            return Ok(report);
+                        }
+                    },
+                };
                 let mut page = page.map_err(|error| EngineError::Discovery { flow: name.clone(), error })?;
                 if !page.hints.is_empty() {
                     for h in page.hints.iter_mut().filter(|h| h.listed.is_none()) {

@@ -1179,3 +1179,89 @@ proptest! {
         rt.block_on(run_scenario(n_docs, drafts, steps));
     }
 }
+
+/// A source of `pages` pages of 3 records, each page taking `each` to list.
+struct SlowPages {
+    pages: u32,
+    each: Duration,
+}
+
+#[async_trait]
+impl parts::Discoverer for SlowPages {
+    async fn discover_page(&self, cursor: Option<&Cursor>, ctx: &DiscoverContext) -> Result<DiscoveryPage, StepError> {
+        tokio::time::sleep(self.each).await;
+        let page: u32 = cursor.map_or(0, |c| c.value.parse().unwrap());
+        let hints =
+            (0..3).map(|i| Hint::new("slow", "src", "bill", &format!("b{page}-{i}"), Origin::Poll, ctx.now)).collect();
+        Ok(DiscoveryPage { hints, next_cursor: Some((page + 1).to_string()), has_more: page + 1 < self.pages })
+    }
+}
+
+/// A queue whose every enqueue takes `delay` (a slow SQS).
+struct SlowQueue {
+    inner: MemoryQueue,
+    delay: Duration,
+}
+
+#[async_trait]
+impl Queue for SlowQueue {
+    async fn enqueue(&self, hints: &[Hint]) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.enqueue(hints).await
+    }
+    async fn receive(&self, max: usize, lease: Duration) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.receive(max, lease).await
+    }
+    async fn ack(&self, d: &Delivery) -> Result<(), StoreError> {
+        self.inner.ack(d).await
+    }
+    async fn retry_later(&self, d: &Delivery, delay: Duration) -> Result<(), StoreError> {
+        self.inner.retry_later(d, delay).await
+    }
+    async fn depth(&self) -> Result<QueueDepth, StoreError> {
+        self.inner.depth().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_stops_between_pages_at_its_deadline_and_never_lists_a_page_twice() {
+    let clock = ManualClock::new(t0());
+    let inner = MemoryQueue::new(Arc::new(clock.clone()), 10);
+    // The enqueue of the first page (listed at 50 ms) runs past the deadline (120 ms): the page
+    // in hand is still enqueued and its cursor saved; the next page is not listed.
+    let queue = Arc::new(SlowQueue { inner: inner.clone(), delay: Duration::from_millis(100) });
+    let store = MemoryStore::new();
+    let engine = Engine::new(Arc::new(store.clone()), queue, Arc::new(clock.clone()), config());
+    let source = SlowPages { pages: 5, each: Duration::from_millis(50) };
+    let ctx = DiscoverContext { now: t0(), start: None };
+    let cut = engine
+        .clone()
+        .with_poll_deadline(tokio::time::Instant::now() + Duration::from_millis(120))
+        .poll_cursor("slow", &[], &ctx, &source)
+        .await
+        .unwrap();
+    assert!(cut.cut_short, "{cut:?}");
+    assert_eq!((cut.pages, cut.hints, cut.cursor.as_deref()), (1, 3, Some("1")), "{cut:?}");
+    assert_eq!(store.get_cursor("slow").await.unwrap().unwrap().value, "1");
+
+    // A deadline already past lists nothing and keeps the cursor.
+    let none = engine
+        .clone()
+        .with_poll_deadline(tokio::time::Instant::now())
+        .poll_cursor("slow", &[], &ctx, &source)
+        .await
+        .unwrap();
+    assert_eq!((none.cut_short, none.pages, none.cursor.as_deref()), (true, 0, Some("1")), "{none:?}");
+
+    let rest = engine.poll_cursor("slow", &[], &ctx, &source).await.unwrap();
+    assert!(!rest.cut_short);
+    assert_eq!((rest.pages, rest.hints, rest.cursor.as_deref()), (4, 12, Some("5")), "{rest:?}");
+    let mut ids = Vec::new();
+    while let [d, ..] = inner.receive(1, Duration::from_secs(60)).await.unwrap().as_slice() {
+        ids.push(d.hint.id.clone());
+        inner.ack(d).await.unwrap();
+    }
+    ids.sort();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (15, 15), "every record enqueued once: {ids:?}");
+}
