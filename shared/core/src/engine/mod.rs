@@ -1705,11 +1705,25 @@ impl Engine {
     // ---------------------------------------------------------------- the worker
 
     /// Handle one delivery and settle it on the queue (ack, or back with a delay).
+    ///
+    /// A message received again reads its record again even when another hint has marked its
+    /// observed version processed meanwhile: its earlier try may have left a document waiting
+    /// (for a natural-key lock, say) that only this hint's read produced — a source whose
+    /// documents depend on more than the version (Coupa's "settle again" version depends on the
+    /// engine's own records) reads differently from one hint to the next. Skipping the read
+    /// would leave that document with no message to move it until the sweep.
     pub async fn settle(&self, flows: &FlowRegistry, d: &Delivery) -> Result<HintReport, EngineError> {
-        let shared = if d.hint.source.is_empty() { None } else { flows.source(&d.hint.source) };
-        let handled = match (shared, flows.get(&d.hint.flow)) {
-            (Some(src), _) => src.handle(self, &d.hint).await,
-            (None, Some(flow)) => flow.handle(self, &d.hint).await,
+        let retried;
+        let hint = if d.receive_count > 1 && d.hint.observed_version.is_some() {
+            retried = Hint { observed_version: None, ..d.hint.clone() };
+            &retried
+        } else {
+            &d.hint
+        };
+        let shared = if hint.source.is_empty() { None } else { flows.source(&hint.source) };
+        let handled = match (shared, flows.get(&hint.flow)) {
+            (Some(src), _) => src.handle(self, hint).await,
+            (None, Some(flow)) => flow.handle(self, hint).await,
             (None, None) => {
                 // Not lost: it comes back after an hour and dead-letters after the queue's limit.
                 self.queue.retry_later(d, Duration::from_secs(3600)).await?;

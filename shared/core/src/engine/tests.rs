@@ -727,6 +727,50 @@ async fn waiting_for_another_items_write_of_the_same_key_never_uses_up_attempts(
     assert_eq!(h.creates("ACME#INV-1"), 1);
 }
 
+/// The race behind a document once left `pending` with no message (the Coupa demo, 1 run in
+/// 20): two hints carry the same observed version. Hint A reads a version the other hint never
+/// produces (Coupa's "settle again" version, made while the first post was still telling Coupa)
+/// and waits for the natural-key lock; hint B finishes meanwhile and records the observed version
+/// as processed. A's retry must read again, not trust B's record: only A's read knows about the
+/// waiting version, which the re-read then closes as superseded.
+#[tokio::test]
+async fn a_retried_hint_reads_again_though_another_hint_processed_its_observed_version() {
+    let h = Harness::new();
+    h.bill("B1", "ACME", "INV-1", "200", true);
+    h.map_account("200").await;
+    h.webhook("B1").await;
+    h.drain().await;
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
+
+    // Hint A (observed stamp "s7") reads version 2 while another worker holds the natural key.
+    h.bump("B1");
+    let lock = "nk#tgt#ACME#INV-1";
+    let now = h.clock.now();
+    assert!(h.store.try_lock(lock, "other", now, now + chrono::Duration::seconds(2)).await.unwrap().is_none());
+    h.clock.advance(Duration::from_secs(1));
+    let stamped = Hint::new("fake-ap", "src", "bill", "B1", Origin::Webhook, h.clock.now()).with_version("s7");
+    h.engines[0].queue.enqueue(std::slice::from_ref(&stamped)).await.unwrap();
+    let r = h.drain().await;
+    assert_eq!(r.outcomes.get(&DocOutcome::Busy), Some(&1), "{r:?}");
+    assert_eq!(h.item("B1", 2).await.state, ItemState::Pending);
+
+    // Hint B, same stamp, read version 1 again and finished: it recorded "s7" as processed.
+    h.world.lock().unwrap().source.get_mut("B1").unwrap().0 = 1;
+    h.store.set_seen_version(&stamped.flow_record_key("fake-ap"), "s7").await.unwrap();
+    h.store.unlock(lock, "other").await.unwrap();
+    for _ in 0..5 {
+        h.clock.advance(Duration::from_secs(3));
+        h.drain().await;
+    }
+    let waiting = h.item("B1", 2).await;
+    assert_eq!(waiting.state, ItemState::Skipped, "left {:?}: {:?}", waiting.state, waiting.reason);
+    assert!(waiting.reason.as_deref().unwrap_or_default().contains("superseded"), "{:?}", waiting.reason);
+    assert_eq!(h.item("B1", 1).await.state, ItemState::Posted);
+    assert_eq!(h.creates("ACME#INV-1"), 1);
+    let d = h.engines[0].queue.depth().await.unwrap();
+    assert_eq!(d.ready + d.in_flight + d.delayed, 0, "nothing left queued: {d:?}");
+}
+
 #[tokio::test]
 async fn a_parts_own_reason_code_is_kept_on_the_failed_item() {
     let h = Harness::new();
