@@ -42,7 +42,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use chrono::Utc;
 use mlc_core::budget::ledger::Ledger;
-use mlc_core::budget::{BudgetError, BudgetRule, Grant, Observed, RateBudget};
+use mlc_core::budget::{BudgetError, BudgetRule, Grant, Observed, RateBudget, WriteLead};
 use tokio::sync::oneshot;
 
 use crate::sdk_error;
@@ -103,8 +103,8 @@ pub struct DynamoBudget {
     copies: Mutex<HashMap<String, (i64, Ledger)>>,
     lanes: Mutex<HashMap<String, std::sync::Arc<Lane>>>,
     counters: Counters,
-    /// How long a budget write is expected to take (µs): the lead answers are planned with.
-    write_time_us: AtomicU64,
+    /// How long a budget write is expected to take: the lead answers are planned with.
+    lead: WriteLead,
 }
 
 impl std::fmt::Debug for DynamoBudget {
@@ -134,7 +134,7 @@ impl DynamoBudget {
             copies: Mutex::new(HashMap::new()),
             lanes: Mutex::new(HashMap::new()),
             counters: Counters::default(),
-            write_time_us: AtomicU64::new(0),
+            lead: WriteLead::default(),
         }
     }
 
@@ -207,7 +207,7 @@ impl DynamoBudget {
                 .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
         };
         let sent = b.send().await;
-        self.wrote_in(started.elapsed());
+        self.lead.took(started.elapsed());
         match sent {
             Ok(_) => {
                 self.counters.writes.fetch_add(1, Ordering::Relaxed);
@@ -226,19 +226,6 @@ impl DynamoBudget {
             }
             Err(e) => Err(self.unavailable(budget, sdk_error(&format!("writing budget {budget}"), e).to_string())),
         }
-    }
-
-    /// Fold one write's time into the expected one: up at once, down by an eighth of the gap.
-    fn wrote_in(&self, took: Duration) {
-        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let _ = self.write_time_us.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
-            Some(if took >= was { took } else { was - (was - took) / 8 })
-        });
-    }
-
-    /// The lead answers are planned with (see the module docs).
-    fn lead(&self) -> Duration {
-        Duration::from_micros(self.write_time_us.load(Ordering::Relaxed))
     }
 
     fn lane(&self, budget: &str) -> std::sync::Arc<Lane> {
@@ -263,7 +250,7 @@ impl DynamoBudget {
             let before = ledger.clone();
             let computed = std::time::Instant::now();
             let now = Utc::now().timestamp_millis();
-            let lead = self.lead();
+            let lead = self.lead.get();
             let answers: Vec<Result<Grant, BudgetError>> =
                 asks.iter().map(|a| ledger.acquire_ahead(budget, &a.rule, a.cost, a.max_wait, now, lead)).collect();
             let writes = ledger != before && answers.iter().any(|a| matches!(a, Ok(Grant::Go | Grant::Wait(_))));

@@ -22,7 +22,7 @@
 //! next to calls granted after it, and the vendor would count more than its limit in one window.
 //! Such a slot stays counted (it cost nothing but a place) and the store asks again. To lose few
 //! places, a store plans its slots no earlier than its writes have lately taken to return
-//! ([`ledger::Ledger::acquire_ahead`]). The limiter applies the same allowance to its own sleep
+//! ([`ledger::Ledger::acquire_ahead`] with a [`WriteLead`]; both shared stores do). The limiter applies the same allowance to its own sleep
 //! (a busy runtime wakes timers late).
 //!
 //! **Reservations.** `Wait(d)` means the cost is already taken from a slot that opens in `d`:
@@ -35,6 +35,41 @@
 //! grants more than that before the server's reset, counting calls still in flight against it.
 
 pub mod ledger;
+
+/// How long a shared budget store's answer is expected to take to reach its caller (the write and
+/// the hand-over): the lead a store plans its slots with ([`ledger::Ledger::acquire_ahead`]). It
+/// rises at once with a slow answer and eases off by an eighth of the gap per answer, so a store
+/// whose writes (or whose process, starved of CPU) slow down loses one slot to lateness, not one
+/// per answer until it gives up.
+#[derive(Debug, Default)]
+pub struct WriteLead {
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl WriteLead {
+    /// Fold one answer's time into the expected one.
+    pub fn took(&self, took: Duration) {
+        use std::sync::atomic::Ordering;
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
+            Some(if took >= was { took } else { was - (was - took) / 8 })
+        });
+    }
+
+    /// The lead to plan the next answers with.
+    pub fn get(&self) -> Duration {
+        Duration::from_micros(self.micros.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The lead for `rule`, or none while it is well inside the lateness the rule allows anyway
+    /// (a quarter of [`BudgetRule::late_allowance`]): answers that quick go as `Go` instead of
+    /// a sub-millisecond `Wait`. For a store whose answers normally take microseconds (SQLite);
+    /// a table's writes are never that quick, so DynamoDB plans with [`WriteLead::get`].
+    pub fn for_rule(&self, rule: &BudgetRule) -> Duration {
+        let lead = self.get();
+        if lead > rule.late_allowance() / 4 { lead } else { Duration::ZERO }
+    }
+}
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -415,6 +450,55 @@ mod tests {
 
     fn window(max: u32, secs: u64) -> BudgetRule {
         BudgetRule::Window { max, per: Duration::from_secs(secs) }
+    }
+
+    #[test]
+    fn the_write_lead_rises_at_once_and_eases_off_slowly() {
+        let lead = WriteLead::default();
+        assert_eq!(lead.get(), Duration::ZERO);
+        lead.took(Duration::from_millis(80));
+        assert_eq!(lead.get(), Duration::from_millis(80), "one slow answer sets the lead");
+        lead.took(Duration::from_millis(8));
+        assert_eq!(lead.get(), Duration::from_millis(71), "a fast one takes an eighth of the gap off");
+        for _ in 0..60 {
+            lead.took(Duration::from_millis(8));
+        }
+        assert!(lead.get() < Duration::from_millis(9), "a run of fast answers brings it down: {:?}", lead.get());
+        lead.took(Duration::from_millis(200));
+        assert_eq!(lead.get(), Duration::from_millis(200));
+    }
+
+    /// What the lead is for: with answers taking 60 ms to come back and a rule that allows 25 ms
+    /// of lateness, planning with no lead loses every grant; planning with the last answer's time
+    /// loses none.
+    #[test]
+    fn planning_with_the_lead_keeps_slow_answers_usable() {
+        let rule = BudgetRule::Window { max: 10, per: Duration::from_secs(1) }; // allowance 25 ms
+        let slow = Duration::from_millis(60);
+        let mut ledger = ledger::Ledger::default();
+        let mut now = 1_000_000;
+        let mut lost_without = 0;
+        for _ in 0..5 {
+            let g = ledger.acquire("b", &rule, 1, HOUR, now).unwrap();
+            lost_without += usize::from(g.aged(slow, &rule).is_none());
+            now += 200;
+        }
+        assert_eq!(lost_without, 5, "with no lead every grant arrives past its slot");
+        let lead = WriteLead::default();
+        lead.took(slow);
+        let mut ledger = ledger::Ledger::default();
+        let mut lost_with = 0;
+        for _ in 0..5 {
+            let g = ledger.acquire_ahead("b", &rule, 1, HOUR, now, lead.get()).unwrap();
+            lost_with += usize::from(g.aged(slow, &rule).is_none());
+            now += 200;
+        }
+        assert_eq!(lost_with, 0, "planned a lead ahead, every grant is still usable");
+        // A lead well inside the allowance plans nothing ahead (the grant stays a `Go`).
+        assert_eq!(lead.for_rule(&rule), slow);
+        let quick = WriteLead::default();
+        quick.took(Duration::from_millis(5));
+        assert_eq!(quick.for_rule(&rule), Duration::ZERO, "5 ms is inside a quarter of the 25 ms allowance");
     }
 
     #[test]

@@ -8,14 +8,20 @@
 //! observation that changes nothing write nothing. Times are this machine's clock, so every
 //! process agrees on them. An answer is handed over when its transaction has committed: its wait
 //! is shortened by the commit's time, and a grant the commit made too late to use (a disk stalled
-//! for seconds; [`Grant::aged`]) is asked again, its slot left counted.
+//! for seconds; [`Grant::aged`]) is asked again, its slot left counted. Slots are planned no
+//! earlier than answers have lately taken to come back ([`WriteLead`], as on DynamoDB): a slow
+//! disk, or a process starved of CPU on a busy machine (whose answers wait for a thread to run
+//! them), loses one slot to lateness and then plans ahead, instead of asking again until it gives
+//! up. Only answers that keep getting slower than the last ones, [`MAX_LATE`] times in a row, end
+//! in "unavailable".
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
 use mlc_core::budget::ledger::Ledger;
-use mlc_core::budget::{BudgetError, BudgetRule, Grant, Observed, RateBudget};
+use mlc_core::budget::{BudgetError, BudgetRule, Grant, Observed, RateBudget, WriteLead};
 use mlc_core::engine::ports::StoreError;
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -23,12 +29,14 @@ use crate::SqliteStore;
 use crate::db::{Db, db_err, ns};
 
 /// How many grants in a row may come back too late before an acquire answers "unavailable".
-const MAX_LATE: usize = 8;
+pub const MAX_LATE: usize = 8;
 
 /// The SQLite rate budget. Shares the store's file and connection.
 #[derive(Clone)]
 pub struct SqliteBudget {
     db: Db,
+    /// How long answers have lately taken to come back (shared by clones).
+    lead: Arc<WriteLead>,
 }
 
 impl std::fmt::Debug for SqliteBudget {
@@ -61,7 +69,7 @@ fn budget_error(budget: &str, e: StoreError) -> BudgetError {
 
 impl SqliteBudget {
     pub fn new(store: &SqliteStore) -> Self {
-        SqliteBudget { db: store.db.clone() }
+        SqliteBudget { db: store.db.clone(), lead: Arc::default() }
     }
 }
 
@@ -75,14 +83,15 @@ impl RateBudget for SqliteBudget {
         max_wait: Duration,
     ) -> Result<Grant, BudgetError> {
         for _ in 0..MAX_LATE {
-            let (name, rule_copy) = (budget.to_string(), *rule);
+            let (name, rule_copy, lead) = (budget.to_string(), *rule, self.lead.for_rule(rule));
             let (grant, computed) = self
                 .db
                 .write(move |tx, label| {
                     let mut ledger = load(tx, label, &name)?;
                     let before = ledger.clone();
                     let computed = std::time::Instant::now();
-                    let grant = ledger.acquire(&name, &rule_copy, cost, max_wait, Utc::now().timestamp_millis());
+                    let now = Utc::now().timestamp_millis();
+                    let grant = ledger.acquire_ahead(&name, &rule_copy, cost, max_wait, now, lead);
                     if let Ok(Grant::Go | Grant::Wait(_)) = grant
                         && ledger != before
                     {
@@ -92,7 +101,9 @@ impl RateBudget for SqliteBudget {
                 })
                 .await
                 .map_err(|e| budget_error(budget, e))?;
-            if let Some(grant) = grant?.aged(computed.elapsed(), rule) {
+            let took = computed.elapsed();
+            self.lead.took(took);
+            if let Some(grant) = grant?.aged(took, rule) {
                 return Ok(grant);
             }
             tracing::debug!(
@@ -103,7 +114,8 @@ impl RateBudget for SqliteBudget {
         Err(BudgetError::Unavailable {
             budget: budget.to_string(),
             cause: format!(
-                "{MAX_LATE} grants in a row were committed too late to use (the data directory's disk is stalling); retry later"
+                "{MAX_LATE} grants in a row came back too late to use, each slower than the last (the data directory's disk \
+                 is stalling, or this machine is too busy to run ml-connector on time); retry later"
             ),
         })
     }
