@@ -15,7 +15,8 @@
 //! - **No collapsing.** A standard queue cannot fold a new hint into a waiting one. Duplicates are
 //!   harmless: the engine registers each document version once and claims it before any work, so a
 //!   second hint for the same record ends as `Duplicate`/`Busy`, or is skipped without a read-back
-//!   when its observed version was already processed. They cost one extra Lambda record each.
+//!   when its observed version was already processed (on its first receive: a retried message
+//!   always reads, see `Engine::settle`). They cost one extra Lambda record each.
 //! - **Delayed vs in flight.** A message put back with `retry_later` is "not visible" to SQS, so
 //!   `depth()` counts it under `in_flight`; `delayed` only counts messages sent with a delay.
 //! - **Stale receipts.** SQS gives each receive a new receipt handle; deleting with an older one is
