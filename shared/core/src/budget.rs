@@ -22,8 +22,8 @@
 //! next to calls granted after it, and the vendor would count more than its limit in one window.
 //! Such a slot stays counted (it cost nothing but a place) and the store asks again. To lose few
 //! places, a store plans its slots no earlier than its writes have lately taken to return
-//! ([`ledger::Ledger::acquire_ahead`] with a [`WriteLead`]; both shared stores do). The limiter applies the same allowance to its own sleep
-//! (a busy runtime wakes timers late).
+//! ([`ledger::Ledger::acquire_ahead`] with a [`WriteLead`]; both shared stores do). The limiter
+//! applies the same allowance to its own sleep (a busy runtime wakes timers late).
 //!
 //! **Reservations.** `Wait(d)` means the cost is already taken from a slot that opens in `d`:
 //! callers are served in arrival order and never poll. A caller says how long it is willing to
@@ -36,42 +36,8 @@
 
 pub mod ledger;
 
-/// How long a shared budget store's answer is expected to take to reach its caller (the write and
-/// the hand-over): the lead a store plans its slots with ([`ledger::Ledger::acquire_ahead`]). It
-/// rises at once with a slow answer and eases off by an eighth of the gap per answer, so a store
-/// whose writes (or whose process, starved of CPU) slow down loses one slot to lateness, not one
-/// per answer until it gives up.
-#[derive(Debug, Default)]
-pub struct WriteLead {
-    micros: std::sync::atomic::AtomicU64,
-}
-
-impl WriteLead {
-    /// Fold one answer's time into the expected one.
-    pub fn took(&self, took: Duration) {
-        use std::sync::atomic::Ordering;
-        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
-            Some(if took >= was { took } else { was - (was - took) / 8 })
-        });
-    }
-
-    /// The lead to plan the next answers with.
-    pub fn get(&self) -> Duration {
-        Duration::from_micros(self.micros.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// The lead for `rule`, or none while it is well inside the lateness the rule allows anyway
-    /// (a quarter of [`BudgetRule::late_allowance`]): answers that quick go as `Go` instead of
-    /// a sub-millisecond `Wait`. For a store whose answers normally take microseconds (SQLite);
-    /// a table's writes are never that quick, so DynamoDB plans with [`WriteLead::get`].
-    pub fn for_rule(&self, rule: &BudgetRule) -> Duration {
-        let lead = self.get();
-        if lead > rule.late_allowance() / 4 { lead } else { Duration::ZERO }
-    }
-}
-
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -122,6 +88,40 @@ impl BudgetRule {
             BudgetRule::Window { max, .. } => max,
             BudgetRule::Bucket { burst, .. } => burst,
         }
+    }
+}
+
+/// How long a shared budget store's answer is expected to take to reach its caller (the write and
+/// the hand-over): the lead a store plans its slots with ([`ledger::Ledger::acquire_ahead`]). It
+/// rises at once with a slow answer and eases off by an eighth of the gap per answer, so a store
+/// whose writes (or whose process, starved of CPU) slow down loses one slot to lateness, not one
+/// per answer until it gives up.
+#[derive(Debug, Default)]
+pub struct WriteLead {
+    micros: AtomicU64,
+}
+
+impl WriteLead {
+    /// Fold one answer's time into the expected one.
+    pub fn took(&self, took: Duration) {
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self.micros.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |was| {
+            Some(if took >= was { took } else { was - (was - took) / 8 })
+        });
+    }
+
+    /// The lead to plan the next answers with.
+    pub fn get(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+
+    /// The lead for `rule`, or none while it is well inside the lateness the rule allows anyway
+    /// (a quarter of [`BudgetRule::late_allowance`]): answers that quick go as `Go` instead of
+    /// a sub-millisecond `Wait`. For a store whose answers normally take microseconds (SQLite);
+    /// a table's writes are never that quick, so DynamoDB plans with [`WriteLead::get`].
+    pub fn for_rule(&self, rule: &BudgetRule) -> Duration {
+        let lead = self.get();
+        if lead > rule.late_allowance() / 4 { lead } else { Duration::ZERO }
     }
 }
 

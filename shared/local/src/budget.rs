@@ -12,8 +12,8 @@
 //! earlier than answers have lately taken to come back ([`WriteLead`], as on DynamoDB): a slow
 //! disk, or a process starved of CPU on a busy machine (whose answers wait for a thread to run
 //! them), loses one slot to lateness and then plans ahead, instead of asking again until it gives
-//! up. Only answers that keep getting slower than the last ones, [`MAX_LATE`] times in a row, end
-//! in "unavailable".
+//! up. Only answers that keep getting slower than the last ones, eight times in a row, end in
+//! "unavailable".
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ use crate::SqliteStore;
 use crate::db::{Db, db_err, ns};
 
 /// How many grants in a row may come back too late before an acquire answers "unavailable".
-pub const MAX_LATE: usize = 8;
+const MAX_LATE: usize = 8;
 
 /// The SQLite rate budget. Shares the store's file and connection.
 #[derive(Clone)]
